@@ -1,0 +1,202 @@
+package dev.portcullis.server;
+
+import dev.portcullis.core.config.CompiledConfig;
+import dev.portcullis.core.runtime.GatewaySnapshot;
+import dev.portcullis.core.runtime.SnapshotHolder;
+import dev.portcullis.server.admin.AdminChannelInitializer;
+import dev.portcullis.server.pipeline.ConnectionState;
+import dev.portcullis.server.pipeline.ProxyChannelInitializer;
+import dev.portcullis.server.pipeline.ServerContext;
+import dev.portcullis.server.proxy.UpstreamPool;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running gateway: the public listener that decides and proxies, and the admin listener.
+ *
+ * <p>{@link #start} returns once both listeners are bound; {@link #drain} stops accepting, lets
+ * in-flight exchanges finish and then stops the event loops.
+ */
+public final class GatewayServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(GatewayServer.class);
+
+    private final SnapshotHolder snapshots;
+    private final Transport transport;
+    private final EventLoopGroup acceptors;
+    private final EventLoopGroup workers;
+    private final EventLoopGroup adminLoop;
+    private final UpstreamPool upstreams;
+    private final ServerContext context;
+    private final List<Channel> listeners = new ArrayList<>(2);
+    private volatile boolean ready;
+    private volatile boolean closed;
+    private int port;
+    private int adminPort;
+
+    private GatewayServer(SnapshotHolder snapshots, Transport transport) {
+        this.snapshots = snapshots;
+        this.transport = transport;
+        GatewaySnapshot initial = snapshotOrFail(snapshots);
+        this.acceptors = transport.newGroup(1);
+        this.workers = transport.newGroup(Runtime.getRuntime().availableProcessors());
+        this.adminLoop = transport.newGroup(1);
+        this.upstreams = new UpstreamPool(initial.config().upstream(), transport);
+        this.context = new ServerContext(
+                snapshots, upstreams, new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE));
+    }
+
+    private static GatewaySnapshot snapshotOrFail(SnapshotHolder snapshots) {
+        GatewaySnapshot snapshot = snapshots.current();
+        if (snapshot == null) {
+            throw new IllegalStateException("no config loaded");
+        }
+        return snapshot;
+    }
+
+    /** Starts a gateway for {@code config} on the best transport; returns when both listeners are bound. */
+    public static GatewayServer start(CompiledConfig config) throws IOException {
+        SnapshotHolder holder = new SnapshotHolder();
+        holder.swap(new GatewaySnapshot(config, 1, Clock.systemUTC().instant()));
+        return start(holder, Transport.best(!"nio".equals(System.getProperty("portcullis.transport"))));
+    }
+
+    /** Starts a gateway serving whatever {@code snapshots} holds (it must hold a config already). */
+    public static GatewayServer start(SnapshotHolder snapshots, Transport transport) throws IOException {
+        GatewayServer server = new GatewayServer(snapshots, transport);
+        try {
+            server.bind();
+        } catch (IOException | RuntimeException e) {
+            server.close();
+            throw e;
+        }
+        return server;
+    }
+
+    private void bind() throws IOException {
+        GatewaySnapshot initial = snapshotOrFail(snapshots);
+        CompiledConfig config = initial.config();
+        ServerBootstrap admin = new ServerBootstrap()
+                .group(adminLoop)
+                .channel(transport.serverChannelClass())
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childHandler(new AdminChannelInitializer(snapshots, this::isReady));
+        Channel adminChannel = bindOrThrow(admin, config.adminListen().toSocketAddress(), "admin.listen");
+        listeners.add(adminChannel);
+        adminPort = ((InetSocketAddress) adminChannel.localAddress()).getPort();
+
+        ServerBootstrap proxy = new ServerBootstrap()
+                .group(acceptors, workers)
+                .channel(transport.serverChannelClass())
+                .option(ChannelOption.SO_BACKLOG, 1024)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024))
+                .childHandler(new ProxyChannelInitializer(context, initial));
+        Channel proxyChannel = bindOrThrow(proxy, config.listen().toSocketAddress(), "listen");
+        listeners.add(proxyChannel);
+        port = ((InetSocketAddress) proxyChannel.localAddress()).getPort();
+        ready = true;
+        LOG.info("portcullis listening on {} (admin {}), transport {}, upstream {}:{}",
+                proxyChannel.localAddress(), adminChannel.localAddress(), transport.name(),
+                config.upstream().host(), config.upstream().port());
+    }
+
+    private static Channel bindOrThrow(ServerBootstrap bootstrap, InetSocketAddress address, String key)
+            throws IOException {
+        var bound = bootstrap.bind(address).awaitUninterruptibly();
+        if (!bound.isSuccess()) {
+            throw new IOException("cannot bind " + key + " " + address + ": " + bound.cause().getMessage(),
+                    bound.cause());
+        }
+        return bound.channel();
+    }
+
+    /** The bound public port. */
+    public int port() {
+        return port;
+    }
+
+    /** The bound admin port. */
+    public int adminPort() {
+        return adminPort;
+    }
+
+    public String transportName() {
+        return transport.name();
+    }
+
+    /** True when a config is loaded, the listener is up and shutdown has not begun. */
+    public boolean isReady() {
+        return ready && !context.isDraining() && snapshots.current() != null;
+    }
+
+    public SnapshotHolder snapshots() {
+        return snapshots;
+    }
+
+    /**
+     * Graceful stop: stop accepting, close idle connections, let in-flight exchanges finish for up to
+     * {@code timeout}, then close everything.
+     */
+    public void drain(Duration timeout) {
+        if (closed) {
+            return;
+        }
+        context.startDraining();
+        Channel publicListener = listeners.size() > 1 ? listeners.get(1) : null;
+        if (publicListener != null) {
+            publicListener.close().awaitUninterruptibly();
+        }
+        for (Channel client : context.clients()) {
+            client.eventLoop().execute(() -> ConnectionState.of(client).closeIfIdle());
+        }
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (context.inFlight() > 0 && System.nanoTime() < deadline) {
+            try {
+                TimeUnit.MILLISECONDS.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        if (context.inFlight() > 0) {
+            LOG.warn("drain_timeout reached with {} requests in flight; closing them", context.inFlight());
+        }
+        close();
+    }
+
+    /** Stops at once: listeners, client and upstream connections, event loops. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        ready = false;
+        context.startDraining();
+        for (Channel listener : listeners) {
+            listener.close().awaitUninterruptibly();
+        }
+        context.clients().close().awaitUninterruptibly();
+        var shutdowns = List.of(
+                acceptors.shutdownGracefully(0, 2, TimeUnit.SECONDS),
+                workers.shutdownGracefully(0, 2, TimeUnit.SECONDS),
+                adminLoop.shutdownGracefully(0, 2, TimeUnit.SECONDS));
+        shutdowns.forEach(f -> f.awaitUninterruptibly(5, TimeUnit.SECONDS));
+        upstreams.close();
+    }
+}

@@ -1,0 +1,28 @@
+package dev.portcullis.server.admin;
+
+import dev.portcullis.core.runtime.SnapshotHolder;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.timeout.ReadTimeoutHandler;
+import java.util.function.BooleanSupplier;
+
+/** Pipeline of an admin connection: small, aggregated requests only. */
+public final class AdminChannelInitializer extends ChannelInitializer<SocketChannel> {
+    private static final int MAX_ADMIN_REQUEST = 64 * 1024;
+    private final AdminHandler handler;
+
+    public AdminChannelInitializer(SnapshotHolder snapshots, BooleanSupplier ready) {
+        this.handler = new AdminHandler(snapshots, ready);
+    }
+
+    @Override
+    protected void initChannel(SocketChannel channel) {
+        channel.pipeline()
+                .addLast("timeout", new ReadTimeoutHandler(60))
+                .addLast("codec", new HttpServerCodec())
+                .addLast("aggregator", new HttpObjectAggregator(MAX_ADMIN_REQUEST))
+                .addLast("admin", handler);
+    }
+}

@@ -1,0 +1,29 @@
+package dev.portcullis.server.cli;
+
+import dev.portcullis.core.config.CompiledConfig;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+
+/** {@code portcullis check -c FILE}: load and compile the config; print {@code OK: <n> rules} or every problem. */
+@Command(name = "check", mixinStandardHelpOptions = true, description = "Validate a policy file and exit (0 valid, 1 invalid).")
+final class CheckCommand implements Callable<Integer> {
+    @Mixin
+    ConfigOption config;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        CompiledConfig compiled = ConfigFiles.load(config.resolve(), spec.commandLine().getErr());
+        if (compiled == null) {
+            return 1;
+        }
+        int rules = compiled.policy().rules().size();
+        spec.commandLine().getOut().println("OK: " + rules + (rules == 1 ? " rule" : " rules"));
+        spec.commandLine().getOut().flush();
+        return 0;
+    }
+}

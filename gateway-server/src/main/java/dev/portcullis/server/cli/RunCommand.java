@@ -1,0 +1,52 @@
+package dev.portcullis.server.cli;
+
+import dev.portcullis.core.config.CompiledConfig;
+import dev.portcullis.server.GatewayServer;
+import java.io.IOException;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+
+/**
+ * {@code portcullis run -c FILE}: serve until SIGTERM/SIGINT, then drain in-flight requests for up to
+ * {@code drain_timeout} and exit 0.
+ */
+@Command(name = "run", mixinStandardHelpOptions = true, description = "Serve: decide and proxy requests.")
+final class RunCommand implements Callable<Integer> {
+    private static final Logger LOG = LoggerFactory.getLogger(RunCommand.class);
+
+    @Mixin
+    ConfigOption config;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        CompiledConfig compiled = ConfigFiles.load(config.resolve(), spec.commandLine().getErr());
+        if (compiled == null) {
+            return 1;
+        }
+        GatewayServer server;
+        try {
+            server = GatewayServer.start(compiled);
+        } catch (IOException e) {
+            spec.commandLine().getErr().println("cannot start: " + e.getMessage());
+            spec.commandLine().getErr().flush();
+            return 1;
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            LOG.info("shutting down: draining for up to {}", compiled.drainTimeout());
+            server.drain(compiled.drainTimeout());
+            LOG.info("stopped");
+            stopped.countDown();
+        }, "portcullis-shutdown"));
+        stopped.await();
+        return 0;
+    }
+}

@@ -1,0 +1,5 @@
+/** The JSON decision/access log line. */
+@NullMarked
+package dev.portcullis.server.log;
+
+import org.jspecify.annotations.NullMarked;

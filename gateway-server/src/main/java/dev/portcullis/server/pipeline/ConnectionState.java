@@ -1,0 +1,177 @@
+package dev.portcullis.server.pipeline;
+
+import io.netty.channel.Channel;
+import io.netty.util.AttributeKey;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Per-connection state shared by the handlers of one client channel: the current exchange, the
+ * head/idle timers and the reasons reading is paused.
+ *
+ * <p>Confined to the channel's event loop. Reading is paused while any of the pause reasons holds
+ * (a pipelined request is queued, the upstream cannot take more body, the upstream is not connected
+ * yet) so that one mechanism owns {@code autoRead}.
+ */
+public final class ConnectionState {
+    static final AttributeKey<ConnectionState> KEY = AttributeKey.valueOf("portcullis.connection");
+
+    /** Reasons to stop reading from the client. */
+    public enum Pause {
+        PIPELINED,
+        UPSTREAM_BACKPRESSURE,
+        UPSTREAM_CONNECTING
+    }
+
+    private enum Phase {
+        IDLE,
+        READING_HEAD,
+        BUSY
+    }
+
+    private final Channel channel;
+    private final ServerContext server;
+    private final long headTimeoutNanos;
+    private final long idleTimeoutNanos;
+    private int pauses;
+    private Phase phase = Phase.IDLE;
+    private @Nullable ScheduledFuture<?> timer;
+    private @Nullable Exchange exchange;
+    private boolean closeAfterResponse;
+
+    ConnectionState(Channel channel, ServerContext server, long headTimeoutNanos, long idleTimeoutNanos) {
+        this.channel = channel;
+        this.server = server;
+        this.headTimeoutNanos = headTimeoutNanos;
+        this.idleTimeoutNanos = idleTimeoutNanos;
+        channel.attr(KEY).set(this);
+    }
+
+    /** The state of {@code channel}, set up by the channel initializer. */
+    public static ConnectionState of(Channel channel) {
+        ConnectionState state = channel.attr(KEY).get();
+        if (state == null) {
+            throw new IllegalStateException("channel has no connection state: " + channel);
+        }
+        return state;
+    }
+
+    public Channel channel() {
+        return channel;
+    }
+
+    public ServerContext server() {
+        return server;
+    }
+
+    public @Nullable Exchange exchange() {
+        return exchange;
+    }
+
+    /** True when the response to the current request must end the connection. */
+    public boolean closeAfterResponse() {
+        return closeAfterResponse || server.isDraining();
+    }
+
+    public void closeAfterResponse(boolean close) {
+        this.closeAfterResponse = close;
+    }
+
+    public void pause(Pause reason) {
+        pauses |= 1 << reason.ordinal();
+        channel.config().setAutoRead(false);
+    }
+
+    public void resume(Pause reason) {
+        pauses &= ~(1 << reason.ordinal());
+        if (pauses == 0 && !channel.config().isAutoRead()) {
+            channel.config().setAutoRead(true);
+        }
+    }
+
+    /** Starts an exchange for a request head that has just been decoded. */
+    Exchange begin(String requestId, String method, String rawPath) {
+        cancelTimer();
+        phase = Phase.BUSY;
+        closeAfterResponse = false;
+        Exchange started = new Exchange(this, requestId, method, rawPath);
+        exchange = started;
+        server.exchangeStarted();
+        return started;
+    }
+
+    void exchangeFinished(Exchange finished) {
+        if (exchange == finished) {
+            exchange = null;
+            server.exchangeEnded();
+            if (channel.isActive()) {
+                if (server.isDraining()) {
+                    channel.eventLoop().execute(this::closeIfIdle);
+                }
+                awaitNextHead();
+            }
+        }
+    }
+
+    /** Connection opened or previous exchange done: the idle timeout runs until the first byte of a head. */
+    void awaitNextHead() {
+        cancelTimer();
+        phase = Phase.IDLE;
+        if (idleTimeoutNanos > 0) {
+            timer = channel.eventLoop().schedule(this::idleExpired, idleTimeoutNanos, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    /** Bytes arrived: if they begin a new request head, the head timeout starts. */
+    void bytesReceived() {
+        if (phase == Phase.IDLE) {
+            cancelTimer();
+            phase = Phase.READING_HEAD;
+            if (headTimeoutNanos > 0) {
+                timer = channel.eventLoop().schedule(this::headExpired, headTimeoutNanos, TimeUnit.NANOSECONDS);
+            }
+        }
+    }
+
+    /** Closes the connection when no exchange is in progress; used when draining. */
+    public void closeIfIdle() {
+        if (exchange == null && phase != Phase.BUSY) {
+            channel.close();
+        }
+    }
+
+    private void idleExpired() {
+        if (phase == Phase.IDLE && exchange == null) {
+            channel.close();
+        }
+    }
+
+    private void headExpired() {
+        if (phase == Phase.READING_HEAD && exchange == null) {
+            Exchange timedOut = begin(RequestIds.create(), "", "");
+            timedOut.clientIp(AccessControlHandler.peerAddress(channel).toString());
+            timedOut.reason("header_timeout");
+            GatewayResponses.send(channel, timedOut, 408, true);
+        }
+    }
+
+    void released() {
+        cancelTimer();
+        if (exchange != null) {
+            Exchange abandoned = exchange;
+            if (abandoned.status() == 0) {
+                abandoned.reason(abandoned.reason() == null ? "client_closed" : abandoned.reason());
+                abandoned.status(499);
+            }
+            abandoned.finish();
+        }
+    }
+
+    private void cancelTimer() {
+        if (timer != null) {
+            timer.cancel(false);
+            timer = null;
+        }
+    }
+}

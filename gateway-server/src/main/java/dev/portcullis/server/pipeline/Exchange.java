@@ -1,0 +1,182 @@
+package dev.portcullis.server.pipeline;
+
+import dev.portcullis.core.policy.AuditOutcome;
+import dev.portcullis.core.policy.Decision;
+import dev.portcullis.core.runtime.GatewaySnapshot;
+import dev.portcullis.server.log.AccessLog;
+import java.util.List;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * One request/response exchange on a client connection: what the access log line reports.
+ *
+ * <p>Mutable, but confined to the client channel's event loop.
+ */
+public final class Exchange {
+    private final String requestId;
+    private final long startNanos;
+    private final ConnectionState connection;
+    private final String method;
+    private String path;
+    private String host = "";
+    private @Nullable String clientIp;
+    private @Nullable Decision decision;
+    private @Nullable String reason;
+    private @Nullable String error;
+    private int status;
+    private int upstreamStatus;
+    private long bytesOut;
+    private boolean finished;
+    private @Nullable GatewaySnapshot snapshot;
+    private boolean http10;
+
+    Exchange(ConnectionState connection, String requestId, String method, String rawPath) {
+        this.connection = connection;
+        this.requestId = requestId;
+        this.method = method;
+        this.path = rawPath;
+        this.startNanos = System.nanoTime();
+    }
+
+    /** The config generation deciding this exchange, read once when its head arrived. */
+    public GatewaySnapshot snapshot() {
+        if (snapshot == null) {
+            throw new IllegalStateException("exchange has no snapshot yet");
+        }
+        return snapshot;
+    }
+
+    void snapshot(GatewaySnapshot snapshot) {
+        this.snapshot = snapshot;
+    }
+
+    /** True when the client spoke HTTP/1.0 (no chunked responses, keep-alive only on request). */
+    public boolean http10() {
+        return http10;
+    }
+
+    void http10(boolean http10) {
+        this.http10 = http10;
+    }
+
+    public String requestId() {
+        return requestId;
+    }
+
+    public String method() {
+        return method;
+    }
+
+    public String path() {
+        return path;
+    }
+
+    void path(String canonical) {
+        this.path = canonical;
+    }
+
+    public String host() {
+        return host;
+    }
+
+    void host(String host) {
+        this.host = host;
+    }
+
+    public @Nullable String clientIp() {
+        return clientIp;
+    }
+
+    void clientIp(String clientIp) {
+        this.clientIp = clientIp;
+    }
+
+    public @Nullable Decision decision() {
+        return decision;
+    }
+
+    void decision(Decision decision) {
+        this.decision = decision;
+    }
+
+    /** The reason the gateway rejected the request before (or instead of) any rule, e.g. {@code ambiguous_framing}. */
+    public @Nullable String reason() {
+        return reason != null ? reason : decision != null ? decision.reason() : null;
+    }
+
+    public void reason(String reason) {
+        this.reason = reason;
+    }
+
+    /** What went wrong after the decision (upstream unreachable, timed out, closed, body too large), or null. */
+    public @Nullable String error() {
+        return error;
+    }
+
+    public void error(String error) {
+        if (this.error == null) {
+            this.error = error;
+        }
+    }
+
+    public @Nullable String rule() {
+        return decision != null ? decision.rule() : null;
+    }
+
+    public @Nullable String decisionLabel() {
+        if (decision != null && reason == null) {
+            return decision.allowed() ? "allow" : "deny";
+        }
+        return reason != null ? "deny" : null;
+    }
+
+    public List<AuditOutcome> audit() {
+        return decision != null ? decision.audit() : List.of();
+    }
+
+    public int status() {
+        return status;
+    }
+
+    public void status(int status) {
+        this.status = status;
+    }
+
+    public int upstreamStatus() {
+        return upstreamStatus;
+    }
+
+    public void upstreamStatus(int status) {
+        this.upstreamStatus = status;
+    }
+
+    public long bytesOut() {
+        return bytesOut;
+    }
+
+    public void bytesOut(long bytes) {
+        this.bytesOut = bytes;
+    }
+
+    public void addBytesOut(long bytes) {
+        this.bytesOut += bytes;
+    }
+
+    public long durationNanos() {
+        return System.nanoTime() - startNanos;
+    }
+
+    public boolean isFinished() {
+        return finished;
+    }
+
+    /** Marks the response complete: writes the access log line once and frees the connection for the next request. */
+    public void finish() {
+        if (finished) {
+            return;
+        }
+        finished = true;
+        AccessLog.log(this);
+        connection.exchangeFinished(this);
+    }
+}

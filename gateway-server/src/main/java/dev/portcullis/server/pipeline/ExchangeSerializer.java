@@ -1,0 +1,106 @@
+package dev.portcullis.server.pipeline;
+
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpStatusClass;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import java.util.ArrayDeque;
+
+/**
+ * Lets one exchange through at a time: messages of a pipelined request wait here until the response
+ * to the previous one has been written, so answers leave in request order.
+ *
+ * <p>It watches inbound {@link LastHttpContent} (request done) and outbound final responses
+ * (response done; 1xx interim responses do not count). Queued messages are replayed from a fresh
+ * event-loop task so that the handler finishing an exchange is never re-entered.
+ */
+final class ExchangeSerializer extends ChannelDuplexHandler {
+    private final ConnectionState state;
+    private final ArrayDeque<Object> queue = new ArrayDeque<>();
+    private boolean requestOpen;
+    private boolean responsePending;
+    private boolean interim;
+    private boolean drainScheduled;
+
+    ExchangeSerializer(ConnectionState state) {
+        this.state = state;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!queue.isEmpty() || (!requestOpen && responsePending)) {
+            queue.add(msg);
+            state.pause(ConnectionState.Pause.PIPELINED);
+            return;
+        }
+        pass(ctx, msg);
+    }
+
+    private void pass(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof HttpRequest) {
+            requestOpen = true;
+            responsePending = true;
+        }
+        if (msg instanceof LastHttpContent) {
+            requestOpen = false;
+        }
+        ctx.fireChannelRead(msg);
+    }
+
+    @Override
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+        if (msg instanceof HttpResponse response) {
+            HttpStatusClass kind = response.status().codeClass();
+            interim = kind == HttpStatusClass.INFORMATIONAL && response.status().code() != 101;
+        }
+        boolean ends = msg instanceof LastHttpContent && !interim;
+        ctx.write(msg, promise);
+        if (ends) {
+            responsePending = false;
+            scheduleDrain(ctx);
+        }
+    }
+
+    private void scheduleDrain(ChannelHandlerContext ctx) {
+        if (!queue.isEmpty() && !drainScheduled) {
+            drainScheduled = true;
+            ctx.executor().execute(() -> drain(ctx));
+        }
+    }
+
+    private void drain(ChannelHandlerContext ctx) {
+        drainScheduled = false;
+        while (!queue.isEmpty() && (requestOpen || !responsePending)) {
+            if (!ctx.channel().isActive()) {
+                releaseQueue();
+                return;
+            }
+            pass(ctx, queue.poll());
+        }
+        if (queue.isEmpty()) {
+            state.resume(ConnectionState.Pause.PIPELINED);
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        releaseQueue();
+        super.channelInactive(ctx);
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        releaseQueue();
+    }
+
+    private void releaseQueue() {
+        Object msg;
+        while ((msg = queue.poll()) != null) {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+}

@@ -1,0 +1,95 @@
+package dev.portcullis.server.pipeline;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The answers the gateway writes itself (SPEC 3.6): a fixed JSON body per status that never says why.
+ *
+ * <p>The specific reason goes to the decision log; the body only names the status.
+ */
+public final class GatewayResponses {
+    static final String ALLOWED_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
+
+    private GatewayResponses() {}
+
+    /** The reason phrase and fixed message for a gateway-made status. */
+    static String body(int status) {
+        return switch (status) {
+            case 400 -> json("Bad Request", "The request could not be understood");
+            case 401 -> json("Unauthorized", "Authentication is required");
+            case 403 -> json("Forbidden", "You do not have permission to access this resource");
+            case 404 -> json("Not Found", "The requested resource was not found");
+            case 405 -> json("Method Not Allowed", "The request method is not allowed");
+            case 408 -> json("Request Timeout", "The request was not received in time");
+            case 413 -> json("Content Too Large", "The request body is too large");
+            case 414 -> json("URI Too Long", "The request URI is too long");
+            case 429 -> json("Too Many Requests", "Rate limit exceeded");
+            case 431 -> json("Request Header Fields Too Large", "The request headers are too large");
+            case 502 -> json("Bad Gateway", "The upstream service is unavailable");
+            case 503 -> json("Service Unavailable", "The service is temporarily unavailable");
+            case 504 -> json("Gateway Timeout", "The upstream service did not respond in time");
+            default -> throw new IllegalArgumentException("no gateway answer for status " + status);
+        };
+    }
+
+    private static String json(String error, String message) {
+        return "{\"error\":\"" + error + "\",\"message\":\"" + message + "\"}";
+    }
+
+    private static final byte[][] BODIES = new byte[600][];
+
+    static {
+        for (int status : new int[] {400, 401, 403, 404, 405, 408, 413, 414, 429, 431, 502, 503, 504}) {
+            BODIES[status] = body(status).getBytes(StandardCharsets.UTF_8);
+        }
+    }
+
+    /** Builds the complete response for {@code status}; {@code close} adds {@code Connection: close}. */
+    public static FullHttpResponse build(int status, String requestId, boolean close) {
+        byte[] body = BODIES[status];
+        if (body == null) {
+            throw new IllegalArgumentException("no gateway answer for status " + status);
+        }
+        FullHttpResponse response = new DefaultFullHttpResponse(
+                HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status), Unpooled.wrappedBuffer(body));
+        response.headers()
+                .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
+                .setInt(HttpHeaderNames.CONTENT_LENGTH, body.length)
+                .set(RequestIds.HEADER, requestId);
+        if (status == 405) {
+            response.headers().set(HttpHeaderNames.ALLOW, ALLOWED_METHODS);
+        }
+        if (close) {
+            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        }
+        return response;
+    }
+
+    /** Writes the answer for {@code exchange} and logs it; closes the connection afterwards when asked. */
+    public static ChannelFuture send(Channel channel, Exchange exchange, int status, boolean close) {
+        exchange.status(status);
+        exchange.bytesOut(BODIES[status].length);
+        FullHttpResponse response = build(status, exchange.requestId(), close);
+        ChannelFuture written = channel.writeAndFlush(response);
+        exchange.finish();
+        if (close) {
+            written.addListener(ChannelFutureListener.CLOSE);
+        }
+        return written;
+    }
+
+    /** The shared body bytes, for tests and for raw writers. */
+    static byte[] bodyBytes(int status) {
+        return BODIES[status].clone();
+    }
+}

@@ -1,0 +1,90 @@
+package dev.portcullis.server.pipeline;
+
+import dev.portcullis.core.config.Limits;
+import dev.portcullis.core.runtime.GatewaySnapshot;
+import dev.portcullis.server.proxy.ProxyFrontendHandler;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpServerCodec;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Composes a client connection's pipeline from named steps:
+ * connection limit, head timeout, HTTP codec, exchange serializer, access control, proxy.
+ */
+public final class ProxyChannelInitializer extends ChannelInitializer<SocketChannel> {
+    private static final Logger LOG = LoggerFactory.getLogger(ProxyChannelInitializer.class);
+    /** Room for the method, spaces and version around a URI of {@code max_uri_length}. */
+    private static final int REQUEST_LINE_OVERHEAD = 64;
+
+    private final ServerContext server;
+    private final Limits limits;
+    private final AtomicInteger open = new AtomicInteger();
+
+    /** Listener-level limits come from the first snapshot: like {@code listen}, they need a restart. */
+    public ProxyChannelInitializer(ServerContext server, GatewaySnapshot initial) {
+        this.server = server;
+        this.limits = initial.config().limits();
+    }
+
+    /** Client connections open right now. */
+    public int openConnections() {
+        return open.get();
+    }
+
+    @Override
+    protected void initChannel(SocketChannel channel) {
+        if (!admit(channel)) {
+            return;
+        }
+        ConnectionState state = new ConnectionState(
+                channel, server, limits.headerTimeout().toNanos(), limits.idleTimeout().toNanos());
+        ChannelPipeline pipeline = channel.pipeline();
+        addHeadTimeout(pipeline, state);
+        addCodec(pipeline);
+        addAccessControl(pipeline, state);
+        addProxy(pipeline, state);
+    }
+
+    private boolean admit(SocketChannel channel) {
+        if (open.incrementAndGet() > limits.maxConnections()) {
+            open.decrementAndGet();
+            LOG.warn("refusing connection from {}: {} client connections open (limits.max_connections)",
+                    channel.remoteAddress(), limits.maxConnections());
+            channel.close();
+            return false;
+        }
+        channel.closeFuture().addListener(closed -> open.decrementAndGet());
+        server.clients().add(channel);
+        return true;
+    }
+
+    private static void addHeadTimeout(ChannelPipeline pipeline, ConnectionState state) {
+        pipeline.addLast(HandlerNames.HEAD_TIMEOUT, new RequestHeadTimeoutHandler(state));
+    }
+
+    private void addCodec(ChannelPipeline pipeline) {
+        HttpDecoderConfig decoder = new HttpDecoderConfig()
+                .setMaxInitialLineLength(limits.maxUriLength() + REQUEST_LINE_OVERHEAD)
+                .setMaxHeaderSize(limits.maxHeaderSize())
+                .setMaxChunkSize(64 * 1024)
+                .setValidateHeaders(true)
+                .setAllowDuplicateContentLengths(false)
+                .setStrictLineParsing(true)
+                .setUseRfc9112TransferEncoding(true);
+        pipeline.addLast(HandlerNames.CODEC, new HttpServerCodec(decoder));
+    }
+
+    private static void addAccessControl(ChannelPipeline pipeline, ConnectionState state) {
+        pipeline.addLast(HandlerNames.SERIALIZER, new ExchangeSerializer(state));
+        pipeline.addLast(HandlerNames.ACCESS_CONTROL, new AccessControlHandler(state));
+    }
+
+    private void addProxy(ChannelPipeline pipeline, ConnectionState state) {
+        pipeline.addLast(HandlerNames.PROXY, new ProxyFrontendHandler(state, server.upstreams()));
+    }
+}

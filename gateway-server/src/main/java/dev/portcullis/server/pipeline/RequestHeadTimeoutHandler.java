@@ -1,0 +1,38 @@
+package dev.portcullis.server.pipeline;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+
+/**
+ * Sits before the HTTP codec and tells the connection state when raw bytes arrive, so that a request
+ * head that starts but does not complete within {@code limits.header_timeout} gets a 408 (slowloris),
+ * while a keep-alive connection that sends nothing is closed after {@code limits.idle_timeout}.
+ */
+final class RequestHeadTimeoutHandler extends ChannelInboundHandlerAdapter {
+    private final ConnectionState state;
+
+    RequestHeadTimeoutHandler(ConnectionState state) {
+        this.state = state;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) throws Exception {
+        state.awaitNextHead();
+        super.channelActive(ctx);
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof ByteBuf buf && buf.isReadable()) {
+            state.bytesReceived();
+        }
+        ctx.fireChannelRead(msg);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        super.channelInactive(ctx);
+        state.released();
+    }
+}

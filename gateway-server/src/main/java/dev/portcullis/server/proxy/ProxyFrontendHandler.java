@@ -1,0 +1,431 @@
+package dev.portcullis.server.proxy;
+
+import dev.portcullis.server.pipeline.ConnectionState;
+import dev.portcullis.server.pipeline.Exchange;
+import dev.portcullis.server.pipeline.GatewayResponses;
+import dev.portcullis.server.pipeline.RequestIds;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpStatusClass;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Streams an allowed request to a pooled upstream connection and the response back, one exchange at
+ * a time, with backpressure both ways: when the receiving side cannot take more, the sending side
+ * stops reading until it can (Netty's writability, as in its HexDumpProxy example).
+ *
+ * <p>Implementation notes: all state is per exchange and confined to the client channel's event
+ * loop; the upstream connection is bound to the same loop by {@link UpstreamPool}. Body parts that
+ * arrive before the upstream is connected wait in {@code pending} while reading is paused. A request
+ * without a body that fails on a reused keep-alive connection before any response byte (the upstream
+ * closed it while idle) is retried once on another connection; anything else gets 502, or 504 when
+ * no response head arrives within {@code upstream.response_timeout}.
+ */
+public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter implements UpstreamListener {
+    private static final Logger LOG = LoggerFactory.getLogger(ProxyFrontendHandler.class);
+
+    private final ConnectionState state;
+    private final UpstreamPool pool;
+    private @Nullable ChannelHandlerContext ctx;
+
+    private @Nullable Exchange exchange;
+    private @Nullable HttpRequest head;
+    private final ArrayDeque<HttpContent> pending = new ArrayDeque<>();
+    private @Nullable Channel upstream;
+    private @Nullable ScheduledFuture<?> responseTimer;
+    private boolean hasBody;
+    private long bodyBytes;
+    private boolean requestComplete;
+    private boolean requestSent;
+    private boolean responseStarted;
+    private boolean interim;
+    private boolean upstreamKeepAlive;
+    private boolean closeClient;
+    private boolean reusedConnection;
+    private boolean retried;
+
+    public ProxyFrontendHandler(ConnectionState state, UpstreamPool pool) {
+        this.state = state;
+        this.pool = pool;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof HttpRequest request) {
+            begin(request);
+        }
+        if (msg instanceof HttpContent content) {
+            onClientBody(content);
+        } else if (!(msg instanceof HttpRequest)) {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    private void begin(HttpRequest request) {
+        Exchange current = state.exchange();
+        if (current == null) {
+            throw new IllegalStateException("allowed request without an exchange");
+        }
+        exchange = current;
+        head = request;
+        hasBody = HttpUtil.isTransferEncodingChunked(request) || HttpUtil.getContentLength(request, 0L) > 0;
+        bodyBytes = 0;
+        requestComplete = false;
+        requestSent = false;
+        responseStarted = false;
+        interim = false;
+        upstreamKeepAlive = false;
+        closeClient = false;
+        retried = false;
+        connect();
+    }
+
+    private void connect() {
+        Future<Channel> acquired = pool.acquire(state.channel().eventLoop());
+        if (acquired.isDone()) {
+            onAcquired(acquired);
+        } else {
+            state.pause(ConnectionState.Pause.UPSTREAM_CONNECTING);
+            acquired.addListener(this::onAcquired);
+        }
+    }
+
+    private void onAcquired(Future<? super Channel> acquired) {
+        state.resume(ConnectionState.Pause.UPSTREAM_CONNECTING);
+        Exchange current = exchange;
+        if (!acquired.isSuccess()) {
+            if (current != null) {
+                Throwable cause = acquired.cause();
+                LOG.debug("cannot reach upstream for {}", current.requestId(), cause);
+                fail(502, cause instanceof UpstreamPoolExhaustedException ? "upstream_pool_exhausted"
+                        : "upstream_unreachable");
+            }
+            return;
+        }
+        Channel channel = (Channel) acquired.getNow();
+        if (current == null || !state.channel().isActive()) {
+            pool.release(channel, true);
+            return;
+        }
+        UpstreamHandler handler = channel.pipeline().get(UpstreamHandler.class);
+        reusedConnection = handler.reused();
+        handler.bind(this);
+        upstream = channel;
+        channel.write(head);
+        HttpContent part;
+        while ((part = pending.poll()) != null) {
+            channel.write(part);
+        }
+        if (requestComplete) {
+            requestSent();
+        }
+        channel.flush();
+        if (!channel.isWritable()) {
+            state.pause(ConnectionState.Pause.UPSTREAM_BACKPRESSURE);
+        }
+    }
+
+    private void onClientBody(HttpContent content) {
+        Exchange current = exchange;
+        if (current == null || requestComplete) {
+            content.release();
+            return;
+        }
+        bodyBytes += content.content().readableBytes();
+        if (bodyBytes > current.snapshot().config().limits().maxBodySize()) {
+            content.release();
+            bodyTooLarge();
+            return;
+        }
+        boolean last = content instanceof LastHttpContent;
+        Channel channel = upstream;
+        if (channel == null) {
+            pending.add(content);
+        } else {
+            channel.write(content);
+            if (!channel.isWritable()) {
+                state.pause(ConnectionState.Pause.UPSTREAM_BACKPRESSURE);
+            }
+        }
+        if (last) {
+            requestComplete = true;
+            if (channel != null) {
+                channel.flush();
+                requestSent();
+            }
+        }
+    }
+
+    private void requestSent() {
+        requestSent = true;
+        Exchange current = exchange;
+        if (current != null && !responseStarted && responseTimer == null) {
+            long nanos = current.snapshot().config().upstream().responseTimeout().toNanos();
+            responseTimer = state.channel().eventLoop().schedule(this::responseTimedOut, nanos, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    private void responseTimedOut() {
+        responseTimer = null;
+        if (exchange != null && !responseStarted) {
+            fail(504, "upstream_timeout");
+        }
+    }
+
+    private void bodyTooLarge() {
+        Exchange current = exchange;
+        if (current == null) {
+            return;
+        }
+        if (!responseStarted) {
+            fail(413, "body_too_large");
+        } else {
+            abort("body_too_large");
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        Channel channel = upstream;
+        if (channel != null) {
+            channel.flush();
+        }
+        ctx.fireChannelReadComplete();
+    }
+
+    @Override
+    public void onUpstreamMessage(HttpObject message) {
+        ChannelHandlerContext client = ctx;
+        Exchange current = exchange;
+        if (client == null || current == null) {
+            ReferenceCountUtil.release(message);
+            return;
+        }
+        if (message instanceof HttpResponse response && !onResponseHead(client, current, response)) {
+            ReferenceCountUtil.release(message);
+            return;
+        }
+        if (message instanceof HttpContent content) {
+            boolean last = content instanceof LastHttpContent;
+            if (interim) {
+                client.write(content);
+                interim = !last;
+                return;
+            }
+            current.addBytesOut(content.content().readableBytes());
+            client.write(content);
+            Channel channel = upstream;
+            if (channel != null && !client.channel().isWritable()) {
+                channel.config().setAutoRead(false);
+            }
+            if (last) {
+                complete(client, current);
+            }
+        }
+    }
+
+    /** Forwards a response head; false when the response cannot be relayed (already answered 502). */
+    private boolean onResponseHead(ChannelHandlerContext client, Exchange current, HttpResponse response) {
+        int code = response.status().code();
+        HttpHeaders headers = response.headers();
+        if (response.status().codeClass() == HttpStatusClass.INFORMATIONAL) {
+            if (code == 101) {
+                fail(502, "upstream_protocol_switch");
+                return false;
+            }
+            HopByHopHeaders.strip(headers);
+            interim = true;
+            client.write(response);
+            return true;
+        }
+        cancelResponseTimer();
+        responseStarted = true;
+        current.upstreamStatus(code);
+        current.status(code);
+        upstreamKeepAlive = HttpUtil.isKeepAlive(response);
+        HopByHopHeaders.strip(headers);
+        headers.set(RequestIds.HEADER, current.requestId());
+        boolean close = state.closeAfterResponse() || !requestComplete;
+        boolean chunked = HttpUtil.isTransferEncodingChunked(response);
+        boolean delimited = chunked || HttpUtil.isContentLengthSet(response) || bodyless(current, code);
+        if (current.http10()) {
+            if (chunked) {
+                headers.remove(HttpHeaderNames.TRANSFER_ENCODING);
+            }
+            if (!delimited || chunked) {
+                close = true;
+            }
+            if (!close) {
+                headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+            }
+        } else if (!delimited) {
+            HttpUtil.setTransferEncodingChunked(response, true);
+        }
+        if (close) {
+            headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        }
+        closeClient = close;
+        response.setProtocolVersion(HttpVersion.HTTP_1_1);
+        client.write(response);
+        return true;
+    }
+
+    private static boolean bodyless(Exchange exchange, int code) {
+        return code == 204 || code == 304 || "HEAD".equals(exchange.method());
+    }
+
+    private void complete(ChannelHandlerContext client, Exchange current) {
+        Channel channel = upstream;
+        boolean reusable = upstreamKeepAlive && requestSent;
+        resetExchange();
+        if (channel != null) {
+            pool.release(channel, reusable);
+        }
+        if (closeClient) {
+            client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        } else {
+            client.flush();
+        }
+        current.finish();
+    }
+
+    @Override
+    public void onUpstreamReadComplete() {
+        ChannelHandlerContext client = ctx;
+        if (client != null) {
+            client.flush();
+        }
+    }
+
+    @Override
+    public void onUpstreamWritabilityChanged(boolean writable) {
+        if (writable) {
+            state.resume(ConnectionState.Pause.UPSTREAM_BACKPRESSURE);
+        } else if (!requestComplete) {
+            state.pause(ConnectionState.Pause.UPSTREAM_BACKPRESSURE);
+        }
+    }
+
+    @Override
+    public void onUpstreamClosed(@Nullable Throwable cause) {
+        Exchange current = exchange;
+        if (current == null) {
+            return;
+        }
+        upstream = null;
+        if (responseStarted) {
+            abort(cause == null ? "upstream_closed_mid_response" : "upstream_error_mid_response");
+        } else if (reusedConnection && !retried && !hasBody && head != null) {
+            retried = true;
+            cancelResponseTimer();
+            requestComplete = true;
+            pending.add(LastHttpContent.EMPTY_LAST_CONTENT);
+            connect();
+        } else {
+            fail(502, cause == null ? "upstream_closed" : "upstream_error");
+        }
+    }
+
+    /** Answers the exchange with a gateway-made status, dropping the upstream connection. */
+    private void fail(int status, String error) {
+        Exchange current = exchange;
+        if (current == null) {
+            return;
+        }
+        current.error(error);
+        boolean close = !requestComplete || state.closeAfterResponse();
+        Channel channel = upstream;
+        resetExchange();
+        if (channel != null) {
+            pool.release(channel, false);
+        }
+        GatewayResponses.send(state.channel(), current, status, close);
+    }
+
+    /** The response already started: all that can be done is to end both connections. */
+    private void abort(String error) {
+        Exchange current = exchange;
+        Channel channel = upstream;
+        resetExchange();
+        if (channel != null) {
+            pool.release(channel, false);
+        }
+        state.channel().close();
+        if (current != null) {
+            current.error(error);
+            current.finish();
+        }
+    }
+
+    private void resetExchange() {
+        cancelResponseTimer();
+        exchange = null;
+        head = null;
+        upstream = null;
+        HttpContent part;
+        while ((part = pending.poll()) != null) {
+            part.release();
+        }
+    }
+
+    private void cancelResponseTimer() {
+        if (responseTimer != null) {
+            responseTimer.cancel(false);
+            responseTimer = null;
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        Channel channel = upstream;
+        if (channel != null && ctx.channel().isWritable()) {
+            channel.config().setAutoRead(true);
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        Channel channel = upstream;
+        Exchange current = exchange;
+        resetExchange();
+        if (channel != null) {
+            pool.release(channel, false);
+        }
+        if (current != null) {
+            current.error("client_closed");
+        }
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        LOG.debug("client connection {} failed", ctx.channel(), cause);
+        ctx.close();
+    }
+}

@@ -1,0 +1,237 @@
+package dev.portcullis.server.proxy;
+
+import dev.portcullis.core.config.UpstreamSettings;
+import dev.portcullis.server.Transport;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.resolver.dns.DnsAddressResolverGroup;
+import io.netty.resolver.dns.DnsNameResolverBuilder;
+import io.netty.util.concurrent.FastThreadLocal;
+import io.netty.util.concurrent.Promise;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+import java.util.Iterator;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Keep-alive connections to the upstream, kept per event loop so that a client connection and its
+ * upstream connection share one thread, and bounded by {@code upstream.max_connections} over all
+ * event loops together.
+ *
+ * <p>Implementation notes: idle connections and waiters live in a {@link FastThreadLocal} of the
+ * event loop that owns them, so taking and returning needs no lock. Only the open-connection count
+ * is shared. When the pool is full, an acquirer waits (up to {@code connect_timeout}) for a
+ * connection returned on its own loop, or for a slot freed by a close on any loop.
+ */
+public final class UpstreamPool {
+    static final int IDLE_SECONDS = 60;
+
+    private final UpstreamSettings settings;
+    private final Transport transport;
+    private final InetSocketAddress address;
+    private final DnsAddressResolverGroup resolver;
+    private final AtomicInteger open = new AtomicInteger();
+    private final ConcurrentLinkedQueue<Waiter> waiters = new ConcurrentLinkedQueue<>();
+    private final FastThreadLocal<ArrayDeque<Channel>> idle = new FastThreadLocal<>() {
+        @Override
+        protected ArrayDeque<Channel> initialValue() {
+            return new ArrayDeque<>();
+        }
+    };
+
+    public UpstreamPool(UpstreamSettings settings, Transport transport) {
+        this.settings = settings;
+        this.transport = transport;
+        this.address = InetSocketAddress.createUnresolved(settings.host(), settings.port());
+        // Names are resolved by Netty's asynchronous DNS resolver (hosts file first), never by a
+        // blocking InetAddress lookup on an event loop; literal addresses need no lookup at all.
+        this.resolver = new DnsAddressResolverGroup(
+                new DnsNameResolverBuilder().datagramChannelType(transport.datagramChannelClass()));
+    }
+
+    public UpstreamSettings settings() {
+        return settings;
+    }
+
+    /** Connections open right now (idle and lent), over all event loops. */
+    public int openConnections() {
+        return open.get();
+    }
+
+    /** Lends a connection to the caller, which runs on {@code loop}; the promise fails when none can be had. */
+    Promise<Channel> acquire(EventLoop loop) {
+        Promise<Channel> promise = loop.newPromise();
+        acquire(loop, promise);
+        return promise;
+    }
+
+    private void acquire(EventLoop loop, Promise<Channel> promise) {
+        ArrayDeque<Channel> free = idle.get();
+        Channel channel;
+        while ((channel = free.pollLast()) != null) {
+            if (channel.isActive()) {
+                promise.trySuccess(channel);
+                return;
+            }
+        }
+        if (tryReserveSlot()) {
+            connect(loop, promise);
+            return;
+        }
+        Waiter waiter = new Waiter(loop, promise);
+        waiters.add(waiter);
+        waiter.timeout = loop.schedule(
+                () -> {
+                    if (waiters.remove(waiter)) {
+                        promise.tryFailure(new UpstreamPoolExhaustedException(settings.maxConnections()));
+                    }
+                },
+                settings.connectTimeout().toNanos(),
+                TimeUnit.NANOSECONDS);
+    }
+
+    private boolean tryReserveSlot() {
+        int current;
+        do {
+            current = open.get();
+            if (current >= settings.maxConnections()) {
+                return false;
+            }
+        } while (!open.compareAndSet(current, current + 1));
+        return true;
+    }
+
+    private void connect(EventLoop loop, Promise<Channel> promise) {
+        Bootstrap bootstrap = new Bootstrap()
+                .group(loop)
+                .channel(transport.socketChannelClass())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE,
+                        settings.connectTimeout().toMillis()))
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.SO_KEEPALIVE, true)
+                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024))
+                .handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline()
+                                .addLast("idle", new IdleStateHandler(0, 0, IDLE_SECONDS, TimeUnit.SECONDS))
+                                .addLast("codec", new HttpClientCodec(decoderConfig(), HttpClientCodec.DEFAULT_FAIL_ON_MISSING_RESPONSE,
+                                        HttpClientCodec.DEFAULT_PARSE_HTTP_AFTER_CONNECT_REQUEST))
+                                .addLast("upstream", new UpstreamHandler());
+                    }
+                });
+        bootstrap.resolver(resolver);
+        ChannelFuture connecting = bootstrap.connect(address);
+        Channel channel = connecting.channel();
+        channel.closeFuture().addListener(closed -> slotFreed(channel));
+        connecting.addListener(done -> {
+            if (done.isSuccess()) {
+                if (!promise.trySuccess(channel)) {
+                    release(channel, true);
+                }
+            } else {
+                promise.tryFailure(done.cause());
+            }
+        });
+    }
+
+    private static HttpDecoderConfig decoderConfig() {
+        return new HttpDecoderConfig()
+                .setMaxInitialLineLength(8192)
+                .setMaxHeaderSize(64 * 1024)
+                .setMaxChunkSize(64 * 1024)
+                .setValidateHeaders(true)
+                .setAllowDuplicateContentLengths(false)
+                .setStrictLineParsing(true)
+                .setUseRfc9112TransferEncoding(true);
+    }
+
+    /**
+     * Takes a connection back after an exchange. A reusable one goes to a waiter on the same loop or
+     * to the idle set; otherwise it is closed.
+     */
+    void release(Channel channel, boolean reusable) {
+        UpstreamHandler handler = channel.pipeline().get(UpstreamHandler.class);
+        if (handler != null) {
+            handler.unbind();
+        }
+        if (!reusable || !channel.isActive() || handler == null) {
+            channel.close();
+            return;
+        }
+        channel.config().setAutoRead(true);
+        EventLoop loop = channel.eventLoop();
+        for (Iterator<Waiter> it = waiters.iterator(); it.hasNext(); ) {
+            Waiter waiter = it.next();
+            if (waiter.loop == loop && waiters.remove(waiter)) {
+                waiter.cancelTimeout();
+                if (waiter.promise.trySuccess(channel)) {
+                    return;
+                }
+            }
+        }
+        if (!waiters.isEmpty()) {
+            // Someone on another loop waits: free the slot for them rather than park it here.
+            channel.close();
+            return;
+        }
+        ArrayDeque<Channel> free = idle.get();
+        free.addLast(channel);
+        channel.closeFuture().addListener(closed -> free.remove(channel));
+    }
+
+    private void slotFreed(Channel channel) {
+        open.decrementAndGet();
+        Waiter waiter = waiters.poll();
+        if (waiter != null) {
+            waiter.cancelTimeout();
+            waiter.loop.execute(() -> acquire(waiter.loop, waiter.promise));
+        }
+    }
+
+    /** Releases the resolver; call after the event loops have stopped. */
+    public void close() {
+        resolver.close();
+    }
+
+    /** Closes every idle connection; lent ones close when their exchange ends. */
+    public void closeIdle(Iterable<? extends EventLoop> loops) {
+        for (EventLoop loop : loops) {
+            loop.execute(() -> {
+                ArrayDeque<Channel> free = idle.get();
+                Channel channel;
+                while ((channel = free.poll()) != null) {
+                    channel.close();
+                }
+            });
+        }
+    }
+
+    private static final class Waiter {
+        final EventLoop loop;
+        final Promise<Channel> promise;
+        ScheduledFuture<?> timeout;
+
+        Waiter(EventLoop loop, Promise<Channel> promise) {
+            this.loop = loop;
+            this.promise = promise;
+        }
+
+        void cancelTimeout() {
+            if (timeout != null) {
+                timeout.cancel(false);
+            }
+        }
+    }
+}
