@@ -1,0 +1,58 @@
+package dev.portcullis.core.policy;
+
+import java.util.List;
+
+/** A condition that holds when every one of its conditions holds (the keys of one {@code match}, or {@code all}). */
+public final class AllOf implements RequestMatcher {
+
+    private final RequestMatcher[] matchers;
+
+    private AllOf(List<RequestMatcher> matchers) {
+        this.matchers = matchers.toArray(RequestMatcher[]::new);
+    }
+
+    /** The conjunction of {@code matchers}: {@link RequestMatcher#always()} when empty, the matcher itself when one. */
+    public static RequestMatcher of(List<RequestMatcher> matchers) {
+        List<RequestMatcher> copy = List.copyOf(matchers);
+        return copy.isEmpty() ? RequestMatcher.always() : copy.size() == 1 ? copy.get(0) : new AllOf(copy);
+    }
+
+    /** The conditions, in order. */
+    public List<RequestMatcher> matchers() {
+        return List.of(matchers);
+    }
+
+    @Override
+    public boolean matches(AccessRequest request) {
+        for (RequestMatcher matcher : matchers) {
+            if (!matcher.matches(request)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Override
+    public String explainMatch(AccessRequest request) {
+        StringBuilder sb = new StringBuilder();
+        for (RequestMatcher matcher : matchers) {
+            sb.append(sb.length() == 0 ? "" : " and ").append(matcher.explainMatch(request));
+        }
+        return sb.toString();
+    }
+
+    @Override
+    public String explainFailure(AccessRequest request) {
+        for (RequestMatcher matcher : matchers) {
+            if (!matcher.matches(request)) {
+                return matcher.explainFailure(request);
+            }
+        }
+        return "all conditions hold";
+    }
+
+    @Override
+    public String toString() {
+        return "all" + List.of(matchers);
+    }
+}

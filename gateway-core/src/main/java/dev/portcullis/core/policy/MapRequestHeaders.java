@@ -1,0 +1,45 @@
+package dev.portcullis.core.policy;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.jspecify.annotations.Nullable;
+
+/** An immutable {@link RequestHeaders} over a map copy, for tests and offline tools. */
+final class MapRequestHeaders implements RequestHeaders {
+
+    private final Map<String, List<String>> headers;
+
+    MapRequestHeaders(Map<String, List<String>> source) {
+        TreeMap<String, List<String>> merged = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
+        source.forEach((name, values) -> merged.computeIfAbsent(name, n -> new ArrayList<>()).addAll(values));
+        TreeMap<String, List<String>> immutable = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
+        merged.forEach((name, values) -> immutable.put(name, List.copyOf(values)));
+        this.headers = Collections.unmodifiableMap(immutable);
+    }
+
+    @Override
+    public @Nullable String first(String name) {
+        List<String> values = headers.get(name);
+        return values == null || values.isEmpty() ? null : values.get(0);
+    }
+
+    @Override
+    public boolean contains(String name) {
+        List<String> values = headers.get(name);
+        return values != null && !values.isEmpty();
+    }
+
+    @Override
+    public boolean containsValue(String name, String exactValue) {
+        List<String> values = headers.get(name);
+        return values != null && values.contains(exactValue);
+    }
+
+    @Override
+    public String toString() {
+        return headers.toString();
+    }
+}

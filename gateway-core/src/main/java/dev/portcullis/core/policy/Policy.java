@@ -1,0 +1,102 @@
+package dev.portcullis.core.policy;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * An immutable, ordered list of rules and a default effect, evaluated first-match (SPEC 3.1).
+ */
+public final class Policy {
+
+    /*
+     * Implementation notes: the first enforce-mode rule whose match holds decides; an allow rule
+     * whose require fails denies, it does not fall through. Audit-mode rules whose match holds
+     * are decided as if enforced, recorded, and skipped. Decisions that allow, and the default
+     * decision, are built once here, so that evaluating a request that is allowed with no audit
+     * outcome allocates nothing; denials and audit records build their reasons on demand.
+     */
+
+    private final List<Rule> rules;
+    private final Rule[] ruleArray;
+    private final Decision[] allowDecisions;
+    private final Effect defaultEffect;
+    private final Decision defaultDecision;
+
+    /** A policy of {@code rules}, in order, whose names must be unique. */
+    public Policy(List<Rule> rules, Effect defaultEffect) {
+        this.rules = List.copyOf(rules);
+        this.defaultEffect = Objects.requireNonNull(defaultEffect, "defaultEffect");
+        this.ruleArray = this.rules.toArray(Rule[]::new);
+        this.allowDecisions = new Decision[ruleArray.length];
+        Map<String, Integer> seen = new HashMap<>();
+        for (int i = 0; i < ruleArray.length; i++) {
+            String name = ruleArray[i].name();
+            Integer previous = seen.putIfAbsent(name, i);
+            if (previous != null) {
+                throw new IllegalArgumentException("\"" + name + "\" is not a valid rule name (expected: unique, "
+                        + "already used by rules[" + previous + "])");
+            }
+            allowDecisions[i] = new Decision(Effect.ALLOW, name, "allowed by rule " + name, 200, List.of());
+        }
+        this.defaultDecision = new Decision(defaultEffect, null, "no rule matched, default " + defaultEffect,
+                defaultEffect == Effect.ALLOW ? 200 : 403, List.of());
+    }
+
+    /** The rules, in evaluation order. */
+    public List<Rule> rules() {
+        return rules;
+    }
+
+    /** The effect when no enforce-mode rule matches. */
+    public Effect defaultEffect() {
+        return defaultEffect;
+    }
+
+    /** Decides {@code request}; allocation-free when it is allowed and no audit-mode rule matched. */
+    public Decision evaluate(AccessRequest request) {
+        List<AuditOutcome> audit = null;
+        for (int i = 0; i < ruleArray.length; i++) {
+            Rule rule = ruleArray[i];
+            if (!rule.match().matches(request)) {
+                continue;
+            }
+            if (rule.mode() == Mode.ENFORCE) {
+                return decide(i, request, audit);
+            }
+            Decision wouldBe = decide(i, request, null);
+            if (audit == null) {
+                audit = new ArrayList<>(2);
+            }
+            audit.add(new AuditOutcome(rule.name(), wouldBe.effect(), wouldBe.reason()));
+        }
+        if (audit == null) {
+            return defaultDecision;
+        }
+        return new Decision(defaultEffect, null, defaultDecision.reason(), defaultDecision.status(), audit);
+    }
+
+    private Decision decide(int index, AccessRequest request, @Nullable List<AuditOutcome> audit) {
+        Rule rule = ruleArray[index];
+        List<AuditOutcome> outcomes = audit == null ? List.of() : audit;
+        if (rule.action() == Effect.DENY) {
+            return new Decision(Effect.DENY, rule.name(),
+                    "rule " + rule.name() + ": " + rule.match().explainMatch(request), rule.denyStatus(), outcomes);
+        }
+        if (!rule.require().matches(request)) {
+            return new Decision(Effect.DENY, rule.name(),
+                    "rule " + rule.name() + ": " + rule.require().explainFailure(request), rule.denyStatus(), outcomes);
+        }
+        Decision allowed = allowDecisions[index];
+        return audit == null ? allowed
+                : new Decision(Effect.ALLOW, rule.name(), allowed.reason(), 200, outcomes);
+    }
+
+    @Override
+    public String toString() {
+        return "Policy[" + rules.size() + " rules, default " + defaultEffect + "]";
+    }
+}

@@ -1,0 +1,68 @@
+package dev.portcullis.core.policy;
+
+import static dev.portcullis.core.policy.TestRequests.get;
+import static dev.portcullis.core.policy.TestRequests.header;
+import static dev.portcullis.core.policy.TestRequests.hosts;
+import static dev.portcullis.core.policy.TestRequests.ip;
+import static dev.portcullis.core.policy.TestRequests.methods;
+import static dev.portcullis.core.policy.TestRequests.paths;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.portcullis.core.net.Cidr;
+import dev.portcullis.core.net.CidrSet;
+import dev.portcullis.core.net.IpAddress;
+import java.lang.management.ManagementFactory;
+import java.util.List;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.Test;
+
+/** Checks that the request path allocates nothing: matching and allowing are done once per request. */
+class AllocationTest {
+
+    private static final int ITERATIONS = 100_000;
+
+    @Test
+    void allowingARequestAllocatesNothing() {
+        Policy policy = new Policy(List.of(
+                new Rule("block", ip("203.0.113.0/24", "2001:db8:bad::/48"), RequestMatcher.always(), Effect.DENY, 403,
+                        Mode.ENFORCE),
+                new Rule("admin", AllOf.of(List.of(paths("/admin/**/edit", "/admin/*.json"), hosts("*.example.com"))),
+                        AllOf.of(List.of(methods("GET", "POST"), Not.of(header("X-Debug")), header("X-Env", "prod"))),
+                        Effect.ALLOW, 403, Mode.ENFORCE)),
+                Effect.DENY);
+        AccessRequest request = get("/admin/a/b/c/edit").host("www.example.com").header("X-Env", "prod").build();
+        assertThat(policy.evaluate(request).allowed()).isTrue();
+
+        assertThat(bytesAllocatedPerCall(() -> policy.evaluate(request).allowed())).isLessThan(1.0);
+    }
+
+    @Test
+    void matchingAllocatesNothing() {
+        CidrSet set = CidrSet.of(List.of(Cidr.parse("10.0.0.0/8"), Cidr.parse("2001:db8::/32"), Cidr.parse("::1")));
+        IpAddress address = IpAddress.parse("2001:db8::77");
+        PathGlob glob = PathGlob.compile("/a/**/b*c/**/z");
+        HostPattern host = HostPattern.compile("*.Example.com");
+
+        assertThat(bytesAllocatedPerCall(() -> set.contains(address))).isLessThan(1.0);
+        assertThat(bytesAllocatedPerCall(() -> glob.matches("/a/x/y/bxxc/q/z"))).isLessThan(1.0);
+        assertThat(bytesAllocatedPerCall(() -> host.matches("api.eu.example.com."))).isLessThan(1.0);
+    }
+
+    private static double bytesAllocatedPerCall(BooleanSupplier call) {
+        assumeTrue(ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean);
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        assumeTrue(threads.isThreadAllocatedMemorySupported() && threads.isThreadAllocatedMemoryEnabled());
+        boolean sink = false;
+        for (int i = 0; i < ITERATIONS; i++) {
+            sink ^= call.getAsBoolean();
+        }
+        long before = threads.getCurrentThreadAllocatedBytes();
+        for (int i = 0; i < ITERATIONS; i++) {
+            sink ^= call.getAsBoolean();
+        }
+        long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+        assertThat(sink || !sink).isTrue();
+        return (double) allocated / ITERATIONS;
+    }
+}
