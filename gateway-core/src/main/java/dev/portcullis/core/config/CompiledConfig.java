@@ -1,0 +1,31 @@
+package dev.portcullis.core.config;
+
+import dev.portcullis.core.net.ClientIpResolver;
+import dev.portcullis.core.policy.Policy;
+import java.time.Duration;
+
+/**
+ * A loaded, valid and compiled config: immutable, with no string left that still has to be parsed.
+ *
+ * @param source the file it was loaded from, as shown in messages
+ * @param version {@code sha256:} and the lower-case hex SHA-256 of the file's bytes
+ * @param listen the public address
+ * @param adminListen the admin API address
+ * @param watch whether to reload when the file changes
+ * @param drainTimeout how long in-flight requests may finish on shutdown
+ * @param upstream the protected service
+ * @param limits request and connection limits
+ * @param clientIps client-IP resolution behind the trusted proxies
+ * @param policy the compiled rules and default
+ */
+public record CompiledConfig(
+        String source,
+        String version,
+        HostPort listen,
+        HostPort adminListen,
+        boolean watch,
+        Duration drainTimeout,
+        UpstreamSettings upstream,
+        Limits limits,
+        ClientIpResolver clientIps,
+        Policy policy) {}

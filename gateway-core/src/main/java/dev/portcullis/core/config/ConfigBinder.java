@@ -1,0 +1,503 @@
+package dev.portcullis.core.config;
+
+import dev.portcullis.core.policy.Effect;
+import dev.portcullis.core.policy.Mode;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.jspecify.annotations.Nullable;
+
+/** Binds a located YAML tree to the {@code *Config} records, reporting unknown keys, wrong types and bad values. */
+final class ConfigBinder {
+
+    /*
+     * Implementation notes: binding never stops at a problem. A value that cannot be bound is
+     * reported at its own location and replaced by its default (or null, for values without
+     * one), so that the rest of the file is still bound and checked. Indexes must keep matching
+     * the file for the problems found later, by path, so an unusable item is never just left
+     * out of a list: a rules entry that is not a map becomes a nameless placeholder, an any/all
+     * entry that is not a map becomes the empty condition, and a list of strings with an
+     * unusable item is dropped whole. Keys that belong to features not built yet are
+     * recognised, so that their problem says so instead of calling them unknown.
+     */
+
+    private static final List<String> ROOT_KEYS = List.of("listen", "watch", "drain_timeout", "admin", "upstream",
+            "limits", "clients", "identity", "geoip", "rate_limits", "default", "responses", "rules");
+    private static final Set<String> ROOT_NOT_YET = Set.of("identity", "geoip", "rate_limits", "responses");
+    private static final List<String> ADMIN_KEYS = List.of("listen");
+    private static final List<String> UPSTREAM_KEYS =
+            List.of("url", "connect_timeout", "response_timeout", "max_connections");
+    private static final List<String> LIMITS_KEYS = List.of("max_uri_length", "max_header_size", "max_body_size",
+            "header_timeout", "idle_timeout", "max_connections", "allow_get_body");
+    private static final List<String> CLIENTS_KEYS = List.of("trusted_proxies");
+    private static final List<String> RULE_KEYS =
+            List.of("name", "match", "require", "action", "deny_status", "rate_limit", "mode");
+    private static final Set<String> RULE_NOT_YET = Set.of("rate_limit");
+    private static final List<String> CONDITION_KEYS = List.of("paths", "methods", "hosts", "ip", "countries",
+            "asns", "authenticated", "roles", "all_roles", "claims", "headers", "referrers", "schedule",
+            "any", "all", "not");
+    private static final Set<String> CONDITION_NOT_YET = Set.of("countries", "asns", "authenticated", "roles",
+            "all_roles", "claims", "referrers", "schedule");
+
+    private static final Map<String, Effect> DEFAULT_ACTIONS = ordered("deny", Effect.DENY, "allow", Effect.ALLOW);
+    private static final Map<String, Effect> RULE_ACTIONS = ordered("allow", Effect.ALLOW, "deny", Effect.DENY);
+    private static final Map<String, Mode> MODES = ordered("enforce", Mode.ENFORCE, "audit", Mode.AUDIT);
+    private static final Map<String, Integer> DENY_STATUSES = ordered("403", 403, "404", 404);
+
+    /** The largest size that fits the {@code int} limits. */
+    private static final long MAX_INT_SIZE = Integer.MAX_VALUE;
+
+    private final Problems problems;
+
+    private ConfigBinder(Problems problems) {
+        this.problems = problems;
+    }
+
+    /** Binds the document; returns null when it is not a mapping at all (reported). */
+    static @Nullable GatewayConfig bind(YamlNode root, Problems problems) {
+        ConfigBinder binder = new ConfigBinder(problems);
+        if (!(root instanceof YamlNode.Mapping mapping)) {
+            binder.typeProblem(root, "", "a map of settings");
+            return null;
+        }
+        return binder.root(mapping);
+    }
+
+    private GatewayConfig root(YamlNode.Mapping mapping) {
+        Section root = new Section(mapping, "", ROOT_KEYS, ROOT_NOT_YET);
+        return new GatewayConfig(
+                root.string("listen", GatewayConfig.DEFAULT_LISTEN),
+                root.bool("watch", false),
+                root.duration("drain_timeout", GatewayConfig.DEFAULT_DRAIN_TIMEOUT, true),
+                admin(root.section("admin", ADMIN_KEYS)),
+                upstream(root.section("upstream", UPSTREAM_KEYS)),
+                limits(root.section("limits", LIMITS_KEYS)),
+                clients(root.section("clients", CLIENTS_KEYS)),
+                root.oneOf("default", "default", DEFAULT_ACTIONS, GatewayConfig.DEFAULT_ACTION),
+                rules(root));
+    }
+
+    private AdminConfig admin(Section admin) {
+        return new AdminConfig(admin.string("listen", AdminConfig.DEFAULT.listen()));
+    }
+
+    private UpstreamConfig upstream(Section upstream) {
+        return new UpstreamConfig(
+                upstream.requiredString("url", "the URL of the protected service, e.g. http://127.0.0.1:3000"),
+                upstream.duration("connect_timeout", UpstreamConfig.DEFAULT_CONNECT_TIMEOUT, false),
+                upstream.duration("response_timeout", UpstreamConfig.DEFAULT_RESPONSE_TIMEOUT, false),
+                upstream.integer("max_connections", UpstreamConfig.DEFAULT_MAX_CONNECTIONS, 1));
+    }
+
+    private LimitsConfig limits(Section limits) {
+        LimitsConfig defaults = LimitsConfig.DEFAULT;
+        return new LimitsConfig(
+                limits.size("max_uri_length", defaults.maxUriLength(), 1, MAX_INT_SIZE),
+                limits.size("max_header_size", defaults.maxHeaderSize(), 1, MAX_INT_SIZE),
+                limits.size("max_body_size", defaults.maxBodySize(), 0, Long.MAX_VALUE),
+                limits.duration("header_timeout", defaults.headerTimeout(), false),
+                limits.duration("idle_timeout", defaults.idleTimeout(), false),
+                limits.integer("max_connections", defaults.maxConnections(), 1),
+                limits.bool("allow_get_body", defaults.allowGetBody()));
+    }
+
+    private ClientsConfig clients(Section clients) {
+        List<String> trusted = clients.strings("trusted_proxies", "a list of CIDRs");
+        return new ClientsConfig(trusted == null ? List.of() : trusted);
+    }
+
+    private List<RuleConfig> rules(Section root) {
+        YamlNode node = root.node("rules");
+        if (node == null) {
+            return List.of();
+        }
+        if (!(node instanceof YamlNode.Sequence sequence)) {
+            typeProblem(node, "rules", "a list of rules");
+            return List.of();
+        }
+        List<RuleConfig> rules = new ArrayList<>();
+        for (YamlNode item : sequence.items()) {
+            String path = KeyPaths.index("rules", rules.size());
+            problems.remember(path, item.location());
+            if (item instanceof YamlNode.Mapping mapping) {
+                rules.add(rule(new Section(mapping, path, RULE_KEYS, RULE_NOT_YET)));
+            } else {
+                typeProblem(item, path, "a rule (a map with name, match, action ...)");
+                rules.add(new RuleConfig(null, null, null, RuleConfig.DEFAULT_ACTION,
+                        RuleConfig.DEFAULT_DENY_STATUS, RuleConfig.DEFAULT_MODE));
+            }
+        }
+        return rules;
+    }
+
+    private RuleConfig rule(Section rule) {
+        return new RuleConfig(
+                rule.requiredString("name", "a unique rule name, e.g. block-abusive-networks"),
+                optionalCondition(rule, "match"),
+                optionalCondition(rule, "require"),
+                rule.oneOf("action", "action", RULE_ACTIONS, RuleConfig.DEFAULT_ACTION),
+                rule.oneOf("deny_status", "deny_status", DENY_STATUSES, RuleConfig.DEFAULT_DENY_STATUS),
+                rule.oneOf("mode", "mode", MODES, RuleConfig.DEFAULT_MODE));
+    }
+
+    /** {@code match} or {@code require}: absent, or written with no value, means "every request". */
+    private @Nullable ConditionConfig optionalCondition(Section owner, String key) {
+        YamlNode node = owner.node(key);
+        if (node == null || isNull(node)) {
+            return null;
+        }
+        return condition(node, owner.path(key));
+    }
+
+    private @Nullable ConditionConfig condition(YamlNode node, String path) {
+        if (!(node instanceof YamlNode.Mapping mapping)) {
+            typeProblem(node, path, "a condition (a map with paths, methods, ip ...)");
+            return null;
+        }
+        Section condition = new Section(mapping, path, CONDITION_KEYS, CONDITION_NOT_YET);
+        YamlNode not = condition.node("not");
+        return new ConditionConfig(
+                condition.strings("paths", "a list of path globs"),
+                condition.strings("methods", "a list of methods"),
+                condition.strings("hosts", "a list of host names"),
+                condition.strings("ip", "a list of CIDRs"),
+                headers(condition),
+                conditions(condition, "any"),
+                conditions(condition, "all"),
+                not == null ? null : condition(not, condition.path("not")));
+    }
+
+    private @Nullable List<ConditionConfig> conditions(Section owner, String key) {
+        YamlNode node = owner.node(key);
+        if (node == null) {
+            return null;
+        }
+        String path = owner.path(key);
+        if (!(node instanceof YamlNode.Sequence sequence)) {
+            typeProblem(node, path, "a list of conditions");
+            return null;
+        }
+        List<ConditionConfig> conditions = new ArrayList<>();
+        for (int i = 0; i < sequence.items().size(); i++) {
+            YamlNode item = sequence.items().get(i);
+            String itemPath = KeyPaths.index(path, i);
+            problems.remember(itemPath, item.location());
+            ConditionConfig condition = condition(item, itemPath);
+            conditions.add(condition == null ? ConditionConfig.ALWAYS : condition);
+        }
+        return conditions;
+    }
+
+    private @Nullable Map<String, List<String>> headers(Section owner) {
+        YamlNode node = owner.node("headers");
+        if (node == null) {
+            return null;
+        }
+        String path = owner.path("headers");
+        if (!(node instanceof YamlNode.Mapping mapping)) {
+            typeProblem(node, path, "a map of header names to lists of values");
+            return null;
+        }
+        Map<String, List<String>> headers = new LinkedHashMap<>();
+        for (YamlNode.Entry entry : mapping.entries()) {
+            String entryPath = KeyPaths.key(path, entry.key());
+            // The header name is the value checked later (by HeaderMatcher), so problems about it point at the key.
+            problems.remember(entryPath, entry.keyLocation());
+            List<String> values = strings(entry.value(), entryPath, "a list of header values ([] for any value)");
+            if (values != null) {
+                headers.put(entry.key(), values);
+            }
+        }
+        // Entries with unusable values are left out; left with none, the key is as good as unwritten.
+        return headers.isEmpty() && !mapping.entries().isEmpty() ? null : headers;
+    }
+
+    private @Nullable List<String> strings(YamlNode node, String path, String expected) {
+        if (!(node instanceof YamlNode.Sequence sequence)) {
+            typeProblem(node, path, expected);
+            return null;
+        }
+        List<String> strings = new ArrayList<>();
+        boolean complete = true;
+        for (int i = 0; i < sequence.items().size(); i++) {
+            YamlNode item = sequence.items().get(i);
+            String itemPath = KeyPaths.index(path, i);
+            problems.remember(itemPath, item.location());
+            String value = string(item, itemPath);
+            if (value == null) {
+                complete = false;
+            } else {
+                strings.add(value);
+            }
+        }
+        return complete ? strings : null;
+    }
+
+    private @Nullable String string(YamlNode node, String path) {
+        if (node instanceof YamlNode.Scalar scalar) {
+            switch (scalar.kind()) {
+                case STRING, INTEGER, DECIMAL -> {
+                    return scalar.text();
+                }
+                case INVALID -> {
+                    return null;
+                }
+                default -> {
+                    // a boolean or null where text was expected: reported below
+                }
+            }
+        }
+        typeProblem(node, path, "a string");
+        return null;
+    }
+
+    private @Nullable Boolean bool(YamlNode node, String path) {
+        if (node instanceof YamlNode.Scalar scalar && scalar.kind() == YamlNode.Kind.BOOLEAN) {
+            return Boolean.parseBoolean(scalar.text());
+        }
+        typeProblem(node, path, "true or false");
+        return null;
+    }
+
+    private @Nullable Integer integer(YamlNode node, String path, int min) {
+        if (!(node instanceof YamlNode.Scalar scalar)
+                || scalar.kind() != YamlNode.Kind.INTEGER
+                || !ConfigValues.isInteger(scalar.text())) {
+            typeProblem(node, path, "an integer");
+            return null;
+        }
+        long value;
+        try {
+            value = Long.parseLong(scalar.text());
+        } catch (NumberFormatException e) {
+            value = Long.MAX_VALUE;
+        }
+        if (value < min) {
+            problems.add(node.location(), path, scalar.text() + " is out of range (expected: at least " + min + ")");
+            return null;
+        }
+        if (value > Integer.MAX_VALUE) {
+            problems.add(node.location(), path,
+                    scalar.text() + " is out of range (expected: at most " + Integer.MAX_VALUE + ")");
+            return null;
+        }
+        return (int) value;
+    }
+
+    private @Nullable Duration duration(YamlNode node, String path, boolean allowZero) {
+        String text = textOf(node);
+        if (text == null) {
+            typeProblem(node, path, "a duration, e.g. 10s");
+            return null;
+        }
+        try {
+            Duration duration = ConfigValues.parseDuration(text);
+            if (duration.isZero() && !allowZero) {
+                problems.add(node.location(), path,
+                        ConfigValues.quote(text) + " is too short (expected: more than 0, e.g. 10s)");
+                return null;
+            }
+            return duration;
+        } catch (IllegalArgumentException e) {
+            problems.add(node.location(), path, messageOf(e));
+            return null;
+        }
+    }
+
+    private @Nullable Long size(YamlNode node, String path, long min, long max) {
+        String text = textOf(node);
+        if (text == null) {
+            typeProblem(node, path, "a size, e.g. 16KiB");
+            return null;
+        }
+        try {
+            long size = ConfigValues.parseSize(text);
+            if (size < min) {
+                problems.add(node.location(), path,
+                        ConfigValues.quote(text) + " is too small (expected: at least " + min + " byte)");
+                return null;
+            }
+            if (size > max) {
+                problems.add(node.location(), path,
+                        ConfigValues.quote(text) + " is too large (expected: less than 2GiB)");
+                return null;
+            }
+            return size;
+        } catch (IllegalArgumentException e) {
+            problems.add(node.location(), path, messageOf(e));
+            return null;
+        }
+    }
+
+    private <T> @Nullable T oneOf(YamlNode node, String path, String thing, Map<String, T> options) {
+        String alternatives = alternatives(options.keySet());
+        String text = textOf(node);
+        if (text == null) {
+            typeProblem(node, path, alternatives);
+            return null;
+        }
+        T value = options.get(text);
+        if (value == null) {
+            problems.add(node.location(), path,
+                    describe(node) + " is not a valid " + thing + " (expected: " + alternatives + ")");
+        }
+        return value;
+    }
+
+    /** The text of a string or number scalar; null for anything else. */
+    private static @Nullable String textOf(YamlNode node) {
+        if (node instanceof YamlNode.Scalar scalar) {
+            YamlNode.Kind kind = scalar.kind();
+            if (kind == YamlNode.Kind.STRING || kind == YamlNode.Kind.INTEGER || kind == YamlNode.Kind.DECIMAL) {
+                return scalar.text();
+            }
+        }
+        return null;
+    }
+
+    private void typeProblem(YamlNode node, String path, String expected) {
+        if (node instanceof YamlNode.Scalar scalar && scalar.kind() == YamlNode.Kind.INVALID) {
+            return;
+        }
+        problems.add(node.location(), path, "expected " + expected + ", got " + describe(node));
+    }
+
+    private static String describe(YamlNode node) {
+        if (node instanceof YamlNode.Mapping) {
+            return "a map";
+        }
+        if (node instanceof YamlNode.Sequence) {
+            return "a list";
+        }
+        YamlNode.Scalar scalar = (YamlNode.Scalar) node;
+        return scalar.kind() == YamlNode.Kind.STRING ? ConfigValues.quote(scalar.text()) : scalar.text();
+    }
+
+    private static boolean isNull(YamlNode node) {
+        return node instanceof YamlNode.Scalar scalar && scalar.kind() == YamlNode.Kind.NULL;
+    }
+
+    private static String alternatives(Set<String> options) {
+        List<String> list = List.copyOf(options);
+        if (list.size() == 1) {
+            return list.get(0);
+        }
+        return String.join(", ", list.subList(0, list.size() - 1)) + " or " + list.get(list.size() - 1);
+    }
+
+    static String messageOf(IllegalArgumentException e) {
+        String message = e.getMessage();
+        return message == null ? "invalid value" : ConfigValues.oneLine(message);
+    }
+
+    private static <T> Map<String, T> ordered(String firstKey, T first, String secondKey, T second) {
+        Map<String, T> map = new LinkedHashMap<>();
+        map.put(firstKey, first);
+        map.put(secondKey, second);
+        return map;
+    }
+
+    /** One mapping being bound: reports unknown and not-yet-supported keys, then hands out typed values. */
+    private final class Section {
+
+        private final String path;
+        private final Map<String, YamlNode> values = new HashMap<>();
+
+        /** A section that was not written: every value is its default. */
+        Section(String path) {
+            this.path = path;
+        }
+
+        Section(YamlNode.Mapping mapping, String path, List<String> keys, Set<String> notYet) {
+            this.path = path;
+            problems.remember(path, mapping.location());
+            for (YamlNode.Entry entry : mapping.entries()) {
+                String key = entry.key();
+                String keyPath = KeyPaths.key(path, key);
+                if (!keys.contains(key)) {
+                    problems.add(entry.keyLocation(), keyPath, "unknown key " + ConfigValues.quote(key)
+                            + " (expected one of: " + String.join(", ", keys) + ")");
+                } else if (notYet.contains(key)) {
+                    problems.add(entry.keyLocation(), keyPath, key + " is not supported yet");
+                } else {
+                    values.put(key, entry.value());
+                    problems.remember(keyPath, entry.value().location());
+                }
+            }
+        }
+
+        String path(String key) {
+            return KeyPaths.key(path, key);
+        }
+
+        @Nullable YamlNode node(String key) {
+            return values.get(key);
+        }
+
+        /** A nested section; absent or written with no value means all defaults. */
+        Section section(String key, List<String> keys) {
+            YamlNode node = values.get(key);
+            if (node instanceof YamlNode.Mapping mapping) {
+                return new Section(mapping, path(key), keys, Set.of());
+            }
+            if (node != null && !isNull(node)) {
+                typeProblem(node, path(key), "a map");
+            }
+            return new Section(path(key));
+        }
+
+        String string(String key, String fallback) {
+            YamlNode node = values.get(key);
+            String value = node == null ? null : ConfigBinder.this.string(node, path(key));
+            return value == null ? fallback : value;
+        }
+
+        @Nullable String requiredString(String key, String expected) {
+            YamlNode node = values.get(key);
+            if (node == null) {
+                problems.add(path(key), "required key is missing (expected: " + expected + ")");
+                return null;
+            }
+            return ConfigBinder.this.string(node, path(key));
+        }
+
+        boolean bool(String key, boolean fallback) {
+            YamlNode node = values.get(key);
+            Boolean value = node == null ? null : ConfigBinder.this.bool(node, path(key));
+            return value == null ? fallback : value;
+        }
+
+        int integer(String key, int fallback, int min) {
+            YamlNode node = values.get(key);
+            Integer value = node == null ? null : ConfigBinder.this.integer(node, path(key), min);
+            return value == null ? fallback : value;
+        }
+
+        Duration duration(String key, Duration fallback, boolean allowZero) {
+            YamlNode node = values.get(key);
+            Duration value = node == null ? null : ConfigBinder.this.duration(node, path(key), allowZero);
+            return value == null ? fallback : value;
+        }
+
+        long size(String key, long fallback, long min, long max) {
+            YamlNode node = values.get(key);
+            Long value = node == null ? null : ConfigBinder.this.size(node, path(key), min, max);
+            return value == null ? fallback : value;
+        }
+
+        <T> T oneOf(String key, String thing, Map<String, T> options, T fallback) {
+            YamlNode node = values.get(key);
+            T value = node == null ? null : ConfigBinder.this.oneOf(node, path(key), thing, options);
+            return value == null ? fallback : value;
+        }
+
+        @Nullable List<String> strings(String key, String expected) {
+            YamlNode node = values.get(key);
+            return node == null ? null : ConfigBinder.this.strings(node, path(key), expected);
+        }
+    }
+}

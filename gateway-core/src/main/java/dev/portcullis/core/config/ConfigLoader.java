@@ -1,0 +1,98 @@
+package dev.portcullis.core.config;
+
+import dev.portcullis.core.net.CidrSet;
+import dev.portcullis.core.net.ClientIpResolver;
+import dev.portcullis.core.policy.Policy;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Objects;
+
+/**
+ * The entry point of the config layer: reads {@code policy.yaml}, binds, validates and compiles it into a
+ * {@link CompiledConfig}, or throws a {@link ConfigException} listing every problem in the file.
+ *
+ * <p>Loading does no network I/O and can run on any thread; the reload path runs it off the
+ * event loops. The steps are {@link YamlTreeReader} (syntax, with locations),
+ * {@link ConfigBinder} (keys, types, units), {@link ConfigValidator} (semantics) and
+ * {@link PolicyCompiler} (matchers); each reports into the same problem list, and a later
+ * step still runs when an earlier one found problems, so that one attempt shows them all.
+ */
+public final class ConfigLoader {
+
+    private ConfigLoader() {}
+
+    /**
+     * Loads a config file; problems name the file as {@code file.toString()}, and relative paths
+     * in the config resolve against the file's folder.
+     *
+     * @throws ConfigException if the file is not a valid config
+     * @throws IOException if the file cannot be read
+     */
+    public static CompiledConfig load(Path file) throws ConfigException, IOException {
+        byte[] yaml = Files.readAllBytes(file);
+        Path absolute = file.toAbsolutePath();
+        Path folder = absolute.getParent();
+        return load(file.toString(), yaml, folder == null ? absolute : folder);
+    }
+
+    /**
+     * Loads a config from its bytes.
+     *
+     * @param displayName the file name shown in problems
+     * @param yaml the file's bytes, UTF-8
+     * @param baseDir the folder that relative file paths in the config resolve against
+     * @throws ConfigException if the bytes are not a valid config
+     */
+    public static CompiledConfig load(String displayName, byte[] yaml, Path baseDir) throws ConfigException {
+        Problems problems = new Problems(displayName);
+        YamlNode root = YamlTreeReader.read(yaml, problems);
+        GatewayConfig config = root == null ? null : ConfigBinder.bind(root, problems);
+        if (config == null) {
+            throw problems.toException();
+        }
+        ConfigValidator.validate(config, problems);
+        CidrSet trustedProxies =
+                PolicyCompiler.cidrs(config.clients().trustedProxies(), "clients.trusted_proxies", problems);
+        Policy policy = PolicyCompiler.compile(config, problems);
+        if (policy == null || !problems.isEmpty()) {
+            throw problems.toException();
+        }
+        return new CompiledConfig(
+                displayName,
+                version(yaml),
+                HostPort.parse(config.listen()),
+                HostPort.parse(config.admin().listen()),
+                config.watch(),
+                config.drainTimeout(),
+                upstream(config.upstream()),
+                limits(config.limits()),
+                new ClientIpResolver(trustedProxies),
+                policy);
+    }
+
+    /** {@code sha256:} and the lower-case hex SHA-256 of {@code yaml}: what identifies a config generation. */
+    static String version(byte[] yaml) {
+        try {
+            return "sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(yaml));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java platform has SHA-256", e);
+        }
+    }
+
+    private static UpstreamSettings upstream(UpstreamConfig upstream) {
+        UpstreamUrl url = UpstreamUrl.parse(Objects.requireNonNull(upstream.url(), "validated: upstream.url"));
+        return new UpstreamSettings(url.scheme(), url.host(), url.port(), url.authority(),
+                upstream.connectTimeout(), upstream.responseTimeout(), upstream.maxConnections());
+    }
+
+    private static Limits limits(LimitsConfig limits) {
+        // The binder keeps the two header-side sizes below 2GiB.
+        return new Limits(Math.toIntExact(limits.maxUriLength()), Math.toIntExact(limits.maxHeaderSize()),
+                limits.maxBodySize(), limits.headerTimeout(), limits.idleTimeout(), limits.maxConnections(),
+                limits.allowGetBody());
+    }
+}

@@ -1,0 +1,18 @@
+package dev.portcullis.core.config;
+
+/**
+ * One problem found in a config file, located by 1-based line and column and by the key path of the offending value.
+ *
+ * @param file the file name as shown to the operator
+ * @param line 1-based line of the offending value (of the key, for unknown keys)
+ * @param column 1-based column of the offending value (of the key, for unknown keys)
+ * @param path the key path such as {@code rules[2].match.ip[0]}; empty for the document itself
+ * @param message what is wrong, showing the offending value and what was expected
+ */
+public record ConfigProblem(String file, int line, int column, String path, String message) {
+
+    /** Renders {@code FILE:LINE:COLUMN: path: message}, with {@code (root)} standing for the empty path. */
+    public String render() {
+        return file + ':' + line + ':' + column + ": " + (path.isEmpty() ? "(root)" : path) + ": " + message;
+    }
+}

@@ -1,0 +1,42 @@
+package dev.portcullis.core.config;
+
+import dev.portcullis.core.policy.Effect;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * The root of {@code policy.yaml} as written, with defaults filled in (SPEC 3).
+ *
+ * <p>Like every {@code *Config} record this is the YAML model: values, no behaviour. It is
+ * built even from a file with problems, so that all of them can be found in one pass; a value
+ * that was missing or invalid is then its default or {@code null}, and has been reported.
+ *
+ * @param listen the public {@code host:port}
+ * @param watch whether to reload when the file changes
+ * @param drainTimeout how long in-flight requests may finish on shutdown
+ * @param admin the admin API settings
+ * @param upstream the protected service
+ * @param limits request and connection limits
+ * @param clients client-IP resolution settings
+ * @param defaultAction what happens when no rule matches ({@code default})
+ * @param rules the rules in file order
+ */
+public record GatewayConfig(
+        String listen,
+        boolean watch,
+        Duration drainTimeout,
+        AdminConfig admin,
+        UpstreamConfig upstream,
+        LimitsConfig limits,
+        ClientsConfig clients,
+        Effect defaultAction,
+        List<RuleConfig> rules) {
+
+    public static final String DEFAULT_LISTEN = "0.0.0.0:8080";
+    public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(30);
+    public static final Effect DEFAULT_ACTION = Effect.DENY;
+
+    public GatewayConfig {
+        rules = List.copyOf(rules);
+    }
+}

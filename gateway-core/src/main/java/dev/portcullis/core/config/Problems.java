@@ -1,0 +1,71 @@
+package dev.portcullis.core.config;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Collects the problems of one config file and remembers where each key path's value was written. */
+final class Problems {
+
+    /*
+     * Implementation notes: the reader and binder see YAML nodes and report at their locations
+     * directly. The validator and compilers work on records, which carry no locations; they
+     * report by key path, and the location is the one the binder remembered for that path. A
+     * path that was never written (a missing required key) falls back to the nearest enclosing
+     * value that was, and finally to the start of the file.
+     */
+
+    private static final Comparator<ConfigProblem> FILE_ORDER =
+            Comparator.comparingInt(ConfigProblem::line).thenComparingInt(ConfigProblem::column);
+
+    private final String file;
+    private final List<ConfigProblem> problems = new ArrayList<>();
+    private final Map<String, Location> locations = new HashMap<>();
+
+    Problems(String file) {
+        this.file = file;
+    }
+
+    /** Reports a problem at a known location. */
+    void add(Location at, String path, String message) {
+        problems.add(new ConfigProblem(file, at.line(), at.column(), path, message));
+    }
+
+    /** Reports a problem at the location remembered for {@code path}. */
+    void add(String path, String message) {
+        add(locate(path), path, message);
+    }
+
+    /** Records that the value at {@code path} starts at {@code at}. */
+    void remember(String path, Location at) {
+        locations.put(path, at);
+    }
+
+    /** Where the value at {@code path} was written, or the nearest enclosing value that was. */
+    Location locate(String path) {
+        String candidate = path;
+        while (true) {
+            Location at = locations.get(candidate);
+            if (at != null) {
+                return at;
+            }
+            if (candidate.isEmpty()) {
+                return Location.START;
+            }
+            candidate = KeyPaths.parent(candidate);
+        }
+    }
+
+    boolean isEmpty() {
+        return problems.isEmpty();
+    }
+
+    /** An exception carrying every problem reported so far, in file order (stable for equal locations). */
+    ConfigException toException() {
+        List<ConfigProblem> sorted = new ArrayList<>(problems);
+        sorted.sort(FILE_ORDER);
+        return new ConfigException(file, sorted);
+    }
+}

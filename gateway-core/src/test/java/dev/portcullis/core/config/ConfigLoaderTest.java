@@ -1,0 +1,280 @@
+package dev.portcullis.core.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import dev.portcullis.core.net.IpAddress;
+import dev.portcullis.core.policy.AccessRequest;
+import dev.portcullis.core.policy.Decision;
+import dev.portcullis.core.policy.Effect;
+import dev.portcullis.core.policy.Mode;
+import dev.portcullis.core.policy.Policy;
+import dev.portcullis.core.policy.RequestHeaders;
+import dev.portcullis.core.policy.RequestMatcher;
+import dev.portcullis.core.policy.Rule;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import org.junit.jupiter.api.Test;
+
+class ConfigLoaderTest {
+
+    private static final Path VALID = resourceFolder("/config/valid");
+
+    @Test
+    void minimalConfigTakesEveryDefault() throws Exception {
+        CompiledConfig config = loadValid("minimal.yaml");
+
+        assertThat(config.source()).isEqualTo("minimal.yaml");
+        assertThat(config.listen()).isEqualTo(new HostPort("0.0.0.0", 8080));
+        assertThat(config.adminListen()).isEqualTo(new HostPort("127.0.0.1", 9901));
+        assertThat(config.watch()).isFalse();
+        assertThat(config.drainTimeout()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(config.upstream()).isEqualTo(new UpstreamSettings("http", "127.0.0.1", 3000, "127.0.0.1:3000",
+                Duration.ofSeconds(2), Duration.ofSeconds(30), 512));
+        assertThat(config.limits()).isEqualTo(new Limits(8 * 1024, 16 * 1024, 10L * 1024 * 1024,
+                Duration.ofSeconds(10), Duration.ofSeconds(60), 10_000, false));
+        assertThat(config.clientIps().trustedProxies().size()).isZero();
+        assertThat(config.policy().rules()).isEmpty();
+        assertThat(config.policy().defaultEffect()).isEqualTo(Effect.DENY);
+    }
+
+    @Test
+    void fullConfigCompilesEveryValueAsWritten() throws Exception {
+        CompiledConfig config = loadValid("full.yaml");
+
+        assertThat(config.listen()).isEqualTo(new HostPort("127.0.0.1", 0));
+        assertThat(config.adminListen()).isEqualTo(new HostPort("127.0.0.1", 0));
+        assertThat(config.drainTimeout()).isEqualTo(Duration.ofMillis(1500));
+        assertThat(config.upstream()).isEqualTo(new UpstreamSettings("http", "orders.internal", 8081,
+                "orders.internal:8081", Duration.ofMillis(250), Duration.ofMinutes(5), 64));
+        assertThat(config.limits()).isEqualTo(new Limits(512, 32 * 1024, 1L << 30,
+                Duration.ofHours(1), Duration.ofSeconds(90), 100, true));
+        assertThat(config.clientIps().trustedProxies().size()).isEqualTo(3);
+        assertThat(config.clientIps().isTrusted(IpAddress.parse("10.1.2.3"))).isTrue();
+        assertThat(config.clientIps().isTrusted(IpAddress.parse("fd00::1"))).isTrue();
+        assertThat(config.clientIps().isTrusted(IpAddress.parse("192.0.2.1"))).isFalse();
+
+        Policy policy = config.policy();
+        assertThat(policy.defaultEffect()).isEqualTo(Effect.ALLOW);
+        assertThat(policy.rules()).extracting(Rule::name).containsExactly("block-abusive-networks", "health",
+                "hidden-admin", "tenants", "trial-block-posts", "everything-else");
+        assertThat(policy.rules()).extracting(Rule::action).containsExactly(
+                Effect.DENY, Effect.ALLOW, Effect.ALLOW, Effect.ALLOW, Effect.DENY, Effect.ALLOW);
+        assertThat(policy.rules()).extracting(Rule::denyStatus).containsExactly(403, 403, 404, 403, 403, 403);
+        assertThat(policy.rules()).extracting(Rule::mode).containsExactly(
+                Mode.ENFORCE, Mode.ENFORCE, Mode.ENFORCE, Mode.ENFORCE, Mode.AUDIT, Mode.ENFORCE);
+        assertThat(policy.rules().get(5).match()).isSameAs(RequestMatcher.always());
+        assertThat(policy.rules().get(0).require()).isSameAs(RequestMatcher.always());
+    }
+
+    @Test
+    void fullConfigPolicyDecidesAsTheRulesSay() throws Exception {
+        Policy policy = loadValid("full.yaml").policy();
+
+        assertThat(policy.evaluate(request("GET", "/healthz", "", "203.0.113.9", Map.of())))
+                .extracting(Decision::effect, Decision::rule, Decision::status)
+                .containsExactly(Effect.DENY, "block-abusive-networks", 403);
+        assertThat(policy.evaluate(request("HEAD", "/healthz", "", "192.0.2.1", Map.of())).rule())
+                .isEqualTo("health");
+
+        assertThat(policy.evaluate(request("GET", "/admin/users", "x.admin.example.com", "10.20.3.4",
+                Map.of("X-Admin-Token", List.of("t"))))).extracting(Decision::effect, Decision::rule)
+                .containsExactly(Effect.ALLOW, "hidden-admin");
+        assertThat(policy.evaluate(request("GET", "/admin/users", "admin.example.com", "192.0.2.1",
+                Map.of("X-Admin-Token", List.of("t"))))).extracting(Decision::effect, Decision::rule, Decision::status)
+                .containsExactly(Effect.DENY, "hidden-admin", 404);
+
+        assertThat(policy.evaluate(request("PUT", "/t/7/orders", "", "192.0.2.1", Map.of())).rule())
+                .isEqualTo("tenants");
+        assertThat(policy.evaluate(request("DELETE", "/t/7/orders", "", "192.0.2.1", Map.of())).rule())
+                .isEqualTo("everything-else");
+        assertThat(policy.evaluate(request("DELETE", "/x", "", "192.0.2.1", Map.of("X-Tenant", List.of("acme"))))
+                .rule()).isEqualTo("tenants");
+
+        Decision audited = policy.evaluate(request("POST", "/x", "", "192.0.2.1", Map.of()));
+        assertThat(audited.rule()).isEqualTo("everything-else");
+        assertThat(audited.audit()).singleElement()
+                .satisfies(outcome -> assertThat(outcome.rule()).isEqualTo("trial-block-posts"));
+    }
+
+    @Test
+    void ipv6ListenersAndUpstreamKeepTheirHostsWithoutBrackets() throws Exception {
+        CompiledConfig config = loadValid("ipv6.yaml");
+
+        assertThat(config.listen()).isEqualTo(new HostPort("::", 8080));
+        assertThat(config.listen()).hasToString("[::]:8080");
+        assertThat(config.adminListen()).isEqualTo(new HostPort("::1", 9901));
+        assertThat(config.upstream().host()).isEqualTo("::1");
+        assertThat(config.upstream().port()).isEqualTo(3000);
+        assertThat(config.upstream().authority()).isEqualTo("[::1]:3000");
+        assertThat(config.clientIps().isTrusted(IpAddress.parse("::1"))).isTrue();
+
+        Policy policy = config.policy();
+        assertThat(policy.evaluate(request("GET", "/", "", "10.9.9.9", Map.of())).rule()).isEqualTo("v6-office");
+        assertThat(policy.evaluate(request("GET", "/", "", "2001:db8:1::5", Map.of())).rule()).isEqualTo("v6-office");
+        assertThat(policy.evaluate(request("GET", "/", "", "2001:db8:2::5", Map.of())).rule()).isNull();
+    }
+
+    @Test
+    void portZeroOnBothListenersIsAllowed() throws Exception {
+        CompiledConfig config = loadValid("ports-zero.yaml");
+
+        assertThat(config.listen()).isEqualTo(new HostPort("127.0.0.1", 0));
+        assertThat(config.adminListen()).isEqualTo(new HostPort("127.0.0.1", 0));
+        InetSocketAddress address = config.listen().toSocketAddress();
+        assertThat(address.getPort()).isZero();
+        assertThat(address.getAddress().getHostAddress()).isEqualTo("127.0.0.1");
+        assertThat(config.upstream().host()).isEqualTo("localhost");
+        assertThat(config.upstream().authority()).isEqualTo("localhost:3000");
+    }
+
+    @Test
+    void ruleWithoutMatchOrWithEmptyMatchDecidesEveryRequest() throws Exception {
+        Policy policy = loadValid("empty-match.yaml").policy();
+
+        assertThat(policy.rules()).allSatisfy(rule -> {
+            assertThat(rule.match()).isSameAs(RequestMatcher.always());
+            assertThat(rule.require()).isSameAs(RequestMatcher.always());
+        });
+        Decision decision = policy.evaluate(request("GET", "/anything", "", "192.0.2.1", Map.of()));
+        assertThat(decision.rule()).isEqualTo("second");
+        assertThat(decision.effect()).isEqualTo(Effect.DENY);
+        assertThat(decision.audit()).extracting(outcome -> outcome.rule()).containsExactly("first");
+    }
+
+    @Test
+    void versionIsTheSha256OfTheFileBytes() throws Exception {
+        byte[] yaml = Files.readAllBytes(VALID.resolve("minimal.yaml"));
+
+        CompiledConfig config = ConfigLoader.load("minimal.yaml", yaml, VALID);
+
+        assertThat(config.version()).isEqualTo("sha256:" + sha256Hex(yaml)).matches("sha256:[0-9a-f]{64}");
+    }
+
+    @Test
+    void loadingAPathNamesTheFileAsGiven() throws Exception {
+        Path file = VALID.resolve("minimal.yaml");
+
+        CompiledConfig config = ConfigLoader.load(file);
+
+        assertThat(config.source()).isEqualTo(file.toString());
+        assertThat(config.version()).isEqualTo("sha256:" + sha256Hex(Files.readAllBytes(file)));
+    }
+
+    @Test
+    void problemsOfALoadedPathNameTheFileAsGiven() {
+        Path file = resourceFolder("/config/invalid").resolve("require-with-deny.yaml");
+
+        ConfigException e = catchThrowableOfType(ConfigException.class, () -> ConfigLoader.load(file));
+
+        assertThat(e.problems()).singleElement()
+                .satisfies(problem -> assertThat(problem.file()).isEqualTo(file.toString()));
+        assertThat(e.getMessage()).startsWith("1 problem in " + file + ":\n" + file + ":6:14: ");
+    }
+
+    @Test
+    void acceptsAByteOrderMarkAndWindowsLineEndings() throws Exception {
+        byte[] yaml = "\uFEFFupstream:\r\n  url: \"http://127.0.0.1:3000\"\r\nlisten: \"[::]:8080\"\r\n"
+                .getBytes(StandardCharsets.UTF_8);
+
+        CompiledConfig config = ConfigLoader.load("bom.yaml", yaml, VALID);
+
+        assertThat(config.listen()).isEqualTo(new HostPort("::", 8080));
+    }
+
+    @Test
+    void rejectsInvalidUtf8AtTheOffendingCharacter() {
+        byte[] yaml = "upstream:\n  url: \"http://x\"\nlisten: \"ab\u00e9\"\n".getBytes(StandardCharsets.ISO_8859_1);
+
+        ConfigException e =
+                catchThrowableOfType(ConfigException.class, () -> ConfigLoader.load("latin1.yaml", yaml, VALID));
+
+        assertThat(e.problems()).extracting(ConfigProblem::render).containsExactly(
+                "latin1.yaml:3:12: (root): invalid UTF-8 byte sequence (expected: a UTF-8 encoded file)");
+    }
+
+    @Test
+    void rejectsTabIndentationAsOneSyntaxProblem() {
+        byte[] yaml = "upstream:\n\turl: \"http://127.0.0.1:3000\"\n".getBytes(StandardCharsets.UTF_8);
+
+        ConfigException e =
+                catchThrowableOfType(ConfigException.class, () -> ConfigLoader.load("tabs.yaml", yaml, VALID));
+
+        assertThat(e.problems()).singleElement().satisfies(problem -> {
+            assertThat(problem.path()).isEmpty();
+            assertThat(problem.message()).startsWith("invalid YAML: ").contains("TAB").doesNotContain("\n");
+        });
+    }
+
+    @Test
+    void readsOnlyTrueAndFalseAsBooleansNotYamlOneOneWords() {
+        byte[] yaml = ("upstream: { url: \"http://127.0.0.1:3000\" }\n"
+                + "watch: yes\n"
+                + "limits: { allow_get_body: on }\n").getBytes(StandardCharsets.UTF_8);
+
+        ConfigException e = catchThrowableOfType(ConfigException.class, () -> ConfigLoader.load("b.yaml", yaml, VALID));
+
+        assertThat(e.problems()).extracting(ConfigProblem::render).containsExactly(
+                "b.yaml:2:8: watch: expected true or false, got \"yes\"",
+                "b.yaml:3:27: limits.allow_get_body: expected true or false, got \"on\"");
+    }
+
+    @Test
+    void acceptsBooleansInAnyYamlCoreCase() throws Exception {
+        byte[] yaml = "upstream: { url: \"http://127.0.0.1:3000\" }\nlimits: { allow_get_body: True }\nwatch: FALSE\n"
+                .getBytes(StandardCharsets.UTF_8);
+
+        CompiledConfig config = ConfigLoader.load("b.yaml", yaml, VALID);
+
+        assertThat(config.limits().allowGetBody()).isTrue();
+        assertThat(config.watch()).isFalse();
+    }
+
+    @Test
+    void quotesAndShortensOffendingValuesInMessages() {
+        String longName = "x".repeat(150);
+        byte[] yaml = ("upstream: { url: \"http://127.0.0.1:3000\" }\n"
+                + "listen: \"a\\tb\\\"c\"\n"
+                + longName + ": 1\n").getBytes(StandardCharsets.UTF_8);
+
+        ConfigException e = catchThrowableOfType(ConfigException.class, () -> ConfigLoader.load("q.yaml", yaml, VALID));
+
+        assertThat(e.problems()).extracting(ConfigProblem::message).containsExactly(
+                "\"a\\tb\\\"c\" is not a valid address (expected: host:port, e.g. 0.0.0.0:8080 or [::]:8080)",
+                "unknown key \"" + "x".repeat(100) + "...\" (expected one of: listen, watch, drain_timeout, admin,"
+                        + " upstream, limits, clients, identity, geoip, rate_limits, default, responses, rules)");
+    }
+
+    private static AccessRequest request(
+            String method, String path, String host, String clientIp, Map<String, List<String>> headers) {
+        IpAddress ip = IpAddress.parse(clientIp);
+        return new AccessRequest(method, path, host, ip, ip, RequestHeaders.of(headers));
+    }
+
+    private static CompiledConfig loadValid(String fileName) throws IOException, ConfigException {
+        return ConfigLoader.load(fileName, Files.readAllBytes(VALID.resolve(fileName)), VALID);
+    }
+
+    private static String sha256Hex(byte[] bytes) throws NoSuchAlgorithmException {
+        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+    }
+
+    private static Path resourceFolder(String name) {
+        try {
+            return Path.of(Objects.requireNonNull(ConfigLoaderTest.class.getResource(name), name).toURI());
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
