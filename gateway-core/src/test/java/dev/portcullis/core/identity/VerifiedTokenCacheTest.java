@@ -1,0 +1,157 @@
+package dev.portcullis.core.identity;
+
+import static dev.portcullis.core.identity.TestTokens.ISSUER;
+import static dev.portcullis.core.identity.TestTokens.NOW;
+import static dev.portcullis.core.identity.TestTokens.claims;
+import static dev.portcullis.core.identity.TestTokens.sign;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.jwk.RSAKey;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Date;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class VerifiedTokenCacheTest {
+
+    static final RSAKey KEY = TestTokens.rsa("k1");
+    static ScheduledExecutorService scheduler;
+
+    @TempDir
+    Path dir;
+
+    final MutableClock clock = new MutableClock(NOW);
+    JwtIdentityResolver resolver;
+
+    @BeforeAll
+    static void startScheduler() {
+        scheduler = Executors.newSingleThreadScheduledExecutor();
+    }
+
+    @AfterAll
+    static void stopScheduler() {
+        scheduler.shutdownNow();
+    }
+
+    @AfterEach
+    void close() {
+        resolver.close();
+    }
+
+    JwtIdentityResolver resolver(int cacheSize) throws Exception {
+        Path file = dir.resolve("jwks.json");
+        Files.writeString(file, TestTokens.jwks(KEY));
+        JwtProviderSettings settings =
+                JwtProviderSettings.of(ISSUER, new KeySource.JwksFile(file)).withClockSkew(Duration.ZERO);
+        resolver = new JwtIdentityResolver(List.of(settings), clock, scheduler, cacheSize);
+        return resolver;
+    }
+
+    @Test
+    void repeatedTokenSkipsSignatureVerification() throws Exception {
+        resolver(100);
+        String token = sign(KEY, JWSAlgorithm.RS256, claims().build());
+
+        Resolution first = resolver.verify(token);
+        Resolution second = resolver.verify(token);
+
+        assertThat(first).isInstanceOf(Resolution.Resolved.class);
+        assertThat(second).isSameAs(first);
+        assertThat(resolver.signatureVerifications()).isEqualTo(1);
+        assertThat(resolver.cacheHits()).isEqualTo(1);
+        assertThat(resolver.resolvedCount()).isEqualTo(2);
+    }
+
+    @Test
+    void entryExpiresAtTheTokensExp() throws Exception {
+        resolver(100);
+        String token = sign(KEY, JWSAlgorithm.RS256, c -> c.expirationTime(Date.from(NOW.plusSeconds(60))));
+        resolver.verify(token);
+
+        clock.advance(Duration.ofSeconds(59));
+        assertThat(resolver.verify(token)).isInstanceOf(Resolution.Resolved.class);
+        assertThat(resolver.signatureVerifications()).isEqualTo(1);
+
+        clock.advance(Duration.ofSeconds(1));
+        assertThat(resolver.verify(token)).isEqualTo(Resolution.Rejected.of(RejectReason.TOKEN_EXPIRED));
+        assertThat(resolver.signatureVerifications()).isEqualTo(2);
+    }
+
+    @Test
+    void tokenWithoutExpIsVerifiedAgainAfterFiveMinutes() throws Exception {
+        resolver(100);
+        String token = sign(KEY, JWSAlgorithm.RS256, claims().expirationTime(null).build());
+        resolver.verify(token);
+
+        clock.advance(JwtIdentityResolver.NO_EXP_CACHE_TTL.minusSeconds(1));
+        resolver.verify(token);
+        assertThat(resolver.signatureVerifications()).isEqualTo(1);
+
+        clock.advance(Duration.ofSeconds(1));
+        assertThat(resolver.verify(token)).isInstanceOf(Resolution.Resolved.class);
+        assertThat(resolver.signatureVerifications()).isEqualTo(2);
+    }
+
+    @Test
+    void invalidTokensAreNeverCached() throws Exception {
+        resolver(100);
+        String token = sign(KEY, JWSAlgorithm.RS256, claims().build());
+        String tampered = token.substring(0, token.length() - 2) + (token.endsWith("AA") ? "BB" : "AA");
+        String withoutSubject = sign(KEY, JWSAlgorithm.RS256, c -> c.subject(null));
+
+        for (int i = 0; i < 3; i++) {
+            assertThat(resolver.verify(tampered)).isEqualTo(Resolution.Rejected.of(RejectReason.BAD_SIGNATURE));
+            assertThat(resolver.verify(withoutSubject))
+                    .isEqualTo(Resolution.Rejected.of(RejectReason.MISSING_SUBJECT));
+        }
+
+        assertThat(resolver.signatureVerifications()).isEqualTo(6);
+        assertThat(resolver.cacheHits()).isZero();
+    }
+
+    @Test
+    void notYetValidTokenIsNotServedFromCacheBeforeItIsValid() throws Exception {
+        resolver(100);
+        String token = sign(KEY, JWSAlgorithm.RS256, c -> c.notBeforeTime(Date.from(NOW.plusSeconds(10))));
+
+        assertThat(resolver.verify(token)).isEqualTo(Resolution.Rejected.of(RejectReason.TOKEN_NOT_YET_VALID));
+        clock.advance(Duration.ofSeconds(10));
+        assertThat(resolver.verify(token)).isInstanceOf(Resolution.Resolved.class);
+    }
+
+    @Test
+    void zeroSizeDisablesTheCache() throws Exception {
+        resolver(0);
+        String token = sign(KEY, JWSAlgorithm.RS256, claims().build());
+
+        resolver.verify(token);
+        resolver.verify(token);
+
+        assertThat(resolver.signatureVerifications()).isEqualTo(2);
+        assertThat(resolver.cacheHits()).isZero();
+    }
+
+    @Test
+    void cacheIsBounded() throws Exception {
+        resolver(10);
+        for (int i = 0; i < 100; i++) {
+            resolver.verify(sign(KEY, JWSAlgorithm.RS256, claims().jwtID("t" + i).build()));
+        }
+        String first = sign(KEY, JWSAlgorithm.RS256, claims().jwtID("t0").build());
+        long before = resolver.signatureVerifications();
+
+        resolver.verify(first);
+
+        assertThat(before).isEqualTo(100);
+        assertThat(resolver.signatureVerifications()).isEqualTo(101);
+    }
+}
