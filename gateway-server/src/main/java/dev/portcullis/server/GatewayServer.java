@@ -11,6 +11,7 @@ import dev.portcullis.server.proxy.UpstreamPool;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.DefaultChannelGroup;
@@ -54,9 +55,15 @@ public final class GatewayServer implements AutoCloseable {
         this.acceptors = transport.newGroup(1);
         this.workers = transport.newGroup(Runtime.getRuntime().availableProcessors());
         this.adminLoop = transport.newGroup(1);
-        this.upstreams = new UpstreamPool(initial.config().upstream(), transport);
+        this.upstreams = new UpstreamPool(initial.config().upstream(), transport, eventLoops(workers));
         this.context = new ServerContext(
                 snapshots, upstreams, new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE));
+    }
+
+    private static List<EventLoop> eventLoops(EventLoopGroup group) {
+        List<EventLoop> loops = new ArrayList<>();
+        group.forEach(executor -> loops.add((EventLoop) executor));
+        return List.copyOf(loops);
     }
 
     private static GatewaySnapshot snapshotOrFail(SnapshotHolder snapshots) {

@@ -10,10 +10,14 @@ import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import sun.misc.Signal;
 
 /**
- * {@code portcullis run -c FILE}: serve until SIGTERM/SIGINT, then drain in-flight requests for up to
- * {@code drain_timeout} and exit 0.
+ * {@code portcullis run -c FILE}: serve until SIGTERM/SIGINT, then stop accepting, let in-flight
+ * requests finish for up to {@code drain_timeout}, and exit 0.
+ *
+ * <p>TERM and INT get handlers of our own (HotSpot's default would exit 143/130 from a shutdown
+ * hook); the handler only releases a latch, and the main thread drains.
  */
 @Command(name = "run", mixinStandardHelpOptions = true, description = "Serve: decide and proxy requests.")
 final class RunCommand implements Callable<Integer> {
@@ -39,14 +43,18 @@ final class RunCommand implements Callable<Integer> {
             spec.commandLine().getErr().flush();
             return 1;
         }
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            LOG.info("shutting down: draining for up to {}", compiled.drainTimeout());
-            server.drain(compiled.drainTimeout());
-            LOG.info("stopped");
-            stopped.countDown();
-        }, "portcullis-shutdown"));
-        stopped.await();
+        CountDownLatch stop = new CountDownLatch(1);
+        for (String name : new String[] {"TERM", "INT"}) {
+            Signal.handle(new Signal(name), signal -> {
+                LOG.info("received SIG{}", signal.getName());
+                stop.countDown();
+            });
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(server::close, "portcullis-shutdown"));
+        stop.await();
+        LOG.info("shutting down: draining for up to {}", compiled.drainTimeout());
+        server.drain(compiled.drainTimeout());
+        LOG.info("stopped");
         return 0;
     }
 }

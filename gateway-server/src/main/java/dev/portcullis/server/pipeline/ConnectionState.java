@@ -106,9 +106,6 @@ public final class ConnectionState {
             exchange = null;
             server.exchangeEnded();
             if (channel.isActive()) {
-                if (server.isDraining()) {
-                    channel.eventLoop().execute(this::closeIfIdle);
-                }
                 awaitNextHead();
             }
         }
@@ -151,8 +148,8 @@ public final class ConnectionState {
         if (phase == Phase.READING_HEAD && exchange == null) {
             Exchange timedOut = begin(RequestIds.create(), "", "");
             timedOut.clientIp(AccessControlHandler.peerAddress(channel).toString());
-            timedOut.reason("header_timeout");
-            GatewayResponses.send(channel, timedOut, 408, true);
+            timedOut.reason(Rejection.HEADER_TIMEOUT.code());
+            GatewayResponses.send(channel, timedOut, Rejection.HEADER_TIMEOUT.status(), true);
         }
     }
 
@@ -161,9 +158,9 @@ public final class ConnectionState {
         if (exchange != null) {
             Exchange abandoned = exchange;
             if (abandoned.status() == 0) {
-                abandoned.reason(abandoned.reason() == null ? "client_closed" : abandoned.reason());
                 abandoned.status(499);
             }
+            abandoned.error("client_closed");
             abandoned.finish();
         }
     }

@@ -80,6 +80,9 @@ public final class GatewayResponses {
         exchange.status(status);
         exchange.bytesOut(BODIES[status].length);
         FullHttpResponse response = build(status, exchange.requestId(), close);
+        if (!close && exchange.http10()) {
+            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+        }
         ChannelFuture written = channel.writeAndFlush(response);
         exchange.finish();
         if (close) {

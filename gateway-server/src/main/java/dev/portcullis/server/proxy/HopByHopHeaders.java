@@ -10,31 +10,70 @@ import java.util.Map;
 /**
  * Removes connection-specific headers (RFC 9110 section 7.6.1) before a message crosses the proxy:
  * {@code Connection} and every header it names, {@code Keep-Alive}, {@code Proxy-*}, {@code TE},
- * {@code Trailer} and {@code Upgrade}. {@code Transfer-Encoding} stays: the codec re-frames the body
- * chunk by chunk on the other side.
+ * {@code Trailer} and {@code Upgrade}.
+ *
+ * <p>{@code Connection} may never remove a header the proxy itself relies on: the framing headers
+ * ({@code Content-Length}, {@code Transfer-Encoding}: removing them would let a body be read as a
+ * second request), {@code Host}, and the headers the gateway sets for the upstream. A request whose
+ * {@code Connection} names one of them is rejected ({@link #namesProtectedHeader}); in a response the
+ * token is ignored. {@code Transfer-Encoding} itself stays: the codec re-frames the body chunk by chunk.
  */
 public final class HopByHopHeaders {
     private static final AsciiString PROXY_PREFIX = AsciiString.cached("proxy-");
     private static final AsciiString KEEP_ALIVE = AsciiString.cached("keep-alive");
+    private static final AsciiString X_FORWARDED_PREFIX = AsciiString.cached("x-forwarded-");
+    private static final List<AsciiString> PROTECTED = List.of(
+            HttpHeaderNames.CONTENT_LENGTH,
+            HttpHeaderNames.TRANSFER_ENCODING,
+            HttpHeaderNames.HOST,
+            AsciiString.cached("x-request-id"),
+            AsciiString.cached("forwarded"));
 
     private HopByHopHeaders() {}
 
-    /** Strips the hop-by-hop headers of {@code headers} in place. */
-    public static void strip(HttpHeaders headers) {
-        List<String> connection = headers.getAll(HttpHeaderNames.CONNECTION);
-        for (String value : connection) {
+    /** True when a {@code Connection} token names a header that must not be dropped (see class doc). */
+    public static boolean namesProtectedHeader(HttpHeaders headers) {
+        for (String value : headers.getAll(HttpHeaderNames.CONNECTION)) {
             int start = 0;
             while (start <= value.length()) {
                 int comma = value.indexOf(',', start);
                 int end = comma < 0 ? value.length() : comma;
                 String token = value.substring(start, end).trim();
-                if (!token.isEmpty()) {
-                    headers.remove(token);
+                if (isProtected(token)) {
+                    return true;
                 }
                 start = end + 1;
             }
         }
-        headers.remove(HttpHeaderNames.CONNECTION);
+        return false;
+    }
+
+    private static boolean isProtected(CharSequence name) {
+        for (AsciiString header : PROTECTED) {
+            if (header.contentEqualsIgnoreCase(name)) {
+                return true;
+            }
+        }
+        return AsciiString.regionMatches(name, true, 0, X_FORWARDED_PREFIX, 0, X_FORWARDED_PREFIX.length());
+    }
+
+    /** Strips the hop-by-hop headers of {@code headers} in place. */
+    public static void strip(HttpHeaders headers) {
+        if (headers.contains(HttpHeaderNames.CONNECTION)) {
+            for (String value : headers.getAll(HttpHeaderNames.CONNECTION)) {
+                int start = 0;
+                while (start <= value.length()) {
+                    int comma = value.indexOf(',', start);
+                    int end = comma < 0 ? value.length() : comma;
+                    String token = value.substring(start, end).trim();
+                    if (!token.isEmpty() && !isProtected(token)) {
+                        headers.remove(token);
+                    }
+                    start = end + 1;
+                }
+            }
+            headers.remove(HttpHeaderNames.CONNECTION);
+        }
         headers.remove(KEEP_ALIVE);
         headers.remove(HttpHeaderNames.TE);
         headers.remove(HttpHeaderNames.TRAILER);

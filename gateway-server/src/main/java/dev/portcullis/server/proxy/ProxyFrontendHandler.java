@@ -13,6 +13,7 @@ import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
@@ -53,6 +54,8 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
     private final ArrayDeque<HttpContent> pending = new ArrayDeque<>();
     private @Nullable Channel upstream;
     private @Nullable ScheduledFuture<?> responseTimer;
+    private @Nullable ScheduledFuture<?> bodyTimer;
+    private long lastBodyReadNanos;
     private boolean hasBody;
     private long bodyBytes;
     private boolean requestComplete;
@@ -102,7 +105,48 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
         upstreamKeepAlive = false;
         closeClient = false;
         retried = false;
+        if (hasBody) {
+            lastBodyReadNanos = System.nanoTime();
+            scheduleBodyTimer(bodyTimeoutNanos(current));
+        }
         connect();
+    }
+
+    private static long bodyTimeoutNanos(Exchange exchange) {
+        return exchange.snapshot().config().limits().idleTimeout().toNanos();
+    }
+
+    /*
+     * A request body that stops arriving for limits.idle_timeout would otherwise hold its upstream
+     * connection for ever (slow-body attacks exhaust the pool). One timer per exchange checks the
+     * time of the last body read and re-arms itself for the remainder, so reads do not reschedule.
+     */
+    private void scheduleBodyTimer(long delayNanos) {
+        bodyTimer = state.channel().eventLoop().schedule(this::bodyTimerFired, delayNanos, TimeUnit.NANOSECONDS);
+    }
+
+    private void bodyTimerFired() {
+        bodyTimer = null;
+        Exchange current = exchange;
+        if (current == null || requestComplete) {
+            return;
+        }
+        long timeout = bodyTimeoutNanos(current);
+        long idle = System.nanoTime() - lastBodyReadNanos;
+        if (idle < timeout) {
+            scheduleBodyTimer(timeout - idle);
+        } else if (!responseStarted) {
+            fail(408, "body_timeout");
+        } else {
+            abort("body_timeout");
+        }
+    }
+
+    private void cancelBodyTimer() {
+        if (bodyTimer != null) {
+            bodyTimer.cancel(false);
+            bodyTimer = null;
+        }
     }
 
     private void connect() {
@@ -156,6 +200,18 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
             content.release();
             return;
         }
+        if (content.decoderResult().isFailure()) {
+            // A broken chunk: the upstream already has part of the body, so it cannot be reused;
+            // the client gets 400 if nothing of the response has been sent yet.
+            content.release();
+            if (!responseStarted) {
+                fail(400, "malformed_body");
+            } else {
+                abort("malformed_body");
+            }
+            return;
+        }
+        lastBodyReadNanos = System.nanoTime();
         bodyBytes += content.content().readableBytes();
         if (bodyBytes > current.snapshot().config().limits().maxBodySize()) {
             content.release();
@@ -226,6 +282,15 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
             ReferenceCountUtil.release(message);
             return;
         }
+        if (message.decoderResult().isFailure()) {
+            ReferenceCountUtil.release(message);
+            if (responseStarted) {
+                abort("upstream_malformed_response");
+            } else {
+                fail(502, "upstream_malformed_response");
+            }
+            return;
+        }
         if (message instanceof HttpResponse response && !onResponseHead(client, current, response)) {
             ReferenceCountUtil.release(message);
             return;
@@ -233,7 +298,11 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
         if (message instanceof HttpContent content) {
             boolean last = content instanceof LastHttpContent;
             if (interim) {
-                client.write(content);
+                if (current.http10()) {
+                    content.release();
+                } else {
+                    client.write(content);
+                }
                 interim = !last;
                 return;
             }
@@ -258,8 +327,11 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
                 fail(502, "upstream_protocol_switch");
                 return false;
             }
-            HopByHopHeaders.strip(headers);
             interim = true;
+            if (current.http10()) {
+                return true; // HTTP/1.0 clients must not receive 1xx responses
+            }
+            HopByHopHeaders.strip(headers);
             client.write(response);
             return true;
         }
@@ -340,7 +412,7 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
         upstream = null;
         if (responseStarted) {
             abort(cause == null ? "upstream_closed_mid_response" : "upstream_error_mid_response");
-        } else if (reusedConnection && !retried && !hasBody && head != null) {
+        } else if (reusedConnection && !retried && !hasBody && head != null && isIdempotent(head.method())) {
             retried = true;
             cancelResponseTimer();
             requestComplete = true;
@@ -349,6 +421,11 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
         } else {
             fail(502, cause == null ? "upstream_closed" : "upstream_error");
         }
+    }
+
+    private static boolean isIdempotent(HttpMethod method) {
+        return method.equals(HttpMethod.GET) || method.equals(HttpMethod.HEAD) || method.equals(HttpMethod.OPTIONS)
+                || method.equals(HttpMethod.PUT) || method.equals(HttpMethod.DELETE);
     }
 
     /** Answers the exchange with a gateway-made status, dropping the upstream connection. */
@@ -384,6 +461,9 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
 
     private void resetExchange() {
         cancelResponseTimer();
+        cancelBodyTimer();
+        state.resume(ConnectionState.Pause.UPSTREAM_BACKPRESSURE);
+        state.resume(ConnectionState.Pause.UPSTREAM_CONNECTING);
         exchange = null;
         head = null;
         upstream = null;

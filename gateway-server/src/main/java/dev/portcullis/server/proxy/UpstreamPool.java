@@ -42,6 +42,7 @@ public final class UpstreamPool {
     private final InetSocketAddress address;
     private final DnsAddressResolverGroup resolver;
     private final AtomicInteger open = new AtomicInteger();
+    private final Iterable<? extends EventLoop> loops;
     private final ConcurrentLinkedQueue<Waiter> waiters = new ConcurrentLinkedQueue<>();
     private final FastThreadLocal<ArrayDeque<Channel>> idle = new FastThreadLocal<>() {
         @Override
@@ -50,8 +51,9 @@ public final class UpstreamPool {
         }
     };
 
-    public UpstreamPool(UpstreamSettings settings, Transport transport) {
+    public UpstreamPool(UpstreamSettings settings, Transport transport, Iterable<? extends EventLoop> loops) {
         this.settings = settings;
+        this.loops = loops;
         this.transport = transport;
         this.address = InetSocketAddress.createUnresolved(settings.host(), settings.port());
         // Names are resolved by Netty's asynchronous DNS resolver (hosts file first), never by a
@@ -90,7 +92,6 @@ public final class UpstreamPool {
             return;
         }
         Waiter waiter = new Waiter(loop, promise);
-        waiters.add(waiter);
         waiter.timeout = loop.schedule(
                 () -> {
                     if (waiters.remove(waiter)) {
@@ -99,6 +100,23 @@ public final class UpstreamPool {
                 },
                 settings.connectTimeout().toNanos(),
                 TimeUnit.NANOSECONDS);
+        waiters.add(waiter);
+        // The bound is global but idle connections belong to loops: ask the others to give one up,
+        // which frees a slot for this waiter (slotFreed) instead of letting it time out.
+        for (EventLoop other : loops) {
+            if (other != loop) {
+                other.execute(this::closeOneIdleForWaiters);
+            }
+        }
+    }
+
+    private void closeOneIdleForWaiters() {
+        if (!waiters.isEmpty()) {
+            Channel spare = idle.get().pollFirst();
+            if (spare != null) {
+                spare.close();
+            }
+        }
     }
 
     private boolean tryReserveSlot() {
@@ -134,7 +152,10 @@ public final class UpstreamPool {
         bootstrap.resolver(resolver);
         ChannelFuture connecting = bootstrap.connect(address);
         Channel channel = connecting.channel();
-        channel.closeFuture().addListener(closed -> slotFreed(channel));
+        channel.closeFuture().addListener(closed -> {
+            idle.get().remove(channel);
+            slotFreed(channel);
+        });
         connecting.addListener(done -> {
             if (done.isSuccess()) {
                 if (!promise.trySuccess(channel)) {
@@ -186,9 +207,7 @@ public final class UpstreamPool {
             channel.close();
             return;
         }
-        ArrayDeque<Channel> free = idle.get();
-        free.addLast(channel);
-        channel.closeFuture().addListener(closed -> free.remove(channel));
+        idle.get().addLast(channel);
     }
 
     private void slotFreed(Channel channel) {
@@ -206,7 +225,7 @@ public final class UpstreamPool {
     }
 
     /** Closes every idle connection; lent ones close when their exchange ends. */
-    public void closeIdle(Iterable<? extends EventLoop> loops) {
+    public void closeIdle() {
         for (EventLoop loop : loops) {
             loop.execute(() -> {
                 ArrayDeque<Channel> free = idle.get();

@@ -1,0 +1,104 @@
+package dev.portcullis.server.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import picocli.CommandLine;
+
+class CommandLineTest {
+    private static final Path CONFIG_DIR = Path.of("..", "config");
+
+    record Result(int exit, String out, String err) {}
+
+    private static Result run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cli = new CommandLine(new PortcullisCommand());
+        cli.setOut(new PrintWriter(out, true));
+        cli.setErr(new PrintWriter(err, true));
+        int exit = cli.execute(args);
+        return new Result(exit, out.toString(), err.toString());
+    }
+
+    static Stream<Path> exampleConfigs() throws IOException {
+        try (Stream<Path> examples = Files.list(CONFIG_DIR.resolve("examples"))) {
+            List<Path> files = examples.filter(p -> p.toString().endsWith(".yaml")).sorted().toList();
+            assertThat(files).isNotEmpty();
+            return Stream.concat(Stream.of(CONFIG_DIR.resolve("policy.yaml")), files.stream());
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("exampleConfigs")
+    void everyShippedConfigPassesCheck(Path file) {
+        Result result = run("check", "-c", file.toString());
+        assertThat(result.err()).isEmpty();
+        assertThat(result.exit()).isZero();
+        assertThat(result.out()).matches("OK: \\d+ rules?\\R");
+    }
+
+    @Test
+    void checkCountsTheRulesOfTheDocumentedExample() {
+        assertThat(run("check", "-c", CONFIG_DIR.resolve("policy.yaml").toString()).out()).isEqualTo("OK: 8 rules\n");
+    }
+
+    @Test
+    void checkListsEveryProblemAndExitsOne(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("bad.yaml");
+        Files.writeString(file, String.join("\n",
+                "listn: 1",
+                "upstream: {url: \"http://127.0.0.1:3000\"}",
+                "rules:",
+                "  - name: a",
+                "    match: {ip: [\"10.0.0.300/8\"], methods: [get]}",
+                "  - name: a",
+                ""));
+        Result result = run("check", "-c", file.toString());
+        assertThat(result.exit()).isEqualTo(1);
+        assertThat(result.out()).isEmpty();
+        assertThat(result.err().lines().toList())
+                .hasSize(5)
+                .anySatisfy(l -> assertThat(l).startsWith(file + ":1:1: listn: unknown key \"listn\""))
+                .anySatisfy(l -> assertThat(l).startsWith(file + ":5:18: rules[0].match.ip[0]: \"10.0.0.300/8\""))
+                .anySatisfy(l -> assertThat(l).startsWith(file + ":5:45: rules[0].match.methods[0]: \"get\""))
+                .anySatisfy(l -> assertThat(l).isEqualTo(file + ":6:11: rules[1].name: \"a\" already used by rules[0]"))
+                .last().isEqualTo("4 problems in " + file);
+        assertThat(result.err()).doesNotContain("Exception").doesNotContain("\tat ");
+    }
+
+    @Test
+    void checkReportsAMissingFileWithoutAStackTrace(@TempDir Path dir) {
+        Result result = run("check", "-c", dir.resolve("nope.yaml").toString());
+        assertThat(result.exit()).isEqualTo(1);
+        assertThat(result.err()).contains("nope.yaml: no such file").doesNotContain("Exception");
+    }
+
+    @Test
+    void versionAndHelpExitZero() {
+        Result version = run("--version");
+        assertThat(version.exit()).isZero();
+        assertThat(version.out()).startsWith("portcullis ");
+        Result help = run("--help");
+        assertThat(help.exit()).isZero();
+        assertThat(help.out()).contains("run").contains("check");
+    }
+
+    @Test
+    void runRefusesAnInvalidConfig(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("bad.yaml");
+        Files.writeString(file, "upstream: {url: 42}\n");
+        Result result = run("run", "-c", file.toString());
+        assertThat(result.exit()).isEqualTo(1);
+        assertThat(result.err()).contains("upstream.url");
+    }
+}

@@ -1,0 +1,163 @@
+package dev.portcullis.server.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.portcullis.server.it.support.GatewayAssertions;
+import dev.portcullis.server.it.support.GatewayHarness;
+import dev.portcullis.server.it.support.GatewayHarness.Gateway;
+import dev.portcullis.server.it.support.PatternBytes;
+import dev.portcullis.server.it.support.Probe;
+import dev.portcullis.server.it.support.RawHttp;
+import dev.portcullis.server.it.support.RawHttp.RawResponse;
+import dev.portcullis.server.it.support.UpstreamServer.Reply;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** limits.header_timeout (408, slowloris), limits.idle_timeout and limits.max_connections. */
+@Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class ClientConnectionIT {
+
+    @RegisterExtension
+    static final GatewayHarness harness = new GatewayHarness();
+
+    @Test
+    void answers408AndClosesWhenTheHeadIsNotCompleteWithinHeaderTimeout() throws Exception {
+        Gateway gw = harness.start("client-timeouts.yaml"); // header_timeout: 1s
+        try (RawHttp raw = gw.raw()) {
+            long start = System.nanoTime();
+            raw.send("GET /slow HTTP/1.1\r\nHost: " + gw.authority() + "\r\nX-Slow: ");
+            RawResponse r = raw.readResponse();
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+            GatewayAssertions.assertGatewayError(r, 408);
+            assertThat(took).isBetween(Duration.ofMillis(800), Duration.ofSeconds(5));
+            assertThat(raw.awaitClosed(Duration.ofSeconds(3))).as("connection closed after 408").isTrue();
+        }
+        harness.upstream().assertReceivedNothing(Probe.QUIET);
+    }
+
+    @Test
+    void answers408ToASlowlorisThatKeepsSendingHeaderBytes() throws Exception {
+        Gateway gw = harness.start("client-timeouts.yaml"); // header_timeout: 1s
+        try (RawHttp raw = gw.raw()) {
+            long start = System.nanoTime();
+            raw.send("GET /slow HTTP/1.1\r\nHost: " + gw.authority() + "\r\n");
+            // one header line every 200 ms: the connection is never idle, but the head never completes
+            for (int i = 0; i < 25 && raw.inputStream().available() == 0; i++) {
+                try {
+                    raw.send("X-Drip-" + i + ": 1\r\n");
+                } catch (IOException closedByGateway) {
+                    break;
+                }
+                Thread.sleep(200);
+            }
+            RawResponse r = raw.readResponse();
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+            assertThat(r.status()).as("a head dripping for longer than header_timeout:%n%s", r).isEqualTo(408);
+            assertThat(took).as("408 comes about header_timeout after the first byte").isLessThan(Duration.ofSeconds(3));
+        }
+        harness.upstream().assertReceivedNothing(Probe.QUIET);
+    }
+
+    @Test
+    void closesAKeptAliveConnectionAfterIdleTimeout() throws Exception {
+        Gateway gw = harness.start("client-timeouts.yaml"); // idle_timeout: 1500ms
+        try (RawHttp raw = gw.raw()) {
+            RawResponse r = raw.send("GET /x HTTP/1.1\r\nHost: " + gw.authority() + "\r\n\r\n").readResponse();
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(raw.awaitClosed(Duration.ofMillis(700))).as("still open well before idle_timeout").isFalse();
+            assertThat(raw.awaitClosed(Duration.ofSeconds(4))).as("closed after idle_timeout").isTrue();
+        }
+    }
+
+    @Test
+    void doesNotCloseAConnectionWaitingForASlowUpstream() throws Exception {
+        Gateway gw = harness.start("client-timeouts.yaml"); // idle_timeout: 1500ms, response_timeout: 20s
+        try (RawHttp raw = gw.raw()) {
+            RawResponse r = raw.send("GET /_up/delay/2500 HTTP/1.1\r\nHost: " + gw.authority() + "\r\n\r\n")
+                    .readResponse();
+            assertThat(r.status()).as("a request in flight is not an idle connection").isEqualTo(200);
+        }
+    }
+
+    @Test
+    void doesNotCutAResponseThatStreamsLongerThanIdleTimeout() throws Exception {
+        Gateway gw = harness.start("client-timeouts.yaml"); // idle_timeout: 1500ms
+        harness.upstream().handler(req -> Reply.slowBody(10, 1024, Duration.ofMillis(300)));
+        try (RawHttp raw = gw.raw()) {
+            RawResponse r = raw.send("GET /slow-body HTTP/1.1\r\nHost: " + gw.authority() + "\r\n\r\n")
+                    .readResponse();
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.body()).as("a 3 s response body").isEqualTo(PatternBytes.bytes(10 * 1024));
+        }
+    }
+
+    @Test
+    void doesNotApplyHeaderTimeoutToTheBody() throws Exception {
+        Gateway gw = harness.start("client-timeouts.yaml"); // header_timeout: 1s
+        try (RawHttp raw = gw.raw()) {
+            raw.send("POST /slow-upload HTTP/1.1\r\nHost: " + gw.authority() + "\r\nTransfer-Encoding: chunked\r\n\r\n");
+            for (int i = 0; i < 5; i++) {
+                Thread.sleep(500);
+                raw.send("4\r\npart\r\n");
+            }
+            raw.send("0\r\n\r\n");
+            RawResponse r = raw.readResponse();
+            assertThat(r.status()).as("a body arriving over 2.5 s after a complete head").isEqualTo(200);
+            assertThat(r.bodyText()).isEqualTo("part".repeat(5));
+        }
+    }
+
+    @Test
+    void refusesConnectionsPastMaxConnections() throws Exception {
+        Gateway gw = harness.start("client-connections.yaml"); // max_connections: 2
+        RawHttp first = gw.raw();
+        RawHttp second = gw.raw();
+        try {
+            assertThat(first.send(get(gw, "/1")).readResponse().status()).isEqualTo(200);
+            assertThat(second.send(get(gw, "/2")).readResponse().status()).isEqualTo(200);
+
+            try (RawHttp third = gw.raw()) {
+                Integer status = null;
+                try {
+                    third.send(get(gw, "/3"));
+                    status = third.readResponse().status();
+                } catch (IOException refused) {
+                    // closed or reset: refused
+                }
+                assertThat(status).as("a third concurrent connection is refused (closed, or 503)").isIn(null, 503);
+            }
+            assertThat(harness.upstream().requests()).extracting(r -> r.target()).doesNotContain("/3");
+        } finally {
+            first.close();
+        }
+        try {
+            // with one slot free again, a new connection is served (the gateway notices the close asynchronously)
+            long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+            Integer status = null;
+            while (System.nanoTime() < deadline) {
+                try (RawHttp again = gw.raw()) {
+                    status = again.send(get(gw, "/4")).readResponse().status();
+                    if (status == 200) {
+                        break;
+                    }
+                } catch (IOException notYet) {
+                    status = null;
+                }
+                Thread.sleep(50);
+            }
+            assertThat(status).isEqualTo(200);
+        } finally {
+            second.close();
+        }
+    }
+
+    private static String get(Gateway gw, String path) {
+        return "GET " + path + " HTTP/1.1\r\nHost: " + gw.authority() + "\r\n\r\n";
+    }
+}
