@@ -16,6 +16,7 @@ import java.time.Duration;
  * @param upstream the protected service
  * @param limits request and connection limits
  * @param clientIps client-IP resolution behind the trusted proxies
+ * @param identity identity providers and headers; {@link IdentitySettings#NONE} when the section is absent
  * @param policy the compiled rules and default
  */
 public record CompiledConfig(
@@ -28,4 +29,5 @@ public record CompiledConfig(
         UpstreamSettings upstream,
         Limits limits,
         ClientIpResolver clientIps,
+        IdentitySettings identity,
         Policy policy) {}

@@ -1,5 +1,6 @@
 package dev.portcullis.core.config;
 
+import dev.portcullis.core.identity.JwtProviderSettings;
 import dev.portcullis.core.policy.Effect;
 import dev.portcullis.core.policy.Mode;
 import java.time.Duration;
@@ -7,6 +8,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import org.jspecify.annotations.Nullable;
@@ -27,21 +29,25 @@ final class ConfigBinder {
 
     private static final List<String> ROOT_KEYS = List.of("listen", "watch", "drain_timeout", "admin", "upstream",
             "limits", "clients", "identity", "geoip", "rate_limits", "default", "responses", "rules");
-    private static final Set<String> ROOT_NOT_YET = Set.of("identity", "geoip", "rate_limits", "responses");
+    private static final Set<String> ROOT_NOT_YET = Set.of("geoip", "rate_limits", "responses");
     private static final List<String> ADMIN_KEYS = List.of("listen");
     private static final List<String> UPSTREAM_KEYS =
             List.of("url", "connect_timeout", "response_timeout", "max_connections");
     private static final List<String> LIMITS_KEYS = List.of("max_uri_length", "max_header_size", "max_body_size",
             "header_timeout", "idle_timeout", "max_connections", "allow_get_body");
     private static final List<String> CLIENTS_KEYS = List.of("trusted_proxies");
+    private static final List<String> IDENTITY_KEYS = List.of("jwt", "forwarded", "upstream_headers");
+    private static final List<String> JWT_KEYS = List.of("issuer", "audience", "algorithms", "jwks_file", "jwks_url",
+            "public_key_file", "secret_env", "jwks_refresh", "subject_claim", "roles_claim", "clock_skew");
+    private static final List<String> FORWARDED_KEYS = List.of("user_header", "roles_header");
+    private static final List<String> UPSTREAM_HEADERS_KEYS = List.of("subject", "roles");
     private static final List<String> RULE_KEYS =
             List.of("name", "match", "require", "action", "deny_status", "rate_limit", "mode");
     private static final Set<String> RULE_NOT_YET = Set.of("rate_limit");
     private static final List<String> CONDITION_KEYS = List.of("paths", "methods", "hosts", "ip", "countries",
             "asns", "authenticated", "roles", "all_roles", "claims", "headers", "referrers", "schedule",
             "any", "all", "not");
-    private static final Set<String> CONDITION_NOT_YET = Set.of("countries", "asns", "authenticated", "roles",
-            "all_roles", "claims", "referrers", "schedule");
+    private static final Set<String> CONDITION_NOT_YET = Set.of("countries", "asns", "referrers", "schedule");
 
     private static final Map<String, Effect> DEFAULT_ACTIONS = ordered("deny", Effect.DENY, "allow", Effect.ALLOW);
     private static final Map<String, Effect> RULE_ACTIONS = ordered("allow", Effect.ALLOW, "deny", Effect.DENY);
@@ -77,6 +83,7 @@ final class ConfigBinder {
                 upstream(root.section("upstream", UPSTREAM_KEYS)),
                 limits(root.section("limits", LIMITS_KEYS)),
                 clients(root.section("clients", CLIENTS_KEYS)),
+                identity(root.section("identity", IDENTITY_KEYS)),
                 root.oneOf("default", "default", DEFAULT_ACTIONS, GatewayConfig.DEFAULT_ACTION),
                 rules(root));
     }
@@ -108,6 +115,93 @@ final class ConfigBinder {
     private ClientsConfig clients(Section clients) {
         List<String> trusted = clients.strings("trusted_proxies", "a list of CIDRs");
         return new ClientsConfig(trusted == null ? List.of() : trusted);
+    }
+
+    private IdentityConfig identity(Section identity) {
+        List<JwtProviderConfig> jwt = jwtProviders(identity);
+        ForwardedConfig forwarded = forwarded(identity);
+        Section upstream = identity.section("upstream_headers", UPSTREAM_HEADERS_KEYS);
+        UpstreamHeadersConfig defaults = UpstreamHeadersConfig.DEFAULT;
+        return new IdentityConfig(jwt, forwarded, new UpstreamHeadersConfig(
+                upstream.string("subject", defaults.subject()), upstream.string("roles", defaults.roles())));
+    }
+
+    /** {@code identity.jwt}: one provider map, or a list of them. */
+    private List<JwtProviderConfig> jwtProviders(Section identity) {
+        YamlNode node = identity.node("jwt");
+        if (node == null || isNull(node)) {
+            return List.of();
+        }
+        String path = identity.path("jwt");
+        if (node instanceof YamlNode.Mapping mapping) {
+            return List.of(jwtProvider(new Section(mapping, path, JWT_KEYS, Set.of())));
+        }
+        if (!(node instanceof YamlNode.Sequence sequence)) {
+            typeProblem(node, path, "a jwt provider (a map with issuer, jwks_url ...) or a list of them");
+            return List.of();
+        }
+        if (sequence.items().isEmpty()) {
+            problems.add(node.location(), path, "empty list (expected: at least one jwt provider)");
+        }
+        List<JwtProviderConfig> providers = new ArrayList<>();
+        for (int i = 0; i < sequence.items().size(); i++) {
+            YamlNode item = sequence.items().get(i);
+            String itemPath = KeyPaths.index(path, i);
+            problems.remember(itemPath, item.location());
+            if (item instanceof YamlNode.Mapping mapping) {
+                providers.add(jwtProvider(new Section(mapping, itemPath, JWT_KEYS, Set.of())));
+            } else {
+                typeProblem(item, itemPath, "a jwt provider (a map with issuer, jwks_url ...)");
+            }
+        }
+        return providers;
+    }
+
+    private JwtProviderConfig jwtProvider(Section provider) {
+        return new JwtProviderConfig(
+                provider.path,
+                provider.optionalString("issuer"),
+                audience(provider),
+                provider.strings("algorithms", "a list of algorithms, e.g. [RS256, ES256]"),
+                provider.optionalString("jwks_file"),
+                provider.optionalString("jwks_url"),
+                provider.optionalString("public_key_file"),
+                provider.optionalString("secret_env"),
+                provider.optionalDuration("jwks_refresh", false),
+                provider.string("subject_claim", JwtProviderSettings.DEFAULT_SUBJECT_CLAIM),
+                provider.string("roles_claim", JwtProviderSettings.DEFAULT_ROLES_CLAIM),
+                provider.duration("clock_skew", JwtProviderSettings.DEFAULT_CLOCK_SKEW, true));
+    }
+
+    /** {@code audience}: one string or a list of them; empty when not written or unusable (reported). */
+    private List<String> audience(Section provider) {
+        YamlNode node = provider.node("audience");
+        if (node == null) {
+            return List.of();
+        }
+        String path = provider.path("audience");
+        if (node instanceof YamlNode.Sequence) {
+            List<String> audiences = strings(node, path, "a list of audiences");
+            return audiences == null ? List.of() : audiences;
+        }
+        String text = textOf(node);
+        if (text == null) {
+            typeProblem(node, path, "an audience or a list of them, e.g. [orders-api]");
+            return List.of();
+        }
+        return List.of(text);
+    }
+
+    /** {@code identity.forwarded}: null when not written, written with no value, or not a map (reported). */
+    private @Nullable ForwardedConfig forwarded(Section identity) {
+        YamlNode node = identity.node("forwarded");
+        Section forwarded = identity.section("forwarded", FORWARDED_KEYS);
+        if (!(node instanceof YamlNode.Mapping)) {
+            return null;
+        }
+        return new ForwardedConfig(
+                forwarded.requiredString("user_header", "the header naming the user, e.g. X-Forwarded-User"),
+                forwarded.optionalString("roles_header"));
     }
 
     private List<RuleConfig> rules(Section root) {
@@ -165,6 +259,10 @@ final class ConfigBinder {
                 condition.strings("methods", "a list of methods"),
                 condition.strings("hosts", "a list of host names"),
                 condition.strings("ip", "a list of CIDRs"),
+                condition.optionalBool("authenticated"),
+                condition.strings("roles", "a list of roles"),
+                condition.strings("all_roles", "a list of roles"),
+                claims(condition),
                 headers(condition),
                 conditions(condition, "any"),
                 conditions(condition, "all"),
@@ -214,6 +312,77 @@ final class ConfigBinder {
         }
         // Entries with unusable values are left out; left with none, the key is as good as unwritten.
         return headers.isEmpty() && !mapping.entries().isEmpty() ? null : headers;
+    }
+
+    /** {@code claims}: claim path to accepted values; numbers and booleans become the text claims compare by. */
+    private @Nullable Map<String, List<String>> claims(Section owner) {
+        YamlNode node = owner.node("claims");
+        if (node == null) {
+            return null;
+        }
+        String path = owner.path("claims");
+        if (!(node instanceof YamlNode.Mapping mapping)) {
+            typeProblem(node, path, "a map of claim paths to lists of values");
+            return null;
+        }
+        Map<String, List<String>> claims = new LinkedHashMap<>();
+        for (YamlNode.Entry entry : mapping.entries()) {
+            String entryPath = KeyPaths.key(path, entry.key());
+            // The claim path is the value checked later (by ClaimPath), so problems about it point at the key.
+            problems.remember(entryPath, entry.keyLocation());
+            List<String> values = claimValues(entry.value(), entryPath);
+            if (values != null) {
+                claims.put(entry.key(), values);
+            }
+        }
+        // Entries with unusable values are left out; left with none, the key is as good as unwritten.
+        return claims.isEmpty() && !mapping.entries().isEmpty() ? null : claims;
+    }
+
+    private @Nullable List<String> claimValues(YamlNode node, String path) {
+        if (!(node instanceof YamlNode.Sequence sequence)) {
+            typeProblem(node, path, "a list of claim values, e.g. [acme]");
+            return null;
+        }
+        List<String> values = new ArrayList<>();
+        boolean complete = true;
+        for (int i = 0; i < sequence.items().size(); i++) {
+            YamlNode item = sequence.items().get(i);
+            String itemPath = KeyPaths.index(path, i);
+            problems.remember(itemPath, item.location());
+            String value = claimValue(item, itemPath);
+            if (value == null) {
+                complete = false;
+            } else {
+                values.add(value);
+            }
+        }
+        return complete ? values : null;
+    }
+
+    /** A claim value as the text it compares by: {@code 42}, {@code 1.5}, {@code true} (see ClaimPath.matchesAny). */
+    private @Nullable String claimValue(YamlNode node, String path) {
+        if (node instanceof YamlNode.Scalar scalar) {
+            switch (scalar.kind()) {
+                case STRING -> {
+                    return scalar.text();
+                }
+                case INTEGER, DECIMAL -> {
+                    return ConfigValues.claimNumber(scalar.text());
+                }
+                case BOOLEAN -> {
+                    return scalar.text().toLowerCase(Locale.ROOT);
+                }
+                case INVALID -> {
+                    return null;
+                }
+                default -> {
+                    // null: reported below
+                }
+            }
+        }
+        typeProblem(node, path, "a string, number or boolean");
+        return null;
     }
 
     private @Nullable List<String> strings(YamlNode node, String path, String expected) {
@@ -456,6 +625,12 @@ final class ConfigBinder {
             return value == null ? fallback : value;
         }
 
+        /** The string at {@code key}; null when not written, or unusable (reported). */
+        @Nullable String optionalString(String key) {
+            YamlNode node = values.get(key);
+            return node == null ? null : ConfigBinder.this.string(node, path(key));
+        }
+
         @Nullable String requiredString(String key, String expected) {
             YamlNode node = values.get(key);
             if (node == null) {
@@ -471,6 +646,12 @@ final class ConfigBinder {
             return value == null ? fallback : value;
         }
 
+        /** The boolean at {@code key}; null when not written, or unusable (reported). */
+        @Nullable Boolean optionalBool(String key) {
+            YamlNode node = values.get(key);
+            return node == null ? null : ConfigBinder.this.bool(node, path(key));
+        }
+
         int integer(String key, int fallback, int min) {
             YamlNode node = values.get(key);
             Integer value = node == null ? null : ConfigBinder.this.integer(node, path(key), min);
@@ -481,6 +662,12 @@ final class ConfigBinder {
             YamlNode node = values.get(key);
             Duration value = node == null ? null : ConfigBinder.this.duration(node, path(key), allowZero);
             return value == null ? fallback : value;
+        }
+
+        /** The duration at {@code key}; null when not written, or unusable (reported). */
+        @Nullable Duration optionalDuration(String key, boolean allowZero) {
+            YamlNode node = values.get(key);
+            return node == null ? null : ConfigBinder.this.duration(node, path(key), allowZero);
         }
 
         long size(String key, long fallback, long min, long max) {

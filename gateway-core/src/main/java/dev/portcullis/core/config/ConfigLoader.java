@@ -16,10 +16,12 @@ import java.util.Objects;
  * {@link CompiledConfig}, or throws a {@link ConfigException} listing every problem in the file.
  *
  * <p>Loading does no network I/O and can run on any thread; the reload path runs it off the
- * event loops. The steps are {@link YamlTreeReader} (syntax, with locations),
- * {@link ConfigBinder} (keys, types, units), {@link ConfigValidator} (semantics) and
- * {@link PolicyCompiler} (matchers); each reports into the same problem list, and a later
- * step still runs when an earlier one found problems, so that one attempt shows them all.
+ * event loops. It reads no key material either: it only checks that key files named by
+ * {@code identity.jwt} exist and are readable. The steps are {@link YamlTreeReader} (syntax,
+ * with locations), {@link ConfigBinder} (keys, types, units), {@link ConfigValidator}
+ * (semantics), {@link IdentityCompiler} (the identity section) and {@link PolicyCompiler}
+ * (matchers); each reports into the same problem list, and a later step still runs when an
+ * earlier one found problems, so that one attempt shows them all.
  */
 public final class ConfigLoader {
 
@@ -57,8 +59,9 @@ public final class ConfigLoader {
         ConfigValidator.validate(config, problems);
         CidrSet trustedProxies =
                 PolicyCompiler.cidrs(config.clients().trustedProxies(), "clients.trusted_proxies", problems);
+        IdentitySettings identity = IdentityCompiler.compile(config, baseDir, problems);
         Policy policy = PolicyCompiler.compile(config, problems);
-        if (policy == null || !problems.isEmpty()) {
+        if (identity == null || policy == null || !problems.isEmpty()) {
             throw problems.toException();
         }
         return new CompiledConfig(
@@ -71,6 +74,7 @@ public final class ConfigLoader {
                 upstream(config.upstream()),
                 limits(config.limits()),
                 new ClientIpResolver(trustedProxies),
+                identity,
                 policy);
     }
 

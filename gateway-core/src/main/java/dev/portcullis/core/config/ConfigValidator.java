@@ -6,7 +6,10 @@ import java.util.List;
 import java.util.Map;
 import org.jspecify.annotations.Nullable;
 
-/** The semantic checks on a bound {@link GatewayConfig}: addresses, the upstream URL, rule names and rule shapes. */
+/**
+ * The semantic checks on a bound {@link GatewayConfig}: addresses, the upstream URL, rule names and rule shapes.
+ * The identity section is checked by {@link IdentityCompiler}, whose checks need the values it compiles.
+ */
 final class ConfigValidator {
 
     private final Problems problems;
@@ -86,6 +89,21 @@ final class ConfigValidator {
         notEmpty(condition.methods(), path, "methods", "method, e.g. GET");
         notEmpty(condition.hosts(), path, "hosts", "host name, e.g. api.example.com");
         notEmpty(condition.ip(), path, "ip", "CIDR, e.g. 10.0.0.0/8");
+        notEmpty(condition.roles(), path, "roles", "role, e.g. admin");
+        notEmpty(condition.allRoles(), path, "all_roles", "role, e.g. admin");
+        Map<String, List<String>> claims = condition.claims();
+        if (claims != null) {
+            String claimsPath = KeyPaths.key(path, "claims");
+            if (claims.isEmpty()) {
+                problems.add(claimsPath, "empty map (expected: at least one claim path, e.g. tenant)");
+            }
+            claims.forEach((claim, values) -> {
+                if (values.isEmpty()) {
+                    problems.add(KeyPaths.key(claimsPath, claim),
+                            "empty list (expected: at least one claim value, e.g. [acme])");
+                }
+            });
+        }
         if (condition.headers() != null && condition.headers().isEmpty()) {
             problems.add(KeyPaths.key(path, "headers"), "empty map (expected: at least one header name)");
         }

@@ -16,6 +16,8 @@ final class ConfigValues {
     /** Values longer than this are shortened in messages, so that one problem stays one readable line. */
     private static final int QUOTE_LIMIT = 100;
     private static final BigDecimal MAX_NANOS = BigDecimal.valueOf(Long.MAX_VALUE);
+    /** 2^53: below it every integer is exactly a double, and the identity package renders such doubles as integers. */
+    private static final BigDecimal MAX_EXACT_DOUBLE = BigDecimal.valueOf(1L << 53);
 
     private ConfigValues() {}
 
@@ -79,6 +81,29 @@ final class ConfigValues {
         } catch (ArithmeticException | NumberFormatException e) {
             throw new IllegalArgumentException(quote(text) + " is too large (expected: less than 8EiB)");
         }
+    }
+
+    /**
+     * The text a YAML number compares by as a claim value, the way the identity package renders a JSON number:
+     * integers in plain decimal ({@code 007} and {@code 7.0} are {@code 7}), other numbers as Java renders a double
+     * ({@code 1.50} is {@code 1.5}). A number Java cannot read (YAML's {@code 0x1F}, {@code .inf}) stays as written.
+     */
+    static String claimNumber(String text) {
+        BigDecimal number;
+        try {
+            number = new BigDecimal(text);
+        } catch (NumberFormatException e) {
+            return text;
+        }
+        if (number.signum() == 0) {
+            return "0";
+        }
+        BigDecimal stripped = number.stripTrailingZeros();
+        boolean integral = stripped.scale() <= 0;
+        if (integral && (isInteger(text) || stripped.abs().compareTo(MAX_EXACT_DOUBLE) < 0)) {
+            return stripped.toBigIntegerExact().toString();
+        }
+        return Double.toString(number.doubleValue());
     }
 
     /** Whether {@code text} is a plain decimal integer, optionally negative: no radix prefix, no underscores. */

@@ -18,6 +18,7 @@ import java.util.List;
  * @param upstream the protected service
  * @param limits request and connection limits
  * @param clients client-IP resolution settings
+ * @param identity how a request's identity is established
  * @param defaultAction what happens when no rule matches ({@code default})
  * @param rules the rules in file order
  */
@@ -29,6 +30,7 @@ public record GatewayConfig(
         UpstreamConfig upstream,
         LimitsConfig limits,
         ClientsConfig clients,
+        IdentityConfig identity,
         Effect defaultAction,
         List<RuleConfig> rules) {
 

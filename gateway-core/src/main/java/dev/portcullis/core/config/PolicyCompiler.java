@@ -1,9 +1,12 @@
 package dev.portcullis.core.config;
 
+import dev.portcullis.core.identity.ClaimPath;
 import dev.portcullis.core.net.Cidr;
 import dev.portcullis.core.net.CidrSet;
 import dev.portcullis.core.policy.AllOf;
 import dev.portcullis.core.policy.AnyOf;
+import dev.portcullis.core.policy.AuthenticatedMatcher;
+import dev.portcullis.core.policy.ClaimMatcher;
 import dev.portcullis.core.policy.HeaderMatcher;
 import dev.portcullis.core.policy.HostMatcher;
 import dev.portcullis.core.policy.HostPattern;
@@ -14,6 +17,7 @@ import dev.portcullis.core.policy.PathGlob;
 import dev.portcullis.core.policy.PathMatcher;
 import dev.portcullis.core.policy.Policy;
 import dev.portcullis.core.policy.RequestMatcher;
+import dev.portcullis.core.policy.RoleMatcher;
 import dev.portcullis.core.policy.Rule;
 import java.util.ArrayList;
 import java.util.List;
@@ -118,6 +122,33 @@ final class PolicyCompiler {
         List<Cidr> cidrs = each(ipTexts, ipPath, Cidr::parse);
         if (ipTexts != null && cidrs != null && !cidrs.isEmpty()) {
             add(parts, ipPath, () -> IpMatcher.of(CidrSet.of(cidrs), ipTexts));
+        }
+
+        Boolean authenticated = condition.authenticated();
+        if (authenticated != null) {
+            parts.add(AuthenticatedMatcher.of(authenticated));
+        }
+
+        String rolesPath = KeyPaths.key(path, "roles");
+        List<String> roles = each(condition.roles(), rolesPath, RoleMatcher::checkRole);
+        if (roles != null && !roles.isEmpty()) {
+            add(parts, rolesPath, () -> RoleMatcher.any(roles));
+        }
+        String allRolesPath = KeyPaths.key(path, "all_roles");
+        List<String> allRoles = each(condition.allRoles(), allRolesPath, RoleMatcher::checkRole);
+        if (allRoles != null && !allRoles.isEmpty()) {
+            add(parts, allRolesPath, () -> RoleMatcher.all(allRoles));
+        }
+
+        Map<String, List<String>> claims = condition.claims();
+        if (claims != null) {
+            String claimsPath = KeyPaths.key(path, "claims");
+            claims.forEach((claim, values) -> {
+                if (!values.isEmpty()) {
+                    add(parts, KeyPaths.key(claimsPath, claim),
+                            () -> ClaimMatcher.of(ClaimPath.compile(claim), values));
+                }
+            });
         }
 
         Map<String, List<String>> headers = condition.headers();

@@ -62,6 +62,11 @@ final class Problems {
         return problems.isEmpty();
     }
 
+    /** How many problems were reported so far. */
+    int size() {
+        return problems.size();
+    }
+
     /** An exception carrying every problem reported so far, in file order (stable for equal locations). */
     ConfigException toException() {
         List<ConfigProblem> sorted = new ArrayList<>(problems);

@@ -1,7 +1,10 @@
 package dev.portcullis.core.policy;
 
+import dev.portcullis.core.identity.Identity;
+import dev.portcullis.core.identity.RejectReason;
 import dev.portcullis.core.net.IpAddress;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The facts about one request that a policy decides on.
@@ -12,11 +15,22 @@ import java.util.Objects;
  * @param clientIp the client address after trusted-proxy resolution ({@link dev.portcullis.core.net.ClientIpResolver})
  * @param peerIp the TCP peer address
  * @param headers the request headers
+ * @param identity who the request comes from (SPEC 3.5); {@link Identity#ANONYMOUS} when no credential was presented
+ *     or a presented one was rejected
+ * @param tokenRejection why a presented bearer token was rejected; null when none was presented or it was valid. The
+ *     request is then anonymous, and a 401 answer says {@code error="invalid_token"}
  */
 public record AccessRequest(
-        String method, String path, String host, IpAddress clientIp, IpAddress peerIp, RequestHeaders headers) {
+        String method,
+        String path,
+        String host,
+        IpAddress clientIp,
+        IpAddress peerIp,
+        RequestHeaders headers,
+        Identity identity,
+        @Nullable RejectReason tokenRejection) {
 
-    /** Rejects null components. */
+    /** Rejects null components, and a token rejection on a request that is not anonymous. */
     public AccessRequest {
         Objects.requireNonNull(method, "method");
         Objects.requireNonNull(path, "path");
@@ -24,5 +38,17 @@ public record AccessRequest(
         Objects.requireNonNull(clientIp, "clientIp");
         Objects.requireNonNull(peerIp, "peerIp");
         Objects.requireNonNull(headers, "headers");
+        Objects.requireNonNull(identity, "identity");
+        if (tokenRejection != null && !identity.isAnonymous()) {
+            // SPEC 3.5: a rejected token makes the request anonymous whatever else it carries.
+            throw new IllegalArgumentException("a request whose token was rejected (" + tokenRejection.code()
+                    + ") has a " + identity.source().code() + " identity (expected: anonymous)");
+        }
+    }
+
+    /** An anonymous request that presented no token. */
+    public AccessRequest(
+            String method, String path, String host, IpAddress clientIp, IpAddress peerIp, RequestHeaders headers) {
+        this(method, path, host, clientIp, peerIp, headers, Identity.ANONYMOUS, null);
     }
 }

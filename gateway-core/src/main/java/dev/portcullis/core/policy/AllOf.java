@@ -51,6 +51,27 @@ public final class AllOf implements RequestMatcher {
         return "all conditions hold";
     }
 
+    /** Its first failing condition's answer: the condition that {@link #explainFailure} names. */
+    @Override
+    public boolean failsForWantOfIdentity(AccessRequest request) {
+        for (RequestMatcher matcher : matchers) {
+            if (!matcher.matches(request)) {
+                return matcher.failsForWantOfIdentity(request);
+            }
+        }
+        return false;
+    }
+
+    @Override
+    public boolean holdsForWantOfIdentity(AccessRequest request) {
+        for (RequestMatcher matcher : matchers) {
+            if (matcher.holdsForWantOfIdentity(request)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     @Override
     public String toString() {
         return "all" + List.of(matchers);

@@ -55,6 +55,32 @@ public final class AnyOf implements RequestMatcher {
         return sb.toString();
     }
 
+    /** True when any branch fails for want of identity: authenticating could make that branch hold. */
+    @Override
+    public boolean failsForWantOfIdentity(AccessRequest request) {
+        for (RequestMatcher matcher : matchers) {
+            if (matcher.failsForWantOfIdentity(request)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** True when every holding branch holds for want of identity, so that authenticating would break them all. */
+    @Override
+    public boolean holdsForWantOfIdentity(AccessRequest request) {
+        boolean any = false;
+        for (RequestMatcher matcher : matchers) {
+            if (matcher.matches(request)) {
+                if (!matcher.holdsForWantOfIdentity(request)) {
+                    return false;
+                }
+                any = true;
+            }
+        }
+        return any;
+    }
+
     @Override
     public String toString() {
         return "any" + List.of(matchers);

@@ -22,16 +22,29 @@ public final class HeaderMatcher implements RequestMatcher {
      * @param values the accepted exact values (case-sensitive); empty: present with any value
      */
     public static HeaderMatcher of(String name, List<String> values) {
+        return new HeaderMatcher(checkName(name), List.copyOf(values));
+    }
+
+    /**
+     * Returns {@code name} if it is an RFC 9110 token, as a header name must be, else throws
+     * {@link IllegalArgumentException} with a message showing the name and what was expected.
+     */
+    public static String checkName(String name) {
+        if (!isValidName(name)) {
+            throw new IllegalArgumentException(
+                    "\"" + name + "\" is not a valid header name (expected: an HTTP token, e.g. X-Env)");
+        }
+        return name;
+    }
+
+    /** Whether {@code name} is an RFC 9110 token, as a header name must be. */
+    public static boolean isValidName(String name) {
         boolean valid = !name.isEmpty();
         for (int i = 0; i < name.length() && valid; i++) {
             char c = name.charAt(i);
             valid = c > ' ' && c < 0x7F && "\"(),/:;<=>?@[\\]{}".indexOf(c) < 0;
         }
-        if (!valid) {
-            throw new IllegalArgumentException(
-                    "\"" + name + "\" is not a valid header name (expected: an HTTP token, e.g. X-Env)");
-        }
-        return new HeaderMatcher(name, List.copyOf(values));
+        return valid;
     }
 
     /** The header name as written. */
@@ -71,6 +84,16 @@ public final class HeaderMatcher implements RequestMatcher {
             return "header " + name + " absent";
         }
         return "header " + name + " has no value in " + Explain.list(values());
+    }
+
+    @Override
+    public boolean failsForWantOfIdentity(AccessRequest request) {
+        return false;
+    }
+
+    @Override
+    public boolean holdsForWantOfIdentity(AccessRequest request) {
+        return false;
     }
 
     @Override

@@ -51,6 +51,16 @@ public final class HostMatcher implements RequestMatcher {
     }
 
     @Override
+    public boolean failsForWantOfIdentity(AccessRequest request) {
+        return false;
+    }
+
+    @Override
+    public boolean holdsForWantOfIdentity(AccessRequest request) {
+        return false;
+    }
+
+    @Override
     public String toString() {
         return "hosts " + Explain.list(patterns());
     }

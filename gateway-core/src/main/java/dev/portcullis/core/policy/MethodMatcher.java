@@ -69,6 +69,16 @@ public final class MethodMatcher implements RequestMatcher {
     }
 
     @Override
+    public boolean failsForWantOfIdentity(AccessRequest request) {
+        return false;
+    }
+
+    @Override
+    public boolean holdsForWantOfIdentity(AccessRequest request) {
+        return false;
+    }
+
+    @Override
     public String toString() {
         return "methods " + Explain.list(methods());
     }

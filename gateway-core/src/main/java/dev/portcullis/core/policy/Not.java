@@ -36,6 +36,16 @@ public final class Not implements RequestMatcher {
     }
 
     @Override
+    public boolean failsForWantOfIdentity(AccessRequest request) {
+        return matcher.holdsForWantOfIdentity(request);
+    }
+
+    @Override
+    public boolean holdsForWantOfIdentity(AccessRequest request) {
+        return matcher.failsForWantOfIdentity(request);
+    }
+
+    @Override
     public String toString() {
         return "not(" + matcher + ")";
     }

@@ -1,5 +1,6 @@
 package dev.portcullis.core.policy;
 
+import dev.portcullis.core.identity.RejectReason;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -18,6 +19,11 @@ public final class Policy {
      * are decided as if enforced, recorded, and skipped. Decisions that allow, and the default
      * decision, are built once here, so that evaluating a request that is allowed with no audit
      * outcome allocates nothing; denials and audit records build their reasons on demand.
+     *
+     * A failed require is answered 401 instead of the rule's deny status (even 404: the spec
+     * puts the challenge first) when the request is anonymous and the failure is for want of an
+     * identity (RequestMatcher's rules). Deny rules never challenge: authenticating cannot change
+     * an action deny, and the default decision has no predicate that failed.
      */
 
     private final List<Rule> rules;
@@ -71,7 +77,7 @@ public final class Policy {
             if (audit == null) {
                 audit = new ArrayList<>(2);
             }
-            audit.add(new AuditOutcome(rule.name(), wouldBe.effect(), wouldBe.reason()));
+            audit.add(new AuditOutcome(rule.name(), wouldBe.effect(), wouldBe.reason(), wouldBe.status()));
         }
         if (audit == null) {
             return defaultDecision;
@@ -86,9 +92,16 @@ public final class Policy {
             return new Decision(Effect.DENY, rule.name(),
                     "rule " + rule.name() + ": " + rule.match().explainMatch(request), rule.denyStatus(), outcomes);
         }
-        if (!rule.require().matches(request)) {
-            return new Decision(Effect.DENY, rule.name(),
-                    "rule " + rule.name() + ": " + rule.require().explainFailure(request), rule.denyStatus(), outcomes);
+        RequestMatcher require = rule.require();
+        if (!require.matches(request)) {
+            String reason = "rule " + rule.name() + ": " + require.explainFailure(request);
+            if (request.identity().isAnonymous() && require.failsForWantOfIdentity(request)) {
+                RejectReason rejection = request.tokenRejection();
+                return new Decision(Effect.DENY, rule.name(),
+                        rejection == null ? reason : reason + " (token rejected: " + rejection.code() + ")",
+                        401, outcomes);
+            }
+            return new Decision(Effect.DENY, rule.name(), reason, rule.denyStatus(), outcomes);
         }
         Decision allowed = allowDecisions[index];
         return audit == null ? allowed

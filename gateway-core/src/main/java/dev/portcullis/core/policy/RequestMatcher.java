@@ -4,10 +4,22 @@ package dev.portcullis.core.policy;
  * A compiled, immutable condition on an {@link AccessRequest}, evaluated without allocation.
  *
  * <p>The explanations are for the slow path only (denials, audit records, {@code explain}): they allocate and may
- * assume the outcome they explain.
+ * assume the outcome they explain. So do the two "for want of identity" questions, which decide whether a failed
+ * {@code require} on an anonymous request is answered 401 instead of 403/404 (SPEC 3.6); their rules are:
+ * <ul>
+ *   <li>a failing {@code authenticated: true}, {@code roles}, {@code all_roles} or {@code claims} fails for want of
+ *       an identity, and a holding {@code authenticated: false} holds for want of one; no other leaf does either;
+ *   <li>a failing {@link AllOf} (the keys of one condition, or {@code all}) fails for want of identity when its
+ *       first failing condition does: the one its failure explanation names; a holding one holds for want of
+ *       identity when any of its conditions does;
+ *   <li>a failing {@link AnyOf} fails for want of identity when any of its branches does, since authenticating
+ *       could make that branch hold; a holding one holds for want of identity when every holding branch does;
+ *   <li>{@link Not} swaps the two questions: {@code not: {authenticated: false}} fails for want of identity.
+ * </ul>
  */
 public sealed interface RequestMatcher
-        permits Always, AllOf, AnyOf, Not, PathMatcher, MethodMatcher, HostMatcher, IpMatcher, HeaderMatcher {
+        permits Always, AllOf, AnyOf, Not, PathMatcher, MethodMatcher, HostMatcher, IpMatcher, HeaderMatcher,
+                AuthenticatedMatcher, RoleMatcher, ClaimMatcher {
 
     /** Whether the request satisfies this condition. */
     boolean matches(AccessRequest request);
@@ -17,6 +29,18 @@ public sealed interface RequestMatcher
 
     /** Why the condition fails, e.g. "method POST not in [GET]"; for {@link AllOf}, its first failing condition's. */
     String explainFailure(AccessRequest request);
+
+    /**
+     * For a condition that fails for {@code request}: whether it fails on a predicate that needs an identity, so
+     * that an anonymous request is challenged to authenticate (see the rules above).
+     */
+    boolean failsForWantOfIdentity(AccessRequest request);
+
+    /**
+     * For a condition that holds for {@code request}: whether it holds because the request has no identity, as
+     * {@code authenticated: false} does, so that its negation fails for want of one (see the rules above).
+     */
+    boolean holdsForWantOfIdentity(AccessRequest request);
 
     /** The condition every request satisfies. */
     static RequestMatcher always() {

@@ -3,6 +3,12 @@ package dev.portcullis.core.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import dev.portcullis.core.identity.Identity;
+import dev.portcullis.core.identity.IdentitySource;
+import dev.portcullis.core.identity.JwtProviderSettings;
+import dev.portcullis.core.identity.KeySource;
+import dev.portcullis.core.identity.RejectReason;
+import dev.portcullis.core.identity.SigningAlgorithm;
 import dev.portcullis.core.net.IpAddress;
 import dev.portcullis.core.policy.AccessRequest;
 import dev.portcullis.core.policy.Decision;
@@ -14,6 +20,7 @@ import dev.portcullis.core.policy.RequestMatcher;
 import dev.portcullis.core.policy.Rule;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -25,6 +32,8 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
 
 class ConfigLoaderTest {
@@ -47,6 +56,134 @@ class ConfigLoaderTest {
         assertThat(config.clientIps().trustedProxies().size()).isZero();
         assertThat(config.policy().rules()).isEmpty();
         assertThat(config.policy().defaultEffect()).isEqualTo(Effect.DENY);
+        assertThat(config.identity()).isEqualTo(IdentitySettings.NONE);
+        assertThat(config.identity().jwtProviders()).isEmpty();
+        assertThat(config.identity().forwarded()).isNull();
+        assertThat(config.identity().upstreamHeaders())
+                .isEqualTo(new UpstreamIdentityHeaders("X-Auth-Subject", "X-Auth-Roles"));
+    }
+
+    @Test
+    void identityWrittenWithoutValuesTakesTheDefaults() throws Exception {
+        byte[] yaml = "upstream: { url: \"http://127.0.0.1:3000\" }\nidentity:\n  jwt:\n  upstream_headers: {}\n"
+                .getBytes(StandardCharsets.UTF_8);
+
+        assertThat(ConfigLoader.load("i.yaml", yaml, VALID).identity()).isEqualTo(IdentitySettings.NONE);
+    }
+
+    @Test
+    void singleJwtProviderCompilesAsWrittenWithItsKeyFileResolvedAgainstTheConfigFolder() throws Exception {
+        CompiledConfig config = loadValid("identity-single-provider.yaml");
+
+        assertThat(config.identity().jwtProviders()).containsExactly(new JwtProviderSettings(
+                "https://auth.example.com/", List.of("orders-api"),
+                Set.of(SigningAlgorithm.ES256, SigningAlgorithm.RS256),
+                new KeySource.JwksFile(VALID.resolve("keys/jwks.json")), JwtProviderSettings.DEFAULT_JWKS_REFRESH,
+                "preferred_username", "realm_access.roles", Duration.ofSeconds(10)));
+        assertThat(config.identity().forwarded()).isNull();
+        assertThat(config.identity().upstreamHeaders()).isEqualTo(UpstreamIdentityHeaders.DEFAULT);
+    }
+
+    @Test
+    void listOfJwtProvidersCompilesEachWithItsOwnKeySourceAndDefaults() throws Exception {
+        CompiledConfig config = loadValid("identity-providers.yaml");
+
+        List<JwtProviderSettings> providers = config.identity().jwtProviders();
+        assertThat(providers).containsExactly(
+                JwtProviderSettings.of("https://files.example.com/",
+                        new KeySource.JwksFile(VALID.resolve("keys/jwks.json"))),
+                JwtProviderSettings.of("https://url.example.com/",
+                                new KeySource.JwksUrl(URI.create("https://url.example.com/.well-known/jwks.json")))
+                        .withAudiences(List.of("orders-api", "billing-api"))
+                        .withJwksRefresh(Duration.ofMinutes(1)),
+                JwtProviderSettings.of("https://pem.example.com/",
+                                new KeySource.PublicKeyFile(VALID.resolve("keys/public.pem")))
+                        .withAlgorithms(Set.of(SigningAlgorithm.EdDSA, SigningAlgorithm.PS512))
+                        .withClockSkew(Duration.ZERO),
+                JwtProviderSettings.of("https://hmac.example.com/", new KeySource.SecretEnv("JWT_HMAC_SECRET")));
+        // Without algorithms: every asymmetric one for key files and URLs, HS256 for a secret (the identity defaults).
+        assertThat(providers.get(0).algorithms())
+                .isEqualTo(SigningAlgorithm.defaultsFor(providers.get(0).keySource()))
+                .doesNotContain(SigningAlgorithm.HS256, SigningAlgorithm.HS384, SigningAlgorithm.HS512)
+                .hasSize(10);
+        assertThat(providers.get(3).algorithms()).containsExactly(SigningAlgorithm.HS256);
+        assertThat(config.identity().forwarded()).isEqualTo(new ForwardedIdentity("X-Forwarded-User", null));
+        assertThat(config.identity().upstreamHeaders()).isEqualTo(new UpstreamIdentityHeaders("X-User", "X-Groups"));
+    }
+
+    @Test
+    void forwardedIdentityKeepsTheDefaultUpstreamHeaders() throws Exception {
+        CompiledConfig config = loadValid("identity-forwarded.yaml");
+
+        assertThat(config.identity()).isEqualTo(new IdentitySettings(List.of(),
+                new ForwardedIdentity("X-Forwarded-User", "X-Forwarded-Groups"), UpstreamIdentityHeaders.DEFAULT));
+    }
+
+    @Test
+    void keyFilesAreCheckedToExistButNotReadWhenLoading() throws Exception {
+        CompiledConfig config = loadValid("identity-unread-key.yaml");
+
+        assertThat(config.identity().jwtProviders()).singleElement().satisfies(provider -> {
+            assertThat(provider.issuer()).isNull();
+            assertThat(provider.keySource())
+                    .isEqualTo(new KeySource.PublicKeyFile(VALID.resolve("keys/not-a-key.pem")));
+        });
+    }
+
+    @Test
+    void relativeKeyFilesOfALoadedPathResolveAgainstItsFolder() throws Exception {
+        CompiledConfig config = ConfigLoader.load(VALID.resolve("identity-single-provider.yaml"));
+
+        assertThat(config.identity().jwtProviders().get(0).keySource())
+                .isEqualTo(new KeySource.JwksFile(VALID.toAbsolutePath().resolve("keys/jwks.json")));
+        ConfigException e = catchThrowableOfType(ConfigException.class, () -> ConfigLoader.load("moved.yaml",
+                Files.readAllBytes(VALID.resolve("identity-single-provider.yaml")), VALID.resolve("keys")));
+        assertThat(e.problems()).extracting(ConfigProblem::render).containsExactly("moved.yaml:10:16: identity.jwt"
+                + ".jwks_file: \"keys/jwks.json\" does not exist (expected: a JWK set file; relative paths resolve"
+                + " against the config file's folder)");
+    }
+
+    @Test
+    void identityConditionsDecideWith401ForAnonymousRequests() throws Exception {
+        Policy policy = loadValid("identity-single-provider.yaml").policy();
+
+        assertThat(policy.evaluate(request("GET", "/healthz", Identity.ANONYMOUS, null)))
+                .extracting(Decision::effect, Decision::rule, Decision::status)
+                .containsExactly(Effect.ALLOW, "health", 200);
+        assertThat(policy.evaluate(request("GET", "/healthz", jwt(Set.of(), Map.of()), null)))
+                .extracting(Decision::status, Decision::reason)
+                .containsExactly(403, "rule health: authenticated by jwt, expected anonymous");
+
+        Decision expired =
+                policy.evaluate(request("GET", "/api/orders", Identity.ANONYMOUS, RejectReason.TOKEN_EXPIRED));
+        assertThat(expired).extracting(Decision::effect, Decision::rule, Decision::status, Decision::reason)
+                .containsExactly(Effect.DENY, "api", 401,
+                        "rule api: not authenticated (token rejected: token_expired)");
+        assertThat(expired.challenge()).isTrue();
+        assertThat(policy.evaluate(request("DELETE", "/api/users/7", Identity.ANONYMOUS, null)))
+                .extracting(Decision::status, Decision::reason)
+                .containsExactly(401, "rule delete-users-admins-only: role admin missing");
+        assertThat(policy.evaluate(request("DELETE", "/api/users/7", jwt(Set.of("user"), Map.of()), null)))
+                .extracting(Decision::status, Decision::reason)
+                .containsExactly(403, "rule delete-users-admins-only: role admin missing");
+        assertThat(policy.evaluate(request("DELETE", "/api/users/7", jwt(Set.of("admin"), Map.of()), null)).rule())
+                .isEqualTo("delete-users-admins-only");
+
+        Set<String> billingStaff = Set.of("billing", "staff");
+        Map<String, Object> acme = Map.of("org", Map.of("tenant", "acme"));
+        // YAML 3 and true are compared as the text of the JSON claims 3 (or 3.0) and true.
+        for (Object tier : List.of("gold", 3L, 3.0, "3", true)) {
+            Map<String, Object> claims = Map.of("org", Map.of("tenant", "acme"), "tier", tier);
+            assertThat(policy.evaluate(request("GET", "/api/billing/q1", jwt(billingStaff, claims), null)).allowed())
+                    .as("tier %s", tier).isTrue();
+        }
+        assertThat(policy.evaluate(request("GET", "/api/billing/q1", jwt(billingStaff,
+                Map.of("org", Map.of("tenant", "acme"), "tier", List.of("silver", "gold"))), null)).allowed()).isTrue();
+        assertThat(policy.evaluate(request("GET", "/api/billing/q1", jwt(billingStaff, acme), null)))
+                .extracting(Decision::status, Decision::reason)
+                .containsExactly(403, "rule billing: claim tier missing, expected one of [gold, 3, true]");
+        assertThat(policy.evaluate(request("GET", "/api/billing/q1", jwt(Set.of("staff"), acme), null)).reason())
+                .isEqualTo("rule billing: roles [billing, staff] all required, missing billing");
     }
 
     @Test
@@ -254,6 +391,16 @@ class ConfigLoaderTest {
                 "\"a\\tb\\\"c\" is not a valid address (expected: host:port, e.g. 0.0.0.0:8080 or [::]:8080)",
                 "unknown key \"" + "x".repeat(100) + "...\" (expected one of: listen, watch, drain_timeout, admin,"
                         + " upstream, limits, clients, identity, geoip, rate_limits, default, responses, rules)");
+    }
+
+    private static AccessRequest request(
+            String method, String path, Identity identity, @Nullable RejectReason tokenRejection) {
+        IpAddress ip = IpAddress.parse("192.0.2.1");
+        return new AccessRequest(method, path, "", ip, ip, RequestHeaders.of(Map.of()), identity, tokenRejection);
+    }
+
+    private static Identity jwt(Set<String> roles, Map<String, Object> claims) {
+        return new Identity("alice", roles, claims, IdentitySource.JWT, null);
     }
 
     private static AccessRequest request(

@@ -26,6 +26,25 @@ class ConfigValuesTest {
         assertThat(ConfigValues.parseDuration(text)).isEqualTo(Duration.ofMillis(millis));
     }
 
+    @ParameterizedTest(name = "{0} -> {1}")
+    @CsvSource({
+        "42, 42",
+        "007, 7",
+        "-3, -3",
+        "0, 0",
+        "-0.0, 0",
+        "42.0, 42",
+        "1.50, 1.5",
+        "1e3, 1000",
+        "12345678901234567890, 12345678901234567890",
+        "1e20, 1.0E20",
+        "0x1F, 0x1F",
+        ".inf, .inf",
+    })
+    void rendersClaimNumbersAsTheirJsonTextCompares(String yaml, String text) {
+        assertThat(ConfigValues.claimNumber(yaml)).isEqualTo(text);
+    }
+
     @ParameterizedTest(name = "[{index}] \"{0}\"")
     @ValueSource(strings = {"", "10", "s", "5 minutes", "10 s", "-1s", "+1s", "1e3s", "1.s", ".5s", "10S", "10sec",
         "1d", "10ms ", "1_000ms", "0x10s"})

@@ -1,19 +1,27 @@
 package dev.portcullis.core.policy;
 
+import static dev.portcullis.core.policy.TestRequests.allRoles;
+import static dev.portcullis.core.policy.TestRequests.authenticated;
+import static dev.portcullis.core.policy.TestRequests.claim;
 import static dev.portcullis.core.policy.TestRequests.get;
 import static dev.portcullis.core.policy.TestRequests.header;
 import static dev.portcullis.core.policy.TestRequests.hosts;
 import static dev.portcullis.core.policy.TestRequests.ip;
+import static dev.portcullis.core.policy.TestRequests.jwt;
 import static dev.portcullis.core.policy.TestRequests.methods;
 import static dev.portcullis.core.policy.TestRequests.paths;
+import static dev.portcullis.core.policy.TestRequests.roles;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.portcullis.core.identity.Identity;
 import dev.portcullis.core.net.Cidr;
 import dev.portcullis.core.net.CidrSet;
 import dev.portcullis.core.net.IpAddress;
 import java.lang.management.ManagementFactory;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 
@@ -32,6 +40,22 @@ class AllocationTest {
                         Effect.ALLOW, 403, Mode.ENFORCE)),
                 Effect.DENY);
         AccessRequest request = get("/admin/a/b/c/edit").host("www.example.com").header("X-Env", "prod").build();
+        assertThat(policy.evaluate(request).allowed()).isTrue();
+
+        assertThat(bytesAllocatedPerCall(() -> policy.evaluate(request).allowed())).isLessThan(1.0);
+    }
+
+    @Test
+    void allowingByIdentityConditionsAllocatesNothing() {
+        Policy policy = new Policy(List.of(
+                new Rule("api", paths("/api/**"),
+                        AllOf.of(List.of(authenticated(true), roles("admin", "ops"), allRoles("user", "ops"),
+                                claim("groups", "eng"), claim("org.tenant", "acme"), claim("level", "3"))),
+                        Effect.ALLOW, 403, Mode.ENFORCE)),
+                Effect.DENY);
+        Identity identity = jwt("alice", Set.of("user", "ops"), Map.of("groups", List.of("web", "ops", "eng"),
+                "org", Map.of("tenant", "acme"), "level", 3L));
+        AccessRequest request = get("/api/orders").as(identity).build();
         assertThat(policy.evaluate(request).allowed()).isTrue();
 
         assertThat(bytesAllocatedPerCall(() -> policy.evaluate(request).allowed())).isLessThan(1.0);

@@ -2,25 +2,35 @@ package dev.portcullis.core.policy;
 
 import static dev.portcullis.core.policy.Effect.ALLOW;
 import static dev.portcullis.core.policy.Effect.DENY;
+import static dev.portcullis.core.policy.TestRequests.allRoles;
+import static dev.portcullis.core.policy.TestRequests.authenticated;
+import static dev.portcullis.core.policy.TestRequests.claim;
+import static dev.portcullis.core.policy.TestRequests.forwarded;
 import static dev.portcullis.core.policy.TestRequests.get;
 import static dev.portcullis.core.policy.TestRequests.header;
 import static dev.portcullis.core.policy.TestRequests.hosts;
 import static dev.portcullis.core.policy.TestRequests.ip;
+import static dev.portcullis.core.policy.TestRequests.jwt;
 import static dev.portcullis.core.policy.TestRequests.methods;
 import static dev.portcullis.core.policy.TestRequests.paths;
 import static dev.portcullis.core.policy.TestRequests.request;
+import static dev.portcullis.core.policy.TestRequests.roles;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.params.provider.Arguments.arguments;
 
+import dev.portcullis.core.identity.Identity;
+import dev.portcullis.core.identity.RejectReason;
 import dev.portcullis.core.policy.TestRequests.Req;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.stream.Stream;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** The decision table: the primary specification of policy evaluation semantics (SPEC 3.1, 3.2). */
+/** The decision table: the primary specification of policy evaluation semantics (SPEC 3.1, 3.2, 3.6). */
 class PolicyDecisionTableTest {
 
     private static final RequestMatcher ALWAYS = RequestMatcher.always();
@@ -59,12 +69,34 @@ class PolicyDecisionTableTest {
 
     private static final Policy EMPTY = new Policy(List.of(), DENY);
 
-    private static final AuditOutcome TRIAL_ALLOWS = new AuditOutcome("trial", ALLOW, "allowed by rule trial");
+    /** Identity conditions (SPEC 3.2) and the 401 challenge (SPEC 3.6). */
+    private static final Policy IDENTITY = new Policy(List.of(
+            allow("login-page", paths("/login"), authenticated(false)),
+            allow("delete-users", all(paths("/api/users/*"), methods("DELETE")), roles("admin")),
+            allow("office-admin", paths("/admin/**"), all(ip("10.20.0.0/16"), roles("admin", "ops"))),
+            new Rule("billing", paths("/billing/**"),
+                    all(allRoles("billing", "staff"), claim("org.tenant", "acme", "globex")), ALLOW, 404, Mode.ENFORCE),
+            allow("eng", paths("/eng/**"), claim("groups", "eng")),
+            allow("partners", paths("/partners/**"), AnyOf.of(List.of(ip("10.0.0.0/8"), roles("partner")))),
+            allow("members", paths("/members/**"), Not.of(authenticated(false))),
+            allow("no-guests", paths("/shared/**"), Not.of(all(methods("POST"), authenticated(false)))),
+            new Rule("trial-auth", paths("/api/**"), authenticated(true), ALLOW, 403, Mode.AUDIT),
+            allow("api", paths("/api/**"), authenticated(true))),
+            DENY);
+
+    private static final Identity ALICE = jwt("alice", Set.of("user"), Map.of());
+    private static final Identity ROOT = jwt("root", Set.of("admin", "user"), Map.of());
+    private static final Identity BOB = forwarded("bob");
+    private static final Map<String, Object> ACME = Map.of("org", Map.of("tenant", "acme"));
+    private static final Set<String> BILLING_STAFF = Set.of("billing", "staff");
+
+    private static final AuditOutcome TRIAL_ALLOWS = new AuditOutcome("trial", ALLOW, "allowed by rule trial", 200);
 
     private static Arguments row(Policy policy, Req request, Effect effect, @Nullable String rule, int status,
             String reason, AuditOutcome... audit) {
-        return arguments(policy == MAIN ? "main" : policy == DEFAULT_ALLOW ? "default-allow" : "empty", request,
-                new Decision(effect, rule, reason, status, List.of(audit)));
+        String name = policy == MAIN ? "main" : policy == DEFAULT_ALLOW ? "default-allow"
+                : policy == IDENTITY ? "identity" : "empty";
+        return arguments(name, request, new Decision(effect, rule, reason, status, List.of(audit)));
     }
 
     static Stream<Arguments> decisions() {
@@ -113,7 +145,7 @@ class PolicyDecisionTableTest {
                         TRIAL_ALLOWS),
                 // audit mode: what the rule would decide is recorded, and evaluation goes on
                 row(MAIN, get("/other").ip("198.51.100.7"), DENY, null, 403, "no rule matched, default deny",
-                        new AuditOutcome("trial", DENY, "rule trial: ip 198.51.100.7 in [198.51.100.0/24]")),
+                        new AuditOutcome("trial", DENY, "rule trial: ip 198.51.100.7 in [198.51.100.0/24]", 403)),
                 // any / not
                 row(MAIN, request("PURGE", "/x"), ALLOW, "purge-or-cache", 200, "allowed by rule purge-or-cache",
                         TRIAL_ALLOWS),
@@ -123,17 +155,95 @@ class PolicyDecisionTableTest {
                         "rule purge-or-cache: host public.example.com matches public.example.com", TRIAL_ALLOWS),
                 // default allow, audit rules before an enforced deny
                 row(DEFAULT_ALLOW, get("/x"), ALLOW, null, 200, "no rule matched, default allow",
-                        new AuditOutcome("audit-everything", DENY, "rule audit-everything: path /x matches /**")),
+                        new AuditOutcome("audit-everything", DENY, "rule audit-everything: path /x matches /**", 403)),
                 row(DEFAULT_ALLOW, request("POST", "/admin/x"), DENY, "no-admin", 403,
                         "rule no-admin: path /admin/x matches /admin/**",
-                        new AuditOutcome("audit-everything", DENY, "rule audit-everything: path /admin/x matches /**"),
-                        new AuditOutcome("audit-admin", DENY, "rule audit-admin: method POST not in [GET]")),
+                        new AuditOutcome("audit-everything", DENY, "rule audit-everything: path /admin/x matches /**",
+                                403),
+                        new AuditOutcome("audit-admin", DENY, "rule audit-admin: method POST not in [GET]", 404)),
                 row(DEFAULT_ALLOW, get("/admin/x"), DENY, "no-admin", 403,
                         "rule no-admin: path /admin/x matches /admin/**",
-                        new AuditOutcome("audit-everything", DENY, "rule audit-everything: path /admin/x matches /**"),
-                        new AuditOutcome("audit-admin", ALLOW, "allowed by rule audit-admin")),
+                        new AuditOutcome("audit-everything", DENY, "rule audit-everything: path /admin/x matches /**",
+                                403),
+                        new AuditOutcome("audit-admin", ALLOW, "allowed by rule audit-admin", 200)),
                 // no rules at all
-                row(EMPTY, get("/"), DENY, null, 403, "no rule matched, default deny"));
+                row(EMPTY, get("/"), DENY, null, 403, "no rule matched, default deny"),
+
+                // authenticated: true; an anonymous request is challenged (401), also in audit mode
+                row(IDENTITY, get("/api/orders"), DENY, "api", 401, "rule api: not authenticated",
+                        new AuditOutcome("trial-auth", DENY, "rule trial-auth: not authenticated", 401)),
+                row(IDENTITY, get("/api/orders").rejected(RejectReason.TOKEN_EXPIRED), DENY, "api", 401,
+                        "rule api: not authenticated (token rejected: token_expired)",
+                        new AuditOutcome("trial-auth", DENY,
+                                "rule trial-auth: not authenticated (token rejected: token_expired)", 401)),
+                row(IDENTITY, get("/api/orders").as(ALICE), ALLOW, "api", 200, "allowed by rule api",
+                        new AuditOutcome("trial-auth", ALLOW, "allowed by rule trial-auth", 200)),
+                row(IDENTITY, get("/api/orders").as(BOB), ALLOW, "api", 200, "allowed by rule api",
+                        new AuditOutcome("trial-auth", ALLOW, "allowed by rule trial-auth", 200)),
+                // roles: anonymous -> 401 (with the rejection when a token was rejected); authenticated -> 403
+                row(IDENTITY, request("DELETE", "/api/users/7"), DENY, "delete-users", 401,
+                        "rule delete-users: role admin missing"),
+                row(IDENTITY, request("DELETE", "/api/users/7").rejected(RejectReason.BAD_SIGNATURE), DENY,
+                        "delete-users", 401, "rule delete-users: role admin missing (token rejected: bad_signature)"),
+                row(IDENTITY, request("DELETE", "/api/users/7").as(ALICE), DENY, "delete-users", 403,
+                        "rule delete-users: role admin missing"),
+                row(IDENTITY, request("DELETE", "/api/users/7").as(ROOT), ALLOW, "delete-users", 200,
+                        "allowed by rule delete-users"),
+                row(IDENTITY, request("DELETE", "/api/users/7").as(forwarded("ops-bot", "admin")), ALLOW,
+                        "delete-users", 200, "allowed by rule delete-users"),
+                // the first failing predicate decides: a wrong IP is 403 even for an anonymous request
+                row(IDENTITY, get("/admin/x"), DENY, "office-admin", 403,
+                        "rule office-admin: ip 192.0.2.1 not in [10.20.0.0/16]"),
+                row(IDENTITY, get("/admin/x").ip("10.20.1.1"), DENY, "office-admin", 401,
+                        "rule office-admin: none of roles [admin, ops] present"),
+                row(IDENTITY, get("/admin/x").ip("10.20.1.1").as(ALICE), DENY, "office-admin", 403,
+                        "rule office-admin: none of roles [admin, ops] present"),
+                row(IDENTITY, get("/admin/x").ip("10.20.1.1").as(forwarded("carol", "ops")), ALLOW, "office-admin",
+                        200, "allowed by rule office-admin"),
+                // all_roles and claims (nested path); 401 comes before deny_status 404
+                row(IDENTITY, get("/billing/q1"), DENY, "billing", 401,
+                        "rule billing: roles [billing, staff] all required, missing billing, staff"),
+                row(IDENTITY, get("/billing/q1").as(jwt("dave", Set.of("billing"), ACME)), DENY, "billing", 404,
+                        "rule billing: roles [billing, staff] all required, missing staff"),
+                row(IDENTITY, get("/billing/q1").as(jwt("erin", BILLING_STAFF, ACME)), ALLOW, "billing", 200,
+                        "allowed by rule billing"),
+                // a claim whose whole name is the dotted path wins (namespaced claims)
+                row(IDENTITY, get("/billing/q1").as(jwt("erin", BILLING_STAFF, Map.of("org.tenant", "globex"))),
+                        ALLOW, "billing", 200, "allowed by rule billing"),
+                row(IDENTITY, get("/billing/q1").as(jwt("fay", BILLING_STAFF, Map.of("org", Map.of("tenant",
+                        "initech")))), DENY, "billing", 404,
+                        "rule billing: claim org.tenant is initech, expected one of [acme, globex]"),
+                row(IDENTITY, get("/billing/q1").as(jwt("gil", BILLING_STAFF, Map.of())), DENY, "billing", 404,
+                        "rule billing: claim org.tenant missing, expected one of [acme, globex]"),
+                // claims: an array claim contains one of the values; identities without a token have no claims
+                row(IDENTITY, get("/eng/wiki").as(jwt("hal", Set.of(), Map.of("groups", List.of("ops", "eng")))),
+                        ALLOW, "eng", 200, "allowed by rule eng"),
+                row(IDENTITY, get("/eng/wiki").as(jwt("hal", Set.of(), Map.of("groups", List.of("ops")))), DENY,
+                        "eng", 403, "rule eng: claim groups [ops] contains none of [eng]"),
+                row(IDENTITY, get("/eng/wiki").as(forwarded("ivy", "eng")), DENY, "eng", 403,
+                        "rule eng: claim groups missing, expected one of [eng]"),
+                row(IDENTITY, get("/eng/wiki"), DENY, "eng", 401,
+                        "rule eng: claim groups missing, expected one of [eng]"),
+                // any: challenged when a failing branch needs identity
+                row(IDENTITY, get("/partners/x"), DENY, "partners", 401,
+                        "rule partners: none of: ip 192.0.2.1 not in [10.0.0.0/8]; role partner missing"),
+                row(IDENTITY, get("/partners/x").as(BOB), DENY, "partners", 403,
+                        "rule partners: none of: ip 192.0.2.1 not in [10.0.0.0/8]; role partner missing"),
+                row(IDENTITY, get("/partners/x").ip("10.1.1.1"), ALLOW, "partners", 200, "allowed by rule partners"),
+                // authenticated: false holds for anonymous requests, also those whose token was rejected
+                row(IDENTITY, get("/login"), ALLOW, "login-page", 200, "allowed by rule login-page"),
+                row(IDENTITY, get("/login").rejected(RejectReason.MALFORMED_TOKEN), ALLOW, "login-page", 200,
+                        "allowed by rule login-page"),
+                row(IDENTITY, get("/login").as(ALICE), DENY, "login-page", 403,
+                        "rule login-page: authenticated by jwt, expected anonymous"),
+                // not: swaps the questions; not {authenticated: false} challenges like authenticated: true
+                row(IDENTITY, get("/members/x"), DENY, "members", 401, "rule members: not authenticated"),
+                row(IDENTITY, get("/members/x").as(BOB), ALLOW, "members", 200, "allowed by rule members"),
+                row(IDENTITY, request("POST", "/shared/doc"), DENY, "no-guests", 401,
+                        "rule no-guests: method POST in [POST] and not authenticated"),
+                row(IDENTITY, get("/shared/doc"), ALLOW, "no-guests", 200, "allowed by rule no-guests"),
+                row(IDENTITY, request("POST", "/shared/doc").as(ALICE), ALLOW, "no-guests", 200,
+                        "allowed by rule no-guests"));
     }
 
     @ParameterizedTest(name = "[{index}] {0}: {1} -> {2}")
@@ -142,6 +252,7 @@ class PolicyDecisionTableTest {
         Policy policy = switch (policyName) {
             case "main" -> MAIN;
             case "default-allow" -> DEFAULT_ALLOW;
+            case "identity" -> IDENTITY;
             default -> EMPTY;
         };
 
@@ -149,5 +260,6 @@ class PolicyDecisionTableTest {
 
         assertThat(decision).isEqualTo(expected);
         assertThat(decision.allowed()).isEqualTo(expected.effect() == ALLOW);
+        assertThat(decision.challenge()).isEqualTo(expected.status() == 401);
     }
 }

@@ -63,11 +63,21 @@ class PolicyTest {
         assertThatThrownBy(() -> new Decision(Effect.ALLOW, null, "x", 403, List.of()))
                 .hasMessage("\"403\" is not a valid status for allow (expected: 200)");
         assertThatThrownBy(() -> new Decision(Effect.DENY, null, "x", 200, List.of()))
-                .hasMessage("\"200\" is not a valid status for deny (expected: 403 or 404)");
+                .hasMessage("\"200\" is not a valid status for deny (expected: 401, 403 or 404)");
+        assertThatThrownBy(() -> new AuditOutcome("r", Effect.DENY, "x", 200))
+                .hasMessage("\"200\" is not a valid status for deny (expected: 401, 403 or 404)");
         List<AuditOutcome> audit = new ArrayList<>();
         Decision decision = new Decision(Effect.DENY, null, "x", 404, audit);
-        audit.add(new AuditOutcome("r", Effect.DENY, "y"));
+        audit.add(new AuditOutcome("r", Effect.DENY, "y", 403));
         assertThat(decision.audit()).isEmpty();
+    }
+
+    @Test
+    void onlyA401IsAChallenge() {
+        assertThat(new Decision(Effect.DENY, "r", "x", 401, List.of()).challenge()).isTrue();
+        assertThat(new Decision(Effect.DENY, "r", "x", 403, List.of()).challenge()).isFalse();
+        assertThat(new Decision(Effect.DENY, "r", "x", 404, List.of()).challenge()).isFalse();
+        assertThat(new Decision(Effect.ALLOW, "r", "x", 200, List.of()).challenge()).isFalse();
     }
 
     @Test
