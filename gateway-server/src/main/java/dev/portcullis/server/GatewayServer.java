@@ -1,6 +1,7 @@
 package dev.portcullis.server;
 
 import dev.portcullis.core.config.CompiledConfig;
+import dev.portcullis.core.identity.KeySourceException;
 import dev.portcullis.core.runtime.GatewaySnapshot;
 import dev.portcullis.core.runtime.SnapshotHolder;
 import dev.portcullis.server.admin.AdminChannelInitializer;
@@ -22,6 +23,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,6 +44,7 @@ public final class GatewayServer implements AutoCloseable {
     private final EventLoopGroup workers;
     private final EventLoopGroup adminLoop;
     private final UpstreamPool upstreams;
+    private final ScheduledExecutorService background;
     private final ServerContext context;
     private final List<Channel> listeners = new ArrayList<>(2);
     private volatile boolean ready;
@@ -48,9 +52,10 @@ public final class GatewayServer implements AutoCloseable {
     private int port;
     private int adminPort;
 
-    private GatewayServer(SnapshotHolder snapshots, Transport transport) {
+    private GatewayServer(SnapshotHolder snapshots, Transport transport, ScheduledExecutorService background) {
         this.snapshots = snapshots;
         this.transport = transport;
+        this.background = background;
         GatewaySnapshot initial = snapshotOrFail(snapshots);
         this.acceptors = transport.newGroup(1);
         this.workers = transport.newGroup(Runtime.getRuntime().availableProcessors());
@@ -74,16 +79,31 @@ public final class GatewayServer implements AutoCloseable {
         return snapshot;
     }
 
-    /** Starts a gateway for {@code config} on the best transport; returns when both listeners are bound. */
-    public static GatewayServer start(CompiledConfig config) throws IOException {
+    /**
+     * Starts a gateway for {@code config} on the best transport; returns when both listeners are bound.
+     * Loads the config's key material first (blocking file reads: call it off any event loop).
+     */
+    public static GatewayServer start(CompiledConfig config) throws IOException, KeySourceException {
+        ScheduledExecutorService background = newBackgroundExecutor();
+        GatewaySnapshot first;
+        try {
+            first = GatewaySnapshot.create(config, 1, Clock.systemUTC(), background);
+        } catch (KeySourceException | RuntimeException e) {
+            background.shutdownNow();
+            throw e;
+        }
         SnapshotHolder holder = new SnapshotHolder();
-        holder.swap(new GatewaySnapshot(config, 1, Clock.systemUTC().instant()));
-        return start(holder, Transport.best(!"nio".equals(System.getProperty("portcullis.transport"))));
+        holder.swap(first);
+        return start(holder, Transport.best(!"nio".equals(System.getProperty("portcullis.transport"))), background);
     }
 
-    /** Starts a gateway serving whatever {@code snapshots} holds (it must hold a config already). */
-    public static GatewayServer start(SnapshotHolder snapshots, Transport transport) throws IOException {
-        GatewayServer server = new GatewayServer(snapshots, transport);
+    /**
+     * Starts a gateway serving whatever {@code snapshots} holds (it must hold a config already);
+     * {@code background} runs JWKS refreshes and is shut down with the server.
+     */
+    public static GatewayServer start(
+            SnapshotHolder snapshots, Transport transport, ScheduledExecutorService background) throws IOException {
+        GatewayServer server = new GatewayServer(snapshots, transport, background);
         try {
             server.bind();
         } catch (IOException | RuntimeException e) {
@@ -91,6 +111,15 @@ public final class GatewayServer implements AutoCloseable {
             throw e;
         }
         return server;
+    }
+
+    /** The single daemon thread for identity background work (JWKS fetches), never an event loop. */
+    public static ScheduledExecutorService newBackgroundExecutor() {
+        return Executors.newSingleThreadScheduledExecutor(runnable -> {
+            Thread thread = new Thread(runnable, "portcullis-background");
+            thread.setDaemon(true);
+            return thread;
+        });
     }
 
     private void bind() throws IOException {
@@ -205,5 +234,10 @@ public final class GatewayServer implements AutoCloseable {
                 adminLoop.shutdownGracefully(0, 2, TimeUnit.SECONDS));
         shutdowns.forEach(f -> f.awaitUninterruptibly(5, TimeUnit.SECONDS));
         upstreams.close();
+        GatewaySnapshot last = snapshots.current();
+        if (last != null) {
+            last.close();
+        }
+        background.shutdownNow();
     }
 }

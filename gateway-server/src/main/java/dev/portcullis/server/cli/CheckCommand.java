@@ -17,7 +17,7 @@ final class CheckCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        CompiledConfig compiled = ConfigFiles.load(config.resolve(), spec.commandLine().getErr());
+        CompiledConfig compiled = ConfigFiles.loadWithKeys(config.resolve(), spec.commandLine().getErr());
         if (compiled == null) {
             return 1;
         }

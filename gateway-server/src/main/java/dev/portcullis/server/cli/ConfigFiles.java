@@ -4,15 +4,51 @@ import dev.portcullis.core.config.CompiledConfig;
 import dev.portcullis.core.config.ConfigException;
 import dev.portcullis.core.config.ConfigLoader;
 import dev.portcullis.core.config.ConfigProblem;
+import dev.portcullis.core.identity.KeySourceException;
+import dev.portcullis.core.runtime.GatewaySnapshot;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import org.jspecify.annotations.Nullable;
 
 /** Loads a config file for a command, printing problems (never a stack trace) on failure. */
 final class ConfigFiles {
     private ConfigFiles() {}
+
+    /** A key-source problem found when the key material is loaded, in the style of config problems. */
+    static String describe(Path file, KeySourceException e) {
+        return file + ": identity.jwt[" + e.providerIndex() + "]." + e.configKey() + ": " + e.getMessage();
+    }
+
+    /**
+     * Loads the config and its key material (JWKS files, PEM keys, secrets), as {@code run} would;
+     * null after printing every problem to {@code err}.
+     */
+    static @Nullable CompiledConfig loadWithKeys(Path file, PrintWriter err) {
+        CompiledConfig config = load(file, err);
+        if (config == null || config.identity().jwtProviders().isEmpty()) {
+            return config;
+        }
+        ScheduledExecutorService background = Executors.newSingleThreadScheduledExecutor(runnable -> {
+            Thread thread = new Thread(runnable, "portcullis-check");
+            thread.setDaemon(true);
+            return thread;
+        });
+        try (GatewaySnapshot snapshot = GatewaySnapshot.create(config, 1, Clock.systemUTC(), background)) {
+            return snapshot.config();
+        } catch (KeySourceException e) {
+            err.println(describe(file, e));
+            err.println("1 problem in " + file);
+            err.flush();
+            return null;
+        } finally {
+            background.shutdownNow();
+        }
+    }
 
     /** The compiled config, or null after printing every problem to {@code err}. */
     static @Nullable CompiledConfig load(Path file, PrintWriter err) {

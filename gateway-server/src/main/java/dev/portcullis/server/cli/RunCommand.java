@@ -1,6 +1,7 @@
 package dev.portcullis.server.cli;
 
 import dev.portcullis.core.config.CompiledConfig;
+import dev.portcullis.core.identity.KeySourceException;
 import dev.portcullis.server.GatewayServer;
 import java.io.IOException;
 import java.util.concurrent.Callable;
@@ -38,6 +39,10 @@ final class RunCommand implements Callable<Integer> {
         GatewayServer server;
         try {
             server = GatewayServer.start(compiled);
+        } catch (KeySourceException e) {
+            spec.commandLine().getErr().println(ConfigFiles.describe(config.resolve(), e));
+            spec.commandLine().getErr().flush();
+            return 1;
         } catch (IOException e) {
             spec.commandLine().getErr().println("cannot start: " + e.getMessage());
             spec.commandLine().getErr().flush();

@@ -38,7 +38,7 @@ public final class AccessLog {
         field(sb, "method", e.method()).append(',');
         field(sb, "host", e.host()).append(',');
         field(sb, "path", e.path()).append(',');
-        field(sb, "subject", null).append(',');
+        field(sb, "subject", e.subject()).append(',');
         field(sb, "rule", e.rule()).append(',');
         field(sb, "decision", e.decisionLabel()).append(',');
         field(sb, "reason", e.reason()).append(',');

@@ -20,6 +20,7 @@ public final class Exchange {
     private String path;
     private String host = "";
     private @Nullable String clientIp;
+    private @Nullable String subject;
     private @Nullable Decision decision;
     private @Nullable String reason;
     private @Nullable String error;
@@ -89,6 +90,15 @@ public final class Exchange {
 
     void clientIp(String clientIp) {
         this.clientIp = clientIp;
+    }
+
+    /** The identity's subject, or null for an anonymous request. */
+    public @Nullable String subject() {
+        return subject;
+    }
+
+    void subject(String subject) {
+        this.subject = subject;
     }
 
     public @Nullable Decision decision() {

@@ -91,6 +91,29 @@ public final class GatewayResponses {
         return written;
     }
 
+    /**
+     * Writes the 401 for {@code exchange} (SPEC 3.6): {@code WWW-Authenticate: Bearer realm="portcullis"},
+     * with {@code error="invalid_token"} when a presented token was rejected. The reason stays in the log.
+     */
+    public static ChannelFuture sendChallenge(Channel channel, Exchange exchange, boolean invalidToken, boolean close) {
+        exchange.status(401);
+        exchange.bytesOut(BODIES[401].length);
+        FullHttpResponse response = build(401, exchange.requestId(), close);
+        response.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, invalidToken ? CHALLENGE_INVALID_TOKEN : CHALLENGE);
+        if (!close && exchange.http10()) {
+            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+        }
+        ChannelFuture written = channel.writeAndFlush(response);
+        exchange.finish();
+        if (close) {
+            written.addListener(ChannelFutureListener.CLOSE);
+        }
+        return written;
+    }
+
+    private static final String CHALLENGE = "Bearer realm=\"portcullis\"";
+    private static final String CHALLENGE_INVALID_TOKEN = "Bearer realm=\"portcullis\", error=\"invalid_token\"";
+
     /** The shared body bytes, for tests and for raw writers. */
     static byte[] bodyBytes(int status) {
         return BODIES[status].clone();

@@ -53,6 +53,10 @@ class ClientIpIT {
         p.forbidden("/x", "X-Forwarded-For: 2001:db9::1");
         p.allowed("/x", "X-Forwarded-For: ::ffff:198.51.100.7");
         p.forbidden("/x", "X-Forwarded-For: ::ffff:203.0.113.9");
+        // an IPv4-mapped CIDR matches the plain IPv4 address and the mapped form
+        p.allowed("/x", "X-Forwarded-For: 192.0.2.5");
+        p.allowed("/x", "X-Forwarded-For: ::ffff:192.0.2.255");
+        p.forbidden("/x", "X-Forwarded-For: 192.0.3.1");
     }
 
     @Test

@@ -47,6 +47,32 @@ class PolicyConditionsIT {
     }
 
     @Test
+    void matchesDoubleStarInTheMiddleAndStarWithinASegment() throws Exception {
+        Probe p = new Probe(harness, harness.start("paths.yaml"));
+
+        p.forbidden("/api/admin");
+        p.forbidden("/api/x/admin");
+        p.forbidden("/api/x/y/z/admin");
+        p.allowed("/api/x/admin/more");
+        p.allowed("/api/administrator");
+        p.allowed("/api");
+        p.allowed("/api/x");
+
+        p.allowed("/img/a.png");
+        p.allowed("/img/.png");
+        p.forbidden("/img/a/b.png");
+        p.forbidden("/img/a.png/x");
+        p.forbidden("/img/a.jpg");
+    }
+
+    @Test
+    void auditModeRuleNeverAllowsEither() throws Exception {
+        Probe p = new Probe(harness, harness.start("paths.yaml"));
+
+        p.forbidden("/audit-only/x");
+    }
+
+    @Test
     void matchesTheNormalizedPath() throws Exception {
         Probe p = new Probe(harness, harness.start("paths.yaml"));
 
