@@ -49,7 +49,7 @@ class CommandLineTest {
 
     @Test
     void checkCountsTheRulesOfTheDocumentedExample() {
-        assertThat(run("check", "-c", CONFIG_DIR.resolve("policy.yaml").toString()).out()).isEqualTo("OK: 8 rules\n");
+        assertThat(run("check", "-c", CONFIG_DIR.resolve("policy.yaml").toString()).out()).isEqualTo("OK: 10 rules\n");
     }
 
     @Test
