@@ -30,12 +30,16 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.util.ArrayDeque;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -55,6 +59,20 @@ final class AccessControlHandler extends ChannelInboundHandlerAdapter {
     // the identity of the request being decided, set by resolveIdentity
     private Identity identity = Identity.ANONYMOUS;
     private @Nullable RejectReason tokenRejection;
+    // the request under decision: kept in fields so that a decision can wait for a JWKS fetch
+    private @Nullable HttpRequest current;
+    private @Nullable Exchange currentExchange;
+    private @Nullable CompiledConfig currentConfig;
+    private TargetResult.@Nullable Accepted currentTarget;
+    private String currentHost = "";
+    private @Nullable String currentHostHeader;
+    private @Nullable IpAddress currentClientIp;
+    private boolean currentTrustedPeer;
+    private boolean currentHasBody;
+    private boolean currentExpectsContinue;
+    private boolean deferring;
+    private long deferral;
+    private final ArrayDeque<HttpContent> held = new ArrayDeque<>();
     // client-supplied headers to strip, precomputed per config generation
     private @Nullable CompiledConfig strippedFor;
     private List<String> strippedFromTrusted = List.of();
@@ -73,9 +91,12 @@ final class AccessControlHandler extends ChannelInboundHandlerAdapter {
                 handedOver = decide(ctx, request);
             } finally {
                 if (!handedOver) {
+                    current = null;
                     ReferenceCountUtil.release(request);
                 }
             }
+        } else if (msg instanceof HttpContent content && deferring) {
+            held.add(content);
         } else if (msg instanceof HttpContent content && forwarding) {
             forwarding = !(content instanceof LastHttpContent);
             ctx.fireChannelRead(content);
@@ -85,7 +106,7 @@ final class AccessControlHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    /** Returns true when the head was passed on to the proxy, which then owns it. */
+    /** Returns true when the head was passed on to the proxy (which then owns it) or is held for a key fetch. */
     private boolean decide(ChannelHandlerContext ctx, HttpRequest request) {
         Channel channel = ctx.channel();
         HttpHeaders headers = request.headers();
@@ -118,11 +139,10 @@ final class AccessControlHandler extends ChannelInboundHandlerAdapter {
         if (!HttpUtil.isKeepAlive(request)) {
             state.closeAfterResponse(true);
         }
-        boolean hasBody = RequestScreen.hasBody(request);
-        boolean expectsContinue = HttpUtil.is100ContinueExpected(request);
 
         ClientIpResolver clients = config.clientIps();
         boolean trustedPeer = clients.isTrusted(peerIp);
+        boolean expectsContinue = HttpUtil.is100ContinueExpected(request);
         HopByHopHeaders.strip(headers);
         ForwardedHeaderSanitizer.sanitize(headers, trustedPeer, clientMayNotSend(config, trustedPeer));
         IpAddress clientIp = trustedPeer
@@ -130,18 +150,115 @@ final class AccessControlHandler extends ChannelInboundHandlerAdapter {
                         headers.getAll(UpstreamRequest.FORWARDED))
                 : peerIp;
         exchange.clientIp(clientIp.toString());
-        resolveIdentity(snapshot.jwt(), config.identity(), headers, trustedPeer);
+
+        current = request;
+        currentExchange = exchange;
+        currentConfig = config;
+        currentTarget = accepted;
+        currentHost = host;
+        currentHostHeader = hostHeader;
+        currentClientIp = clientIp;
+        currentTrustedPeer = trustedPeer;
+        currentHasBody = RequestScreen.hasBody(request);
+        currentExpectsContinue = expectsContinue;
+
+        JwtIdentityResolver jwt = snapshot.jwt();
+        String authorization = jwt == null ? null : headers.get(HttpHeaderNames.AUTHORIZATION);
+        Resolution resolution = authorization == null ? Resolution.notPresented() : jwt.resolve(authorization);
+        if (resolution instanceof Resolution.Rejected rejected && awaitsKeys(rejected.reason())) {
+            CompletableFuture<Resolution> later = jwt.resolveAsync(authorization);
+            if (!later.isDone()) {
+                deferUntilKeys(ctx, later, resolution, config.limits().headerTimeout().toNanos());
+                return true;
+            }
+            resolution = later.getNow(resolution);
+        }
+        return decideWithIdentity(ctx, resolution);
+    }
+
+    private static boolean awaitsKeys(RejectReason reason) {
+        return reason == RejectReason.UNKNOWN_KID || reason == RejectReason.NO_KEY_SOURCE;
+    }
+
+    /*
+     * A token whose kid is not in the key set started a JWKS refetch (single-flight, at most one per
+     * 30 s). Rather than answer 401 while the new key is on its way, the request waits for that fetch,
+     * bounded by limits.header_timeout: reading pauses, body parts that were already decoded are held,
+     * and the decision is taken on the event loop when the fetch lands (or the wait ends).
+     */
+    private void deferUntilKeys(
+            ChannelHandlerContext ctx, CompletableFuture<Resolution> later, Resolution meanwhile, long maxWaitNanos) {
+        long token = ++deferral;
+        deferring = true;
+        state.pause(ConnectionState.Pause.IDENTITY);
+        ScheduledFuture<?> timeout = ctx.executor().schedule(
+                () -> resumeDeferred(ctx, token, meanwhile), maxWaitNanos, TimeUnit.NANOSECONDS);
+        later.whenComplete((resolution, error) -> ctx.executor().execute(() -> {
+            timeout.cancel(false);
+            resumeDeferred(ctx, token, resolution != null ? resolution : meanwhile);
+        }));
+    }
+
+    private void resumeDeferred(ChannelHandlerContext ctx, long token, Resolution resolution) {
+        if (!deferring || token != deferral) {
+            return;
+        }
+        deferring = false;
+        state.resume(ConnectionState.Pause.IDENTITY);
+        HttpRequest request = current;
+        if (request == null || !ctx.channel().isActive()) {
+            releaseHeld();
+            return;
+        }
+        boolean handedOver = false;
+        try {
+            handedOver = decideWithIdentity(ctx, resolution);
+        } finally {
+            if (!handedOver) {
+                ReferenceCountUtil.release(request);
+            }
+        }
+        HttpContent part;
+        while ((part = held.poll()) != null) {
+            channelRead(ctx, part);
+        }
+    }
+
+    private void releaseHeld() {
+        HttpContent part;
+        while ((part = held.poll()) != null) {
+            part.release();
+        }
+        if (current != null) {
+            ReferenceCountUtil.release(current);
+            current = null;
+        }
+    }
+
+    /** The rest of the decision once the bearer token's fate is known. */
+    private boolean decideWithIdentity(ChannelHandlerContext ctx, Resolution resolution) {
+        Channel channel = ctx.channel();
+        HttpRequest request = current;
+        Exchange exchange = currentExchange;
+        CompiledConfig config = currentConfig;
+        TargetResult.Accepted accepted = currentTarget;
+        IpAddress clientIp = currentClientIp;
+        if (request == null || exchange == null || config == null || accepted == null || clientIp == null) {
+            throw new IllegalStateException("no request under decision");
+        }
+        current = null;
+        HttpHeaders headers = request.headers();
+        applyIdentity(resolution, config.identity(), headers, currentTrustedPeer);
         if (!identity.isAnonymous()) {
             exchange.subject(identity.subject());
         }
-
         Decision decision = config.policy()
                 .evaluate(new AccessRequest(
-                        request.method().name(), accepted.path(), host, clientIp, peerIp,
+                        request.method().name(), accepted.path(), currentHost, clientIp, peer(),
                         new NettyRequestHeaders(headers), identity, tokenRejection));
         exchange.decision(decision);
         if (!decision.allowed()) {
-            boolean close = hasBody || state.closeAfterResponse();
+            boolean close = currentHasBody || state.closeAfterResponse();
             if (decision.challenge()) {
                 GatewayResponses.sendChallenge(channel, exchange, tokenRejection != null, close);
             } else {
@@ -150,39 +267,31 @@ final class AccessControlHandler extends ChannelInboundHandlerAdapter {
             return false;
         }
         setUpstreamIdentity(headers, config.identity().upstreamHeaders());
-
-        if (expectsContinue && hasBody && !exchange.http10()) {
+        if (currentExpectsContinue && currentHasBody && !exchange.http10()) {
             channel.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
         }
-        UpstreamRequest.rewrite(request, accepted.uri(), hostHeader, peerIp, trustedPeer, exchange.requestId(),
-                config.upstream().authority());
+        UpstreamRequest.rewrite(request, accepted.uri(), currentHostHeader, peer(), currentTrustedPeer,
+                exchange.requestId(), config.upstream().authority());
         forwarding = !(request instanceof LastHttpContent);
         ctx.fireChannelRead(request);
         return true;
     }
 
     /**
-     * SPEC 3.5: a bearer token is verified; failing that, a trusted proxy's forwarded user is believed;
-     * a presented token that fails verification makes the request anonymous whatever else it carries.
-     * Verification never blocks: keys are in memory, and an unknown kid only schedules a refetch.
+     * SPEC 3.5: a verified bearer token wins; failing that, a trusted proxy's forwarded user is believed;
+     * a presented token that failed verification makes the request anonymous whatever else it carries.
      */
-    private void resolveIdentity(
-            @Nullable JwtIdentityResolver jwt, IdentitySettings settings, HttpHeaders headers, boolean trustedPeer) {
+    private void applyIdentity(
+            Resolution resolution, IdentitySettings settings, HttpHeaders headers, boolean trustedPeer) {
         identity = Identity.ANONYMOUS;
         tokenRejection = null;
-        if (jwt != null) {
-            String authorization = headers.get(HttpHeaderNames.AUTHORIZATION);
-            if (authorization != null) {
-                Resolution resolution = jwt.resolve(authorization);
-                if (resolution instanceof Resolution.Resolved resolved) {
-                    identity = resolved.identity();
-                    return;
-                }
-                if (resolution instanceof Resolution.Rejected rejected) {
-                    tokenRejection = rejected.reason();
-                    return;
-                }
-            }
+        if (resolution instanceof Resolution.Resolved resolved) {
+            identity = resolved.identity();
+            return;
+        }
+        if (resolution instanceof Resolution.Rejected rejected) {
+            tokenRejection = rejected.reason();
+            return;
         }
         ForwardedIdentity forwarded = settings.forwarded();
         if (forwarded != null && trustedPeer) {
@@ -247,6 +356,19 @@ final class AccessControlHandler extends ChannelInboundHandlerAdapter {
         exchange.reason(rejection.code());
         GatewayResponses.send(channel, exchange, rejection.status(), true);
         return false;
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        deferring = false;
+        releaseHeld();
+        super.channelInactive(ctx);
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        deferring = false;
+        releaseHeld();
     }
 
     private IpAddress peer() {

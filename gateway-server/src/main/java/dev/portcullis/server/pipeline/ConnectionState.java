@@ -21,7 +21,8 @@ public final class ConnectionState {
     public enum Pause {
         PIPELINED,
         UPSTREAM_BACKPRESSURE,
-        UPSTREAM_CONNECTING
+        UPSTREAM_CONNECTING,
+        IDENTITY
     }
 
     private enum Phase {
