@@ -51,12 +51,16 @@ public final class AllOf implements RequestMatcher {
         return "all conditions hold";
     }
 
-    /** Its first failing condition's answer: the condition that {@link #explainFailure} names. */
+    /**
+     * True when any failing condition fails for want of identity (SPEC 3.6: "a failing predicate needs
+     * identity"), whatever the order of the keys: an anonymous client outside the office asking for a
+     * {@code roles + ip} resource is asked to authenticate first.
+     */
     @Override
     public boolean failsForWantOfIdentity(AccessRequest request) {
         for (RequestMatcher matcher : matchers) {
-            if (!matcher.matches(request)) {
-                return matcher.failsForWantOfIdentity(request);
+            if (!matcher.matches(request) && matcher.failsForWantOfIdentity(request)) {
+                return true;
             }
         }
         return false;

@@ -95,7 +95,8 @@ public final class Policy {
         RequestMatcher require = rule.require();
         if (!require.matches(request)) {
             String reason = "rule " + rule.name() + ": " + require.explainFailure(request);
-            if (request.identity().isAnonymous() && require.failsForWantOfIdentity(request)) {
+            // deny_status 404 hides the resource, from anonymous clients too: no 401 that would reveal it
+            if (rule.denyStatus() != 404 && request.identity().isAnonymous() && require.failsForWantOfIdentity(request)) {
                 RejectReason rejection = request.tokenRejection();
                 return new Decision(Effect.DENY, rule.name(),
                         rejection == null ? reason : reason + " (token rejected: " + rejection.code() + ")",

@@ -182,13 +182,15 @@ class IdentityMatchersTest {
     }
 
     @Test
-    void allNeedsIdentityWhenItsFirstFailingConditionDoes() {
+    void allNeedsIdentityWhenAnyFailingConditionDoesWhateverTheOrder() {
         RequestMatcher ipThenRole = AllOf.of(List.of(ip("10.0.0.0/8"), roles("admin")));
         RequestMatcher roleThenIp = AllOf.of(List.of(roles("admin"), ip("10.0.0.0/8")));
+        RequestMatcher ipThenMethod = AllOf.of(List.of(ip("10.0.0.0/8"), methods("POST")));
 
-        assertThat(ipThenRole.failsForWantOfIdentity(ANONYMOUS)).isFalse();
+        assertThat(ipThenRole.failsForWantOfIdentity(ANONYMOUS)).isTrue();
         assertThat(ipThenRole.failsForWantOfIdentity(get("/").ip("10.1.1.1").build())).isTrue();
         assertThat(roleThenIp.failsForWantOfIdentity(ANONYMOUS)).isTrue();
+        assertThat(ipThenMethod.failsForWantOfIdentity(ANONYMOUS)).isFalse();
 
         RequestMatcher postByGuest = AllOf.of(List.of(methods("POST"), authenticated(false)));
         assertThat(postByGuest.holdsForWantOfIdentity(request("POST", "/").build())).isTrue();

@@ -192,7 +192,8 @@ class PolicyDecisionTableTest {
                 row(IDENTITY, request("DELETE", "/api/users/7").as(forwarded("ops-bot", "admin")), ALLOW,
                         "delete-users", 200, "allowed by rule delete-users"),
                 // the first failing predicate decides: a wrong IP is 403 even for an anonymous request
-                row(IDENTITY, get("/admin/x"), DENY, "office-admin", 403,
+                // anonymous and outside the office: the missing identity is reason enough to ask for it
+                row(IDENTITY, get("/admin/x"), DENY, "office-admin", 401,
                         "rule office-admin: ip 192.0.2.1 not in [10.20.0.0/16]"),
                 row(IDENTITY, get("/admin/x").ip("10.20.1.1"), DENY, "office-admin", 401,
                         "rule office-admin: none of roles [admin, ops] present"),
@@ -201,7 +202,8 @@ class PolicyDecisionTableTest {
                 row(IDENTITY, get("/admin/x").ip("10.20.1.1").as(forwarded("carol", "ops")), ALLOW, "office-admin",
                         200, "allowed by rule office-admin"),
                 // all_roles and claims (nested path); 401 comes before deny_status 404
-                row(IDENTITY, get("/billing/q1"), DENY, "billing", 401,
+                // deny_status 404 hides the resource from anonymous clients too (no revealing 401)
+                row(IDENTITY, get("/billing/q1"), DENY, "billing", 404,
                         "rule billing: roles [billing, staff] all required, missing billing, staff"),
                 row(IDENTITY, get("/billing/q1").as(jwt("dave", Set.of("billing"), ACME)), DENY, "billing", 404,
                         "rule billing: roles [billing, staff] all required, missing staff"),

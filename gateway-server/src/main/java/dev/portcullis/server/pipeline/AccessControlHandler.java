@@ -56,9 +56,6 @@ final class AccessControlHandler extends ChannelInboundHandlerAdapter {
     private final ConnectionState state;
     private @Nullable IpAddress peer;
     private boolean forwarding;
-    // the identity of the request being decided, set by resolveIdentity
-    private Identity identity = Identity.ANONYMOUS;
-    private @Nullable RejectReason tokenRejection;
     // the request under decision: kept in fields so that a decision can wait for a JWKS fetch
     private @Nullable HttpRequest current;
     private @Nullable Exchange currentExchange;
@@ -121,7 +118,7 @@ final class AccessControlHandler extends ChannelInboundHandlerAdapter {
         }
         exchange.snapshot(snapshot);
         CompiledConfig config = snapshot.config();
-        Rejection rejection = RequestScreen.check(request, config.limits());
+        Rejection rejection = RequestScreen.check(request, config.limits(), identityHeaders(config, false));
         if (rejection != null) {
             return reject(channel, exchange, rejection);
         }
@@ -144,7 +141,7 @@ final class AccessControlHandler extends ChannelInboundHandlerAdapter {
         boolean trustedPeer = clients.isTrusted(peerIp);
         boolean expectsContinue = HttpUtil.is100ContinueExpected(request);
         HopByHopHeaders.strip(headers);
-        ForwardedHeaderSanitizer.sanitize(headers, trustedPeer, clientMayNotSend(config, trustedPeer));
+        ForwardedHeaderSanitizer.sanitize(headers, trustedPeer, identityHeaders(config, trustedPeer));
         IpAddress clientIp = trustedPeer
                 ? clients.resolve(peerIp, headers.getAll(UpstreamRequest.X_FORWARDED_FOR),
                         headers.getAll(UpstreamRequest.FORWARDED))
@@ -213,14 +210,19 @@ final class AccessControlHandler extends ChannelInboundHandlerAdapter {
         boolean handedOver = false;
         try {
             handedOver = decideWithIdentity(ctx, resolution);
+            HttpContent part;
+            while ((part = held.poll()) != null) {
+                channelRead(ctx, part);
+            }
+        } catch (RuntimeException e) {
+            // This runs as a plain event-loop task: an exception would not reach the pipeline, and the
+            // connection would hang with its exchange open. End it like any handler failure.
+            releaseHeld();
+            ctx.fireExceptionCaught(e);
         } finally {
             if (!handedOver) {
                 ReferenceCountUtil.release(request);
             }
-        }
-        HttpContent part;
-        while ((part = held.poll()) != null) {
-            channelRead(ctx, part);
         }
     }
 
@@ -248,7 +250,9 @@ final class AccessControlHandler extends ChannelInboundHandlerAdapter {
         }
         current = null;
         HttpHeaders headers = request.headers();
-        applyIdentity(resolution, config.identity(), headers, currentTrustedPeer);
+        RejectReason tokenRejection =
+                resolution instanceof Resolution.Rejected rejected ? rejected.reason() : null;
+        Identity identity = identityOf(resolution, config.identity(), headers, currentTrustedPeer);
         if (!identity.isAnonymous()) {
             exchange.subject(identity.subject());
         }
@@ -266,7 +270,7 @@ final class AccessControlHandler extends ChannelInboundHandlerAdapter {
             }
             return false;
         }
-        setUpstreamIdentity(headers, config.identity().upstreamHeaders());
+        setUpstreamIdentity(headers, identity, config.identity());
         if (currentExpectsContinue && currentHasBody && !exchange.http10()) {
             channel.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
         }
@@ -281,26 +285,23 @@ final class AccessControlHandler extends ChannelInboundHandlerAdapter {
      * SPEC 3.5: a verified bearer token wins; failing that, a trusted proxy's forwarded user is believed;
      * a presented token that failed verification makes the request anonymous whatever else it carries.
      */
-    private void applyIdentity(
+    private static Identity identityOf(
             Resolution resolution, IdentitySettings settings, HttpHeaders headers, boolean trustedPeer) {
-        identity = Identity.ANONYMOUS;
-        tokenRejection = null;
         if (resolution instanceof Resolution.Resolved resolved) {
-            identity = resolved.identity();
-            return;
+            return resolved.identity();
         }
-        if (resolution instanceof Resolution.Rejected rejected) {
-            tokenRejection = rejected.reason();
-            return;
+        if (resolution instanceof Resolution.Rejected) {
+            return Identity.ANONYMOUS;
         }
         ForwardedIdentity forwarded = settings.forwarded();
         if (forwarded != null && trustedPeer) {
             String user = headers.get(forwarded.userHeader());
             if (user != null && !user.isBlank()) {
                 String roles = forwarded.rolesHeader() == null ? null : headers.get(forwarded.rolesHeader());
-                identity = new Identity(user.trim(), splitRoles(roles), Map.of(), IdentitySource.FORWARDED, null);
+                return new Identity(user.trim(), splitRoles(roles), Map.of(), IdentitySource.FORWARDED, null);
             }
         }
+        return Identity.ANONYMOUS;
     }
 
     private static Set<String> splitRoles(@Nullable String roles) {
@@ -308,34 +309,50 @@ final class AccessControlHandler extends ChannelInboundHandlerAdapter {
             return Set.of();
         }
         Set<String> out = new LinkedHashSet<>();
-        int start = 0;
-        while (start <= roles.length()) {
-            int comma = roles.indexOf(',', start);
-            int end = comma < 0 ? roles.length() : comma;
-            String role = roles.substring(start, end).trim();
-            if (!role.isEmpty()) {
-                out.add(role);
-            }
-            start = end + 1;
-        }
+        HeaderTokens.forEach(roles, out::add);
         return out;
     }
 
-    /** What the upstream is told of the identity; client-sent copies were stripped before the policy ran. */
-    private void setUpstreamIdentity(HttpHeaders headers, UpstreamIdentityHeaders names) {
-        if (!identity.isAnonymous()) {
-            headers.set(names.subject(), identity.subject());
-            if (!identity.roles().isEmpty()) {
-                headers.set(names.roles(), String.join(",", identity.roles()));
+    /**
+     * What the upstream is told of the identity; client-sent copies were stripped before the policy ran.
+     * Values are percent-encoded where they are not plain visible ASCII (and each role's commas), so
+     * distinct subjects and role lists stay distinct and nothing can be injected into the header block.
+     * A trusted proxy's forwarded-identity headers go on only when they are what the identity came from.
+     */
+    private static void setUpstreamIdentity(HttpHeaders headers, Identity identity, IdentitySettings settings) {
+        ForwardedIdentity forwarded = settings.forwarded();
+        if (forwarded != null && identity.source() != IdentitySource.FORWARDED) {
+            ForwardedHeaderSanitizer.sanitize(headers, true, forwardedHeaders(forwarded));
+        }
+        if (identity.isAnonymous()) {
+            return;
+        }
+        UpstreamIdentityHeaders names = settings.upstreamHeaders();
+        headers.set(names.subject(), HeaderTokens.encodeValue(identity.subject(), ' '));
+        if (!identity.roles().isEmpty()) {
+            StringBuilder roles = new StringBuilder();
+            for (String role : identity.roles()) {
+                if (roles.length() > 0) {
+                    roles.append(',');
+                }
+                roles.append(HeaderTokens.encodeValue(role, ','));
             }
+            headers.set(names.roles(), roles.toString());
         }
     }
 
+    private static List<String> forwardedHeaders(ForwardedIdentity forwarded) {
+        return forwarded.rolesHeader() == null
+                ? List.of(forwarded.userHeader())
+                : List.of(forwarded.userHeader(), forwarded.rolesHeader());
+    }
+
     /**
-     * Headers a client may not send: the upstream identity headers from anyone (in every spelling), and
-     * the forwarded-identity headers from peers that are not trusted proxies.
+     * The config's identity header names: with {@code trustedPeer}, the upstream identity headers (which
+     * nobody may send); otherwise also the forwarded-identity headers (which only trusted proxies may
+     * send). Both lists are computed once per config generation.
      */
-    private List<String> clientMayNotSend(CompiledConfig config, boolean trustedPeer) {
+    private List<String> identityHeaders(CompiledConfig config, boolean trustedPeer) {
         if (strippedFor != config) {
             IdentitySettings settings = config.identity();
             List<String> always = List.of(settings.upstreamHeaders().subject(), settings.upstreamHeaders().roles());

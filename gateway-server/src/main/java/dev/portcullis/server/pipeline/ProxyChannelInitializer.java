@@ -7,7 +7,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
-import io.netty.handler.codec.http.HttpServerCodec;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -76,7 +75,7 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
                 .setAllowDuplicateContentLengths(false)
                 .setStrictLineParsing(true)
                 .setUseRfc9112TransferEncoding(true);
-        pipeline.addLast(HandlerNames.CODEC, new HttpServerCodec(decoder));
+        pipeline.addLast(HandlerNames.CODEC, new StrictHttpServerCodec(decoder));
     }
 
     private static void addAccessControl(ChannelPipeline pipeline, ConnectionState state) {

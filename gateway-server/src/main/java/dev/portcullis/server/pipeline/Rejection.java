@@ -20,6 +20,7 @@ enum Rejection {
     BODY_NOT_ALLOWED(400, "body_not_allowed"),
     BODY_TOO_LARGE(413, "body_too_large"),
     BAD_HOST_HEADER(400, "bad_host_header"),
+    AMBIGUOUS_AUTHORIZATION(400, "ambiguous_authorization"),
     HEADER_TIMEOUT(408, "header_timeout");
 
     private final int status;

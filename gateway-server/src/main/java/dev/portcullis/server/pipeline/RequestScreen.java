@@ -24,8 +24,11 @@ import org.jspecify.annotations.Nullable;
 final class RequestScreen {
     private RequestScreen() {}
 
-    /** The first problem with {@code request}, or null when it may go on to the policy. */
-    static @Nullable Rejection check(HttpRequest request, Limits limits) {
+    /**
+     * The first problem with {@code request}, or null when it may go on to the policy.
+     * {@code identityHeaders} are the config's identity header names, which {@code Connection} may not name.
+     */
+    static @Nullable Rejection check(HttpRequest request, Limits limits, List<String> identityHeaders) {
         HttpHeaders headers = request.headers();
         DecoderResult decoded = request.decoderResult();
         if (decoded.isFailure()) {
@@ -46,7 +49,7 @@ final class RequestScreen {
         if (framing != null) {
             return framing;
         }
-        if (HopByHopHeaders.namesProtectedHeader(headers)) {
+        if (HopByHopHeaders.namesProtectedHeader(headers, identityHeaders)) {
             return Rejection.BAD_CONNECTION_HEADER;
         }
         long contentLength = HttpUtil.getContentLength(request, 0L);
@@ -55,6 +58,10 @@ final class RequestScreen {
         }
         if (contentLength > limits.maxBodySize()) {
             return Rejection.BODY_TOO_LARGE;
+        }
+        if (headers.getAll(HttpHeaderNames.AUTHORIZATION).size() > 1) {
+            // the gateway would check one credential and an upstream might read another
+            return Rejection.AMBIGUOUS_AUTHORIZATION;
         }
         boolean http10 = version.minorVersion() == 0;
         if (host(headers) == null && (!http10 || headers.contains(HttpHeaderNames.HOST))) {
@@ -73,24 +80,20 @@ final class RequestScreen {
         if (cause instanceof TooLongFrameException) {
             return Rejection.MESSAGE_TOO_LARGE;
         }
-        if (headers.contains(HttpHeaderNames.TRANSFER_ENCODING) && headers.contains(HttpHeaderNames.CONTENT_LENGTH)) {
-            return Rejection.AMBIGUOUS_FRAMING;
-        }
-        String message = String.valueOf(cause.getMessage()).toLowerCase(Locale.ROOT);
-        if (message.contains("content-length")) {
-            return Rejection.BAD_CONTENT_LENGTH;
-        }
-        if (message.contains("transfer-encoding")) {
-            return Rejection.BAD_TRANSFER_ENCODING;
-        }
-        return Rejection.MALFORMED_REQUEST;
+        // The decoder keeps the headers it parsed: name the framing problem when that is what failed.
+        Rejection framing = framing(headers);
+        return framing != null ? framing : Rejection.MALFORMED_REQUEST;
     }
 
-    /** Framing must be exactly one of: nothing, one {@code Content-Length}, or {@code Transfer-Encoding: chunked}. */
+    /**
+     * Framing must be exactly one of: nothing, one {@code Content-Length}, or one {@code Transfer-Encoding}
+     * line whose codings are known content codings ending in a single final {@code chunked}
+     * ({@code chunked}, {@code gzip, chunked}); anything else is ambiguous to some upstream.
+     */
     static @Nullable Rejection framing(HttpHeaders headers) {
         if (headers.contains(HttpHeaderNames.TRANSFER_ENCODING)) {
-            List<String> codings = headers.getAll(HttpHeaderNames.TRANSFER_ENCODING);
-            if (codings.size() != 1 || !codings.get(0).trim().equalsIgnoreCase("chunked")) {
+            List<String> lines = headers.getAll(HttpHeaderNames.TRANSFER_ENCODING);
+            if (lines.size() != 1 || !endsInChunked(lines.get(0))) {
                 return Rejection.BAD_TRANSFER_ENCODING;
             }
             if (headers.contains(HttpHeaderNames.CONTENT_LENGTH)) {
@@ -103,6 +106,24 @@ final class RequestScreen {
             }
         }
         return null;
+    }
+
+    private static final List<String> CONTENT_CODINGS = List.of("gzip", "x-gzip", "deflate", "compress", "x-compress", "br", "zstd");
+
+    private static boolean endsInChunked(String value) {
+        int start = 0;
+        while (true) {
+            int comma = value.indexOf(',', start);
+            boolean last = comma < 0;
+            String coding = value.substring(start, last ? value.length() : comma).trim().toLowerCase(Locale.ROOT);
+            if (last) {
+                return coding.equals("chunked");
+            }
+            if (!CONTENT_CODINGS.contains(coding)) {
+                return false;
+            }
+            start = comma + 1;
+        }
     }
 
     static boolean hasBody(HttpRequest request) {

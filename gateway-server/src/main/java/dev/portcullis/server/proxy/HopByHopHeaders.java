@@ -2,10 +2,9 @@ package dev.portcullis.server.proxy;
 
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
+import dev.portcullis.server.pipeline.HeaderTokens;
 import io.netty.util.AsciiString;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Removes connection-specific headers (RFC 9110 section 7.6.1) before a message crosses the proxy:
@@ -14,7 +13,8 @@ import java.util.Map;
  *
  * <p>{@code Connection} may never remove a header the proxy itself relies on: the framing headers
  * ({@code Content-Length}, {@code Transfer-Encoding}: removing them would let a body be read as a
- * second request), {@code Host}, and the headers the gateway sets for the upstream. A request whose
+ * second request), {@code Host}, {@code Authorization}, and the headers the gateway sets for the
+ * upstream or reads identity from. A request whose
  * {@code Connection} names one of them is rejected ({@link #namesProtectedHeader}); in a response the
  * token is ignored. {@code Transfer-Encoding} itself stays: the codec re-frames the body chunk by chunk.
  */
@@ -26,26 +26,31 @@ public final class HopByHopHeaders {
             HttpHeaderNames.CONTENT_LENGTH,
             HttpHeaderNames.TRANSFER_ENCODING,
             HttpHeaderNames.HOST,
+            HttpHeaderNames.AUTHORIZATION,
             AsciiString.cached("x-request-id"),
             AsciiString.cached("forwarded"));
 
     private HopByHopHeaders() {}
 
-    /** True when a {@code Connection} token names a header that must not be dropped (see class doc). */
-    public static boolean namesProtectedHeader(HttpHeaders headers) {
+    /**
+     * True when a {@code Connection} token names a header that must not be dropped (see class doc), or
+     * one of {@code alsoProtected} (the identity headers of the config).
+     */
+    public static boolean namesProtectedHeader(HttpHeaders headers, List<String> alsoProtected) {
+        boolean[] found = new boolean[1];
         for (String value : headers.getAll(HttpHeaderNames.CONNECTION)) {
-            int start = 0;
-            while (start <= value.length()) {
-                int comma = value.indexOf(',', start);
-                int end = comma < 0 ? value.length() : comma;
-                String token = value.substring(start, end).trim();
+            HeaderTokens.forEach(value, token -> {
                 if (isProtected(token)) {
-                    return true;
+                    found[0] = true;
                 }
-                start = end + 1;
-            }
+                for (String name : alsoProtected) {
+                    if (HeaderTokens.sameHeader(token, name, false)) {
+                        found[0] = true;
+                    }
+                }
+            });
         }
-        return false;
+        return found[0];
     }
 
     private static boolean isProtected(CharSequence name) {
@@ -61,16 +66,11 @@ public final class HopByHopHeaders {
     public static void strip(HttpHeaders headers) {
         if (headers.contains(HttpHeaderNames.CONNECTION)) {
             for (String value : headers.getAll(HttpHeaderNames.CONNECTION)) {
-                int start = 0;
-                while (start <= value.length()) {
-                    int comma = value.indexOf(',', start);
-                    int end = comma < 0 ? value.length() : comma;
-                    String token = value.substring(start, end).trim();
-                    if (!token.isEmpty() && !isProtected(token)) {
+                HeaderTokens.forEach(value, token -> {
+                    if (!isProtected(token)) {
                         headers.remove(token);
                     }
-                    start = end + 1;
-                }
+                });
             }
             headers.remove(HttpHeaderNames.CONNECTION);
         }
@@ -78,22 +78,7 @@ public final class HopByHopHeaders {
         headers.remove(HttpHeaderNames.TE);
         headers.remove(HttpHeaderNames.TRAILER);
         headers.remove(HttpHeaderNames.UPGRADE);
-        List<String> proxyHeaders = null;
-        for (Map.Entry<CharSequence, CharSequence> header : iterable(headers)) {
-            CharSequence name = header.getKey();
-            if (AsciiString.regionMatches(name, true, 0, PROXY_PREFIX, 0, PROXY_PREFIX.length())) {
-                if (proxyHeaders == null) {
-                    proxyHeaders = new ArrayList<>(2);
-                }
-                proxyHeaders.add(name.toString());
-            }
-        }
-        if (proxyHeaders != null) {
-            proxyHeaders.forEach(headers::remove);
-        }
-    }
-
-    private static Iterable<Map.Entry<CharSequence, CharSequence>> iterable(HttpHeaders headers) {
-        return headers::iteratorCharSequence;
+        HeaderTokens.removeIf(headers,
+                name -> AsciiString.regionMatches(name, true, 0, PROXY_PREFIX, 0, PROXY_PREFIX.length()));
     }
 }

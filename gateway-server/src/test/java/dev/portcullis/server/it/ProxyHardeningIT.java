@@ -110,4 +110,14 @@ class ProxyHardeningIT {
             assertThat(r.status()).as("request %d", i).isEqualTo(200);
         }
     }
+
+    @Test
+    void twoAuthorizationHeadersAreRejected() throws Exception {
+        Gateway gw = harness.start("proxy.yaml");
+        RawResponse r = RawHttp.exchange(gw.port(), "GET /x HTTP/1.1\r\nHost: " + gw.authority()
+                + "\r\nAuthorization: Bearer a.b.c\r\nAuthorization: Bearer d.e.f\r\n\r\n");
+        assertThat(r.status()).isEqualTo(400);
+        Thread.sleep(Probe.QUIET.toMillis());
+        assertThat(harness.upstream().requests()).isEmpty();
+    }
 }

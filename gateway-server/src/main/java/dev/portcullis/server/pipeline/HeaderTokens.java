@@ -1,0 +1,101 @@
+package dev.portcullis.server.pipeline;
+
+import io.netty.handler.codec.http.HttpHeaders;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.function.Predicate;
+
+/** Small helpers over header values and names that the pipeline and the proxy share. */
+public final class HeaderTokens {
+    private HeaderTokens() {}
+
+    /** Calls {@code action} with each trimmed, non-empty element of a comma-separated header value. */
+    public static void forEach(String value, Consumer<String> action) {
+        int start = 0;
+        while (start <= value.length()) {
+            int comma = value.indexOf(',', start);
+            int end = comma < 0 ? value.length() : comma;
+            String token = value.substring(start, end).trim();
+            if (!token.isEmpty()) {
+                action.accept(token);
+            }
+            start = end + 1;
+        }
+    }
+
+    /** Removes every header whose name satisfies {@code doomed}; allocates only when one does. */
+    public static void removeIf(HttpHeaders headers, Predicate<CharSequence> doomed) {
+        List<String> names = null;
+        for (Map.Entry<CharSequence, CharSequence> header : iterable(headers)) {
+            CharSequence name = header.getKey();
+            if (doomed.test(name)) {
+                if (names == null) {
+                    names = new ArrayList<>(2);
+                }
+                names.add(name.toString());
+            }
+        }
+        if (names != null) {
+            names.forEach(headers::remove);
+        }
+    }
+
+    private static Iterable<Map.Entry<CharSequence, CharSequence>> iterable(HttpHeaders headers) {
+        return headers::iteratorCharSequence;
+    }
+
+    /** Header names compare case-insensitively with {@code _} equal to {@code -}; {@code prefix}: {@code expected} starts {@code name}. */
+    public static boolean sameHeader(CharSequence name, String expected, boolean prefix) {
+        int n = expected.length();
+        if (prefix ? name.length() < n : name.length() != n) {
+            return false;
+        }
+        for (int i = 0; i < n; i++) {
+            if (fold(name.charAt(i)) != fold(expected.charAt(i))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static char fold(char c) {
+        if (c == '_') {
+            return '-';
+        }
+        return c >= 'A' && c <= 'Z' ? (char) (c + ('a' - 'A')) : c;
+    }
+
+    /**
+     * {@code value} made safe and unambiguous as a header value: UTF-8 percent-encoding of every
+     * character outside {@code !..~}, of {@code %}, and of {@code extra} (e.g. {@code ,} inside one list
+     * element). Values that need nothing are returned as they are, without allocating.
+     */
+    public static String encodeValue(String value, char extra) {
+        int i = 0;
+        while (i < value.length() && isPlain(value.charAt(i), extra)) {
+            i++;
+        }
+        if (i == value.length()) {
+            return value;
+        }
+        StringBuilder out = new StringBuilder(value.length() + 16).append(value, 0, i);
+        byte[] bytes = value.substring(i).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        for (byte b : bytes) {
+            int c = b & 0xFF;
+            if (c < 0x80 && isPlain((char) c, extra)) {
+                out.append((char) c);
+            } else {
+                out.append('%').append(HEX[c >> 4]).append(HEX[c & 0xF]);
+            }
+        }
+        return out.toString();
+    }
+
+    private static final char[] HEX = "0123456789ABCDEF".toCharArray();
+
+    private static boolean isPlain(char c, char extra) {
+        return c > 0x20 && c < 0x7F && c != '%' && c != extra;
+    }
+}

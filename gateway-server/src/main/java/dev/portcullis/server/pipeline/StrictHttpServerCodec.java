@@ -1,0 +1,140 @@
+package dev.portcullis.server.pipeline;
+
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.CombinedChannelDuplexHandler;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpRequestDecoder;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseEncoder;
+import io.netty.handler.codec.http.HttpStatusClass;
+import io.netty.util.AsciiString;
+import java.util.ArrayDeque;
+import java.util.List;
+
+/**
+ * Netty's HTTP/1.1 server codec, made strict where its leniency would let a request mean one thing
+ * to the gateway and another to the upstream (the http-desync-guardian "ambiguous" and "severe" cases):
+ *
+ * <ul>
+ *   <li>the request line must be separated by single spaces: Netty also splits on tabs and other
+ *       whitespace, which turns {@code GET /a\tHTTP/1.1} into a different request than a strict
+ *       server sees;
+ *   <li>a header name that reads as {@code Content-Length} or {@code Transfer-Encoding} once case,
+ *       {@code -} and {@code _} are ignored ({@code Transfer_Encoding}, {@code Content---Length}) but is
+ *       not exactly that name is rejected: an upstream that folds {@code _} to {@code -} would frame the
+ *       body differently.
+ * </ul>
+ *
+ * Both raise a decoder failure, which the access-control step answers with 400 and a close. Like
+ * {@code HttpServerCodec}, the encoder knows which responses answer HEAD requests, so that their
+ * framing headers are kept without a body being written.
+ */
+final class StrictHttpServerCodec extends CombinedChannelDuplexHandler<StrictHttpServerCodec.Decoder, StrictHttpServerCodec.Encoder> {
+    private final ArrayDeque<HttpMethod> methods = new ArrayDeque<>(4);
+
+    StrictHttpServerCodec(HttpDecoderConfig config) {
+        init(new Decoder(config, methods), new Encoder(methods));
+    }
+
+    /** The request decoder with the strict checks above. */
+    static final class Decoder extends HttpRequestDecoder {
+        private static final AsciiString CONTENT_LENGTH = AsciiString.cached("contentlength");
+        private static final AsciiString TRANSFER_ENCODING = AsciiString.cached("transferencoding");
+
+        private final ArrayDeque<HttpMethod> methods;
+        private int firstWordEnd;
+        private int secondWordEnd;
+
+        Decoder(HttpDecoderConfig config, ArrayDeque<HttpMethod> methods) {
+            super(config);
+            this.methods = methods;
+        }
+
+        @Override
+        protected void decode(ChannelHandlerContext ctx, io.netty.buffer.ByteBuf buffer, List<Object> out)
+                throws Exception {
+            int before = out.size();
+            super.decode(ctx, buffer, out);
+            for (int i = before; i < out.size(); i++) {
+                if (out.get(i) instanceof HttpRequest request) {
+                    methods.add(request.method());
+                }
+            }
+        }
+
+        @Override
+        protected String splitFirstWordInitialLine(byte[] line, int start, int length) {
+            firstWordEnd = start + length;
+            return super.splitFirstWordInitialLine(line, start, length);
+        }
+
+        @Override
+        protected String splitSecondWordInitialLine(byte[] line, int start, int length) {
+            requireSingleSpace(line, firstWordEnd, start);
+            secondWordEnd = start + length;
+            return super.splitSecondWordInitialLine(line, start, length);
+        }
+
+        @Override
+        protected String splitThirdWordInitialLine(byte[] line, int start, int length) {
+            requireSingleSpace(line, secondWordEnd, start);
+            return super.splitThirdWordInitialLine(line, start, length);
+        }
+
+        private static void requireSingleSpace(byte[] line, int from, int to) {
+            if (to - from != 1 || line[from] != ' ') {
+                throw new IllegalArgumentException("request line words must be separated by one space");
+            }
+        }
+
+        @Override
+        protected AsciiString splitHeaderName(byte[] line, int start, int length) {
+            AsciiString name = super.splitHeaderName(line, start, length);
+            if (length >= 13 && (foldsTo(line, start, length, CONTENT_LENGTH, "content-length")
+                    || foldsTo(line, start, length, TRANSFER_ENCODING, "transfer-encoding"))) {
+                throw new IllegalArgumentException("header name looks like a framing header: " + name);
+            }
+            return name;
+        }
+
+        /** True when the name equals {@code folded} ignoring case, '-' and '_', but is not exactly {@code exact}. */
+        private static boolean foldsTo(byte[] line, int start, int length, AsciiString folded, String exact) {
+            int j = 0;
+            boolean isExact = length == exact.length();
+            for (int i = 0; i < length; i++) {
+                byte b = line[start + i];
+                char lower = (char) (b >= 'A' && b <= 'Z' ? b + ('a' - 'A') : b);
+                if (isExact && lower != exact.charAt(i)) {
+                    isExact = false;
+                }
+                if (b == '-' || b == '_') {
+                    continue;
+                }
+                if (j >= folded.length() || lower != folded.charAt(j)) {
+                    return false;
+                }
+                j++;
+            }
+            return j == folded.length() && !isExact;
+        }
+    }
+
+    /** The response encoder; knows which responses answer HEAD requests. */
+    static final class Encoder extends HttpResponseEncoder {
+        private final ArrayDeque<HttpMethod> methods;
+
+        Encoder(ArrayDeque<HttpMethod> methods) {
+            this.methods = methods;
+        }
+
+        @Override
+        protected boolean isContentAlwaysEmpty(HttpResponse response) {
+            if (response.status().codeClass() == HttpStatusClass.INFORMATIONAL) {
+                return super.isContentAlwaysEmpty(response);
+            }
+            return HttpMethod.HEAD.equals(methods.poll()) || super.isContentAlwaysEmpty(response);
+        }
+    }
+}
