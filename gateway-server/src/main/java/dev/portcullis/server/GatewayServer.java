@@ -84,17 +84,26 @@ public final class GatewayServer implements AutoCloseable {
      * Loads the config's key material first (blocking file reads: call it off any event loop).
      */
     public static GatewayServer start(CompiledConfig config) throws IOException, KeySourceException {
+        return start(config, Transport.best(true));
+    }
+
+    /** As {@link #start(CompiledConfig)}, on the given transport. */
+    public static GatewayServer start(CompiledConfig config, Transport transport)
+            throws IOException, KeySourceException {
         ScheduledExecutorService background = newBackgroundExecutor();
-        GatewaySnapshot first;
+        GatewaySnapshot first = null;
         try {
             first = GatewaySnapshot.create(config, 1, Clock.systemUTC(), background);
-        } catch (KeySourceException | RuntimeException e) {
+            SnapshotHolder holder = new SnapshotHolder();
+            holder.swap(first);
+            return start(holder, transport, background);
+        } catch (KeySourceException | IOException | RuntimeException e) {
+            if (first != null) {
+                first.close();
+            }
             background.shutdownNow();
             throw e;
         }
-        SnapshotHolder holder = new SnapshotHolder();
-        holder.swap(first);
-        return start(holder, Transport.best(!"nio".equals(System.getProperty("portcullis.transport"))), background);
     }
 
     /**
@@ -103,7 +112,13 @@ public final class GatewayServer implements AutoCloseable {
      */
     public static GatewayServer start(
             SnapshotHolder snapshots, Transport transport, ScheduledExecutorService background) throws IOException {
-        GatewayServer server = new GatewayServer(snapshots, transport, background);
+        GatewayServer server;
+        try {
+            server = new GatewayServer(snapshots, transport, background);
+        } catch (RuntimeException e) {
+            background.shutdownNow();
+            throw e;
+        }
         try {
             server.bind();
         } catch (IOException | RuntimeException e) {

@@ -70,6 +70,7 @@ final class IdentityCompiler {
         issuers(identity.jwt());
         ForwardedIdentity forwarded = forwarded(identity.forwarded(), clients);
         UpstreamIdentityHeaders upstream = upstreamHeaders(identity.upstreamHeaders());
+        distinctIdentityHeaders(forwarded, upstream);
         if (problemCount() != before) {
             return null;
         }
@@ -287,12 +288,51 @@ final class IdentityCompiler {
 
     /** {@code name} if it is a valid header name; null when it is not (reported) or was not written. */
     private @Nullable String headerName(@Nullable String name, String path, String example) {
-        if (name == null || HeaderMatcher.isValidName(name)) {
-            return name;
+        if (name == null) {
+            return null;
         }
-        problems.add(path, ConfigValues.quote(name) + " is not a valid header name (expected: an HTTP token, e.g. "
-                + example + ")");
-        return null;
+        if (!HeaderMatcher.isValidName(name)) {
+            problems.add(path, ConfigValues.quote(name)
+                    + " is not a valid header name (expected: an HTTP token, e.g. " + example + ")");
+            return null;
+        }
+        String folded = fold(name);
+        if (RESERVED_HEADERS.contains(folded) || folded.startsWith("x-forwarded-") && !folded.equals("x-forwarded-user")
+                && !folded.equals("x-forwarded-groups") && !folded.equals("x-forwarded-email")
+                && !folded.equals("x-forwarded-preferred-username")) {
+            problems.add(path, ConfigValues.quote(name) + " is a header the gateway itself reads or sets"
+                    + " (expected: a header of its own, e.g. " + example + ")");
+            return null;
+        }
+        return name;
+    }
+
+    /** Header names as the gateway compares them: case-insensitive, {@code _} equal to {@code -}. */
+    private static String fold(String name) {
+        return name.toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+    }
+
+    /** Headers that carry framing, routing, credentials or the gateway's own forwarding information. */
+    private static final java.util.Set<String> RESERVED_HEADERS = java.util.Set.of(
+            "host", "content-length", "transfer-encoding", "connection", "keep-alive", "te", "trailer", "upgrade",
+            "expect", "authorization", "proxy-authorization", "cookie", "x-request-id", "forwarded", "x-real-ip",
+            "x-client-ip");
+
+    /** An upstream header that is also a forwarded-identity header would be stripped before it is read. */
+    private void distinctIdentityHeaders(@Nullable ForwardedIdentity forwarded, @Nullable UpstreamIdentityHeaders upstream) {
+        if (forwarded == null || upstream == null) {
+            return;
+        }
+        for (String[] pair : new String[][] {
+                {"subject", upstream.subject()}, {"roles", upstream.roles()}}) {
+            String name = fold(pair[1]);
+            if (name.equals(fold(forwarded.userHeader()))
+                    || forwarded.rolesHeader() != null && name.equals(fold(forwarded.rolesHeader()))) {
+                problems.add("identity.upstream_headers." + pair[0], ConfigValues.quote(pair[1])
+                        + " is also a forwarded-identity header (expected: a header distinct from"
+                        + " identity.forwarded.user_header and roles_header)");
+            }
+        }
     }
 
     /** Runs {@code factory}, reporting its {@link IllegalArgumentException} at {@code path}; null if it threw. */

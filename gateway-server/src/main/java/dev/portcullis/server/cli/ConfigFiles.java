@@ -6,12 +6,12 @@ import dev.portcullis.core.config.ConfigLoader;
 import dev.portcullis.core.config.ConfigProblem;
 import dev.portcullis.core.identity.KeySourceException;
 import dev.portcullis.core.runtime.GatewaySnapshot;
+import dev.portcullis.server.GatewayServer;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import org.jspecify.annotations.Nullable;
 
@@ -33,11 +33,7 @@ final class ConfigFiles {
         if (config == null || config.identity().jwtProviders().isEmpty()) {
             return config;
         }
-        ScheduledExecutorService background = Executors.newSingleThreadScheduledExecutor(runnable -> {
-            Thread thread = new Thread(runnable, "portcullis-check");
-            thread.setDaemon(true);
-            return thread;
-        });
+        ScheduledExecutorService background = GatewayServer.newBackgroundExecutor();
         try (GatewaySnapshot snapshot = GatewaySnapshot.create(config, 1, Clock.systemUTC(), background)) {
             return snapshot.config();
         } catch (KeySourceException e) {

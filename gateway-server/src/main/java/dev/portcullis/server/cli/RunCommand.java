@@ -3,6 +3,7 @@ package dev.portcullis.server.cli;
 import dev.portcullis.core.config.CompiledConfig;
 import dev.portcullis.core.identity.KeySourceException;
 import dev.portcullis.server.GatewayServer;
+import dev.portcullis.server.Transport;
 import java.io.IOException;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -30,6 +31,13 @@ final class RunCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    @CommandLine.Option(
+            names = "--transport",
+            paramLabel = "auto|nio",
+            defaultValue = "auto",
+            description = "I/O transport: auto (epoll on Linux when available, else NIO) or nio")
+    String transport;
+
     @Override
     public Integer call() throws InterruptedException {
         CompiledConfig compiled = ConfigFiles.load(config.resolve(), spec.commandLine().getErr());
@@ -38,7 +46,7 @@ final class RunCommand implements Callable<Integer> {
         }
         GatewayServer server;
         try {
-            server = GatewayServer.start(compiled);
+            server = GatewayServer.start(compiled, "nio".equals(transport) ? Transport.nio() : Transport.best(true));
         } catch (KeySourceException e) {
             spec.commandLine().getErr().println(ConfigFiles.describe(config.resolve(), e));
             spec.commandLine().getErr().flush();

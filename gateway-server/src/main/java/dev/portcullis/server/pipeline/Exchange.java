@@ -35,7 +35,9 @@ public final class Exchange {
         this.connection = connection;
         this.requestId = requestId;
         this.method = method;
-        this.path = rawPath;
+        // until the target is canonicalized, log the raw path without its query (which may carry secrets)
+        int query = rawPath.indexOf('?');
+        this.path = query < 0 ? rawPath : rawPath.substring(0, query);
         this.startNanos = System.nanoTime();
     }
 

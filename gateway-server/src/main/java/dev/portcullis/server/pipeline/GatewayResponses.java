@@ -3,7 +3,6 @@ package dev.portcullis.server.pipeline;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -77,16 +76,19 @@ public final class GatewayResponses {
 
     /** Writes the answer for {@code exchange} and logs it; closes the connection afterwards when asked. */
     public static ChannelFuture send(Channel channel, Exchange exchange, int status, boolean close) {
-        exchange.status(status);
-        exchange.bytesOut(BODIES[status].length);
-        FullHttpResponse response = build(status, exchange.requestId(), close);
+        return write(channel, exchange, build(status, exchange.requestId(), close), close);
+    }
+
+    private static ChannelFuture write(Channel channel, Exchange exchange, FullHttpResponse response, boolean close) {
+        exchange.status(response.status().code());
+        exchange.bytesOut(response.content().readableBytes());
         if (!close && exchange.http10()) {
             response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
         }
         ChannelFuture written = channel.writeAndFlush(response);
         exchange.finish();
         if (close) {
-            written.addListener(ChannelFutureListener.CLOSE);
+            LingeringClose.afterWrite(written);
         }
         return written;
     }
@@ -96,19 +98,9 @@ public final class GatewayResponses {
      * with {@code error="invalid_token"} when a presented token was rejected. The reason stays in the log.
      */
     public static ChannelFuture sendChallenge(Channel channel, Exchange exchange, boolean invalidToken, boolean close) {
-        exchange.status(401);
-        exchange.bytesOut(BODIES[401].length);
         FullHttpResponse response = build(401, exchange.requestId(), close);
         response.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, invalidToken ? CHALLENGE_INVALID_TOKEN : CHALLENGE);
-        if (!close && exchange.http10()) {
-            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
-        }
-        ChannelFuture written = channel.writeAndFlush(response);
-        exchange.finish();
-        if (close) {
-            written.addListener(ChannelFutureListener.CLOSE);
-        }
-        return written;
+        return write(channel, exchange, response, close);
     }
 
     private static final String CHALLENGE = "Bearer realm=\"portcullis\"";
