@@ -63,6 +63,10 @@ final class RunCommand implements Callable<Integer> {
                 stop.countDown();
             });
         }
+        // Until config reload lands (SPEC 3.8), SIGHUP must at least not terminate the gateway, which
+        // is what HotSpot does with it by default: operators send it expecting a reload.
+        Signal.handle(new Signal("HUP"), signal -> LOG.warn(
+                "received SIGHUP: configuration reload is not implemented in this version; restart to apply changes"));
         Runtime.getRuntime().addShutdownHook(new Thread(server::close, "portcullis-shutdown"));
         stop.await();
         LOG.info("shutting down: draining for up to {}", compiled.drainTimeout());
