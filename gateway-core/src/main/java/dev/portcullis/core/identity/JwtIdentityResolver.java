@@ -11,7 +11,6 @@ import com.nimbusds.jose.util.JSONObjectUtils;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,6 +23,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Date;
 import java.util.HashMap;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -56,8 +56,9 @@ public final class JwtIdentityResolver implements AutoCloseable {
      * the key's type, curve and alg fit the token's alg. HMAC keys exist only for secret_env providers,
      * whose allow-list holds only HS algorithms, so a public key can never be used as an HMAC secret.
      *
-     * Cache: keyed by the SHA-256 of the token (tokens themselves are not kept), holding the Resolved
-     * outcome with the provider, key set and key that verified it. A hit is valid while the provider's
+     * Cache: keyed by the SHA-256 of the token's signature part, holding the Resolved outcome with the
+     * provider, key set and key that verified it, and the token's signing input (header.payload), which a
+     * hit must match exactly. No credential is kept: without its signature a token is worthless. A hit is valid while the provider's
      * current key set is that set or still holds that key, and the clock is before the token's exp
      * (or NO_EXP_CACHE_TTL after verification for a token without exp). Only successes are cached.
      */
@@ -67,14 +68,6 @@ public final class JwtIdentityResolver implements AutoCloseable {
 
     /** How long a verified token without {@code exp} is served from the cache before it is verified again. */
     static final Duration NO_EXP_CACHE_TTL = Duration.ofMinutes(5);
-
-    private static final ThreadLocal<MessageDigest> SHA_256 = ThreadLocal.withInitial(() -> {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is required of every JDK", e);
-        }
-    });
 
     private final JwtResolverOptions options;
     private final Clock clock;
@@ -282,16 +275,18 @@ public final class JwtIdentityResolver implements AutoCloseable {
         if (token.length() > MAX_TOKEN_LENGTH) {
             return Resolution.Rejected.of(RejectReason.TOKEN_TOO_LARGE);
         }
-        if (!isCompactJws(token)) {
+        Scratch scratch = SCRATCH.get();
+        int length = scratch.copyIfCompactJws(token);
+        if (length < 0) {
             return Resolution.Rejected.of(RejectReason.MALFORMED_TOKEN);
         }
         Instant now = clock.instant();
         TokenKey cacheKey = null;
         Cache<TokenKey, CachedIdentity> verified = cache;
         if (verified != null) {
-            cacheKey = TokenKey.of(token);
+            cacheKey = scratch.digestSignature(length);
             CachedIdentity hit = verified.getIfPresent(cacheKey);
-            if (hit != null) {
+            if (hit != null && hit.signs(scratch.bytes, scratch.signatureStart)) {
                 if (hit.isValid(now)) {
                     cacheHits.increment();
                     return hit.resolution();
@@ -384,7 +379,7 @@ public final class JwtIdentityResolver implements AutoCloseable {
         Instant validUntil = expiresAt != null ? expiresAt : now.plus(NO_EXP_CACHE_TTL);
         if (verified != null && cacheKey != null && now.isBefore(validUntil)) {
             verified.put(cacheKey, new CachedIdentity(result, provider, keySet, key, validUntil,
-                    Duration.between(now, validUntil)));
+                    Duration.between(now, validUntil), Arrays.copyOf(scratch.bytes, scratch.signatureStart - 1)));
         }
         return result;
     }
@@ -528,25 +523,6 @@ public final class JwtIdentityResolver implements AutoCloseable {
     }
 
     /** Three dot-separated base64url parts, the first two non-empty (an unsigned token has an empty third). */
-    private static boolean isCompactJws(String token) {
-        int dots = 0;
-        int partLength = 0;
-        for (int i = 0; i < token.length(); i++) {
-            char c = token.charAt(i);
-            if (c == '.') {
-                if (partLength == 0 || ++dots > 2) {
-                    return false;
-                }
-                partLength = 0;
-            } else if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'
-                    || c == '_') {
-                partLength++;
-            } else {
-                return false;
-            }
-        }
-        return dots == 2;
-    }
 
     /** True when the header names {@code alg: none} in any case, which nimbus refuses to parse as a JWS. */
     private static boolean declaresNone(String token) {
@@ -587,17 +563,108 @@ public final class JwtIdentityResolver implements AutoCloseable {
         @Nullable VerifyingKey verifiedBy;
     }
 
-    /** The SHA-256 of a token: the cache key, so the cache keeps no tokens. */
-    private record TokenKey(long a, long b, long c, long d) {
-        static TokenKey of(String token) {
-            ByteBuffer digest = ByteBuffer.wrap(SHA_256.get().digest(token.getBytes(StandardCharsets.US_ASCII)));
-            return new TokenKey(digest.getLong(), digest.getLong(), digest.getLong(), digest.getLong());
+    /**
+     * The SHA-256 of a token's signature part: the cache key. The entry keeps the signing input
+     * (header and payload, which are not secret: anyone holding the token reads them) and a hit must
+     * match it exactly, so a hit needs the very token that was verified, while the cache keeps no
+     * credential (the signature) and hashes about half of the token's bytes.
+     */
+    private record TokenKey(long a, long b, long c, long d) {}
+
+    /**
+     * Per-thread buffers for the cache-hit path, which runs for nearly every request: the syntax scan
+     * copies the (ASCII) token into a reused byte array that is then hashed, so a hit allocates only
+     * its key.
+     */
+    private static final class Scratch {
+        final MessageDigest sha256;
+        final byte[] bytes = new byte[MAX_TOKEN_LENGTH];
+        final byte[] hash = new byte[32];
+
+        Scratch() {
+            try {
+                sha256 = MessageDigest.getInstance("SHA-256");
+            } catch (NoSuchAlgorithmException e) {
+                throw new IllegalStateException("SHA-256 is required of every JDK", e);
+            }
+        }
+
+        /** Where the signature part of the last token copied starts. */
+        int signatureStart;
+
+        /** Copies a compact JWS (three base64url parts) into {@link #bytes}; its length, or -1. */
+        @SuppressWarnings("deprecation") // String.getBytes(int, int, byte[], int): a plain copy of Latin-1 text
+        int copyIfCompactJws(String token) {
+            int dots = 0;
+            int partStart = 0;
+            int n = token.length();
+            byte[] out = bytes;
+            // Copies the low byte of each char; a char above 0xFF could alias a valid byte, so the scan
+            // below rejects every byte that is not base64url or '.', and the copy is checked against
+            // the string only for non-Latin-1 input, which String.getBytes cannot represent.
+            token.getBytes(0, n, out, 0);
+            for (int i = 0; i < n; i++) {
+                int c = out[i];
+                if (c < 0 || !BASE64URL_OR_DOT[c] || token.charAt(i) != c) {
+                    return -1;
+                }
+                if (c == '.') {
+                    if (i == partStart || ++dots > 2) {
+                        return -1;
+                    }
+                    partStart = i + 1;
+                }
+            }
+            // an empty third part (no signature) is left to the parser, which tells alg none apart
+            signatureStart = partStart;
+            return dots == 2 ? n : -1;
+        }
+
+        private static final boolean[] BASE64URL_OR_DOT = new boolean[128];
+
+        static {
+            for (char c = 'A'; c <= 'Z'; c++) {
+                BASE64URL_OR_DOT[c] = true;
+                BASE64URL_OR_DOT[Character.toLowerCase(c)] = true;
+            }
+            for (char c = '0'; c <= '9'; c++) {
+                BASE64URL_OR_DOT[c] = true;
+            }
+            BASE64URL_OR_DOT['-'] = true;
+            BASE64URL_OR_DOT['_'] = true;
+            BASE64URL_OR_DOT['.'] = true;
+        }
+
+        TokenKey digestSignature(int length) {
+            sha256.update(bytes, signatureStart, length - signatureStart);
+            try {
+                sha256.digest(hash, 0, hash.length);
+            } catch (java.security.DigestException e) {
+                throw new IllegalStateException("SHA-256 digest of 32 bytes", e);
+            }
+            return new TokenKey(longAt(0), longAt(8), longAt(16), longAt(24));
+        }
+
+        private long longAt(int offset) {
+            long value = 0;
+            for (int i = 0; i < 8; i++) {
+                value = (value << 8) | (hash[offset + i] & 0xFF);
+            }
+            return value;
         }
     }
 
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
     /** A verified token's outcome and what its validity depends on. */
     private record CachedIdentity(Resolution.Resolved resolution, JwtProvider provider, KeySet keySet,
-            VerifyingKey key, Instant validUntil, Duration ttl) {
+            VerifyingKey key, Instant validUntil, Duration ttl, byte[] signingInput) {
+
+        /** True when {@code token} (ASCII; its signature starts at {@code signatureStart}) has this entry's signing input. */
+        boolean signs(byte[] token, int signatureStart) {
+            int n = signingInput.length;
+            return signatureStart == n + 1 && Arrays.equals(token, 0, n, signingInput, 0, n);
+        }
 
         boolean isValid(Instant now) {
             if (!now.isBefore(validUntil)) {
