@@ -19,7 +19,7 @@ import java.util.concurrent.TimeUnit;
  */
 final class LingeringClose {
     static final long LINGER_SECONDS = 2;
-    private static final String NAME = "lingering-close";
+    private static final String NAME = HandlerNames.LINGERING_CLOSE;
 
     private LingeringClose() {}
 
