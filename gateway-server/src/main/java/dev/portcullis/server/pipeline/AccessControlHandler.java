@@ -3,11 +3,9 @@ package dev.portcullis.server.pipeline;
 import dev.portcullis.core.config.CompiledConfig;
 import dev.portcullis.core.config.ForwardedIdentity;
 import dev.portcullis.core.config.IdentitySettings;
-import dev.portcullis.core.config.UpstreamIdentityHeaders;
 import dev.portcullis.core.http.RequestTarget;
 import dev.portcullis.core.http.TargetResult;
 import dev.portcullis.core.identity.Identity;
-import dev.portcullis.core.identity.IdentitySource;
 import dev.portcullis.core.identity.JwtIdentityResolver;
 import dev.portcullis.core.identity.RejectReason;
 import dev.portcullis.core.identity.Resolution;
@@ -34,10 +32,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.util.ArrayDeque;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
@@ -252,7 +247,7 @@ final class AccessControlHandler extends ChannelInboundHandlerAdapter {
         HttpHeaders headers = request.headers();
         RejectReason tokenRejection =
                 resolution instanceof Resolution.Rejected rejected ? rejected.reason() : null;
-        Identity identity = identityOf(resolution, config.identity(), headers, currentTrustedPeer);
+        Identity identity = IdentityHeaders.identityOf(resolution, config.identity(), headers, currentTrustedPeer);
         if (!identity.isAnonymous()) {
             exchange.subject(identity.subject());
         }
@@ -270,7 +265,7 @@ final class AccessControlHandler extends ChannelInboundHandlerAdapter {
             }
             return false;
         }
-        setUpstreamIdentity(headers, identity, config.identity());
+        IdentityHeaders.setForUpstream(headers, identity, config.identity());
         if (currentExpectsContinue && currentHasBody && !exchange.http10()) {
             channel.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
         }
@@ -279,72 +274,6 @@ final class AccessControlHandler extends ChannelInboundHandlerAdapter {
         forwarding = !(request instanceof LastHttpContent);
         ctx.fireChannelRead(request);
         return true;
-    }
-
-    /**
-     * SPEC 3.5: a verified bearer token wins; failing that, a trusted proxy's forwarded user is believed;
-     * a presented token that failed verification makes the request anonymous whatever else it carries.
-     */
-    private static Identity identityOf(
-            Resolution resolution, IdentitySettings settings, HttpHeaders headers, boolean trustedPeer) {
-        if (resolution instanceof Resolution.Resolved resolved) {
-            return resolved.identity();
-        }
-        if (resolution instanceof Resolution.Rejected) {
-            return Identity.ANONYMOUS;
-        }
-        ForwardedIdentity forwarded = settings.forwarded();
-        if (forwarded != null && trustedPeer) {
-            String user = headers.get(forwarded.userHeader());
-            if (user != null && !user.isBlank()) {
-                String roles = forwarded.rolesHeader() == null ? null : headers.get(forwarded.rolesHeader());
-                return new Identity(user.trim(), splitRoles(roles), Map.of(), IdentitySource.FORWARDED, null);
-            }
-        }
-        return Identity.ANONYMOUS;
-    }
-
-    private static Set<String> splitRoles(@Nullable String roles) {
-        if (roles == null || roles.isBlank()) {
-            return Set.of();
-        }
-        Set<String> out = new LinkedHashSet<>();
-        HeaderTokens.forEach(roles, out::add);
-        return out;
-    }
-
-    /**
-     * What the upstream is told of the identity; client-sent copies were stripped before the policy ran.
-     * Values are percent-encoded where they are not plain visible ASCII (and each role's commas), so
-     * distinct subjects and role lists stay distinct and nothing can be injected into the header block.
-     * A trusted proxy's forwarded-identity headers go on only when they are what the identity came from.
-     */
-    private static void setUpstreamIdentity(HttpHeaders headers, Identity identity, IdentitySettings settings) {
-        ForwardedIdentity forwarded = settings.forwarded();
-        if (forwarded != null && identity.source() != IdentitySource.FORWARDED) {
-            ForwardedHeaderSanitizer.sanitize(headers, true, forwardedHeaders(forwarded));
-        }
-        if (identity.isAnonymous()) {
-            return;
-        }
-        UpstreamIdentityHeaders names = settings.upstreamHeaders();
-        headers.set(names.subject(), HeaderTokens.encodeValue(identity.subject(), ' '));
-        if (!identity.roles().isEmpty()) {
-            StringBuilder roles = new StringBuilder();
-            for (String role : identity.roles()) {
-                if (roles.length() > 0) {
-                    roles.append(',');
-                }
-                roles.append(HeaderTokens.encodeValue(role, ','));
-            }
-            headers.set(names.roles(), roles.toString());
-        }
-    }
-
-    private static List<String> forwardedHeaders(ForwardedIdentity forwarded) {
-        return forwarded.rolesHeader() == null
-                ? List.of(forwarded.userHeader())
-                : List.of(forwarded.userHeader(), forwarded.rolesHeader());
     }
 
     /**
