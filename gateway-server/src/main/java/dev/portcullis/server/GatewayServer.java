@@ -186,18 +186,12 @@ public final class GatewayServer implements AutoCloseable {
         return adminPort;
     }
 
-    public String transportName() {
-        return transport.name();
-    }
 
     /** True when a config is loaded, the listener is up and shutdown has not begun. */
     public boolean isReady() {
         return ready && !context.isDraining() && snapshots.current() != null;
     }
 
-    public SnapshotHolder snapshots() {
-        return snapshots;
-    }
 
     /**
      * Graceful stop: stop accepting, close idle connections, let in-flight exchanges finish for up to

@@ -24,16 +24,6 @@ final class Always implements RequestMatcher {
     }
 
     @Override
-    public boolean failsForWantOfIdentity(AccessRequest request) {
-        return false;
-    }
-
-    @Override
-    public boolean holdsForWantOfIdentity(AccessRequest request) {
-        return false;
-    }
-
-    @Override
     public String toString() {
         return "always";
     }

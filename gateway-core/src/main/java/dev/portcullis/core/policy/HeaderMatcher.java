@@ -87,16 +87,6 @@ public final class HeaderMatcher implements RequestMatcher {
     }
 
     @Override
-    public boolean failsForWantOfIdentity(AccessRequest request) {
-        return false;
-    }
-
-    @Override
-    public boolean holdsForWantOfIdentity(AccessRequest request) {
-        return false;
-    }
-
-    @Override
     public String toString() {
         return "header " + name + (values.length == 0 ? " present" : " in " + Explain.list(values()));
     }

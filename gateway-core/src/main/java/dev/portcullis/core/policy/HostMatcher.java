@@ -51,16 +51,6 @@ public final class HostMatcher implements RequestMatcher {
     }
 
     @Override
-    public boolean failsForWantOfIdentity(AccessRequest request) {
-        return false;
-    }
-
-    @Override
-    public boolean holdsForWantOfIdentity(AccessRequest request) {
-        return false;
-    }
-
-    @Override
     public String toString() {
         return "hosts " + Explain.list(patterns());
     }

@@ -52,16 +52,6 @@ public final class IpMatcher implements RequestMatcher {
     }
 
     @Override
-    public boolean failsForWantOfIdentity(AccessRequest request) {
-        return false;
-    }
-
-    @Override
-    public boolean holdsForWantOfIdentity(AccessRequest request) {
-        return false;
-    }
-
-    @Override
     public String toString() {
         return "ip " + Explain.list(sourceTexts);
     }

@@ -69,16 +69,6 @@ public final class MethodMatcher implements RequestMatcher {
     }
 
     @Override
-    public boolean failsForWantOfIdentity(AccessRequest request) {
-        return false;
-    }
-
-    @Override
-    public boolean holdsForWantOfIdentity(AccessRequest request) {
-        return false;
-    }
-
-    @Override
     public String toString() {
         return "methods " + Explain.list(methods());
     }

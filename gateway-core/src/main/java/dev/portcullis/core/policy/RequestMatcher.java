@@ -32,15 +32,21 @@ public sealed interface RequestMatcher
 
     /**
      * For a condition that fails for {@code request}: whether it fails on a predicate that needs an identity, so
-     * that an anonymous request is challenged to authenticate (see the rules above).
+     * that an anonymous request is challenged to authenticate (see the rules above). False for conditions that
+     * do not look at the identity; identity conditions and the compositions override it.
      */
-    boolean failsForWantOfIdentity(AccessRequest request);
+    default boolean failsForWantOfIdentity(AccessRequest request) {
+        return false;
+    }
 
     /**
      * For a condition that holds for {@code request}: whether it holds because the request has no identity, as
-     * {@code authenticated: false} does, so that its negation fails for want of one (see the rules above).
+     * {@code authenticated: false} does, so that its negation fails for want of one (see the rules above). False
+     * for conditions that do not look at the identity.
      */
-    boolean holdsForWantOfIdentity(AccessRequest request);
+    default boolean holdsForWantOfIdentity(AccessRequest request) {
+        return false;
+    }
 
     /** The condition every request satisfies. */
     static RequestMatcher always() {

@@ -152,6 +152,7 @@ final class AccessControlHandler extends ChannelInboundHandlerAdapter {
         currentClientIp = clientIp;
         currentTrustedPeer = trustedPeer;
         currentHasBody = RequestScreen.hasBody(request);
+        exchange.hasBody(currentHasBody);
         currentExpectsContinue = expectsContinue;
 
         JwtIdentityResolver jwt = snapshot.jwt();

@@ -30,6 +30,7 @@ public final class Exchange {
     private boolean finished;
     private @Nullable GatewaySnapshot snapshot;
     private boolean http10;
+    private boolean hasBody;
 
     Exchange(ConnectionState connection, String requestId, String method, String rawPath) {
         this.connection = connection;
@@ -60,6 +61,15 @@ public final class Exchange {
 
     void http10(boolean http10) {
         this.http10 = http10;
+    }
+
+    /** True when the request announced a body (a positive {@code Content-Length}, or chunked). */
+    public boolean hasBody() {
+        return hasBody;
+    }
+
+    void hasBody(boolean hasBody) {
+        this.hasBody = hasBody;
     }
 
     public String requestId() {

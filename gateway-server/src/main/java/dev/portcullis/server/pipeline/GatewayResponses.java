@@ -106,8 +106,4 @@ public final class GatewayResponses {
     private static final String CHALLENGE = "Bearer realm=\"portcullis\"";
     private static final String CHALLENGE_INVALID_TOKEN = "Bearer realm=\"portcullis\", error=\"invalid_token\"";
 
-    /** The shared body bytes, for tests and for raw writers. */
-    static byte[] bodyBytes(int status) {
-        return BODIES[status].clone();
-    }
 }

@@ -30,10 +30,6 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
         this.limits = initial.config().limits();
     }
 
-    /** Client connections open right now. */
-    public int openConnections() {
-        return open.get();
-    }
 
     @Override
     protected void initChannel(SocketChannel channel) {

@@ -96,7 +96,7 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
         }
         exchange = current;
         head = request;
-        hasBody = HttpUtil.isTransferEncodingChunked(request) || HttpUtil.getContentLength(request, 0L) > 0;
+        hasBody = current.hasBody();
         bodyBytes = 0;
         requestComplete = false;
         requestSent = false;

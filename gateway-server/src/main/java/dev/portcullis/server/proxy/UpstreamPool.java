@@ -66,10 +66,6 @@ public final class UpstreamPool {
         return settings;
     }
 
-    /** Connections open right now (idle and lent), over all event loops. */
-    public int openConnections() {
-        return open.get();
-    }
 
     /** Lends a connection to the caller, which runs on {@code loop}; the promise fails when none can be had. */
     Promise<Channel> acquire(EventLoop loop) {
@@ -222,19 +218,6 @@ public final class UpstreamPool {
     /** Releases the resolver; call after the event loops have stopped. */
     public void close() {
         resolver.close();
-    }
-
-    /** Closes every idle connection; lent ones close when their exchange ends. */
-    public void closeIdle() {
-        for (EventLoop loop : loops) {
-            loop.execute(() -> {
-                ArrayDeque<Channel> free = idle.get();
-                Channel channel;
-                while ((channel = free.poll()) != null) {
-                    channel.close();
-                }
-            });
-        }
     }
 
     private static final class Waiter {
