@@ -1,13 +1,14 @@
 package dev.portcullis.server;
 
+import dev.portcullis.server.exchange.ConnectionState;
+import dev.portcullis.server.exchange.ServerContext;
 import dev.portcullis.core.config.CompiledConfig;
 import dev.portcullis.core.identity.KeySourceException;
 import dev.portcullis.core.runtime.GatewaySnapshot;
 import dev.portcullis.core.runtime.SnapshotHolder;
 import dev.portcullis.server.admin.AdminChannelInitializer;
-import dev.portcullis.server.pipeline.ConnectionState;
+import dev.portcullis.server.log.AccessLog;
 import dev.portcullis.server.pipeline.ProxyChannelInitializer;
-import dev.portcullis.server.pipeline.ServerContext;
 import dev.portcullis.server.proxy.UpstreamPool;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -62,7 +63,7 @@ public final class GatewayServer implements AutoCloseable {
         this.adminLoop = transport.newGroup(1);
         this.upstreams = new UpstreamPool(initial.config().upstream(), transport, eventLoops(workers));
         this.context = new ServerContext(
-                snapshots, upstreams, new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE));
+                snapshots, new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE), List.of(new AccessLog()));
     }
 
     private static List<EventLoop> eventLoops(EventLoopGroup group) {
@@ -156,7 +157,7 @@ public final class GatewayServer implements AutoCloseable {
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024))
-                .childHandler(new ProxyChannelInitializer(context, initial));
+                .childHandler(new ProxyChannelInitializer(context, upstreams, initial));
         Channel proxyChannel = bindOrThrow(proxy, config.listen().toSocketAddress(), "listen");
         listeners.add(proxyChannel);
         port = ((InetSocketAddress) proxyChannel.localAddress()).getPort();

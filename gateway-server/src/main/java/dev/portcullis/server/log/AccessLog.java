@@ -1,7 +1,8 @@
 package dev.portcullis.server.log;
 
 import dev.portcullis.core.policy.AuditOutcome;
-import dev.portcullis.server.pipeline.Exchange;
+import dev.portcullis.server.exchange.Exchange;
+import dev.portcullis.server.exchange.ExchangeListener;
 import java.time.Instant;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
@@ -15,13 +16,12 @@ import org.slf4j.LoggerFactory;
  * operator's {@code logback.xml} does with layout; {@code logback.xml} routes this logger to stdout
  * with the bare message.
  */
-public final class AccessLog {
+public final class AccessLog implements ExchangeListener {
     private static final Logger LOG = LoggerFactory.getLogger("portcullis.access");
 
-    private AccessLog() {}
-
     /** Logs the exchange, if the access logger is enabled at INFO. */
-    public static void log(Exchange exchange) {
+    @Override
+    public void exchangeFinished(Exchange exchange) {
         if (LOG.isInfoEnabled()) {
             LOG.info(render(exchange, Instant.now()));
         }
@@ -69,7 +69,7 @@ public final class AccessLog {
         sb.append("\"bytes_out\":").append(e.bytesOut());
         if (e.error() != null) {
             sb.append(',');
-            field(sb, "error", e.error());
+            field(sb, "error", e.error().code());
         }
         sb.append('}');
         return sb.toString();

@@ -1,5 +1,11 @@
 package dev.portcullis.server.pipeline;
 
+import dev.portcullis.server.http.HopByHopHeaders;
+import dev.portcullis.server.http.RequestIds;
+import dev.portcullis.server.exchange.Exchange;
+import dev.portcullis.server.exchange.ConnectionState;
+import dev.portcullis.server.exchange.GatewayResponses;
+import dev.portcullis.server.exchange.Rejection;
 import dev.portcullis.core.config.CompiledConfig;
 import dev.portcullis.core.config.ForwardedIdentity;
 import dev.portcullis.core.config.IdentitySettings;
@@ -14,7 +20,6 @@ import dev.portcullis.core.net.IpAddress;
 import dev.portcullis.core.policy.AccessRequest;
 import dev.portcullis.core.policy.Decision;
 import dev.portcullis.core.runtime.GatewaySnapshot;
-import dev.portcullis.server.proxy.HopByHopHeaders;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -49,7 +54,6 @@ import org.jspecify.annotations.Nullable;
  */
 final class AccessControlHandler extends ChannelInboundHandlerAdapter {
     private final ConnectionState state;
-    private @Nullable IpAddress peer;
     private boolean forwarding;
     // the request under decision: kept in fields so that a decision can wait for a JWKS fetch
     private @Nullable HttpRequest current;
@@ -319,18 +323,6 @@ final class AccessControlHandler extends ChannelInboundHandlerAdapter {
     }
 
     private IpAddress peer() {
-        if (peer == null) {
-            peer = peerAddress(state.channel());
-        }
-        return peer;
-    }
-
-    /** The TCP peer of {@code channel} as a policy address. */
-    static IpAddress peerAddress(Channel channel) {
-        SocketAddress remote = channel.remoteAddress();
-        if (remote instanceof InetSocketAddress inet && inet.getAddress() != null) {
-            return IpAddress.fromBytes(inet.getAddress().getAddress());
-        }
-        return IpAddress.parse("0.0.0.0");
+        return state.peer();
     }
 }

@@ -1,5 +1,6 @@
 package dev.portcullis.server.pipeline;
 
+import dev.portcullis.server.http.HeaderTokens;
 import io.netty.handler.codec.http.HttpHeaders;
 import java.util.List;
 

@@ -1,5 +1,6 @@
 package dev.portcullis.server.pipeline;
 
+import dev.portcullis.server.http.HeaderTokens;
 import dev.portcullis.core.config.ForwardedIdentity;
 import dev.portcullis.core.config.IdentitySettings;
 import dev.portcullis.core.config.UpstreamIdentityHeaders;

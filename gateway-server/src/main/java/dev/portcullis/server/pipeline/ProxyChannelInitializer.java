@@ -1,8 +1,12 @@
 package dev.portcullis.server.pipeline;
 
+import dev.portcullis.server.http.HandlerNames;
+import dev.portcullis.server.exchange.ConnectionState;
+import dev.portcullis.server.exchange.ServerContext;
 import dev.portcullis.core.config.Limits;
 import dev.portcullis.core.runtime.GatewaySnapshot;
 import dev.portcullis.server.proxy.ProxyFrontendHandler;
+import dev.portcullis.server.proxy.UpstreamPool;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
@@ -21,12 +25,14 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
     private static final int REQUEST_LINE_OVERHEAD = 64;
 
     private final ServerContext server;
+    private final UpstreamPool upstreams;
     private final Limits limits;
     private final AtomicInteger open = new AtomicInteger();
 
     /** Listener-level limits come from the first snapshot: like {@code listen}, they need a restart. */
-    public ProxyChannelInitializer(ServerContext server, GatewaySnapshot initial) {
+    public ProxyChannelInitializer(ServerContext server, UpstreamPool upstreams, GatewaySnapshot initial) {
         this.server = server;
+        this.upstreams = upstreams;
         this.limits = initial.config().limits();
     }
 
@@ -80,6 +86,6 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
     }
 
     private void addProxy(ChannelPipeline pipeline, ConnectionState state) {
-        pipeline.addLast(HandlerNames.PROXY, new ProxyFrontendHandler(state, server.upstreams()));
+        pipeline.addLast(HandlerNames.PROXY, new ProxyFrontendHandler(state, upstreams));
     }
 }

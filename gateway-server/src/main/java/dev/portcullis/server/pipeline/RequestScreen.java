@@ -1,7 +1,8 @@
 package dev.portcullis.server.pipeline;
 
+import dev.portcullis.server.http.HopByHopHeaders;
+import dev.portcullis.server.exchange.Rejection;
 import dev.portcullis.core.config.Limits;
-import dev.portcullis.server.proxy.HopByHopHeaders;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.HttpHeaderNames;

@@ -1,5 +1,6 @@
 package dev.portcullis.server.pipeline;
 
+import dev.portcullis.server.http.RequestIds;
 import dev.portcullis.core.net.IpAddress;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;

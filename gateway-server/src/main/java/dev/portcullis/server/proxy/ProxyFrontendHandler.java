@@ -1,9 +1,11 @@
 package dev.portcullis.server.proxy;
 
-import dev.portcullis.server.pipeline.ConnectionState;
-import dev.portcullis.server.pipeline.Exchange;
-import dev.portcullis.server.pipeline.GatewayResponses;
-import dev.portcullis.server.pipeline.RequestIds;
+import dev.portcullis.server.http.HopByHopHeaders;
+import dev.portcullis.server.http.RequestIds;
+import dev.portcullis.server.exchange.Exchange;
+import dev.portcullis.server.exchange.ExchangeError;
+import dev.portcullis.server.exchange.ConnectionState;
+import dev.portcullis.server.exchange.GatewayResponses;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -136,9 +138,9 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
         if (idle < timeout) {
             scheduleBodyTimer(timeout - idle);
         } else if (!responseStarted) {
-            fail(408, "body_timeout");
+            fail(408, ExchangeError.BODY_TIMEOUT);
         } else {
-            abort("body_timeout");
+            abort(ExchangeError.BODY_TIMEOUT);
         }
     }
 
@@ -166,8 +168,8 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
             if (current != null) {
                 Throwable cause = acquired.cause();
                 LOG.debug("cannot reach upstream for {}", current.requestId(), cause);
-                fail(502, cause instanceof UpstreamPoolExhaustedException ? "upstream_pool_exhausted"
-                        : "upstream_unreachable");
+                fail(502, cause instanceof UpstreamPoolExhaustedException ? ExchangeError.UPSTREAM_POOL_EXHAUSTED
+                        : ExchangeError.UPSTREAM_UNREACHABLE);
             }
             return;
         }
@@ -180,6 +182,7 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
         reusedConnection = handler.reused();
         handler.bind(this);
         upstream = channel;
+        current.upstreamStarted();
         channel.write(head);
         HttpContent part;
         while ((part = pending.poll()) != null) {
@@ -205,9 +208,9 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
             // the client gets 400 if nothing of the response has been sent yet.
             content.release();
             if (!responseStarted) {
-                fail(400, "malformed_body");
+                fail(400, ExchangeError.MALFORMED_BODY);
             } else {
-                abort("malformed_body");
+                abort(ExchangeError.MALFORMED_BODY);
             }
             return;
         }
@@ -249,7 +252,7 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
     private void responseTimedOut() {
         responseTimer = null;
         if (exchange != null && !responseStarted) {
-            fail(504, "upstream_timeout");
+            fail(504, ExchangeError.UPSTREAM_TIMEOUT);
         }
     }
 
@@ -259,9 +262,9 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
             return;
         }
         if (!responseStarted) {
-            fail(413, "body_too_large");
+            fail(413, ExchangeError.BODY_TOO_LARGE);
         } else {
-            abort("body_too_large");
+            abort(ExchangeError.BODY_TOO_LARGE);
         }
     }
 
@@ -285,9 +288,9 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
         if (message.decoderResult().isFailure()) {
             ReferenceCountUtil.release(message);
             if (responseStarted) {
-                abort("upstream_malformed_response");
+                abort(ExchangeError.UPSTREAM_MALFORMED_RESPONSE);
             } else {
-                fail(502, "upstream_malformed_response");
+                fail(502, ExchangeError.UPSTREAM_MALFORMED_RESPONSE);
             }
             return;
         }
@@ -324,7 +327,7 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
         HttpHeaders headers = response.headers();
         if (response.status().codeClass() == HttpStatusClass.INFORMATIONAL) {
             if (code == 101) {
-                fail(502, "upstream_protocol_switch");
+                fail(502, ExchangeError.UPSTREAM_PROTOCOL_SWITCH);
                 return false;
             }
             interim = true;
@@ -411,7 +414,7 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
         }
         upstream = null;
         if (responseStarted) {
-            abort(cause == null ? "upstream_closed_mid_response" : "upstream_error_mid_response");
+            abort(cause == null ? ExchangeError.UPSTREAM_CLOSED_MID_RESPONSE : ExchangeError.UPSTREAM_ERROR_MID_RESPONSE);
         } else if (reusedConnection && !retried && !hasBody && head != null && isIdempotent(head.method())) {
             retried = true;
             cancelResponseTimer();
@@ -419,7 +422,7 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
             pending.add(LastHttpContent.EMPTY_LAST_CONTENT);
             connect();
         } else {
-            fail(502, cause == null ? "upstream_closed" : "upstream_error");
+            fail(502, cause == null ? ExchangeError.UPSTREAM_CLOSED : ExchangeError.UPSTREAM_ERROR);
         }
     }
 
@@ -429,7 +432,7 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
     }
 
     /** Answers the exchange with a gateway-made status, dropping the upstream connection. */
-    private void fail(int status, String error) {
+    private void fail(int status, ExchangeError error) {
         Exchange current = exchange;
         if (current == null) {
             return;
@@ -445,7 +448,7 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
     }
 
     /** The response already started: all that can be done is to end both connections. */
-    private void abort(String error) {
+    private void abort(ExchangeError error) {
         Exchange current = exchange;
         Channel channel = upstream;
         resetExchange();
@@ -498,7 +501,7 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
             pool.release(channel, false);
         }
         if (current != null) {
-            current.error("client_closed");
+            current.error(ExchangeError.CLIENT_CLOSED);
         }
         ctx.fireChannelInactive();
     }

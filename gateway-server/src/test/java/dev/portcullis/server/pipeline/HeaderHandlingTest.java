@@ -1,8 +1,9 @@
 package dev.portcullis.server.pipeline;
 
+import dev.portcullis.server.http.HopByHopHeaders;
+import dev.portcullis.server.http.HeaderTokens;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.portcullis.server.proxy.HopByHopHeaders;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.HttpHeaders;
 import java.util.ArrayList;

@@ -1,5 +1,6 @@
 package dev.portcullis.server.pipeline;
 
+import dev.portcullis.server.exchange.Rejection;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.portcullis.core.config.Limits;

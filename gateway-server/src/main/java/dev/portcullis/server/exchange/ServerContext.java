@@ -1,30 +1,33 @@
-package dev.portcullis.server.pipeline;
+package dev.portcullis.server.exchange;
 
 import dev.portcullis.core.runtime.SnapshotHolder;
-import dev.portcullis.server.proxy.UpstreamPool;
 import io.netty.channel.group.ChannelGroup;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-/** What all client connections of one server share: the live snapshot, the upstream pool and drain state. */
+/**
+ * What all client connections of one server share: the live snapshot, the open connections, drain
+ * state and the listeners told of every finished exchange.
+ */
 public final class ServerContext {
+    private static final Logger LOG = LoggerFactory.getLogger(ServerContext.class);
+
     private final SnapshotHolder snapshots;
-    private final UpstreamPool upstreams;
     private final ChannelGroup clients;
+    private final List<ExchangeListener> listeners;
     private final AtomicInteger inFlight = new AtomicInteger();
     private volatile boolean draining;
 
-    public ServerContext(SnapshotHolder snapshots, UpstreamPool upstreams, ChannelGroup clients) {
+    public ServerContext(SnapshotHolder snapshots, ChannelGroup clients, List<ExchangeListener> listeners) {
         this.snapshots = snapshots;
-        this.upstreams = upstreams;
         this.clients = clients;
+        this.listeners = List.copyOf(listeners);
     }
 
     public SnapshotHolder snapshots() {
         return snapshots;
-    }
-
-    public UpstreamPool upstreams() {
-        return upstreams;
     }
 
     public ChannelGroup clients() {
@@ -38,6 +41,17 @@ public final class ServerContext {
 
     void exchangeStarted() {
         inFlight.incrementAndGet();
+    }
+
+    void exchangeFinished(Exchange exchange) {
+        for (int i = 0; i < listeners.size(); i++) {
+            try {
+                listeners.get(i).exchangeFinished(exchange);
+            } catch (RuntimeException e) {
+                // a failing listener must not break the connection or starve the others
+                LOG.warn("exchange listener {} failed", listeners.get(i).getClass().getSimpleName(), e);
+            }
+        }
     }
 
     void exchangeEnded() {

@@ -1,4 +1,4 @@
-package dev.portcullis.server.pipeline;
+package dev.portcullis.server.http;
 
 /** Names of the handlers in a client connection's pipeline. */
 public final class HandlerNames {

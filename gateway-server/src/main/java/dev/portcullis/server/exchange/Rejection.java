@@ -1,10 +1,10 @@
-package dev.portcullis.server.pipeline;
+package dev.portcullis.server.exchange;
 
 /**
  * Why the gateway answered a request before (or instead of) any rule: the status it answers and the
  * stable reason code the decision log shows.
  */
-enum Rejection {
+public enum Rejection {
     NO_CONFIG_LOADED(503, "no_config_loaded"),
     SHUTTING_DOWN(503, "shutting_down"),
     URI_TOO_LONG(414, "uri_too_long"),
@@ -31,11 +31,11 @@ enum Rejection {
         this.code = code;
     }
 
-    int status() {
+    public int status() {
         return status;
     }
 
-    String code() {
+    public String code() {
         return code;
     }
 }

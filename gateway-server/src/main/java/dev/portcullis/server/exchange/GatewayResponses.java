@@ -1,4 +1,4 @@
-package dev.portcullis.server.pipeline;
+package dev.portcullis.server.exchange;
 
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -9,6 +9,7 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
+import dev.portcullis.server.http.RequestIds;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -72,6 +73,12 @@ public final class GatewayResponses {
             response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         }
         return response;
+    }
+
+    /** Answers a request the gateway rejected before any rule ran, and closes the connection. */
+    public static ChannelFuture reject(Channel channel, Exchange exchange, Rejection rejection) {
+        exchange.reason(rejection.code());
+        return send(channel, exchange, rejection.status(), true);
     }
 
     /** Writes the answer for {@code exchange} and logs it; closes the connection afterwards when asked. */

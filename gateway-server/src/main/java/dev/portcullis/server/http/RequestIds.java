@@ -1,4 +1,4 @@
-package dev.portcullis.server.pipeline;
+package dev.portcullis.server.http;
 
 import io.netty.util.AsciiString;
 import java.util.concurrent.ThreadLocalRandom;

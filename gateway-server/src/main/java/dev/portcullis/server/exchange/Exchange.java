@@ -1,9 +1,8 @@
-package dev.portcullis.server.pipeline;
+package dev.portcullis.server.exchange;
 
 import dev.portcullis.core.policy.AuditOutcome;
 import dev.portcullis.core.policy.Decision;
 import dev.portcullis.core.runtime.GatewaySnapshot;
-import dev.portcullis.server.log.AccessLog;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
 
@@ -23,10 +22,12 @@ public final class Exchange {
     private @Nullable String subject;
     private @Nullable Decision decision;
     private @Nullable String reason;
-    private @Nullable String error;
+    private @Nullable ExchangeError error;
     private int status;
     private int upstreamStatus;
     private long bytesOut;
+    private long upstreamStartNanos;
+    private long upstreamNanos = -1;
     private boolean finished;
     private @Nullable GatewaySnapshot snapshot;
     private boolean http10;
@@ -50,7 +51,7 @@ public final class Exchange {
         return snapshot;
     }
 
-    void snapshot(GatewaySnapshot snapshot) {
+    public void snapshot(GatewaySnapshot snapshot) {
         this.snapshot = snapshot;
     }
 
@@ -59,7 +60,7 @@ public final class Exchange {
         return http10;
     }
 
-    void http10(boolean http10) {
+    public void http10(boolean http10) {
         this.http10 = http10;
     }
 
@@ -68,7 +69,7 @@ public final class Exchange {
         return hasBody;
     }
 
-    void hasBody(boolean hasBody) {
+    public void hasBody(boolean hasBody) {
         this.hasBody = hasBody;
     }
 
@@ -84,7 +85,7 @@ public final class Exchange {
         return path;
     }
 
-    void path(String canonical) {
+    public void path(String canonical) {
         this.path = canonical;
     }
 
@@ -92,7 +93,7 @@ public final class Exchange {
         return host;
     }
 
-    void host(String host) {
+    public void host(String host) {
         this.host = host;
     }
 
@@ -100,7 +101,7 @@ public final class Exchange {
         return clientIp;
     }
 
-    void clientIp(String clientIp) {
+    public void clientIp(String clientIp) {
         this.clientIp = clientIp;
     }
 
@@ -109,7 +110,7 @@ public final class Exchange {
         return subject;
     }
 
-    void subject(String subject) {
+    public void subject(String subject) {
         this.subject = subject;
     }
 
@@ -117,7 +118,7 @@ public final class Exchange {
         return decision;
     }
 
-    void decision(Decision decision) {
+    public void decision(Decision decision) {
         this.decision = decision;
     }
 
@@ -131,11 +132,12 @@ public final class Exchange {
     }
 
     /** What went wrong after the decision (upstream unreachable, timed out, closed, body too large), or null. */
-    public @Nullable String error() {
+    public @Nullable ExchangeError error() {
         return error;
     }
 
-    public void error(String error) {
+    /** Records what went wrong; the first error of an exchange is the one reported. */
+    public void error(ExchangeError error) {
         if (this.error == null) {
             this.error = error;
         }
@@ -188,17 +190,34 @@ public final class Exchange {
         return System.nanoTime() - startNanos;
     }
 
+    /** The request head is being written to an upstream connection: the upstream's time starts. */
+    public void upstreamStarted() {
+        upstreamStartNanos = System.nanoTime();
+    }
+
+    /** The upstream's response ended (or failed): its time stops. */
+    public void upstreamEnded() {
+        if (upstreamStartNanos != 0 && upstreamNanos < 0) {
+            upstreamNanos = System.nanoTime() - upstreamStartNanos;
+        }
+    }
+
+    /** Nanoseconds from writing the request upstream to the end of its response; -1 when never proxied. */
+    public long upstreamNanos() {
+        return upstreamNanos;
+    }
+
     public boolean isFinished() {
         return finished;
     }
 
-    /** Marks the response complete: writes the access log line once and frees the connection for the next request. */
+    /** Marks the response complete: tells the listeners (access log, metrics) once and frees the connection. */
     public void finish() {
         if (finished) {
             return;
         }
         finished = true;
-        AccessLog.log(this);
+        upstreamEnded();
         connection.exchangeFinished(this);
     }
 }

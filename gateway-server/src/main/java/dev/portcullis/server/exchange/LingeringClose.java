@@ -1,5 +1,6 @@
-package dev.portcullis.server.pipeline;
+package dev.portcullis.server.exchange;
 
+import dev.portcullis.server.http.HandlerNames;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;

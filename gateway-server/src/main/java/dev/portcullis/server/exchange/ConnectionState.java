@@ -1,8 +1,12 @@
-package dev.portcullis.server.pipeline;
+package dev.portcullis.server.exchange;
 
+import dev.portcullis.core.net.IpAddress;
+import dev.portcullis.server.http.RequestIds;
 import io.netty.channel.Channel;
 import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 
@@ -15,7 +19,7 @@ import org.jspecify.annotations.Nullable;
  * yet) so that one mechanism owns {@code autoRead}.
  */
 public final class ConnectionState {
-    static final AttributeKey<ConnectionState> KEY = AttributeKey.valueOf("portcullis.connection");
+    private static final AttributeKey<ConnectionState> KEY = AttributeKey.valueOf("portcullis.connection");
 
     /** Reasons to stop reading from the client. */
     public enum Pause {
@@ -39,9 +43,10 @@ public final class ConnectionState {
     private Phase phase = Phase.IDLE;
     private @Nullable ScheduledFuture<?> timer;
     private @Nullable Exchange exchange;
+    private @Nullable IpAddress peer;
     private boolean closeAfterResponse;
 
-    ConnectionState(Channel channel, ServerContext server, long headTimeoutNanos, long idleTimeoutNanos) {
+    public ConnectionState(Channel channel, ServerContext server, long headTimeoutNanos, long idleTimeoutNanos) {
         this.channel = channel;
         this.server = server;
         this.headTimeoutNanos = headTimeoutNanos;
@@ -64,6 +69,19 @@ public final class ConnectionState {
 
     public ServerContext server() {
         return server;
+    }
+
+    /** The TCP peer's address (0.0.0.0 when the channel has none), read once per connection. */
+    public IpAddress peer() {
+        IpAddress known = peer;
+        if (known == null) {
+            SocketAddress remote = channel.remoteAddress();
+            known = remote instanceof InetSocketAddress inet && inet.getAddress() != null
+                    ? IpAddress.fromBytes(inet.getAddress().getAddress())
+                    : IpAddress.parse("0.0.0.0");
+            peer = known;
+        }
+        return known;
     }
 
     public @Nullable Exchange exchange() {
@@ -92,7 +110,7 @@ public final class ConnectionState {
     }
 
     /** Starts an exchange for a request head that has just been decoded. */
-    Exchange begin(String requestId, String method, String rawPath) {
+    public Exchange begin(String requestId, String method, String rawPath) {
         cancelTimer();
         phase = Phase.BUSY;
         closeAfterResponse = false;
@@ -103,6 +121,7 @@ public final class ConnectionState {
     }
 
     void exchangeFinished(Exchange finished) {
+        server.exchangeFinished(finished);
         if (exchange == finished) {
             exchange = null;
             server.exchangeEnded();
@@ -113,7 +132,7 @@ public final class ConnectionState {
     }
 
     /** Connection opened or previous exchange done: the idle timeout runs until the first byte of a head. */
-    void awaitNextHead() {
+    public void awaitNextHead() {
         cancelTimer();
         phase = Phase.IDLE;
         if (idleTimeoutNanos > 0) {
@@ -122,7 +141,7 @@ public final class ConnectionState {
     }
 
     /** Bytes arrived: if they begin a new request head, the head timeout starts. */
-    void bytesReceived() {
+    public void bytesReceived() {
         if (phase == Phase.IDLE) {
             cancelTimer();
             phase = Phase.READING_HEAD;
@@ -148,20 +167,19 @@ public final class ConnectionState {
     private void headExpired() {
         if (phase == Phase.READING_HEAD && exchange == null) {
             Exchange timedOut = begin(RequestIds.create(), "", "");
-            timedOut.clientIp(AccessControlHandler.peerAddress(channel).toString());
-            timedOut.reason(Rejection.HEADER_TIMEOUT.code());
-            GatewayResponses.send(channel, timedOut, Rejection.HEADER_TIMEOUT.status(), true);
+            timedOut.clientIp(peer().toString());
+            GatewayResponses.reject(channel, timedOut, Rejection.HEADER_TIMEOUT);
         }
     }
 
-    void released() {
+    public void released() {
         cancelTimer();
         if (exchange != null) {
             Exchange abandoned = exchange;
             if (abandoned.status() == 0) {
                 abandoned.status(499);
             }
-            abandoned.error("client_closed");
+            abandoned.error(ExchangeError.CLIENT_CLOSED);
             abandoned.finish();
         }
     }
