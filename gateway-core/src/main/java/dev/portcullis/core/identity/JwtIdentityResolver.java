@@ -1,8 +1,5 @@
 package dev.portcullis.core.identity;
 
-import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
-import com.github.benmanes.caffeine.cache.Expiry;
 import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.JWSHeader;
@@ -10,12 +7,6 @@ import com.nimbusds.jose.util.Base64URL;
 import com.nimbusds.jose.util.JSONObjectUtils;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.text.ParseException;
 import java.time.Clock;
 import java.time.Duration;
@@ -23,13 +14,11 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Date;
 import java.util.HashMap;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.atomic.LongAdder;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -56,31 +45,25 @@ public final class JwtIdentityResolver implements AutoCloseable {
      * the key's type, curve and alg fit the token's alg. HMAC keys exist only for secret_env providers,
      * whose allow-list holds only HS algorithms, so a public key can never be used as an HMAC secret.
      *
-     * Cache: keyed by the SHA-256 of the token's signature part, holding the Resolved outcome with the
-     * provider, key set and key that verified it, and the token's signing input (header.payload), which a
-     * hit must match exactly. No credential is kept: without its signature a token is worthless. A hit is valid while the provider's
-     * current key set is that set or still holds that key, and the clock is before the token's exp
-     * (or NO_EXP_CACHE_TTL after verification for a token without exp). Only successes are cached.
+     * Collaborators: VerifiedTokenCache (successful verifications, no credential kept), KeyProviders
+     * (loading each provider's key source), BearerTokens (the Authorization header), JwtCounters (the
+     * counts, continued by the resolver of the next generation).
      */
 
     /** Tokens longer than this many characters are rejected without being parsed. */
     public static final int MAX_TOKEN_LENGTH = 8192;
 
     /** How long a verified token without {@code exp} is served from the cache before it is verified again. */
-    static final Duration NO_EXP_CACHE_TTL = Duration.ofMinutes(5);
+    static final Duration NO_EXP_CACHE_TTL = VerifiedTokenCache.NO_EXP_TTL;
 
     private final JwtResolverOptions options;
     private final Clock clock;
     private final List<JwtProvider> providers;
     private final Map<String, JwtProvider> byIssuer;
     private final @Nullable JwtProvider withoutIssuer;
-    private final @Nullable Cache<TokenKey, CachedIdentity> cache;
+    private final @Nullable VerifiedTokenCache cache;
     private final @Nullable JwksHttp http;
-
-    private final LongAdder verifications = new LongAdder();
-    private final LongAdder cacheHits = new LongAdder();
-    private final LongAdder resolved = new LongAdder();
-    private final LongAdder[] rejected = new LongAdder[RejectReason.values().length];
+    private final JwtCounters counters;
 
     /**
      * A resolver with the {@linkplain JwtResolverOptions#defaults default options}.
@@ -109,9 +92,7 @@ public final class JwtIdentityResolver implements AutoCloseable {
         checkIssuers(settings);
         this.options = options;
         this.clock = options.clock();
-        for (int i = 0; i < rejected.length; i++) {
-            rejected[i] = new LongAdder();
-        }
+        this.counters = previous != null ? previous.counters : new JwtCounters();
         boolean fetches = settings.stream().anyMatch(s -> s.keySource() instanceof KeySource.JwksUrl);
         this.http = !fetches ? null : sharedHttp != null ? sharedHttp : new JwksHttp(options.scheduler(),
                 options.fetchTimeout());
@@ -120,7 +101,8 @@ public final class JwtIdentityResolver implements AutoCloseable {
         JwtProvider fallback = null;
         for (int i = 0; i < settings.size(); i++) {
             JwtProviderSettings provider = settings.get(i);
-            JwtProvider compiled = new JwtProvider(i, provider, load(i, provider, previous));
+            JwtProvider compiled = new JwtProvider(i, provider,
+                    KeyProviders.load(i, provider, previous == null ? List.of() : previous.providers, options, http));
             built.add(compiled);
             String issuer = provider.issuer();
             if (issuer == null) {
@@ -132,11 +114,7 @@ public final class JwtIdentityResolver implements AutoCloseable {
         this.providers = List.copyOf(built);
         this.byIssuer = Map.copyOf(issuers);
         this.withoutIssuer = fallback;
-        this.cache = options.cacheSize() == 0 ? null : Caffeine.newBuilder()
-                .maximumSize(options.cacheSize())
-                .expireAfter(Expiry.<TokenKey, CachedIdentity>creating((key, entry) -> entry.ttl()))
-                .executor(Runnable::run)
-                .build();
+        this.cache = options.cacheSize() == 0 ? null : new VerifiedTokenCache(options.cacheSize());
         for (JwtProvider provider : providers) {
             if (provider.keys instanceof RemoteJwks remote) {
                 remote.start();
@@ -147,7 +125,8 @@ public final class JwtIdentityResolver implements AutoCloseable {
     /**
      * The resolver for a reloaded configuration, sharing {@code previous}'s options and HTTP client: a
      * {@code jwks_url} that {@code previous} also fetched starts with its last good key set (and is fetched
-     * again at once), so no request is rejected because of the reload. Files are read again.
+     * again at once), so no request is rejected because of the reload. Files are read again. The counts
+     * continue from {@code previous}'s.
      * {@code previous} is left running; close it once the new resolver is in use.
      *
      * @throws KeySourceException when a file, PEM or secret cannot be loaded
@@ -157,47 +136,15 @@ public final class JwtIdentityResolver implements AutoCloseable {
         return new JwtIdentityResolver(providers, previous.options, previous.http, previous);
     }
 
-    /**
-     * The bearer token of an {@code Authorization} header value: null when there is no header or its scheme
-     * is not {@code Bearer} (case-insensitive), {@code ""} when the scheme has no token.
-     */
-    public static @Nullable String bearerToken(@Nullable String authorization) {
-        if (authorization == null) {
-            return null;
-        }
-        int start = 0;
-        int end = authorization.length();
-        while (start < end && isWhitespace(authorization.charAt(start))) {
-            start++;
-        }
-        while (end > start && isWhitespace(authorization.charAt(end - 1))) {
-            end--;
-        }
-        if (end - start < 6 || !authorization.regionMatches(true, start, "Bearer", 0, 6)) {
-            return null;
-        }
-        int i = start + 6;
-        if (i == end) {
-            return "";
-        }
-        if (!isWhitespace(authorization.charAt(i))) {
-            return null;
-        }
-        while (i < end && isWhitespace(authorization.charAt(i))) {
-            i++;
-        }
-        return authorization.substring(i, end);
-    }
-
     /** Resolves an {@code Authorization} header value: {@link Resolution.NotPresented} unless it is a bearer token. */
     public Resolution resolve(@Nullable String authorization) {
-        String token = bearerToken(authorization);
+        String token = BearerTokens.parse(authorization);
         return token == null ? Resolution.notPresented() : verify(token);
     }
 
     /** As {@link #resolve}, through {@link #verifyAsync}. */
     public CompletableFuture<Resolution> resolveAsync(@Nullable String authorization) {
-        String token = bearerToken(authorization);
+        String token = BearerTokens.parse(authorization);
         return token == null ? CompletableFuture.completedFuture(Resolution.notPresented()) : verifyAsync(token);
     }
 
@@ -207,7 +154,7 @@ public final class JwtIdentityResolver implements AutoCloseable {
      * refetch, at most once per 30 s per provider; a later token succeeds once it has landed.
      */
     public Resolution verify(String token) {
-        return count(verify(token, null));
+        return counters.count(verify(token, null));
     }
 
     /**
@@ -220,9 +167,9 @@ public final class JwtIdentityResolver implements AutoCloseable {
         Resolution first = verify(token, pending);
         CompletableFuture<Void> fetch = pending.fetch;
         if (fetch == null) {
-            return CompletableFuture.completedFuture(count(first));
+            return CompletableFuture.completedFuture(counters.count(first));
         }
-        return fetch.handle((ignored, error) -> count(verify(token, null)));
+        return fetch.handle((ignored, error) -> counters.count(verify(token, null)));
     }
 
     /** Fetches every {@code jwks_url} now (joining running fetches); completes when all have landed or failed. */
@@ -236,22 +183,22 @@ public final class JwtIdentityResolver implements AutoCloseable {
 
     /** Signature verifications performed (cache hits perform none). */
     public long signatureVerifications() {
-        return verifications.sum();
+        return counters.verifications.sum();
     }
 
     /** Tokens answered from the verified-token cache. */
     public long cacheHits() {
-        return cacheHits.sum();
+        return counters.cacheHits.sum();
     }
 
     /** Tokens accepted, from the cache or not. */
     public long resolvedCount() {
-        return resolved.sum();
+        return counters.resolved.sum();
     }
 
     /** Tokens rejected for {@code reason}. */
     public long rejectedCount(RejectReason reason) {
-        return rejected[reason.ordinal()].sum();
+        return counters.rejected[reason.ordinal()].sum();
     }
 
     /** One status per provider, in configuration order. */
@@ -275,23 +222,16 @@ public final class JwtIdentityResolver implements AutoCloseable {
         if (token.length() > MAX_TOKEN_LENGTH) {
             return Resolution.Rejected.of(RejectReason.TOKEN_TOO_LARGE);
         }
-        Scratch scratch = SCRATCH.get();
-        int length = scratch.copyIfCompactJws(token);
-        if (length < 0) {
+        if (!VerifiedTokenCache.scan(token)) {
             return Resolution.Rejected.of(RejectReason.MALFORMED_TOKEN);
         }
         Instant now = clock.instant();
-        TokenKey cacheKey = null;
-        Cache<TokenKey, CachedIdentity> verified = cache;
+        VerifiedTokenCache verified = cache;
         if (verified != null) {
-            cacheKey = scratch.digestSignature(length);
-            CachedIdentity hit = verified.getIfPresent(cacheKey);
-            if (hit != null && hit.signs(scratch.bytes, scratch.signatureStart)) {
-                if (hit.isValid(now)) {
-                    cacheHits.increment();
-                    return hit.resolution();
-                }
-                verified.invalidate(cacheKey);
+            Resolution.Resolved hit = verified.get(now);
+            if (hit != null) {
+                counters.cacheHits.increment();
+                return hit;
             }
         }
 
@@ -377,9 +317,8 @@ public final class JwtIdentityResolver implements AutoCloseable {
                 new Resolution.Resolved(new Identity(subject, roles, claimMap, IdentitySource.JWT, expiresAt));
 
         Instant validUntil = expiresAt != null ? expiresAt : now.plus(NO_EXP_CACHE_TTL);
-        if (verified != null && cacheKey != null && now.isBefore(validUntil)) {
-            verified.put(cacheKey, new CachedIdentity(result, provider, keySet, key, validUntil,
-                    Duration.between(now, validUntil), Arrays.copyOf(scratch.bytes, scratch.signatureStart - 1)));
+        if (verified != null) {
+            verified.put(result, provider, keySet, key, now, validUntil);
         }
         return result;
     }
@@ -390,7 +329,7 @@ public final class JwtIdentityResolver implements AutoCloseable {
                 continue;
             }
             attempt.candidates++;
-            verifications.increment();
+            counters.verifications.increment();
             try {
                 if (jwt.verify(key.verifier())) {
                     attempt.verifiedBy = key;
@@ -419,84 +358,6 @@ public final class JwtIdentityResolver implements AutoCloseable {
         }
     }
 
-    private Resolution count(Resolution resolution) {
-        if (resolution instanceof Resolution.Rejected rejection) {
-            rejected[rejection.reason().ordinal()].increment();
-        } else if (resolution instanceof Resolution.Resolved) {
-            resolved.increment();
-        }
-        return resolution;
-    }
-
-    private KeyProvider load(int index, JwtProviderSettings settings, @Nullable JwtIdentityResolver previous)
-            throws KeySourceException {
-        KeySource source = settings.keySource();
-        String key = source.configKey();
-        Set<JWSAlgorithm> algorithms = JwtProvider.jws(settings.algorithms());
-        String label = "";
-        try {
-            if (source instanceof KeySource.JwksFile file) {
-                label = key + " \"" + file.path() + "\" ";
-                String json = read(index, key, file.path());
-                return new KeyProvider.Static(new KeySet(1, KeyLoader.fromJwks(json, algorithms)), clock.instant());
-            }
-            if (source instanceof KeySource.PublicKeyFile pem) {
-                label = key + " \"" + pem.path() + "\" ";
-                String text = read(index, key, pem.path());
-                return new KeyProvider.Static(new KeySet(1, List.of(KeyLoader.fromPem(text, algorithms))),
-                        clock.instant());
-            }
-            if (source instanceof KeySource.SecretEnv env) {
-                label = key + " \"" + env.name() + "\" ";
-                String secret = options.environment().apply(env.name());
-                if (secret == null || secret.isEmpty()) {
-                    throw new KeySourceException(index, key, label
-                            + "is not set (expected: an environment variable holding the HMAC secret)");
-                }
-                VerifyingKey hmac = KeyLoader.fromSecret(secret.getBytes(StandardCharsets.UTF_8),
-                        settings.algorithms());
-                return new KeyProvider.Static(new KeySet(1, List.of(hmac)), clock.instant());
-            }
-            KeySource.JwksUrl url = (KeySource.JwksUrl) source;
-            JwksHttp client = http;
-            if (client == null) {
-                throw new IllegalStateException("no HTTP client for a jwks_url provider");
-            }
-            return new RemoteJwks(url.uri(), algorithms, client, options, settings.jwksRefresh(),
-                    previousDocument(previous, url));
-        } catch (KeyLoader.InvalidKeysException e) {
-            throw new KeySourceException(index, key, label + e.getMessage());
-        }
-    }
-
-    private static @Nullable String previousDocument(@Nullable JwtIdentityResolver previous, KeySource.JwksUrl url) {
-        if (previous == null) {
-            return null;
-        }
-        for (JwtProvider provider : previous.providers) {
-            if (url.equals(provider.settings.keySource())) {
-                String document = provider.keys.document();
-                if (document != null) {
-                    return document;
-                }
-            }
-        }
-        return null;
-    }
-
-    private static String read(int index, String key, Path path) throws KeySourceException {
-        try {
-            if (Files.size(path) > JwksHttp.MAX_DOCUMENT_BYTES) {
-                throw new KeySourceException(index, key, key + " \"" + path + "\" is larger than "
-                        + JwksHttp.MAX_DOCUMENT_BYTES + " bytes (expected: a key file)");
-            }
-            return Files.readString(path, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new KeySourceException(index, key, key + " \"" + path + "\" cannot be read ("
-                    + e.getClass().getSimpleName() + ")", e);
-        }
-    }
-
     private static void checkIssuers(List<JwtProviderSettings> settings) {
         if (settings.isEmpty()) {
             throw new IllegalArgumentException("[] is not a valid provider list (expected: at least one provider)");
@@ -522,8 +383,6 @@ public final class JwtIdentityResolver implements AutoCloseable {
         }
     }
 
-    /** Three dot-separated base64url parts, the first two non-empty (an unsigned token has an empty third). */
-
     /** True when the header names {@code alg: none} in any case, which nimbus refuses to parse as a JWS. */
     private static boolean declaresNone(String token) {
         try {
@@ -548,10 +407,6 @@ public final class JwtIdentityResolver implements AutoCloseable {
         return text == null || text.isBlank() ? null : text;
     }
 
-    private static boolean isWhitespace(char c) {
-        return c == ' ' || c == '\t';
-    }
-
     /** The fetch a {@link #verifyAsync} caller may wait for; set by the first verification. */
     private static final class Pending {
         @Nullable CompletableFuture<Void> fetch;
@@ -561,117 +416,5 @@ public final class JwtIdentityResolver implements AutoCloseable {
     private static final class Attempt {
         int candidates;
         @Nullable VerifyingKey verifiedBy;
-    }
-
-    /**
-     * The SHA-256 of a token's signature part: the cache key. The entry keeps the signing input
-     * (header and payload, which are not secret: anyone holding the token reads them) and a hit must
-     * match it exactly, so a hit needs the very token that was verified, while the cache keeps no
-     * credential (the signature) and hashes about half of the token's bytes.
-     */
-    private record TokenKey(long a, long b, long c, long d) {}
-
-    /**
-     * Per-thread buffers for the cache-hit path, which runs for nearly every request: the syntax scan
-     * copies the (ASCII) token into a reused byte array that is then hashed, so a hit allocates only
-     * its key.
-     */
-    private static final class Scratch {
-        final MessageDigest sha256;
-        final byte[] bytes = new byte[MAX_TOKEN_LENGTH];
-        final byte[] hash = new byte[32];
-
-        Scratch() {
-            try {
-                sha256 = MessageDigest.getInstance("SHA-256");
-            } catch (NoSuchAlgorithmException e) {
-                throw new IllegalStateException("SHA-256 is required of every JDK", e);
-            }
-        }
-
-        /** Where the signature part of the last token copied starts. */
-        int signatureStart;
-
-        /** Copies a compact JWS (three base64url parts) into {@link #bytes}; its length, or -1. */
-        @SuppressWarnings("deprecation") // String.getBytes(int, int, byte[], int): a plain copy of Latin-1 text
-        int copyIfCompactJws(String token) {
-            int dots = 0;
-            int partStart = 0;
-            int n = token.length();
-            byte[] out = bytes;
-            // Copies the low byte of each char; a char above 0xFF could alias a valid byte, so the scan
-            // below rejects every byte that is not base64url or '.', and the copy is checked against
-            // the string only for non-Latin-1 input, which String.getBytes cannot represent.
-            token.getBytes(0, n, out, 0);
-            for (int i = 0; i < n; i++) {
-                int c = out[i];
-                if (c < 0 || !BASE64URL_OR_DOT[c] || token.charAt(i) != c) {
-                    return -1;
-                }
-                if (c == '.') {
-                    if (i == partStart || ++dots > 2) {
-                        return -1;
-                    }
-                    partStart = i + 1;
-                }
-            }
-            // an empty third part (no signature) is left to the parser, which tells alg none apart
-            signatureStart = partStart;
-            return dots == 2 ? n : -1;
-        }
-
-        private static final boolean[] BASE64URL_OR_DOT = new boolean[128];
-
-        static {
-            for (char c = 'A'; c <= 'Z'; c++) {
-                BASE64URL_OR_DOT[c] = true;
-                BASE64URL_OR_DOT[Character.toLowerCase(c)] = true;
-            }
-            for (char c = '0'; c <= '9'; c++) {
-                BASE64URL_OR_DOT[c] = true;
-            }
-            BASE64URL_OR_DOT['-'] = true;
-            BASE64URL_OR_DOT['_'] = true;
-            BASE64URL_OR_DOT['.'] = true;
-        }
-
-        TokenKey digestSignature(int length) {
-            sha256.update(bytes, signatureStart, length - signatureStart);
-            try {
-                sha256.digest(hash, 0, hash.length);
-            } catch (java.security.DigestException e) {
-                throw new IllegalStateException("SHA-256 digest of 32 bytes", e);
-            }
-            return new TokenKey(longAt(0), longAt(8), longAt(16), longAt(24));
-        }
-
-        private long longAt(int offset) {
-            long value = 0;
-            for (int i = 0; i < 8; i++) {
-                value = (value << 8) | (hash[offset + i] & 0xFF);
-            }
-            return value;
-        }
-    }
-
-    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
-
-    /** A verified token's outcome and what its validity depends on. */
-    private record CachedIdentity(Resolution.Resolved resolution, JwtProvider provider, KeySet keySet,
-            VerifyingKey key, Instant validUntil, Duration ttl, byte[] signingInput) {
-
-        /** True when {@code token} (ASCII; its signature starts at {@code signatureStart}) has this entry's signing input. */
-        boolean signs(byte[] token, int signatureStart) {
-            int n = signingInput.length;
-            return signatureStart == n + 1 && Arrays.equals(token, 0, n, signingInput, 0, n);
-        }
-
-        boolean isValid(Instant now) {
-            if (!now.isBefore(validUntil)) {
-                return false;
-            }
-            KeySet current = provider.keys.current();
-            return current == keySet || (current != null && current.contains(key));
-        }
     }
 }

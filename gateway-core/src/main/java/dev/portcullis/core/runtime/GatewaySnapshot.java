@@ -1,25 +1,49 @@
 package dev.portcullis.core.runtime;
 
 import dev.portcullis.core.config.CompiledConfig;
+import dev.portcullis.core.decision.DecisionStep;
+import dev.portcullis.core.identity.IdentityChain;
 import dev.portcullis.core.identity.JwtIdentityResolver;
 import dev.portcullis.core.identity.JwtResolverOptions;
 import dev.portcullis.core.identity.KeySourceException;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.jspecify.annotations.Nullable;
 
 /**
  * One immutable generation of the gateway's configuration: what a request is decided by from head to end.
  *
- * @param config the compiled configuration
- * @param generation increases by one with every applied (re)load, starting at 1
- * @param loadedAt when this generation was compiled
- * @param jwt the bearer-token verifier of this generation; null when no JWT provider is configured
+ * <p>Implementation notes: a generation owns background resources (JWKS refresh tasks). When a reload
+ * replaces it, it is {@linkplain #retire() retired} and closed once the last request that took it
+ * ({@link #acquire()}/{@link #release()}) has finished, so no request loses the resources it was decided
+ * with. A request may take a generation in the instant after it was retired with no users: it then runs
+ * on a closed generation, which still verifies tokens with its last key set and only stops refreshing it.
  */
-public record GatewaySnapshot(
-        CompiledConfig config, long generation, Instant loadedAt, @Nullable JwtIdentityResolver jwt)
-        implements AutoCloseable {
+public final class GatewaySnapshot implements AutoCloseable {
+    private final CompiledConfig config;
+    private final long generation;
+    private final Instant loadedAt;
+    private final @Nullable JwtIdentityResolver jwt;
+    private final DecisionStep decisions;
+    private final AtomicInteger users = new AtomicInteger();
+    private volatile boolean retired;
+    private volatile boolean closed;
+
+    /**
+     * @param config the compiled configuration
+     * @param generation increases by one with every applied (re)load, starting at 1
+     * @param loadedAt when this generation was compiled
+     * @param jwt the bearer-token verifier of this generation; null when no JWT provider is configured
+     */
+    public GatewaySnapshot(CompiledConfig config, long generation, Instant loadedAt, @Nullable JwtIdentityResolver jwt) {
+        this.config = config;
+        this.generation = generation;
+        this.loadedAt = loadedAt;
+        this.jwt = jwt;
+        this.decisions = new DecisionStep(new IdentityChain(jwt, config.identity(), config.clientIps()), config.policy());
+    }
 
     /** A snapshot without JWT verification (tests and configs without {@code identity.jwt}). */
     public GatewaySnapshot(CompiledConfig config, long generation, Instant loadedAt) {
@@ -40,11 +64,93 @@ public record GatewaySnapshot(
         return new GatewaySnapshot(config, generation, clock.instant(), jwt);
     }
 
-    /** Stops this generation's background work (JWKS refreshes). */
+    /**
+     * The snapshot for a reloaded {@code config} following {@code previous}: JWT counters continue and
+     * a {@code jwks_url} both fetch starts with the previous key set ({@link JwtIdentityResolver#reloaded}).
+     * Blocking file I/O: call it off the event loops.
+     */
+    public static GatewaySnapshot next(
+            GatewaySnapshot previous, CompiledConfig config, Clock clock, ScheduledExecutorService scheduler)
+            throws KeySourceException {
+        JwtIdentityResolver before = previous.jwt;
+        JwtIdentityResolver jwt;
+        if (config.identity().jwtProviders().isEmpty()) {
+            jwt = null;
+        } else if (before != null) {
+            jwt = JwtIdentityResolver.reloaded(before, config.identity().jwtProviders());
+        } else {
+            jwt = new JwtIdentityResolver(config.identity().jwtProviders(), JwtResolverOptions.defaults(clock, scheduler));
+        }
+        return new GatewaySnapshot(config, previous.generation + 1, clock.instant(), jwt);
+    }
+
+    public CompiledConfig config() {
+        return config;
+    }
+
+    public long generation() {
+        return generation;
+    }
+
+    public Instant loadedAt() {
+        return loadedAt;
+    }
+
+    public @Nullable JwtIdentityResolver jwt() {
+        return jwt;
+    }
+
+    /** The identity-then-policy step of this generation. */
+    public DecisionStep decisions() {
+        return decisions;
+    }
+
+    /** A request starts using this generation; pair with {@link #release()}. */
+    public void acquire() {
+        users.incrementAndGet();
+    }
+
+    /** A request that {@linkplain #acquire() took} this generation has finished. */
+    public void release() {
+        if (users.decrementAndGet() == 0 && retired) {
+            close();
+        }
+    }
+
+    /** Requests currently using this generation. */
+    public int users() {
+        return users.get();
+    }
+
+    /** A newer generation replaced this one: close it as soon as no request uses it. */
+    public void retire() {
+        retired = true;
+        if (users.get() == 0) {
+            close();
+        }
+    }
+
+    /** Whether this generation's background work has stopped. */
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /** Stops this generation's background work (JWKS refreshes); idempotent. */
     @Override
     public void close() {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
         if (jwt != null) {
             jwt.close();
         }
+    }
+
+    @Override
+    public String toString() {
+        return "GatewaySnapshot[generation=" + generation + ", version=" + config.version() + "]";
     }
 }

@@ -598,9 +598,9 @@ class JwtIdentityResolverTest {
         assertThat(resolver.resolve("Bearer")).isEqualTo(Resolution.Rejected.of(RejectReason.MALFORMED_TOKEN));
         assertThat(resolver.resolve("bearer  " + token + " ")).isInstanceOf(Resolution.Resolved.class);
         assertThat(resolver.resolveAsync("Bearer " + token).join()).isInstanceOf(Resolution.Resolved.class);
-        assertThat(JwtIdentityResolver.bearerToken("Bearerx")).isNull();
-        assertThat(JwtIdentityResolver.bearerToken("BEARER\tabc")).isEqualTo("abc");
-        assertThat(JwtIdentityResolver.bearerToken("Bearer ")).isEmpty();
+        assertThat(BearerTokens.parse("Bearerx")).isNull();
+        assertThat(BearerTokens.parse("BEARER\tabc")).isEqualTo("abc");
+        assertThat(BearerTokens.parse("Bearer ")).isEmpty();
     }
 
     @Test

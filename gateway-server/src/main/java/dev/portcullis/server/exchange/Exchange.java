@@ -51,7 +51,12 @@ public final class Exchange {
         return snapshot;
     }
 
+    /** Sets the generation deciding this exchange; it stays in use (not closed by a reload) until {@link #finish}. */
     public void snapshot(GatewaySnapshot snapshot) {
+        if (this.snapshot != null) {
+            throw new IllegalStateException("exchange already has a snapshot");
+        }
+        snapshot.acquire();
         this.snapshot = snapshot;
     }
 
@@ -218,6 +223,12 @@ public final class Exchange {
         }
         finished = true;
         upstreamEnded();
-        connection.exchangeFinished(this);
+        try {
+            connection.exchangeFinished(this);
+        } finally {
+            if (snapshot != null) {
+                snapshot.release();
+            }
+        }
     }
 }

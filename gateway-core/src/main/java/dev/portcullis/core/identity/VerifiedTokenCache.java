@@ -1,0 +1,188 @@
+package dev.portcullis.core.identity;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Expiry;
+import java.security.DigestException;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Arrays;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The verified-token cache of a {@link JwtIdentityResolver}: successful verifications, keyed so that a hit
+ * needs the very token that was verified while no credential is kept.
+ *
+ * <p>Implementation notes. Keyed by the SHA-256 of the token's signature part, holding the Resolved
+ * outcome with the provider, key set and key that verified it, and the token's signing input
+ * (header.payload), which a hit must match exactly. Without its signature a token is worthless, so the
+ * cache holds no credential. A hit is valid while the provider's current key set is that set or still
+ * holds that key, and the clock is before the token's exp (or {@link #NO_EXP_TTL} after verification for
+ * a token without exp). Only successes are cached.
+ *
+ * <p>The hot path allocates only the key: {@link #scan} copies the token into a per-thread buffer, and
+ * {@link #get} and {@link #put} work on the token the calling thread scanned last. They must be called
+ * on the thread that scanned it, with no other scan in between (the resolver does so within one call).
+ */
+final class VerifiedTokenCache {
+    /** How long a verified token without {@code exp} is served from the cache before it is verified again. */
+    static final Duration NO_EXP_TTL = Duration.ofMinutes(5);
+
+    private final Cache<TokenKey, CachedIdentity> cache;
+
+    VerifiedTokenCache(int maximumSize) {
+        this.cache = Caffeine.newBuilder()
+                .maximumSize(maximumSize)
+                .expireAfter(Expiry.<TokenKey, CachedIdentity>creating((key, entry) -> entry.ttl()))
+                .executor(Runnable::run)
+                .build();
+    }
+
+    /**
+     * Copies a compact JWS (three base64url parts, the first two non-empty) into the calling thread's
+     * buffer; false when {@code token} is not one. Tokens over {@link JwtIdentityResolver#MAX_TOKEN_LENGTH}
+     * must be rejected before.
+     */
+    static boolean scan(String token) {
+        return SCRATCH.get().copyIfCompactJws(token) >= 0;
+    }
+
+    /** The cached outcome for the token this thread scanned last, if it is still valid at {@code now}. */
+    Resolution.@Nullable Resolved get(Instant now) {
+        Scratch scratch = SCRATCH.get();
+        TokenKey key = scratch.digestSignature();
+        CachedIdentity hit = cache.getIfPresent(key);
+        if (hit == null || !hit.signs(scratch.bytes, scratch.signatureStart)) {
+            return null;
+        }
+        if (hit.isValid(now)) {
+            return hit.resolution();
+        }
+        cache.invalidate(key);
+        return null;
+    }
+
+    /** Caches the successful verification of the token this thread scanned last (and digested in {@link #get}). */
+    void put(Resolution.Resolved result, JwtProvider provider, KeySet keySet, VerifyingKey key, Instant now,
+            Instant validUntil) {
+        Scratch scratch = SCRATCH.get();
+        TokenKey cacheKey = scratch.lastKey;
+        if (cacheKey == null || !now.isBefore(validUntil)) {
+            return;
+        }
+        cache.put(cacheKey, new CachedIdentity(result, provider, keySet, key, validUntil,
+                Duration.between(now, validUntil), Arrays.copyOf(scratch.bytes, scratch.signatureStart - 1)));
+    }
+
+    /** The SHA-256 of a token's signature part: the cache key. */
+    private record TokenKey(long a, long b, long c, long d) {}
+
+    /** A verified token's outcome and what its validity depends on. */
+    private record CachedIdentity(Resolution.Resolved resolution, JwtProvider provider, KeySet keySet,
+            VerifyingKey key, Instant validUntil, Duration ttl, byte[] signingInput) {
+
+        /** True when {@code token} (ASCII; its signature starts at {@code signatureStart}) has this entry's signing input. */
+        boolean signs(byte[] token, int signatureStart) {
+            int n = signingInput.length;
+            return signatureStart == n + 1 && Arrays.equals(token, 0, n, signingInput, 0, n);
+        }
+
+        boolean isValid(Instant now) {
+            if (!now.isBefore(validUntil)) {
+                return false;
+            }
+            KeySet current = provider.keys.current();
+            return current == keySet || (current != null && current.contains(key));
+        }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    /** Per-thread buffers for the cache-hit path, which runs for nearly every request. */
+    private static final class Scratch {
+        final MessageDigest sha256;
+        final byte[] bytes = new byte[JwtIdentityResolver.MAX_TOKEN_LENGTH];
+        final byte[] hash = new byte[32];
+        /** Length of the token copied last. */
+        int length;
+        /** Where the signature part of the token copied last starts. */
+        int signatureStart;
+        /** The cache key of the token copied last, once digested. */
+        @Nullable TokenKey lastKey;
+
+        Scratch() {
+            try {
+                sha256 = MessageDigest.getInstance("SHA-256");
+            } catch (NoSuchAlgorithmException e) {
+                throw new IllegalStateException("SHA-256 is required of every JDK", e);
+            }
+        }
+
+        /** Copies a compact JWS into {@link #bytes}; its length, or -1. */
+        @SuppressWarnings("deprecation") // String.getBytes(int, int, byte[], int): a plain copy of Latin-1 text
+        int copyIfCompactJws(String token) {
+            lastKey = null;
+            int dots = 0;
+            int partStart = 0;
+            int n = token.length();
+            byte[] out = bytes;
+            // Copies the low byte of each char; a char above 0xFF could alias a valid byte, so the scan
+            // below rejects every byte that is not base64url or '.', and the copy is checked against
+            // the string only for non-Latin-1 input, which String.getBytes cannot represent.
+            token.getBytes(0, n, out, 0);
+            for (int i = 0; i < n; i++) {
+                int c = out[i];
+                if (c < 0 || !BASE64URL_OR_DOT[c] || token.charAt(i) != c) {
+                    return -1;
+                }
+                if (c == '.') {
+                    if (i == partStart || ++dots > 2) {
+                        return -1;
+                    }
+                    partStart = i + 1;
+                }
+            }
+            // an empty third part (no signature) is left to the parser, which tells alg none apart
+            signatureStart = partStart;
+            length = n;
+            return dots == 2 ? n : -1;
+        }
+
+        private static final boolean[] BASE64URL_OR_DOT = new boolean[128];
+
+        static {
+            for (char c = 'A'; c <= 'Z'; c++) {
+                BASE64URL_OR_DOT[c] = true;
+                BASE64URL_OR_DOT[Character.toLowerCase(c)] = true;
+            }
+            for (char c = '0'; c <= '9'; c++) {
+                BASE64URL_OR_DOT[c] = true;
+            }
+            BASE64URL_OR_DOT['-'] = true;
+            BASE64URL_OR_DOT['_'] = true;
+            BASE64URL_OR_DOT['.'] = true;
+        }
+
+        TokenKey digestSignature() {
+            sha256.update(bytes, signatureStart, length - signatureStart);
+            try {
+                sha256.digest(hash, 0, hash.length);
+            } catch (DigestException e) {
+                throw new IllegalStateException("SHA-256 digest of 32 bytes", e);
+            }
+            TokenKey key = new TokenKey(longAt(0), longAt(8), longAt(16), longAt(24));
+            lastKey = key;
+            return key;
+        }
+
+        private long longAt(int offset) {
+            long value = 0;
+            for (int i = 0; i < 8; i++) {
+                value = (value << 8) | (hash[offset + i] & 0xFF);
+            }
+            return value;
+        }
+    }
+}

@@ -1,0 +1,86 @@
+package dev.portcullis.server.pipeline;
+
+import dev.portcullis.core.config.CompiledConfig;
+import dev.portcullis.core.decision.RequestFacts;
+import dev.portcullis.core.http.RequestTarget;
+import dev.portcullis.core.http.TargetResult;
+import dev.portcullis.core.identity.IdentityChain;
+import dev.portcullis.core.net.ClientIpResolver;
+import dev.portcullis.core.net.IpAddress;
+import dev.portcullis.core.runtime.GatewaySnapshot;
+import dev.portcullis.server.exchange.ConnectionState;
+import dev.portcullis.server.exchange.Exchange;
+import dev.portcullis.server.exchange.GatewayResponses;
+import dev.portcullis.server.exchange.Rejection;
+import dev.portcullis.server.http.HopByHopHeaders;
+import dev.portcullis.server.http.RequestIds;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Everything a request head goes through before its decision: an exchange is started, the config
+ * generation read once, the protocol checks made ({@link RequestScreen}), the target canonicalized
+ * (SPEC 3.4), hop-by-hop and untrusted forwarding and identity headers removed so that the policy sees
+ * what the upstream will get, and the client IP resolved (SPEC 3.3).
+ */
+final class RequestAdmission {
+    private RequestAdmission() {}
+
+    /** The admitted request, or null when the head was answered here (the caller still releases it). */
+    static @Nullable AdmittedRequest admit(ConnectionState state, HttpRequest request) {
+        HttpHeaders headers = request.headers();
+        Exchange exchange = state.begin(
+                RequestIds.acceptOrCreate(headers.get(RequestIds.HEADER)), request.method().name(), request.uri());
+        IpAddress peer = state.peer();
+        exchange.clientIp(peer.toString());
+        exchange.http10(request.protocolVersion().equals(HttpVersion.HTTP_1_0));
+        GatewaySnapshot snapshot = state.server().snapshots().current();
+        if (snapshot == null || state.server().isDraining()) {
+            GatewayResponses.reject(state.channel(), exchange,
+                    snapshot == null ? Rejection.NO_CONFIG_LOADED : Rejection.SHUTTING_DOWN);
+            return null;
+        }
+        exchange.snapshot(snapshot);
+        CompiledConfig config = snapshot.config();
+        IdentityChain identity = snapshot.decisions().identity();
+        Rejection rejection = RequestScreen.check(request, config.limits(), identity.allIdentityHeaders());
+        if (rejection != null) {
+            GatewayResponses.reject(state.channel(), exchange, rejection);
+            return null;
+        }
+        String hostHeader = RequestScreen.host(headers);
+        TargetResult target = RequestTarget.parse(request.uri(), hostHeader);
+        if (target instanceof TargetResult.Rejected rejected) {
+            exchange.reason(rejected.reason());
+            GatewayResponses.send(state.channel(), exchange, rejected.status(), true);
+            return null;
+        }
+        TargetResult.Accepted accepted = (TargetResult.Accepted) target;
+        exchange.path(accepted.path());
+        String host = hostHeader == null ? "" : RequestScreen.policyHost(hostHeader);
+        exchange.host(host);
+        if (!HttpUtil.isKeepAlive(request)) {
+            state.closeAfterResponse(true);
+        }
+        exchange.hasBody(RequestScreen.hasBody(request));
+
+        ClientIpResolver clients = config.clientIps();
+        boolean trustedPeer = clients.isTrusted(peer);
+        boolean expectsContinue = HttpUtil.is100ContinueExpected(request);
+        HopByHopHeaders.strip(headers);
+        ForwardedHeaderSanitizer.sanitize(headers, trustedPeer, identity.headersToStrip(peer));
+        IpAddress clientIp = trustedPeer
+                ? clients.resolve(peer, headers.getAll(UpstreamRequest.X_FORWARDED_FOR),
+                        headers.getAll(UpstreamRequest.FORWARDED))
+                : peer;
+        exchange.clientIp(clientIp.toString());
+        RequestFacts facts = new RequestFacts(request.method().name(), accepted.path(), host, clientIp, peer,
+                new NettyRequestHeaders(headers), headers.get(HttpHeaderNames.AUTHORIZATION));
+        return new AdmittedRequest(request, exchange, snapshot, facts, accepted, hostHeader, trustedPeer,
+                expectsContinue);
+    }
+}
