@@ -9,7 +9,10 @@ import dev.portcullis.core.runtime.SnapshotHolder;
 import dev.portcullis.server.admin.AdminChannelInitializer;
 import dev.portcullis.server.log.AccessLog;
 import dev.portcullis.server.pipeline.ProxyChannelInitializer;
-import dev.portcullis.server.proxy.UpstreamPool;
+import dev.portcullis.server.proxy.Upstreams;
+import dev.portcullis.server.reload.ConfigWatcher;
+import dev.portcullis.core.runtime.ReloadOutcome;
+import dev.portcullis.core.runtime.Reloader;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
@@ -20,6 +23,7 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -27,6 +31,7 @@ import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,16 +49,19 @@ public final class GatewayServer implements AutoCloseable {
     private final EventLoopGroup acceptors;
     private final EventLoopGroup workers;
     private final EventLoopGroup adminLoop;
-    private final UpstreamPool upstreams;
+    private final Upstreams upstreams;
     private final ScheduledExecutorService background;
     private final ServerContext context;
     private final List<Channel> listeners = new ArrayList<>(2);
+    private final @Nullable Reloader reloader;
+    private final @Nullable ConfigWatcher watcher;
     private volatile boolean ready;
     private volatile boolean closed;
     private int port;
     private int adminPort;
 
-    private GatewayServer(SnapshotHolder snapshots, Transport transport, ScheduledExecutorService background) {
+    private GatewayServer(SnapshotHolder snapshots, Transport transport, ScheduledExecutorService background,
+            @Nullable Path source) {
         this.snapshots = snapshots;
         this.transport = transport;
         this.background = background;
@@ -61,7 +69,16 @@ public final class GatewayServer implements AutoCloseable {
         this.acceptors = transport.newGroup(1);
         this.workers = transport.newGroup(Runtime.getRuntime().availableProcessors());
         this.adminLoop = transport.newGroup(1);
-        this.upstreams = new UpstreamPool(initial.config().upstream(), transport, eventLoops(workers));
+        this.upstreams = new Upstreams(initial.config().upstream(), transport, eventLoops(workers));
+        this.watcher = source == null ? null : new ConfigWatcher(source, this::reloadFromWatch);
+        this.reloader = source == null ? null : new Reloader(source, snapshots, Clock.systemUTC(), background,
+                List.of(new Reloader.Listener() {
+                    @Override
+                    public void applied(GatewaySnapshot previous, GatewaySnapshot next, ReloadOutcome.Applied outcome) {
+                        upstreams.follow(next.config().upstream());
+                        watch(next);
+                    }
+                }));
         this.context = new ServerContext(
                 snapshots, new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE), List.of(new AccessLog()));
     }
@@ -91,13 +108,22 @@ public final class GatewayServer implements AutoCloseable {
     /** As {@link #start(CompiledConfig)}, on the given transport. */
     public static GatewayServer start(CompiledConfig config, Transport transport)
             throws IOException, KeySourceException {
+        return start(config, null, transport);
+    }
+
+    /**
+     * As {@link #start(CompiledConfig, Transport)}; with a {@code source} file, the gateway can reload it
+     * ({@link #reloader()}: SIGHUP, {@code POST /reload}, and {@code watch: true}).
+     */
+    public static GatewayServer start(CompiledConfig config, @Nullable Path source, Transport transport)
+            throws IOException, KeySourceException {
         ScheduledExecutorService background = newBackgroundExecutor();
         GatewaySnapshot first = null;
         try {
             first = GatewaySnapshot.create(config, 1, Clock.systemUTC(), background);
             SnapshotHolder holder = new SnapshotHolder();
             holder.swap(first);
-            return start(holder, transport, background);
+            return start(holder, transport, background, source);
         } catch (KeySourceException | IOException | RuntimeException e) {
             if (first != null) {
                 first.close();
@@ -113,9 +139,14 @@ public final class GatewayServer implements AutoCloseable {
      */
     public static GatewayServer start(
             SnapshotHolder snapshots, Transport transport, ScheduledExecutorService background) throws IOException {
+        return start(snapshots, transport, background, null);
+    }
+
+    private static GatewayServer start(SnapshotHolder snapshots, Transport transport,
+            ScheduledExecutorService background, @Nullable Path source) throws IOException {
         GatewayServer server;
         try {
-            server = new GatewayServer(snapshots, transport, background);
+            server = new GatewayServer(snapshots, transport, background, source);
         } catch (RuntimeException e) {
             background.shutdownNow();
             throw e;
@@ -145,7 +176,7 @@ public final class GatewayServer implements AutoCloseable {
                 .group(adminLoop)
                 .channel(transport.serverChannelClass())
                 .option(ChannelOption.SO_REUSEADDR, true)
-                .childHandler(new AdminChannelInitializer(snapshots, this::isReady));
+                .childHandler(new AdminChannelInitializer(snapshots, this::isReady, reloader));
         Channel adminChannel = bindOrThrow(admin, config.adminListen().toSocketAddress(), "admin.listen");
         listeners.add(adminChannel);
         adminPort = ((InetSocketAddress) adminChannel.localAddress()).getPort();
@@ -157,11 +188,12 @@ public final class GatewayServer implements AutoCloseable {
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024))
-                .childHandler(new ProxyChannelInitializer(context, upstreams, initial));
+                .childHandler(new ProxyChannelInitializer(context, upstreams));
         Channel proxyChannel = bindOrThrow(proxy, config.listen().toSocketAddress(), "listen");
         listeners.add(proxyChannel);
         port = ((InetSocketAddress) proxyChannel.localAddress()).getPort();
         ready = true;
+        watch(initial);
         LOG.info("portcullis listening on {} (admin {}), transport {}, upstream {}:{}",
                 proxyChannel.localAddress(), adminChannel.localAddress(), transport.name(),
                 config.upstream().host(), config.upstream().port());
@@ -175,6 +207,36 @@ public final class GatewayServer implements AutoCloseable {
                     bound.cause());
         }
         return bound.channel();
+    }
+
+    /** The live configuration generation. */
+    public SnapshotHolder snapshots() {
+        return snapshots;
+    }
+
+    /** Reloads the config file, or null when this server was started without one. */
+    public @Nullable Reloader reloader() {
+        return reloader;
+    }
+
+    private void reloadFromWatch() {
+        Reloader files = reloader;
+        if (files != null && !closed) {
+            files.reload("watch");
+        }
+    }
+
+    /** Starts or stops watching the config file as {@code live}'s {@code watch} says. */
+    private void watch(GatewaySnapshot live) {
+        ConfigWatcher files = watcher;
+        if (files == null) {
+            return;
+        }
+        if (live.config().watch() && !closed) {
+            files.start();
+        } else {
+            files.stop();
+        }
     }
 
     /** The bound public port. */
@@ -234,6 +296,12 @@ public final class GatewayServer implements AutoCloseable {
         closed = true;
         ready = false;
         context.startDraining();
+        if (watcher != null) {
+            watcher.stop();
+        }
+        if (reloader != null) {
+            reloader.close();
+        }
         for (Channel listener : listeners) {
             listener.close().awaitUninterruptibly();
         }

@@ -1,5 +1,6 @@
 package dev.portcullis.server.admin;
 
+import dev.portcullis.core.runtime.Reloader;
 import dev.portcullis.core.runtime.SnapshotHolder;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.socket.SocketChannel;
@@ -7,14 +8,16 @@ import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.timeout.ReadTimeoutHandler;
 import java.util.function.BooleanSupplier;
+import org.jspecify.annotations.Nullable;
 
 /** Pipeline of an admin connection: small, aggregated requests only. */
 public final class AdminChannelInitializer extends ChannelInitializer<SocketChannel> {
     private static final int MAX_ADMIN_REQUEST = 64 * 1024;
     private final AdminHandler handler;
 
-    public AdminChannelInitializer(SnapshotHolder snapshots, BooleanSupplier ready) {
-        this.handler = new AdminHandler(snapshots, ready);
+    /** {@code reloader} is null when the gateway was started without a config file to reload. */
+    public AdminChannelInitializer(SnapshotHolder snapshots, BooleanSupplier ready, @Nullable Reloader reloader) {
+        this.handler = new AdminHandler(snapshots, ready, new ConfigEndpoint(snapshots, reloader));
     }
 
     @Override

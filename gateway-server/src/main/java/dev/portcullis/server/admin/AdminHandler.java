@@ -1,8 +1,6 @@
 package dev.portcullis.server.admin;
 
-import dev.portcullis.core.runtime.GatewaySnapshot;
 import dev.portcullis.core.runtime.SnapshotHolder;
-import dev.portcullis.server.log.Json;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
@@ -20,15 +18,18 @@ import io.netty.handler.codec.http.HttpVersion;
 import java.nio.charset.StandardCharsets;
 import java.util.function.BooleanSupplier;
 
-/** Answers the admin endpoints (SPEC 6): {@code /healthz}, {@code /readyz} and {@code /config}. */
+/**
+ * Answers the admin endpoints (SPEC 6): {@code /healthz}, {@code /readyz}, {@code /config} and
+ * {@code POST /reload}.
+ */
 @ChannelHandler.Sharable
 final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
-    private final SnapshotHolder snapshots;
     private final BooleanSupplier ready;
+    private final ConfigEndpoint config;
 
-    AdminHandler(SnapshotHolder snapshots, BooleanSupplier ready) {
-        this.snapshots = snapshots;
+    AdminHandler(SnapshotHolder snapshots, BooleanSupplier ready, ConfigEndpoint config) {
         this.ready = ready;
+        this.config = config;
     }
 
     @Override
@@ -39,6 +40,9 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         FullHttpResponse response;
         if (!request.decoderResult().isSuccess()) {
             response = json(HttpResponseStatus.BAD_REQUEST, "{\"error\":\"Bad Request\"}");
+        } else if ("/reload".equals(path)) {
+            reload(ctx, request);
+            return;
         } else if (!request.method().equals(HttpMethod.GET) && !request.method().equals(HttpMethod.HEAD)) {
             response = json(HttpResponseStatus.METHOD_NOT_ALLOWED, "{\"error\":\"Method Not Allowed\"}");
             response.headers().set(HttpHeaderNames.ALLOW, "GET, HEAD");
@@ -48,10 +52,36 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 case "/readyz" -> ready.getAsBoolean()
                         ? json(HttpResponseStatus.OK, "{\"status\":\"ready\"}")
                         : json(HttpResponseStatus.SERVICE_UNAVAILABLE, "{\"status\":\"not ready\"}");
-                case "/config" -> config();
+                case "/config" -> json(config.status());
                 default -> json(HttpResponseStatus.NOT_FOUND, "{\"error\":\"Not Found\"}");
             };
         }
+        respond(ctx, request, response);
+    }
+
+    private void reload(ChannelHandlerContext ctx, FullHttpRequest request) {
+        if (!request.method().equals(HttpMethod.POST)) {
+            FullHttpResponse response =
+                    json(HttpResponseStatus.METHOD_NOT_ALLOWED, "{\"error\":\"Method Not Allowed\"}");
+            response.headers().set(HttpHeaderNames.ALLOW, "POST");
+            respond(ctx, request, response);
+            return;
+        }
+        boolean keepAlive = HttpUtil.isKeepAlive(request);
+        config.reload().whenComplete((answer, error) -> {
+            FullHttpResponse response = answer != null ? json(answer)
+                    : json(HttpResponseStatus.SERVICE_UNAVAILABLE, "{\"error\":\"reload unavailable\"}");
+            if (!keepAlive) {
+                response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            }
+            var written = ctx.writeAndFlush(response);
+            if (!keepAlive) {
+                written.addListener(ChannelFutureListener.CLOSE);
+            }
+        });
+    }
+
+    private static void respond(ChannelHandlerContext ctx, FullHttpRequest request, FullHttpResponse response) {
         boolean keepAlive = HttpUtil.isKeepAlive(request) && request.decoderResult().isSuccess();
         if (!keepAlive) {
             response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
@@ -70,18 +100,8 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         ctx.close();
     }
 
-    private FullHttpResponse config() {
-        GatewaySnapshot snapshot = snapshots.current();
-        if (snapshot == null) {
-            return json(HttpResponseStatus.SERVICE_UNAVAILABLE, "{\"error\":\"no config loaded\"}");
-        }
-        String body = "{\"version\":" + Json.quote(snapshot.config().version())
-                + ",\"generation\":" + snapshot.generation()
-                + ",\"loaded_at\":" + Json.quote(snapshot.loadedAt().toString())
-                + ",\"rules\":" + snapshot.config().policy().rules().size()
-                + ",\"source\":" + Json.quote(snapshot.config().source())
-                + ",\"last_error\":null}";
-        return json(HttpResponseStatus.OK, body);
+    private static FullHttpResponse json(ConfigEndpoint.Answer answer) {
+        return json(HttpResponseStatus.valueOf(answer.status()), answer.body());
     }
 
     private static FullHttpResponse json(HttpResponseStatus status, String body) {

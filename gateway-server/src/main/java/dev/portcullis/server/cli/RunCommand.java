@@ -2,9 +2,13 @@ package dev.portcullis.server.cli;
 
 import dev.portcullis.core.config.CompiledConfig;
 import dev.portcullis.core.identity.KeySourceException;
+import dev.portcullis.core.runtime.GatewaySnapshot;
+import dev.portcullis.core.runtime.Reloader;
 import dev.portcullis.server.GatewayServer;
 import dev.portcullis.server.Transport;
+import dev.portcullis.server.reload.SignalTrigger;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
@@ -16,7 +20,7 @@ import sun.misc.Signal;
 
 /**
  * {@code portcullis run -c FILE}: serve until SIGTERM/SIGINT, then stop accepting, let in-flight
- * requests finish for up to {@code drain_timeout}, and exit 0.
+ * requests finish for up to {@code drain_timeout}, and exit 0. SIGHUP reloads the file (SPEC 3.8).
  *
  * <p>TERM and INT get handlers of our own (HotSpot's default would exit 143/130 from a shutdown
  * hook); the handler only releases a latch, and the main thread drains.
@@ -40,13 +44,15 @@ final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
+        SignalTrigger hangups = SignalTrigger.install();
         CompiledConfig compiled = ConfigFiles.load(config.resolve(), spec.commandLine().getErr());
         if (compiled == null) {
             return 1;
         }
         GatewayServer server;
         try {
-            server = GatewayServer.start(compiled, "nio".equals(transport) ? Transport.nio() : Transport.best(true));
+            server = GatewayServer.start(compiled, config.resolve(),
+                    "nio".equals(transport) ? Transport.nio() : Transport.best(true));
         } catch (KeySourceException e) {
             spec.commandLine().getErr().println(ConfigFiles.describe(config.resolve(), e));
             spec.commandLine().getErr().flush();
@@ -63,14 +69,16 @@ final class RunCommand implements Callable<Integer> {
                 stop.countDown();
             });
         }
-        // Until config reload lands (SPEC 3.8), SIGHUP must at least not terminate the gateway, which
-        // is what HotSpot does with it by default: operators send it expecting a reload.
-        Signal.handle(new Signal("HUP"), signal -> LOG.warn(
-                "received SIGHUP: configuration reload is not implemented in this version; restart to apply changes"));
+        Reloader reloader = server.reloader();
+        if (reloader != null) {
+            hangups.reloadWith(reloader);
+        }
         Runtime.getRuntime().addShutdownHook(new Thread(server::close, "portcullis-shutdown"));
         stop.await();
-        LOG.info("shutting down: draining for up to {}", compiled.drainTimeout());
-        server.drain(compiled.drainTimeout());
+        GatewaySnapshot live = server.snapshots().current();
+        Duration drain = live != null ? live.config().drainTimeout() : compiled.drainTimeout();
+        LOG.info("shutting down: draining for up to {}", drain);
+        server.drain(drain);
         LOG.info("stopped");
         return 0;
     }

@@ -6,7 +6,7 @@ import dev.portcullis.server.exchange.ServerContext;
 import dev.portcullis.core.config.Limits;
 import dev.portcullis.core.runtime.GatewaySnapshot;
 import dev.portcullis.server.proxy.ProxyFrontendHandler;
-import dev.portcullis.server.proxy.UpstreamPool;
+import dev.portcullis.server.proxy.Upstreams;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
@@ -25,33 +25,37 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
     private static final int REQUEST_LINE_OVERHEAD = 64;
 
     private final ServerContext server;
-    private final UpstreamPool upstreams;
-    private final Limits limits;
+    private final Upstreams upstreams;
     private final AtomicInteger open = new AtomicInteger();
 
-    /** Listener-level limits come from the first snapshot: like {@code listen}, they need a restart. */
-    public ProxyChannelInitializer(ServerContext server, UpstreamPool upstreams, GatewaySnapshot initial) {
+    public ProxyChannelInitializer(ServerContext server, Upstreams upstreams) {
         this.server = server;
         this.upstreams = upstreams;
-        this.limits = initial.config().limits();
     }
 
 
+    /** A new connection gets the limits and timeouts of the generation live when it is accepted. */
     @Override
     protected void initChannel(SocketChannel channel) {
-        if (!admit(channel)) {
+        GatewaySnapshot live = server.snapshots().current();
+        if (live == null) {
+            channel.close();
+            return;
+        }
+        Limits limits = live.config().limits();
+        if (!admit(channel, limits)) {
             return;
         }
         ConnectionState state = new ConnectionState(
                 channel, server, limits.headerTimeout().toNanos(), limits.idleTimeout().toNanos());
         ChannelPipeline pipeline = channel.pipeline();
         addHeadTimeout(pipeline, state);
-        addCodec(pipeline);
+        addCodec(pipeline, limits);
         addAccessControl(pipeline, state);
         addProxy(pipeline, state);
     }
 
-    private boolean admit(SocketChannel channel) {
+    private boolean admit(SocketChannel channel, Limits limits) {
         if (open.incrementAndGet() > limits.maxConnections()) {
             open.decrementAndGet();
             LOG.warn("refusing connection from {}: {} client connections open (limits.max_connections)",
@@ -68,7 +72,7 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
         pipeline.addLast(HandlerNames.HEAD_TIMEOUT, new RequestHeadTimeoutHandler(state));
     }
 
-    private void addCodec(ChannelPipeline pipeline) {
+    private static void addCodec(ChannelPipeline pipeline, Limits limits) {
         HttpDecoderConfig decoder = new HttpDecoderConfig()
                 .setMaxInitialLineLength(limits.maxUriLength() + REQUEST_LINE_OVERHEAD)
                 .setMaxHeaderSize(limits.maxHeaderSize())

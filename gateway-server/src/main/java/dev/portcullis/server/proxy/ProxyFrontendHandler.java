@@ -48,7 +48,7 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
     private static final Logger LOG = LoggerFactory.getLogger(ProxyFrontendHandler.class);
 
     private final ConnectionState state;
-    private final UpstreamPool pool;
+    private final Upstreams upstreams;
     private @Nullable ChannelHandlerContext ctx;
 
     private @Nullable Exchange exchange;
@@ -69,9 +69,9 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
     private boolean reusedConnection;
     private boolean retried;
 
-    public ProxyFrontendHandler(ConnectionState state, UpstreamPool pool) {
+    public ProxyFrontendHandler(ConnectionState state, Upstreams upstreams) {
         this.state = state;
-        this.pool = pool;
+        this.upstreams = upstreams;
     }
 
     @Override
@@ -152,6 +152,12 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
     }
 
     private void connect() {
+        Exchange current = exchange;
+        if (current == null) {
+            return;
+        }
+        // the pool of the generation deciding this exchange: a reload to another upstream applies to new exchanges
+        UpstreamPool pool = upstreams.poolFor(current.snapshot().config().upstream());
         Future<Channel> acquired = pool.acquire(state.channel().eventLoop());
         if (acquired.isDone()) {
             onAcquired(acquired);
@@ -175,7 +181,7 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
         }
         Channel channel = (Channel) acquired.getNow();
         if (current == null || !state.channel().isActive()) {
-            pool.release(channel, true);
+            UpstreamPool.release(channel, true);
             return;
         }
         UpstreamHandler handler = channel.pipeline().get(UpstreamHandler.class);
@@ -379,7 +385,7 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
         boolean reusable = upstreamKeepAlive && requestSent;
         resetExchange();
         if (channel != null) {
-            pool.release(channel, reusable);
+            UpstreamPool.release(channel, reusable);
         }
         if (closeClient) {
             client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
@@ -442,7 +448,7 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
         Channel channel = upstream;
         resetExchange();
         if (channel != null) {
-            pool.release(channel, false);
+            UpstreamPool.release(channel, false);
         }
         GatewayResponses.send(state.channel(), current, status, close);
     }
@@ -453,7 +459,7 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
         Channel channel = upstream;
         resetExchange();
         if (channel != null) {
-            pool.release(channel, false);
+            UpstreamPool.release(channel, false);
         }
         state.channel().close();
         if (current != null) {
@@ -498,7 +504,7 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
         Exchange current = exchange;
         resetExchange();
         if (channel != null) {
-            pool.release(channel, false);
+            UpstreamPool.release(channel, false);
         }
         if (current != null) {
             current.error(ExchangeError.CLIENT_CLOSED);

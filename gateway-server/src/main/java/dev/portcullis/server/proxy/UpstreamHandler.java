@@ -16,8 +16,18 @@ import org.slf4j.LoggerFactory;
 final class UpstreamHandler extends ChannelInboundHandlerAdapter {
     private static final Logger LOG = LoggerFactory.getLogger(UpstreamHandler.class);
 
+    private final UpstreamPool pool;
     private @Nullable UpstreamListener listener;
     private boolean reused;
+
+    UpstreamHandler(UpstreamPool pool) {
+        this.pool = pool;
+    }
+
+    /** The pool this connection belongs to. */
+    UpstreamPool pool() {
+        return pool;
+    }
 
     void bind(UpstreamListener next) {
         this.listener = next;

@@ -42,6 +42,7 @@ public final class UpstreamPool {
     private final InetSocketAddress address;
     private final DnsAddressResolverGroup resolver;
     private final AtomicInteger open = new AtomicInteger();
+    private volatile boolean retired;
     private final Iterable<? extends EventLoop> loops;
     private final ConcurrentLinkedQueue<Waiter> waiters = new ConcurrentLinkedQueue<>();
     private final FastThreadLocal<ArrayDeque<Channel>> idle = new FastThreadLocal<>() {
@@ -142,7 +143,7 @@ public final class UpstreamPool {
                                 .addLast("idle", new IdleStateHandler(0, 0, IDLE_SECONDS, TimeUnit.SECONDS))
                                 .addLast("codec", new HttpClientCodec(decoderConfig(), HttpClientCodec.DEFAULT_FAIL_ON_MISSING_RESPONSE,
                                         HttpClientCodec.DEFAULT_PARSE_HTTP_AFTER_CONNECT_REQUEST))
-                                .addLast("upstream", new UpstreamHandler());
+                                .addLast("upstream", new UpstreamHandler(UpstreamPool.this));
                     }
                 });
         bootstrap.resolver(resolver);
@@ -175,15 +176,21 @@ public final class UpstreamPool {
     }
 
     /**
-     * Takes a connection back after an exchange. A reusable one goes to a waiter on the same loop or
-     * to the idle set; otherwise it is closed.
+     * Takes a connection back after an exchange, into the pool it came from. A reusable one goes to a
+     * waiter on the same loop or to the idle set; otherwise (or when its pool is retired) it is closed.
      */
-    void release(Channel channel, boolean reusable) {
+    static void release(Channel channel, boolean reusable) {
         UpstreamHandler handler = channel.pipeline().get(UpstreamHandler.class);
-        if (handler != null) {
-            handler.unbind();
+        if (handler == null) {
+            channel.close();
+            return;
         }
-        if (!reusable || !channel.isActive() || handler == null) {
+        handler.unbind();
+        handler.pool().takeBack(channel, reusable);
+    }
+
+    private void takeBack(Channel channel, boolean reusable) {
+        if (!reusable || !channel.isActive() || retired) {
             channel.close();
             return;
         }
@@ -213,6 +220,32 @@ public final class UpstreamPool {
             waiter.cancelTimeout();
             waiter.loop.execute(() -> acquire(waiter.loop, waiter.promise));
         }
+    }
+
+    /**
+     * A newer config points elsewhere: idle connections are closed now, busy ones when their exchange
+     * ends (drained, not cut). The pool still serves exchanges of older generations.
+     */
+    void retire() {
+        retired = true;
+        for (EventLoop loop : loops) {
+            loop.execute(() -> {
+                Channel spare;
+                while ((spare = idle.get().pollFirst()) != null) {
+                    spare.close();
+                }
+            });
+        }
+    }
+
+    /** A reload went back to this pool's settings: it serves new exchanges again. */
+    void unretire() {
+        retired = false;
+    }
+
+    /** Connections open or being opened. */
+    int openConnections() {
+        return open.get();
     }
 
     /** Releases the resolver; call after the event loops have stopped. */

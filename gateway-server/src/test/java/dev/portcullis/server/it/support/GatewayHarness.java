@@ -3,6 +3,7 @@ package dev.portcullis.server.it.support;
 import dev.portcullis.core.config.CompiledConfig;
 import dev.portcullis.core.config.ConfigLoader;
 import dev.portcullis.server.GatewayServer;
+import dev.portcullis.server.Transport;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -120,6 +121,26 @@ public final class GatewayHarness implements BeforeAllCallback, AfterAllCallback
         return gw;
     }
 
+    /**
+     * Starts a gateway from a config file on disk, which it can reload (SIGHUP's entry point,
+     * {@code POST /reload}, {@code watch: true}). Placeholders are not substituted.
+     */
+    public Gateway startFile(Path file) throws Exception {
+        CompiledConfig cfg = ConfigLoader.load(file);
+        GatewayServer server = GatewayServer.start(cfg, file, Transport.best(true));
+        Gateway gw = new Gateway(server);
+        gateways.add(gw);
+        return gw;
+    }
+
+    /** The placeholder values {@link #start} substitutes, e.g. {@code {{UPSTREAM_PORT}}}, applied to {@code text}. */
+    public String fill(String text, Map<String, String> vars) {
+        Map<String, String> all = new HashMap<>();
+        all.put("UPSTREAM_PORT", Integer.toString(upstream.port()));
+        all.putAll(vars);
+        return substitute(text, all);
+    }
+
     /** Closes the gateways started so far. */
     public void closeGateways() {
         List<Throwable> failures = new ArrayList<>();
@@ -218,6 +239,11 @@ public final class GatewayHarness implements BeforeAllCallback, AfterAllCallback
 
         public int port() {
             return port;
+        }
+
+        /** The server itself, e.g. for its {@link GatewayServer#reloader()}. */
+        public GatewayServer server() {
+            return server;
         }
 
         public int adminPort() {

@@ -1,0 +1,153 @@
+package dev.portcullis.server.reload;
+
+import java.io.IOException;
+import java.nio.file.ClosedWatchServiceException;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardWatchEventKinds;
+import java.nio.file.WatchKey;
+import java.nio.file.WatchService;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
+import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Watches the config file for {@code watch: true} (SPEC 3.8) and asks for a reload when its content changes:
+ * an in-place write, an atomic rename over it, or a Kubernetes ConfigMap update (the {@code ..data} symlink
+ * of the config's folder swapped to a new directory).
+ *
+ * <p>Implementation notes. The folder of the path as configured is watched (not the symlink's target), so
+ * all three show up as events there; since events can be missed or coalesced, and a symlinked file may
+ * change where no event is raised, the file is also checked once a second. A change counts only when the
+ * file's bytes (read through any symlinks) hash differently from the last ones seen, and only once they
+ * have stayed the same for {@link #SETTLE_MILLIS}, so a file being written is not reloaded half-way (and
+ * if it were, the reload would be rejected and the old config kept). Runs on its own daemon thread.
+ */
+public final class ConfigWatcher {
+    private static final Logger LOG = LoggerFactory.getLogger(ConfigWatcher.class);
+    static final long SETTLE_MILLIS = 150;
+    private static final long POLL_MILLIS = 1000;
+
+    private final Path file;
+    private final Runnable onChange;
+    private @Nullable Thread thread;
+    private volatile boolean running;
+    private @Nullable WatchService service;
+
+    /**
+     * @param file the config file as configured (may be a symlink)
+     * @param onChange called on the watcher thread when the content changed; must not block for long
+     */
+    public ConfigWatcher(Path file, Runnable onChange) {
+        this.file = file.toAbsolutePath();
+        this.onChange = onChange;
+    }
+
+    /** Starts watching; the content as it is now counts as seen. No-op when already watching. */
+    public synchronized void start() {
+        if (running) {
+            return;
+        }
+        running = true;
+        byte[] seen = digest();
+        Thread watcher = new Thread(() -> run(seen), "portcullis-watch");
+        watcher.setDaemon(true);
+        thread = watcher;
+        watcher.start();
+        LOG.info("watching {} for changes", file);
+    }
+
+    /** Stops watching. */
+    public synchronized void stop() {
+        if (!running) {
+            return;
+        }
+        running = false;
+        WatchService watching = service;
+        if (watching != null) {
+            try {
+                watching.close();
+            } catch (IOException e) {
+                LOG.debug("closing the watch service", e);
+            }
+        }
+        Thread watcher = thread;
+        if (watcher != null) {
+            watcher.interrupt();
+        }
+        thread = null;
+        LOG.info("stopped watching {}", file);
+    }
+
+    /** Whether the watcher is running. */
+    public boolean isWatching() {
+        return running;
+    }
+
+    private void run(byte @Nullable [] initial) {
+        byte[] seen = initial;
+        Path folder = file.getParent();
+        try (WatchService watching = FileSystems.getDefault().newWatchService()) {
+            synchronized (this) {
+                service = watching;
+            }
+            if (folder != null) {
+                folder.register(watching, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_MODIFY,
+                        StandardWatchEventKinds.ENTRY_DELETE);
+            }
+            while (running) {
+                WatchKey key = watching.poll(POLL_MILLIS, TimeUnit.MILLISECONDS);
+                if (key != null) {
+                    key.pollEvents();
+                    key.reset();
+                }
+                byte[] now = digest();
+                if (now == null || Arrays.equals(now, seen)) {
+                    continue;
+                }
+                byte[] settled = settle(now);
+                if (settled == null || Arrays.equals(settled, seen)) {
+                    continue;
+                }
+                seen = settled;
+                LOG.info("{} changed: reloading", file);
+                onChange.run();
+            }
+        } catch (InterruptedException | ClosedWatchServiceException e) {
+            Thread.currentThread().interrupt();
+        } catch (IOException | RuntimeException e) {
+            LOG.error("watching {} failed; changes are no longer picked up (SIGHUP and POST /reload still work)",
+                    file, e);
+        }
+    }
+
+    /** Waits until the content stops changing; its digest, or null when it went away. */
+    private byte @Nullable [] settle(byte[] first) throws InterruptedException {
+        byte[] last = first;
+        while (running) {
+            TimeUnit.MILLISECONDS.sleep(SETTLE_MILLIS);
+            byte[] again = digest();
+            if (again == null || Arrays.equals(again, last)) {
+                return again;
+            }
+            last = again;
+        }
+        return null;
+    }
+
+    /** The SHA-256 of the file's bytes, or null when it cannot be read right now (e.g. mid-rename). */
+    private byte @Nullable [] digest() {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file));
+        } catch (IOException e) {
+            return null;
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required of every JDK", e);
+        }
+    }
+}
