@@ -45,6 +45,7 @@ public final class ConnectionState {
     private @Nullable Exchange exchange;
     private @Nullable IpAddress peer;
     private boolean closeAfterResponse;
+    private boolean ending;
 
     public ConnectionState(Channel channel, ServerContext server, long headTimeoutNanos, long idleTimeoutNanos) {
         this.channel = channel;
@@ -95,6 +96,19 @@ public final class ConnectionState {
 
     public void closeAfterResponse(boolean close) {
         this.closeAfterResponse = close;
+    }
+
+    /**
+     * An answer that closes the connection has been written: nothing read after it on this connection
+     * (a pipelined request, the rest of a body) is decided or forwarded any more (SPEC 3.7).
+     */
+    public void ending() {
+        ending = true;
+    }
+
+    /** True once {@link #ending()} was called. */
+    public boolean isEnding() {
+        return ending;
     }
 
     public void pause(Pause reason) {

@@ -31,6 +31,7 @@ public final class Exchange {
     private boolean finished;
     private @Nullable GatewaySnapshot snapshot;
     private boolean http10;
+    private List<String> removedHeaders = List.of();
     private boolean hasBody;
 
     Exchange(ConnectionState connection, String requestId, String method, String rawPath) {
@@ -58,6 +59,15 @@ public final class Exchange {
         }
         snapshot.acquire();
         this.snapshot = snapshot;
+    }
+
+    /** Override headers (method or URL) that were removed from the request before it was decided; usually empty. */
+    public List<String> removedHeaders() {
+        return removedHeaders;
+    }
+
+    public void removedHeaders(List<String> names) {
+        this.removedHeaders = List.copyOf(names);
     }
 
     /** True when the client spoke HTTP/1.0 (no chunked responses, keep-alive only on request). */

@@ -92,6 +92,9 @@ public final class GatewayResponses {
         if (!close && exchange.http10()) {
             response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
         }
+        if (close) {
+            ConnectionState.of(channel).ending();
+        }
         ChannelFuture written = channel.writeAndFlush(response);
         exchange.finish();
         if (close) {

@@ -16,6 +16,7 @@ public enum Rejection {
     BAD_CONTENT_LENGTH(400, "bad_content_length"),
     BAD_CONNECTION_HEADER(400, "bad_connection_header"),
     UNSUPPORTED_HTTP_VERSION(400, "unsupported_http_version"),
+    BAD_METHOD(400, "bad_method"),
     METHOD_NOT_ALLOWED(405, "method_not_allowed"),
     BODY_NOT_ALLOWED(400, "body_not_allowed"),
     BODY_TOO_LARGE(413, "body_too_large"),

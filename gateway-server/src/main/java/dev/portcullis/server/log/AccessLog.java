@@ -67,6 +67,18 @@ public final class AccessLog implements ExchangeListener {
         sb.append(',');
         sb.append("\"duration_ms\":").append(e.durationNanos() / 1_000_000.0).append(',');
         sb.append("\"bytes_out\":").append(e.bytesOut());
+        if (!e.removedHeaders().isEmpty()) {
+            sb.append(",\"removed_headers\":[");
+            for (int i = 0; i < e.removedHeaders().size(); i++) {
+                if (i > 0) {
+                    sb.append(',');
+                }
+                sb.append('"');
+                Json.escape(sb, e.removedHeaders().get(i));
+                sb.append('"');
+            }
+            sb.append(']');
+        }
         if (e.error() != null) {
             sb.append(',');
             field(sb, "error", e.error().code());

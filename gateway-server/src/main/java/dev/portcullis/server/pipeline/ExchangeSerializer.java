@@ -17,7 +17,9 @@ import java.util.ArrayDeque;
  *
  * <p>It watches inbound {@link LastHttpContent} (request done) and outbound final responses
  * (response done; 1xx interim responses do not count). Queued messages are replayed from a fresh
- * event-loop task so that the handler finishing an exchange is never re-entered.
+ * event-loop task so that the handler finishing an exchange is never re-entered. Once an answer that
+ * closes the connection was written ({@link ConnectionState#isEnding()}), everything read, queued or not,
+ * is dropped: a request pipelined behind a 400 is never decided or forwarded.
  */
 final class ExchangeSerializer extends ChannelDuplexHandler {
     private final ConnectionState state;
@@ -33,6 +35,12 @@ final class ExchangeSerializer extends ChannelDuplexHandler {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (state.isEnding()) {
+            // after an answer that closes the connection nothing more is decided or forwarded
+            ReferenceCountUtil.release(msg);
+            releaseQueue();
+            return;
+        }
         if (!queue.isEmpty() || (!requestOpen && responsePending)) {
             queue.add(msg);
             state.pause(ConnectionState.Pause.PIPELINED);
@@ -76,7 +84,7 @@ final class ExchangeSerializer extends ChannelDuplexHandler {
     private void drain(ChannelHandlerContext ctx) {
         drainScheduled = false;
         while (!queue.isEmpty() && (requestOpen || !responsePending)) {
-            if (!ctx.channel().isActive()) {
+            if (!ctx.channel().isActive() || state.isEnding()) {
                 releaseQueue();
                 return;
             }

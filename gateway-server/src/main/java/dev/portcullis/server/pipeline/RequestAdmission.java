@@ -13,19 +13,21 @@ import dev.portcullis.server.exchange.Exchange;
 import dev.portcullis.server.exchange.GatewayResponses;
 import dev.portcullis.server.exchange.Rejection;
 import dev.portcullis.server.http.HopByHopHeaders;
+import dev.portcullis.server.http.OverrideHeaders;
 import dev.portcullis.server.http.RequestIds;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
+import java.util.List;
 import org.jspecify.annotations.Nullable;
 
 /**
  * Everything a request head goes through before its decision: an exchange is started, the config
  * generation read once, the protocol checks made ({@link RequestScreen}), the target canonicalized
- * (SPEC 3.4), hop-by-hop and untrusted forwarding and identity headers removed so that the policy sees
- * what the upstream will get, and the client IP resolved (SPEC 3.3).
+ * (SPEC 3.4), hop-by-hop, method/URL override, and untrusted forwarding and identity headers removed so
+ * that the policy sees what the upstream will get, and the client IP resolved (SPEC 3.3).
  */
 final class RequestAdmission {
     private RequestAdmission() {}
@@ -72,6 +74,10 @@ final class RequestAdmission {
         boolean trustedPeer = clients.isTrusted(peer);
         boolean expectsContinue = HttpUtil.is100ContinueExpected(request);
         HopByHopHeaders.strip(headers);
+        List<String> overrides = OverrideHeaders.strip(headers);
+        if (overrides != null) {
+            exchange.removedHeaders(overrides);
+        }
         ForwardedHeaderSanitizer.sanitize(headers, trustedPeer, identity.headersToStrip(peer));
         IpAddress clientIp = trustedPeer
                 ? clients.resolve(peer, headers.getAll(UpstreamRequest.X_FORWARDED_FOR),

@@ -40,6 +40,10 @@ final class RequestScreen {
             return Rejection.UNSUPPORTED_HTTP_VERSION;
         }
         HttpMethod method = request.method();
+        if (!isUpperCaseToken(method.name())) {
+            // "delete" or "Get" would be decided as one method and might be served as another (as nginx: 400)
+            return Rejection.BAD_METHOD;
+        }
         if (method.equals(HttpMethod.TRACE) || method.equals(HttpMethod.CONNECT)) {
             return Rejection.METHOD_NOT_ALLOWED;
         }
@@ -69,6 +73,20 @@ final class RequestScreen {
             return Rejection.BAD_HOST_HEADER;
         }
         return null;
+    }
+
+    /** Upper-case letters, {@code -} and {@code _}, as nginx accepts in a method. */
+    static boolean isUpperCaseToken(String method) {
+        if (method.isEmpty()) {
+            return false;
+        }
+        for (int i = 0; i < method.length(); i++) {
+            char c = method.charAt(i);
+            if (!(c >= 'A' && c <= 'Z') && c != '-' && c != '_') {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static Rejection decoderFailure(Throwable cause, HttpHeaders headers) {

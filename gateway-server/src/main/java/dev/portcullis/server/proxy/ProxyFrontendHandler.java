@@ -186,7 +186,7 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
         }
         UpstreamHandler handler = channel.pipeline().get(UpstreamHandler.class);
         reusedConnection = handler.reused();
-        handler.bind(this);
+        handler.lend(this, head.method());
         upstream = channel;
         current.upstreamStarted();
         channel.write(head);
@@ -228,6 +228,11 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
             return;
         }
         boolean last = content instanceof LastHttpContent;
+        if (last && !((LastHttpContent) content).trailingHeaders().isEmpty()) {
+            // SPEC 3.7: request trailer fields are not forwarded; an upstream that merges them into the
+            // headers would see fields the policy never saw
+            ((LastHttpContent) content).trailingHeaders().clear();
+        }
         Channel channel = upstream;
         if (channel == null) {
             pending.add(content);
@@ -388,6 +393,7 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
             UpstreamPool.release(channel, reusable);
         }
         if (closeClient) {
+            state.ending();
             client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
         } else {
             client.flush();

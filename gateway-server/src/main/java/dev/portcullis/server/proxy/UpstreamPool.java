@@ -9,7 +9,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.WriteBufferWaterMark;
-import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpRequestEncoder;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.resolver.dns.DnsAddressResolverGroup;
@@ -139,11 +139,12 @@ public final class UpstreamPool {
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        UpstreamResponseDecoder decoder = new UpstreamResponseDecoder(decoderConfig());
                         ch.pipeline()
                                 .addLast("idle", new IdleStateHandler(0, 0, IDLE_SECONDS, TimeUnit.SECONDS))
-                                .addLast("codec", new HttpClientCodec(decoderConfig(), HttpClientCodec.DEFAULT_FAIL_ON_MISSING_RESPONSE,
-                                        HttpClientCodec.DEFAULT_PARSE_HTTP_AFTER_CONNECT_REQUEST))
-                                .addLast("upstream", new UpstreamHandler(UpstreamPool.this));
+                                .addLast("decoder", decoder)
+                                .addLast("encoder", new HttpRequestEncoder())
+                                .addLast("upstream", new UpstreamHandler(UpstreamPool.this, decoder));
                     }
                 });
         bootstrap.resolver(resolver);
@@ -185,11 +186,11 @@ public final class UpstreamPool {
             channel.close();
             return;
         }
-        handler.unbind();
-        handler.pool().takeBack(channel, reusable);
+        handler.release(reusable);
     }
 
-    private void takeBack(Channel channel, boolean reusable) {
+    /** Takes {@code channel} back; only its {@link UpstreamHandler} calls this, once it knows the connection is clean. */
+    void takeBack(Channel channel, boolean reusable) {
         if (!reusable || !channel.isActive() || retired) {
             channel.close();
             return;
