@@ -31,9 +31,6 @@ final class ConfigValidator {
                     + ConfigValues.quote(config.listen())
                     + " (expected: a different port; the admin API is never served on the public port)");
         }
-        if (config.watch()) {
-            problems.add("watch", "file watching is not supported yet");
-        }
         String url = config.upstream().url();
         if (url != null) {
             try {
