@@ -8,6 +8,7 @@ import dev.portcullis.core.runtime.GatewaySnapshot;
 import dev.portcullis.core.runtime.SnapshotHolder;
 import dev.portcullis.server.admin.AdminChannelInitializer;
 import dev.portcullis.server.log.AccessLog;
+import dev.portcullis.server.metrics.GatewayMetrics;
 import dev.portcullis.server.pipeline.ProxyChannelInitializer;
 import dev.portcullis.server.proxy.UpstreamPool;
 import io.netty.bootstrap.ServerBootstrap;
@@ -47,6 +48,7 @@ public final class GatewayServer implements AutoCloseable {
     private final UpstreamPool upstreams;
     private final ScheduledExecutorService background;
     private final ServerContext context;
+    private final GatewayMetrics metrics;
     private final List<Channel> listeners = new ArrayList<>(2);
     private volatile boolean ready;
     private volatile boolean closed;
@@ -62,8 +64,9 @@ public final class GatewayServer implements AutoCloseable {
         this.workers = transport.newGroup(Runtime.getRuntime().availableProcessors());
         this.adminLoop = transport.newGroup(1);
         this.upstreams = new UpstreamPool(initial.config().upstream(), transport, eventLoops(workers));
-        this.context = new ServerContext(
-                snapshots, new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE), List.of(new AccessLog()));
+        this.metrics = new GatewayMetrics(snapshots);
+        this.context = new ServerContext(snapshots, new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE),
+                List.of(new AccessLog(), metrics));
     }
 
     private static List<EventLoop> eventLoops(EventLoopGroup group) {
@@ -145,7 +148,7 @@ public final class GatewayServer implements AutoCloseable {
                 .group(adminLoop)
                 .channel(transport.serverChannelClass())
                 .option(ChannelOption.SO_REUSEADDR, true)
-                .childHandler(new AdminChannelInitializer(snapshots, this::isReady));
+                .childHandler(new AdminChannelInitializer(snapshots, this::isReady, metrics.registry()));
         Channel adminChannel = bindOrThrow(admin, config.adminListen().toSocketAddress(), "admin.listen");
         listeners.add(adminChannel);
         adminPort = ((InetSocketAddress) adminChannel.localAddress()).getPort();
@@ -185,6 +188,11 @@ public final class GatewayServer implements AutoCloseable {
     /** The bound admin port. */
     public int adminPort() {
         return adminPort;
+    }
+
+    /** The metrics registry, which the reload code tells of reloads and new config versions. */
+    public GatewayMetrics metrics() {
+        return metrics;
     }
 
 
@@ -244,6 +252,7 @@ public final class GatewayServer implements AutoCloseable {
                 adminLoop.shutdownGracefully(0, 2, TimeUnit.SECONDS));
         shutdowns.forEach(f -> f.awaitUninterruptibly(5, TimeUnit.SECONDS));
         upstreams.close();
+        metrics.close();
         GatewaySnapshot last = snapshots.current();
         if (last != null) {
             last.close();

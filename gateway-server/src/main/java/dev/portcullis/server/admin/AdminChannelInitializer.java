@@ -1,6 +1,7 @@
 package dev.portcullis.server.admin;
 
 import dev.portcullis.core.runtime.SnapshotHolder;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpObjectAggregator;
@@ -13,8 +14,8 @@ public final class AdminChannelInitializer extends ChannelInitializer<SocketChan
     private static final int MAX_ADMIN_REQUEST = 64 * 1024;
     private final AdminHandler handler;
 
-    public AdminChannelInitializer(SnapshotHolder snapshots, BooleanSupplier ready) {
-        this.handler = new AdminHandler(snapshots, ready);
+    public AdminChannelInitializer(SnapshotHolder snapshots, BooleanSupplier ready, PrometheusMeterRegistry metrics) {
+        this.handler = new AdminHandler(snapshots, ready, new MetricsEndpoint(metrics));
     }
 
     @Override

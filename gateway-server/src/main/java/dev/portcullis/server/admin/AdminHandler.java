@@ -20,15 +20,17 @@ import io.netty.handler.codec.http.HttpVersion;
 import java.nio.charset.StandardCharsets;
 import java.util.function.BooleanSupplier;
 
-/** Answers the admin endpoints (SPEC 6): {@code /healthz}, {@code /readyz} and {@code /config}. */
+/** Answers the admin endpoints (SPEC 6): {@code /healthz}, {@code /readyz}, {@code /config} and {@code /metrics}. */
 @ChannelHandler.Sharable
 final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     private final SnapshotHolder snapshots;
     private final BooleanSupplier ready;
+    private final MetricsEndpoint metrics;
 
-    AdminHandler(SnapshotHolder snapshots, BooleanSupplier ready) {
+    AdminHandler(SnapshotHolder snapshots, BooleanSupplier ready, MetricsEndpoint metrics) {
         this.snapshots = snapshots;
         this.ready = ready;
+        this.metrics = metrics;
     }
 
     @Override
@@ -49,6 +51,7 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                         ? json(HttpResponseStatus.OK, "{\"status\":\"ready\"}")
                         : json(HttpResponseStatus.SERVICE_UNAVAILABLE, "{\"status\":\"not ready\"}");
                 case "/config" -> config();
+                case "/metrics" -> metrics.response();
                 default -> json(HttpResponseStatus.NOT_FOUND, "{\"error\":\"Not Found\"}");
             };
         }
