@@ -8,6 +8,7 @@ import dev.portcullis.core.runtime.GatewaySnapshot;
 import dev.portcullis.core.runtime.SnapshotHolder;
 import dev.portcullis.server.admin.AdminChannelInitializer;
 import dev.portcullis.server.log.AccessLog;
+import dev.portcullis.server.metrics.GatewayMetrics;
 import dev.portcullis.server.pipeline.ProxyChannelInitializer;
 import dev.portcullis.server.proxy.Upstreams;
 import dev.portcullis.server.reload.ConfigWatcher;
@@ -52,6 +53,7 @@ public final class GatewayServer implements AutoCloseable {
     private final Upstreams upstreams;
     private final ScheduledExecutorService background;
     private final ServerContext context;
+    private final GatewayMetrics metrics;
     private final List<Channel> listeners = new ArrayList<>(2);
     private final @Nullable Reloader reloader;
     private final @Nullable ConfigWatcher watcher;
@@ -70,6 +72,7 @@ public final class GatewayServer implements AutoCloseable {
         this.workers = transport.newGroup(Runtime.getRuntime().availableProcessors());
         this.adminLoop = transport.newGroup(1);
         this.upstreams = new Upstreams(initial.config().upstream(), transport, eventLoops(workers));
+        this.metrics = new GatewayMetrics(snapshots);
         this.watcher = source == null ? null : new ConfigWatcher(source, this::reloadFromWatch);
         this.reloader = source == null ? null : new Reloader(source, snapshots, Clock.systemUTC(), background,
                 List.of(new Reloader.Listener() {
@@ -77,10 +80,17 @@ public final class GatewayServer implements AutoCloseable {
                     public void applied(GatewaySnapshot previous, GatewaySnapshot next, ReloadOutcome.Applied outcome) {
                         upstreams.follow(next.config().upstream());
                         watch(next);
+                        metrics.reloadSucceeded();
+                        metrics.configLoaded(next.config().version());
+                    }
+
+                    @Override
+                    public void rejected(ReloadOutcome.Rejected outcome) {
+                        metrics.reloadFailed();
                     }
                 }));
-        this.context = new ServerContext(
-                snapshots, new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE), List.of(new AccessLog()));
+        this.context = new ServerContext(snapshots, new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE),
+                List.of(new AccessLog(), metrics));
     }
 
     private static List<EventLoop> eventLoops(EventLoopGroup group) {
@@ -176,7 +186,7 @@ public final class GatewayServer implements AutoCloseable {
                 .group(adminLoop)
                 .channel(transport.serverChannelClass())
                 .option(ChannelOption.SO_REUSEADDR, true)
-                .childHandler(new AdminChannelInitializer(snapshots, this::isReady, reloader));
+                .childHandler(new AdminChannelInitializer(snapshots, this::isReady, reloader, metrics.registry()));
         Channel adminChannel = bindOrThrow(admin, config.adminListen().toSocketAddress(), "admin.listen");
         listeners.add(adminChannel);
         adminPort = ((InetSocketAddress) adminChannel.localAddress()).getPort();
@@ -249,6 +259,11 @@ public final class GatewayServer implements AutoCloseable {
         return adminPort;
     }
 
+    /** The metrics registry, which the reload code tells of reloads and new config versions. */
+    public GatewayMetrics metrics() {
+        return metrics;
+    }
+
 
     /** True when a config is loaded, the listener is up and shutdown has not begun. */
     public boolean isReady() {
@@ -312,6 +327,7 @@ public final class GatewayServer implements AutoCloseable {
                 adminLoop.shutdownGracefully(0, 2, TimeUnit.SECONDS));
         shutdowns.forEach(f -> f.awaitUninterruptibly(5, TimeUnit.SECONDS));
         upstreams.close();
+        metrics.close();
         GatewaySnapshot last = snapshots.current();
         if (last != null) {
             last.close();

@@ -2,6 +2,7 @@ package dev.portcullis.server.admin;
 
 import dev.portcullis.core.runtime.Reloader;
 import dev.portcullis.core.runtime.SnapshotHolder;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpObjectAggregator;
@@ -16,8 +17,9 @@ public final class AdminChannelInitializer extends ChannelInitializer<SocketChan
     private final AdminHandler handler;
 
     /** {@code reloader} is null when the gateway was started without a config file to reload. */
-    public AdminChannelInitializer(SnapshotHolder snapshots, BooleanSupplier ready, @Nullable Reloader reloader) {
-        this.handler = new AdminHandler(snapshots, ready, new ConfigEndpoint(snapshots, reloader));
+    public AdminChannelInitializer(SnapshotHolder snapshots, BooleanSupplier ready, @Nullable Reloader reloader,
+            PrometheusMeterRegistry metrics) {
+        this.handler = new AdminHandler(ready, new ConfigEndpoint(snapshots, reloader), new MetricsEndpoint(metrics));
     }
 
     @Override

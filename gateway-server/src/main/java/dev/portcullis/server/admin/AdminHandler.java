@@ -1,6 +1,5 @@
 package dev.portcullis.server.admin;
 
-import dev.portcullis.core.runtime.SnapshotHolder;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
@@ -19,17 +18,19 @@ import java.nio.charset.StandardCharsets;
 import java.util.function.BooleanSupplier;
 
 /**
- * Answers the admin endpoints (SPEC 6): {@code /healthz}, {@code /readyz}, {@code /config} and
- * {@code POST /reload}.
+ * Answers the admin endpoints (SPEC 6): {@code /healthz}, {@code /readyz}, {@code /config}, {@code /metrics}
+ * and {@code POST /reload}.
  */
 @ChannelHandler.Sharable
 final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     private final BooleanSupplier ready;
     private final ConfigEndpoint config;
+    private final MetricsEndpoint metrics;
 
-    AdminHandler(SnapshotHolder snapshots, BooleanSupplier ready, ConfigEndpoint config) {
+    AdminHandler(BooleanSupplier ready, ConfigEndpoint config, MetricsEndpoint metrics) {
         this.ready = ready;
         this.config = config;
+        this.metrics = metrics;
     }
 
     @Override
@@ -53,6 +54,7 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                         ? json(HttpResponseStatus.OK, "{\"status\":\"ready\"}")
                         : json(HttpResponseStatus.SERVICE_UNAVAILABLE, "{\"status\":\"not ready\"}");
                 case "/config" -> json(config.status());
+                case "/metrics" -> metrics.response();
                 default -> json(HttpResponseStatus.NOT_FOUND, "{\"error\":\"Not Found\"}");
             };
         }

@@ -1,0 +1,189 @@
+package dev.portcullis.server.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.jwk.RSAKey;
+import dev.portcullis.server.it.support.GatewayHarness;
+import dev.portcullis.server.it.support.GatewayHarness.Gateway;
+import dev.portcullis.server.it.support.JwtMint;
+import dev.portcullis.server.it.support.PrometheusText;
+import dev.portcullis.server.it.support.PrometheusText.Family;
+import dev.portcullis.server.it.support.PrometheusText.Sample;
+import dev.portcullis.server.it.support.RawHttp;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/** SPEC 5 and 6: {@code GET /metrics} on the admin port is valid Prometheus text, and its counters follow the traffic. */
+@Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class MetricsIT {
+    private static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+    private static final String SUBJECT = "subject-metrics-4711";
+
+    @RegisterExtension
+    static final GatewayHarness harness = new GatewayHarness();
+
+    @TempDir
+    static Path keysDir;
+
+    static RSAKey key;
+    static String jwksFile;
+
+    @BeforeAll
+    static void keys() throws Exception {
+        key = JwtMint.rsa("metrics-1");
+        jwksFile = JwtMint.writeJwks(keysDir.resolve("jwks.json"), List.of(key));
+    }
+
+    @Test
+    void scrapeIsPrometheusTextWithEverySpecFamily() throws Exception {
+        Gateway gw = harness.start("metrics.yaml", Map.of("JWKS_FILE", jwksFile));
+
+        PrometheusText text = scrape(gw);
+
+        assertThat(text.families().keySet()).contains(
+                "portcullis_request_duration_seconds", "portcullis_upstream_duration_seconds",
+                "portcullis_config_reloads_total", "portcullis_config_info", "portcullis_jwt_verifications_total",
+                "portcullis_jwt_cache_hits_total", "portcullis_jwt_cache_misses_total", "portcullis_jwks_keys",
+                "jvm_memory_used_bytes", "jvm_gc_max_data_size_bytes", "jvm_threads_live_threads",
+                "jvm_classes_loaded_classes", "process_cpu_usage", "process_uptime_seconds",
+                "netty_allocator_memory_used_bytes", "netty_direct_memory_used_bytes");
+        assertThat(text.families().get("portcullis_request_duration_seconds").type()).isEqualTo("histogram");
+        assertThat(text.families().get("portcullis_config_reloads_total").type()).isEqualTo("counter");
+        assertThat(text.valueOrZero("portcullis_jwks_keys", Map.of("provider", JwtMint.ISSUER))).isEqualTo(1);
+        List<Sample> info = text.samples("portcullis_config_info");
+        assertThat(info).hasSize(1);
+        assertThat(info.get(0).labels()).isEqualTo(Map.of("version", configVersion(gw)));
+        assertThat(info.get(0).value()).isEqualTo(1);
+
+        HttpResponse<byte[]> head = harness.client().send(
+                HttpRequest.newBuilder(gw.adminUri("/metrics")).method("HEAD", HttpRequest.BodyPublishers.noBody())
+                        .timeout(Duration.ofSeconds(10)).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        assertThat(head.statusCode()).isEqualTo(200);
+        assertThat(head.headers().firstValue("content-type")).hasValue(CONTENT_TYPE);
+        assertThat(head.body()).isEmpty();
+    }
+
+    @Test
+    void countersMoveWithRequestsAndLabelsComeOnlyFromConfig() throws Exception {
+        Gateway gw = harness.start("metrics.yaml", Map.of("JWKS_FILE", jwksFile));
+        String token = JwtMint.sign(key, JWSAlgorithm.RS256, JwtMint.claims(SUBJECT).build());
+        PrometheusText before = scrape(gw);
+
+        assertThat(harness.get(gw, "/public/probe-a1").statusCode()).isEqualTo(200);
+        assertThat(harness.get(gw, "/public/probe-a1?q=1").statusCode()).isEqualTo(200);
+        assertThat(harness.get(gw, "/secret/probe-s1").statusCode()).isEqualTo(403);
+        assertThat(harness.get(gw, "/orders/probe-o1").statusCode()).isEqualTo(401);
+        assertThat(harness.get(gw, "/orders/probe-o1", "Authorization", "Bearer " + token).statusCode()).isEqualTo(200);
+        assertThat(harness.get(gw, "/orders/probe-o1", "Authorization", "Bearer " + token).statusCode()).isEqualTo(200);
+        assertThat(harness.get(gw, "/orders/probe-o1", "Authorization", "Bearer " + JwtMint.tamperSignature(token))
+                .statusCode()).isEqualTo(401);
+        assertThat(harness.get(gw, "/elsewhere/probe-d1").statusCode()).isEqualTo(403);
+        try (RawHttp raw = gw.raw()) {
+            raw.send("POST /public/probe-r1 HTTP/1.1\r\nHost: " + gw.authority()
+                    + "\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+            assertThat(raw.readResponse().status()).isEqualTo(400);
+        }
+
+        Map<Map<String, String>, Double> expected = Map.of(
+                labels("public", "allow", "2xx"), 2.0,
+                labels("secret", "deny", "4xx"), 1.0,
+                labels("orders", "deny", "4xx"), 2.0,
+                labels("orders", "allow", "2xx"), 2.0,
+                labels("(default)", "deny", "4xx"), 1.0,
+                labels("(none)", "deny", "4xx"), 1.0);
+        PrometheusText after = scrapeUntil(gw, before, 9);
+
+        assertThat(deltas(before, after, "portcullis_requests_total")).isEqualTo(expected);
+        assertThat(deltas(before, after, "portcullis_audit_decisions_total"))
+                .isEqualTo(Map.of(Map.of("rule", "trial-block-public", "decision", "deny"), 2.0));
+        assertThat(delta(before, after, "portcullis_request_duration_seconds_count", Map.of())).isEqualTo(9);
+        assertThat(delta(before, after, "portcullis_upstream_duration_seconds_count", Map.of())).isEqualTo(4);
+        assertThat(delta(before, after, "portcullis_jwt_verifications_total", Map.of("result", "valid"))).isEqualTo(2);
+        assertThat(delta(before, after, "portcullis_jwt_verifications_total", Map.of("result", "bad_signature")))
+                .isEqualTo(1);
+        assertThat(deltas(before, after, "portcullis_jwt_verifications_total")).hasSize(2);
+        assertThat(delta(before, after, "portcullis_jwt_cache_hits_total", Map.of())).isEqualTo(1);
+        assertThat(delta(before, after, "portcullis_jwt_cache_misses_total", Map.of())).isEqualTo(2);
+        assertThat(delta(before, after, "portcullis_config_reloads_total", Map.of("result", "success"))).isZero();
+
+        for (Family family : after.families().values()) {
+            for (Sample sample : family.samples()) {
+                for (String value : sample.labels().values()) {
+                    assertThat(value).as("label value of %s", sample.name())
+                            .doesNotContain("probe-", "127.0.0.1", SUBJECT, "/public", "/orders");
+                }
+            }
+        }
+    }
+
+    private static Map<String, String> labels(String rule, String decision, String status) {
+        return Map.of("rule", rule, "decision", decision, "status", status);
+    }
+
+    /** Per label set, how much {@code name} grew between the scrapes (series that did not move are left out). */
+    private static Map<Map<String, String>, Double> deltas(PrometheusText before, PrometheusText after, String name) {
+        Map<Map<String, String>, Double> moved = new HashMap<>();
+        for (Sample sample : after.samples(name)) {
+            double delta = sample.value() - before.valueOrZero(name, sample.labels());
+            if (delta != 0) {
+                moved.put(sample.labels(), delta);
+            }
+        }
+        return moved;
+    }
+
+    private static double delta(PrometheusText before, PrometheusText after, String name, Map<String, String> labels) {
+        return after.valueOrZero(name, labels) - before.valueOrZero(name, labels);
+    }
+
+    /**
+     * Scrapes until {@code requests} more requests have been counted than in {@code before}: a response can reach
+     * the client a moment before its exchange is reported finished.
+     */
+    private static PrometheusText scrapeUntil(Gateway gw, PrometheusText before, int requests) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (true) {
+            PrometheusText text = scrape(gw);
+            double counted = deltas(before, text, "portcullis_requests_total").values().stream()
+                    .mapToDouble(Double::doubleValue).sum();
+            if (counted >= requests || System.nanoTime() > deadline) {
+                return text;
+            }
+            Thread.onSpinWait();
+        }
+    }
+
+    private static PrometheusText scrape(Gateway gw) throws Exception {
+        HttpResponse<String> response = harness.client().send(
+                HttpRequest.newBuilder(gw.adminUri("/metrics")).timeout(Duration.ofSeconds(10)).build(),
+                HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(response.headers().firstValue("content-type")).hasValue(CONTENT_TYPE);
+        return PrometheusText.parse(response.body());
+    }
+
+    private static String configVersion(Gateway gw) throws Exception {
+        String body = harness.client().send(
+                HttpRequest.newBuilder(gw.adminUri("/config")).timeout(Duration.ofSeconds(10)).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+        Matcher m = Pattern.compile("\"version\":\"(sha256:[0-9a-f]{64})\"").matcher(body);
+        assertThat(m.find()).as("version in %s", body).isTrue();
+        return m.group(1);
+    }
+}
