@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonFactoryBuilder;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.StreamWriteFeature;
+import com.fasterxml.jackson.core.io.SerializedString;
 import dev.portcullis.core.policy.AuditOutcome;
 import dev.portcullis.core.policy.Effect;
 import dev.portcullis.server.exchange.Exchange;
@@ -13,6 +14,7 @@ import java.io.UncheckedIOException;
 import java.io.Writer;
 import java.time.Instant;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Renders the SPEC 4 access line of an exchange with Jackson's streaming generator into a buffer it reuses
@@ -23,8 +25,9 @@ public final class AccessLineWriter {
     /*
      * One generator lives as long as this writer and writes every line as a new root-level value: with no
      * root value separator, each line starts on an empty buffer (reset before the line) and Jackson's own
-     * char buffer, taken once from its recycler, is reused too. What a line allocates is the timestamp text
-     * and the returned String. The generator never closes its target (it is only ever this buffer).
+     * char buffer, taken once from its recycler, is reused too. What a line allocates is the returned
+     * String: the timestamp is written by IsoInstant into a reused char array and the field names are
+     * pre-quoted SerializedStrings. The generator never closes its target (it is only ever this buffer).
      *
      * Field order and null handling are those of the previous hand-built line: absent strings are JSON
      * null, "audit" is always a list, "upstream_status" is null when the request never reached the
@@ -37,7 +40,26 @@ public final class AccessLineWriter {
             .disable(StreamWriteFeature.FLUSH_PASSED_TO_STREAM)
             .build();
 
+    private static final SerializedString TS = new SerializedString("ts");
+    private static final SerializedString REQUEST_ID = new SerializedString("request_id");
+    private static final SerializedString CLIENT_IP = new SerializedString("client_ip");
+    private static final SerializedString COUNTRY = new SerializedString("country");
+    private static final SerializedString METHOD = new SerializedString("method");
+    private static final SerializedString HOST = new SerializedString("host");
+    private static final SerializedString PATH = new SerializedString("path");
+    private static final SerializedString SUBJECT = new SerializedString("subject");
+    private static final SerializedString RULE = new SerializedString("rule");
+    private static final SerializedString DECISION = new SerializedString("decision");
+    private static final SerializedString REASON = new SerializedString("reason");
+    private static final SerializedString AUDIT = new SerializedString("audit");
+    private static final SerializedString STATUS = new SerializedString("status");
+    private static final SerializedString UPSTREAM_STATUS = new SerializedString("upstream_status");
+    private static final SerializedString DURATION_MS = new SerializedString("duration_ms");
+    private static final SerializedString BYTES_OUT = new SerializedString("bytes_out");
+    private static final SerializedString ERROR = new SerializedString("error");
+
     private final Buffer buffer = new Buffer(512);
+    private final char[] ts = new char[IsoInstant.MAX_LENGTH];
     private final JsonGenerator json;
 
     public AccessLineWriter() {
@@ -54,39 +76,46 @@ public final class AccessLineWriter {
         try {
             JsonGenerator g = json;
             g.writeStartObject();
-            g.writeStringField("ts", ts.toString());
-            g.writeStringField("request_id", e.requestId());
-            g.writeStringField("client_ip", e.clientIp());
-            g.writeNullField("country");
-            g.writeStringField("method", e.method());
-            g.writeStringField("host", e.host());
-            g.writeStringField("path", e.path());
-            g.writeStringField("subject", e.subject());
-            g.writeStringField("rule", e.rule());
-            g.writeStringField("decision", e.decisionLabel());
-            g.writeStringField("reason", e.reason());
-            g.writeArrayFieldStart("audit");
+            g.writeFieldName(TS);
+            g.writeString(this.ts, 0, IsoInstant.format(ts, this.ts));
+            field(g, REQUEST_ID, e.requestId());
+            field(g, CLIENT_IP, e.clientIp());
+            g.writeFieldName(COUNTRY);
+            g.writeNull();
+            field(g, METHOD, e.method());
+            field(g, HOST, e.host());
+            field(g, PATH, e.path());
+            field(g, SUBJECT, e.subject());
+            field(g, RULE, e.rule());
+            field(g, DECISION, e.decisionLabel());
+            field(g, REASON, e.reason());
+            g.writeFieldName(AUDIT);
+            g.writeStartArray();
             List<AuditOutcome> audit = e.audit();
             for (int i = 0; i < audit.size(); i++) {
                 AuditOutcome a = audit.get(i);
                 g.writeStartObject();
-                g.writeStringField("rule", a.rule());
-                g.writeStringField("decision", a.decision() == Effect.ALLOW ? "allow" : "deny");
-                g.writeStringField("reason", a.reason());
+                field(g, RULE, a.rule());
+                field(g, DECISION, a.decision() == Effect.ALLOW ? "allow" : "deny");
+                field(g, REASON, a.reason());
                 g.writeEndObject();
             }
             g.writeEndArray();
-            g.writeNumberField("status", e.status());
+            g.writeFieldName(STATUS);
+            g.writeNumber(e.status());
+            g.writeFieldName(UPSTREAM_STATUS);
             if (e.upstreamStatus() > 0) {
-                g.writeNumberField("upstream_status", e.upstreamStatus());
+                g.writeNumber(e.upstreamStatus());
             } else {
-                g.writeNullField("upstream_status");
+                g.writeNull();
             }
-            g.writeNumberField("duration_ms", e.durationNanos() / 1_000_000.0);
-            g.writeNumberField("bytes_out", e.bytesOut());
+            g.writeFieldName(DURATION_MS);
+            g.writeNumber(e.durationNanos() / 1_000_000.0);
+            g.writeFieldName(BYTES_OUT);
+            g.writeNumber(e.bytesOut());
             ExchangeError error = e.error();
             if (error != null) {
-                g.writeStringField("error", error.code());
+                field(g, ERROR, error.code());
             }
             g.writeEndObject();
             g.flush();
@@ -95,6 +124,11 @@ public final class AccessLineWriter {
             throw new UncheckedIOException(impossible);
         }
         return buffer.toString();
+    }
+
+    private static void field(JsonGenerator g, SerializedString name, @Nullable String value) throws IOException {
+        g.writeFieldName(name);
+        g.writeString(value);
     }
 
     /** An unsynchronized in-memory Writer (StringWriter synchronizes on every append). */
