@@ -73,6 +73,7 @@ public final class GatewayServer implements AutoCloseable {
         this.adminLoop = transport.newGroup(1);
         this.upstreams = new Upstreams(initial.config().upstream(), transport, eventLoops(workers));
         this.metrics = new GatewayMetrics(snapshots);
+        metrics.accessLogDropped(AccessLog.droppedLines());
         this.watcher = source == null ? null : new ConfigWatcher(source, this::reloadFromWatch);
         this.reloader = source == null ? null : new Reloader(source, snapshots, Clock.systemUTC(), background,
                 List.of(new Reloader.Listener() {

@@ -3,6 +3,7 @@ package dev.portcullis.server.exchange;
 import dev.portcullis.core.policy.AuditOutcome;
 import dev.portcullis.core.policy.Decision;
 import dev.portcullis.core.runtime.GatewaySnapshot;
+import dev.portcullis.server.log.LoggedPath;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
 
@@ -38,9 +39,8 @@ public final class Exchange {
         this.connection = connection;
         this.requestId = requestId;
         this.method = method;
-        // until the target is canonicalized, log the raw path without its query (which may carry secrets)
-        int query = rawPath.indexOf('?');
-        this.path = query < 0 ? rawPath : rawPath.substring(0, query);
+        // until the target is canonicalized, log the raw target without query, fragment or userinfo (secrets)
+        this.path = LoggedPath.of(rawPath);
         this.startNanos = System.nanoTime();
     }
 

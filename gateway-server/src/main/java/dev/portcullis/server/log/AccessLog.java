@@ -1,99 +1,86 @@
 package dev.portcullis.server.log;
 
-import dev.portcullis.core.policy.AuditOutcome;
 import dev.portcullis.server.exchange.Exchange;
 import dev.portcullis.server.exchange.ExchangeListener;
+import io.netty.util.concurrent.FastThreadLocal;
 import java.time.Instant;
-import java.util.List;
-import org.jspecify.annotations.Nullable;
+import java.util.Iterator;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Writes one JSON line per request (SPEC 4) to the {@code portcullis.access} logger.
  *
- * <p>The line is built here rather than by a logback encoder so that its shape is stable whatever the
- * operator's {@code logback.xml} does with layout; {@code logback.xml} routes this logger to stdout
- * with the bare message.
+ * <p>The line is built here, with Jackson, rather than by a logback encoder so that its shape is stable
+ * whatever the operator's {@code logback.xml} does with layout; {@code logback.xml} routes this logger to
+ * stdout with the bare message.
  */
 public final class AccessLog implements ExchangeListener {
+
+    /*
+     * How a line leaves the event loop. exchangeFinished runs on the client channel's event loop after the
+     * response has been written, so the client's latency no longer includes it. The line is rendered right
+     * there, into the calling thread's reused AccessLineWriter, and the resulting String is handed to the
+     * logger. The alternative, capturing the exchange's fields and rendering on the writer thread, was
+     * rejected: the Exchange is mutable and confined to its event loop, so a capture would be an object of
+     * some sixteen fields allocated per line anyway, and rendering it costs about as much as copying it
+     * (see AccessLogBenchmark). The String is the only hand-over object.
+     *
+     * What must never happen on the event loop is waiting for stdout. config/logback.xml routes this logger
+     * through DroppingAsyncAppender: a bounded queue drained by one writer thread; when the queue is full,
+     * the line is dropped and counted (droppedLines()) and a WARN says so at most once per 10 s.
+     *
+     * The per-thread writers are held by a FastThreadLocal owned by this instance (event loops are
+     * FastThreadLocalThreads), so nothing is static and mutable. A writer whose generator failed mid-line
+     * is discarded, so that the next line starts from a clean generator.
+     */
+
     private static final Logger LOG = LoggerFactory.getLogger("portcullis.access");
+
+    private final FastThreadLocal<AccessLineWriter> writers = new FastThreadLocal<>() {
+        @Override
+        protected AccessLineWriter initialValue() {
+            return new AccessLineWriter();
+        }
+    };
 
     /** Logs the exchange, if the access logger is enabled at INFO. */
     @Override
     public void exchangeFinished(Exchange exchange) {
         if (LOG.isInfoEnabled()) {
-            LOG.info(render(exchange, Instant.now()));
+            String line;
+            try {
+                line = writers.get().render(exchange, Instant.now());
+            } catch (RuntimeException e) {
+                writers.remove();
+                throw e;
+            }
+            LOG.info(line);
         }
     }
 
-    /** The JSON line for {@code exchange} at time {@code ts}. */
-    public static String render(Exchange e, Instant ts) {
-        StringBuilder sb = new StringBuilder(320);
-        sb.append('{');
-        field(sb, "ts", ts.toString()).append(',');
-        field(sb, "request_id", e.requestId()).append(',');
-        field(sb, "client_ip", e.clientIp()).append(',');
-        field(sb, "country", null).append(',');
-        field(sb, "method", e.method()).append(',');
-        field(sb, "host", e.host()).append(',');
-        field(sb, "path", e.path()).append(',');
-        field(sb, "subject", e.subject()).append(',');
-        field(sb, "rule", e.rule()).append(',');
-        field(sb, "decision", e.decisionLabel()).append(',');
-        field(sb, "reason", e.reason()).append(',');
-        sb.append("\"audit\":[");
-        List<AuditOutcome> audit = e.audit();
-        for (int i = 0; i < audit.size(); i++) {
-            AuditOutcome a = audit.get(i);
-            if (i > 0) {
-                sb.append(',');
-            }
-            sb.append('{');
-            field(sb, "rule", a.rule()).append(',');
-            field(sb, "decision", a.decision() == dev.portcullis.core.policy.Effect.ALLOW ? "allow" : "deny")
-                    .append(',');
-            field(sb, "reason", a.reason());
-            sb.append('}');
-        }
-        sb.append("],");
-        sb.append("\"status\":").append(e.status()).append(',');
-        sb.append("\"upstream_status\":");
-        if (e.upstreamStatus() > 0) {
-            sb.append(e.upstreamStatus());
-        } else {
-            sb.append("null");
-        }
-        sb.append(',');
-        sb.append("\"duration_ms\":").append(e.durationNanos() / 1_000_000.0).append(',');
-        sb.append("\"bytes_out\":").append(e.bytesOut());
-        if (!e.removedHeaders().isEmpty()) {
-            sb.append(",\"removed_headers\":[");
-            for (int i = 0; i < e.removedHeaders().size(); i++) {
-                if (i > 0) {
-                    sb.append(',');
-                }
-                sb.append('"');
-                Json.escape(sb, e.removedHeaders().get(i));
-                sb.append('"');
-            }
-            sb.append(']');
-        }
-        if (e.error() != null) {
-            sb.append(',');
-            field(sb, "error", e.error().code());
-        }
-        sb.append('}');
-        return sb.toString();
+    /**
+     * How many access lines were dropped because the log could not keep up: the sum over the
+     * {@link DroppingAsyncAppender}s attached to the {@code portcullis.access} logger, read at each call
+     * (0 when the logger is not logback's or routes through no such appender).
+     */
+    public static LongSupplier droppedLines() {
+        return AccessLog::countDropped;
     }
 
-    private static StringBuilder field(StringBuilder sb, String name, @Nullable String value) {
-        sb.append('"').append(name).append("\":");
-        if (value == null) {
-            return sb.append("null");
+    private static long countDropped() {
+        if (!(LOG instanceof ch.qos.logback.classic.Logger logback)) {
+            return 0;
         }
-        sb.append('"');
-        Json.escape(sb, value);
-        return sb.append('"');
+        long total = 0;
+        for (Iterator<ch.qos.logback.core.Appender<ch.qos.logback.classic.spi.ILoggingEvent>> it =
+                        logback.iteratorForAppenders();
+                it.hasNext(); ) {
+            if (it.next() instanceof DroppingAsyncAppender dropping) {
+                total += dropping.dropped();
+            }
+        }
+        return total;
     }
 }
