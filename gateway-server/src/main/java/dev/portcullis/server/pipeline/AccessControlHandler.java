@@ -64,6 +64,7 @@ final class AccessControlHandler extends ChannelInboundHandlerAdapter {
     private @Nullable String currentHostHeader;
     private @Nullable IpAddress currentClientIp;
     private boolean currentTrustedPeer;
+    private boolean currentIdentityPeer;
     private boolean currentHasBody;
     private boolean currentExpectsContinue;
     private boolean deferring;
@@ -138,9 +139,11 @@ final class AccessControlHandler extends ChannelInboundHandlerAdapter {
 
         ClientIpResolver clients = config.clientIps();
         boolean trustedPeer = clients.isTrusted(peerIp);
+        ForwardedIdentity forwardedIdentity = config.identity().forwarded();
+        boolean identityPeer = forwardedIdentity != null && forwardedIdentity.trusts(peerIp);
         boolean expectsContinue = HttpUtil.is100ContinueExpected(request);
         HopByHopHeaders.strip(headers);
-        ForwardedHeaderSanitizer.sanitize(headers, trustedPeer, identityHeaders(config, trustedPeer));
+        ForwardedHeaderSanitizer.sanitize(headers, trustedPeer, identityHeaders(config, identityPeer));
         IpAddress clientIp = trustedPeer
                 ? clients.resolve(peerIp, headers.getAll(UpstreamRequest.X_FORWARDED_FOR),
                         headers.getAll(UpstreamRequest.FORWARDED))
@@ -155,6 +158,7 @@ final class AccessControlHandler extends ChannelInboundHandlerAdapter {
         currentHostHeader = hostHeader;
         currentClientIp = clientIp;
         currentTrustedPeer = trustedPeer;
+        currentIdentityPeer = identityPeer;
         currentHasBody = RequestScreen.hasBody(request);
         exchange.hasBody(currentHasBody);
         currentExpectsContinue = expectsContinue;
@@ -252,7 +256,7 @@ final class AccessControlHandler extends ChannelInboundHandlerAdapter {
         HttpHeaders headers = request.headers();
         RejectReason tokenRejection =
                 resolution instanceof Resolution.Rejected rejected ? rejected.reason() : null;
-        Identity identity = IdentityHeaders.identityOf(resolution, config.identity(), headers, currentTrustedPeer);
+        Identity identity = IdentityHeaders.identityOf(resolution, config.identity(), headers, currentIdentityPeer);
         if (!identity.isAnonymous()) {
             exchange.subject(identity.subject());
         }
@@ -282,11 +286,11 @@ final class AccessControlHandler extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * The config's identity header names: with {@code trustedPeer}, the upstream identity headers (which
-     * nobody may send); otherwise also the forwarded-identity headers (which only trusted proxies may
-     * send). Both lists are computed once per config generation.
+     * The config's identity header names: with {@code identityPeer}, the upstream identity headers (which
+     * nobody may send); otherwise also the forwarded-identity headers (which only the peers in
+     * {@code identity.forwarded.trusted_proxies} may send). Both lists are computed once per config generation.
      */
-    private List<String> identityHeaders(CompiledConfig config, boolean trustedPeer) {
+    private List<String> identityHeaders(CompiledConfig config, boolean identityPeer) {
         if (strippedFor != config) {
             IdentitySettings settings = config.identity();
             List<String> always = List.of(settings.upstreamHeaders().subject(), settings.upstreamHeaders().roles());
@@ -300,7 +304,7 @@ final class AccessControlHandler extends ChannelInboundHandlerAdapter {
             strippedFromUntrusted = untrusted;
             strippedFor = config;
         }
-        return trustedPeer ? strippedFromTrusted : strippedFromUntrusted;
+        return identityPeer ? strippedFromTrusted : strippedFromUntrusted;
     }
 
     private boolean reject(Channel channel, Exchange exchange, Rejection rejection) {

@@ -19,11 +19,12 @@ final class IdentityHeaders {
     private IdentityHeaders() {}
 
     /**
-     * SPEC 3.5: a verified bearer token wins; failing that, a trusted proxy's forwarded user is believed;
+     * SPEC 3.5: a verified bearer token wins; failing that, the forwarded user is believed when {@code identityPeer}
+     * (the TCP peer is in {@code identity.forwarded.trusted_proxies});
      * a presented token that failed verification makes the request anonymous whatever else it carries.
      */
     static Identity identityOf(
-            Resolution resolution, IdentitySettings settings, HttpHeaders headers, boolean trustedPeer) {
+            Resolution resolution, IdentitySettings settings, HttpHeaders headers, boolean identityPeer) {
         if (resolution instanceof Resolution.Resolved resolved) {
             return resolved.identity();
         }
@@ -31,7 +32,7 @@ final class IdentityHeaders {
             return Identity.ANONYMOUS;
         }
         ForwardedIdentity forwarded = settings.forwarded();
-        if (forwarded != null && trustedPeer) {
+        if (forwarded != null && identityPeer) {
             String user = headers.get(forwarded.userHeader());
             if (user != null && !user.isBlank()) {
                 String roles = forwarded.rolesHeader() == null ? null : headers.get(forwarded.rolesHeader());
