@@ -3,6 +3,7 @@ package dev.portcullis.core.config;
 import dev.portcullis.core.net.ClientIpResolver;
 import dev.portcullis.core.policy.Policy;
 import java.time.Duration;
+import java.util.List;
 
 /**
  * A loaded, valid and compiled config: immutable, with no string left that still has to be parsed.
@@ -18,6 +19,8 @@ import java.time.Duration;
  * @param clientIps client-IP resolution behind the trusted proxies
  * @param identity identity providers and headers; {@link IdentitySettings#NONE} when the section is absent
  * @param policy the compiled rules and default
+ * @param warnings settings that are valid but risky, in file order: {@code check} prints them and {@code run}
+ *     logs them ({@link ConfigProblem#renderAsWarning()})
  */
 public record CompiledConfig(
         String source,
@@ -30,4 +33,11 @@ public record CompiledConfig(
         Limits limits,
         ClientIpResolver clientIps,
         IdentitySettings identity,
-        Policy policy) {}
+        Policy policy,
+        List<ConfigProblem> warnings) {
+
+    /** Copies the warnings. */
+    public CompiledConfig {
+        warnings = List.copyOf(warnings);
+    }
+}

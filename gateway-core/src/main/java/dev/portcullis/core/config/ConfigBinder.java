@@ -38,8 +38,9 @@ final class ConfigBinder {
     private static final List<String> CLIENTS_KEYS = List.of("trusted_proxies");
     private static final List<String> IDENTITY_KEYS = List.of("jwt", "forwarded", "upstream_headers");
     private static final List<String> JWT_KEYS = List.of("issuer", "audience", "algorithms", "jwks_file", "jwks_url",
-            "public_key_file", "secret_env", "jwks_refresh", "subject_claim", "roles_claim", "clock_skew");
-    private static final List<String> FORWARDED_KEYS = List.of("user_header", "roles_header");
+            "public_key_file", "secret_env", "jwks_refresh", "subject_claim", "roles_claim", "clock_skew", "require_exp",
+            "types");
+    private static final List<String> FORWARDED_KEYS = List.of("trusted_proxies", "user_header", "roles_header");
     private static final List<String> UPSTREAM_HEADERS_KEYS = List.of("subject", "roles");
     private static final List<String> RULE_KEYS =
             List.of("name", "match", "require", "action", "deny_status", "rate_limit", "mode");
@@ -170,7 +171,9 @@ final class ConfigBinder {
                 provider.optionalDuration("jwks_refresh", false),
                 provider.string("subject_claim", JwtProviderSettings.DEFAULT_SUBJECT_CLAIM),
                 provider.string("roles_claim", JwtProviderSettings.DEFAULT_ROLES_CLAIM),
-                provider.duration("clock_skew", JwtProviderSettings.DEFAULT_CLOCK_SKEW, true));
+                provider.duration("clock_skew", JwtProviderSettings.DEFAULT_CLOCK_SKEW, true),
+                provider.bool("require_exp", true),
+                provider.strings("types", "a list of typ header values, e.g. [at+jwt, JWT]"));
     }
 
     /** {@code audience}: one string or a list of them; empty when not written or unusable (reported). */
@@ -200,6 +203,8 @@ final class ConfigBinder {
             return null;
         }
         return new ForwardedConfig(
+                forwarded.requiredStrings("trusted_proxies",
+                        "a list of CIDRs: the authenticating proxy's address, e.g. [\"10.0.0.7/32\"]"),
                 forwarded.requiredString("user_header", "the header naming the user, e.g. X-Forwarded-User"),
                 forwarded.optionalString("roles_header"));
     }
@@ -685,6 +690,16 @@ final class ConfigBinder {
         @Nullable List<String> strings(String key, String expected) {
             YamlNode node = values.get(key);
             return node == null ? null : ConfigBinder.this.strings(node, path(key), expected);
+        }
+
+        /** The list of strings at {@code key}; null when missing or unusable (both reported). */
+        @Nullable List<String> requiredStrings(String key, String expected) {
+            YamlNode node = values.get(key);
+            if (node == null) {
+                problems.add(path(key), "required key is missing (expected: " + expected + ")");
+                return null;
+            }
+            return ConfigBinder.this.strings(node, path(key), expected);
         }
     }
 }

@@ -75,7 +75,8 @@ public final class ConfigLoader {
                 limits(config.limits()),
                 new ClientIpResolver(trustedProxies),
                 identity,
-                policy);
+                policy,
+                problems.warnings());
     }
 
     /** {@code sha256:} and the lower-case hex SHA-256 of {@code yaml}: what identifies a config generation. */

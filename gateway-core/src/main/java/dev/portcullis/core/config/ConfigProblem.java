@@ -15,4 +15,9 @@ public record ConfigProblem(String file, int line, int column, String path, Stri
     public String render() {
         return file + ':' + line + ':' + column + ": " + (path.isEmpty() ? "(root)" : path) + ": " + message;
     }
+
+    /** Renders {@code FILE:LINE:COLUMN: path: warning: message}, for a problem that does not stop the load. */
+    public String renderAsWarning() {
+        return file + ':' + line + ':' + column + ": " + (path.isEmpty() ? "(root)" : path) + ": warning: " + message;
+    }
 }

@@ -4,6 +4,8 @@ import dev.portcullis.core.identity.ClaimPath;
 import dev.portcullis.core.identity.JwtProviderSettings;
 import dev.portcullis.core.identity.KeySource;
 import dev.portcullis.core.identity.SigningAlgorithm;
+import dev.portcullis.core.net.Cidr;
+import dev.portcullis.core.net.CidrSet;
 import dev.portcullis.core.policy.HeaderMatcher;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -14,6 +16,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -55,10 +58,10 @@ final class IdentityCompiler {
      * @param baseDir the folder that relative key file paths resolve against
      */
     static @Nullable IdentitySettings compile(GatewayConfig config, Path baseDir, Problems problems) {
-        return new IdentityCompiler(baseDir, problems).identity(config.identity(), config.clients());
+        return new IdentityCompiler(baseDir, problems).identity(config.identity());
     }
 
-    private @Nullable IdentitySettings identity(IdentityConfig identity, ClientsConfig clients) {
+    private @Nullable IdentitySettings identity(IdentityConfig identity) {
         int before = problemCount();
         List<JwtProviderSettings> providers = new ArrayList<>();
         for (JwtProviderConfig provider : identity.jwt()) {
@@ -68,7 +71,7 @@ final class IdentityCompiler {
             }
         }
         issuers(identity.jwt());
-        ForwardedIdentity forwarded = forwarded(identity.forwarded(), clients);
+        ForwardedIdentity forwarded = forwarded(identity.forwarded());
         UpstreamIdentityHeaders upstream = upstreamHeaders(identity.upstreamHeaders());
         distinctIdentityHeaders(forwarded, upstream);
         if (problemCount() != before) {
@@ -124,6 +127,11 @@ final class IdentityCompiler {
         }
         claimPath(provider.subjectClaim(), KeyPaths.key(path, "subject_claim"));
         claimPath(provider.rolesClaim(), KeyPaths.key(path, "roles_claim"));
+        Set<String> types = types(provider);
+        if (provider.audience().isEmpty()) {
+            problems.warn(path, "no audience: tokens this issuer made for any other service are accepted too"
+                    + " (expected: audience naming this service, e.g. [orders-api])");
+        }
 
         if (problemCount() != before || keySource == null) {
             return null;
@@ -132,7 +140,8 @@ final class IdentityCompiler {
             return new JwtProviderSettings(issuer, provider.audience(),
                     algorithms == null ? SigningAlgorithm.defaultsFor(keySource) : algorithms, keySource,
                     jwksRefresh == null ? JwtProviderSettings.DEFAULT_JWKS_REFRESH : jwksRefresh,
-                    provider.subjectClaim(), provider.rolesClaim(), provider.clockSkew());
+                    provider.subjectClaim(), provider.rolesClaim(), provider.clockSkew(), provider.requireExp(),
+                    types == null ? Set.of() : types);
         } catch (IllegalArgumentException e) {
             problems.add(path, ConfigBinder.messageOf(e));
             return null;
@@ -228,6 +237,33 @@ final class IdentityCompiler {
         return complete ? algorithms : null;
     }
 
+    /** The {@code typ} allow-list; null when not written (no check) or unusable (reported). */
+    private @Nullable Set<String> types(JwtProviderConfig provider) {
+        List<String> texts = provider.types();
+        if (texts == null) {
+            return null;
+        }
+        String path = KeyPaths.key(provider.path(), "types");
+        if (texts.isEmpty()) {
+            problems.add(path, "empty list (expected: at least one typ value, e.g. [at+jwt, JWT]; omit types to"
+                    + " accept any typ)");
+            return null;
+        }
+        Set<String> types = new LinkedHashSet<>();
+        boolean complete = true;
+        for (int i = 0; i < texts.size(); i++) {
+            String text = texts.get(i);
+            if (text.isBlank()) {
+                problems.add(KeyPaths.index(path, i), ConfigValues.quote(text)
+                        + " is not a valid typ (expected: a typ header value, e.g. at+jwt or JWT)");
+                complete = false;
+            } else {
+                types.add(text);
+            }
+        }
+        return complete ? types : null;
+    }
+
     /** With several providers, each needs an issuer of its own: the token's {@code iss} picks the provider. */
     private void issuers(List<JwtProviderConfig> providers) {
         if (providers.size() < 2) {
@@ -253,7 +289,7 @@ final class IdentityCompiler {
         parse(path, () -> ClaimPath.compile(dotted));
     }
 
-    private @Nullable ForwardedIdentity forwarded(@Nullable ForwardedConfig forwarded, ClientsConfig clients) {
+    private @Nullable ForwardedIdentity forwarded(@Nullable ForwardedConfig forwarded) {
         if (forwarded == null) {
             return null;
         }
@@ -264,12 +300,49 @@ final class IdentityCompiler {
             problems.add("identity.forwarded.roles_header", ConfigValues.quote(rolesHeader) + SAME_HEADER_AS
                     + "user_header (expected: a different header)");
         }
-        if (clients.trustedProxies().isEmpty()) {
-            problems.add("identity.forwarded", "forwarded identity headers are believed only from"
-                    + " clients.trusted_proxies, and there are none (expected: clients.trusted_proxies with the"
-                    + " address of the authenticating proxy)");
+        CidrSet proxies = forwardedProxies(forwarded.trustedProxies());
+        return userHeader == null || proxies == null ? null : new ForwardedIdentity(proxies, userHeader, rolesHeader);
+    }
+
+    /**
+     * {@code identity.forwarded.trusted_proxies}: the authenticating proxy's own addresses, apart from
+     * {@code clients.trusted_proxies} so that a load balancer trusted for client addresses cannot name users.
+     * A {@code /0} is an error, a range wider than a /16 (IPv4) or /48 (IPv6) a warning; null when missing (the
+     * binder reported it) or unusable (reported).
+     */
+    private @Nullable CidrSet forwardedProxies(@Nullable List<String> texts) {
+        if (texts == null) {
+            return null;
         }
-        return userHeader == null ? null : new ForwardedIdentity(userHeader, rolesHeader);
+        String path = "identity.forwarded.trusted_proxies";
+        if (texts.isEmpty()) {
+            problems.add(path, "empty list (expected: the authenticating proxy's address, e.g. [\"10.0.0.7/32\"])");
+            return null;
+        }
+        List<Cidr> cidrs = new ArrayList<>();
+        for (int i = 0; i < texts.size(); i++) {
+            String itemPath = KeyPaths.index(path, i);
+            String text = texts.get(i);
+            Cidr cidr = parse(itemPath, () -> Cidr.parse(text));
+            if (cidr == null) {
+                continue;
+            }
+            boolean v4 = cidr.network().isIPv4();
+            if (cidr.prefixLength() == 0) {
+                problems.add(itemPath, ConfigValues.quote(text) + " would believe identity headers from every "
+                        + (v4 ? "IPv4" : "IPv6") + " address (expected: the authenticating proxy's address, e.g. "
+                        + (v4 ? "10.0.0.7/32" : "2001:db8::7/128") + "; a /0 is not allowed)");
+                continue;
+            }
+            int widest = v4 ? 16 : 48;
+            if (cidr.prefixLength() < widest) {
+                problems.warn(itemPath, ConfigValues.quote(text) + " is wider than a /" + widest + ": every address"
+                        + " in it may name any user (expected: the authenticating proxy's own address, e.g. "
+                        + (v4 ? "10.0.0.7/32" : "2001:db8::7/128") + ")");
+            }
+            cidrs.add(cidr);
+        }
+        return cidrs.size() == texts.size() ? CidrSet.of(cidrs) : null;
     }
 
     private @Nullable UpstreamIdentityHeaders upstreamHeaders(UpstreamHeadersConfig headers) {

@@ -19,6 +19,8 @@ import org.jspecify.annotations.Nullable;
  * @param subjectClaim dotted path of the subject claim
  * @param rolesClaim dotted path of the roles claim
  * @param clockSkew tolerance for {@code exp}, {@code nbf} and {@code iat}
+ * @param requireExp whether a token without {@code exp} is rejected; true when not written
+ * @param types the allow-list for the {@code typ} header as written; null when not written (no check)
  */
 public record JwtProviderConfig(
         String path,
@@ -32,10 +34,13 @@ public record JwtProviderConfig(
         @Nullable Duration jwksRefresh,
         String subjectClaim,
         String rolesClaim,
-        Duration clockSkew) {
+        Duration clockSkew,
+        boolean requireExp,
+        @Nullable List<String> types) {
 
     public JwtProviderConfig {
         audience = List.copyOf(audience);
         algorithms = algorithms == null ? null : List.copyOf(algorithms);
+        types = types == null ? null : List.copyOf(types);
     }
 }

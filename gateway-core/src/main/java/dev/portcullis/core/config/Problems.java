@@ -6,7 +6,10 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-/** Collects the problems of one config file and remembers where each key path's value was written. */
+/**
+ * Collects the problems of one config file, and the warnings (valid but risky settings), and remembers where each
+ * key path's value was written.
+ */
 final class Problems {
 
     /*
@@ -22,6 +25,7 @@ final class Problems {
 
     private final String file;
     private final List<ConfigProblem> problems = new ArrayList<>();
+    private final List<ConfigProblem> warnings = new ArrayList<>();
     private final Map<String, Location> locations = new HashMap<>();
 
     Problems(String file) {
@@ -36,6 +40,19 @@ final class Problems {
     /** Reports a problem at the location remembered for {@code path}. */
     void add(String path, String message) {
         add(locate(path), path, message);
+    }
+
+    /** Reports a warning, which does not stop the load, at the location remembered for {@code path}. */
+    void warn(String path, String message) {
+        Location at = locate(path);
+        warnings.add(new ConfigProblem(file, at.line(), at.column(), path, message));
+    }
+
+    /** The warnings reported so far, in file order (stable for equal locations). */
+    List<ConfigProblem> warnings() {
+        List<ConfigProblem> sorted = new ArrayList<>(warnings);
+        sorted.sort(FILE_ORDER);
+        return List.copyOf(sorted);
     }
 
     /** Records that the value at {@code path} starts at {@code at}. */

@@ -11,8 +11,9 @@ import org.jspecify.annotations.Nullable;
  * A compiled dotted path into a token's claims, such as {@code realm_access.roles}, for
  * {@code subject_claim}, {@code roles_claim} and {@code claims:} conditions.
  *
- * <p>A claim whose whole name equals the path wins over walking the dots, so namespaced claims such
- * as {@code https://example.com/roles} (Auth0) work as written.
+ * <p>A path is always walked segment by segment (SPEC 3.5): a top-level claim whose name contains dots,
+ * such as {@code "realm_access.roles"} or {@code https://example.com/roles}, never stands in for the nested
+ * value, so a token cannot shadow {@code realm_access.roles} by adding a claim with that literal name.
  */
 public final class ClaimPath {
 
@@ -52,10 +53,6 @@ public final class ClaimPath {
 
     /** The value at this path in {@code claims}, or null when a step is missing or not a JSON object. */
     public @Nullable Object resolve(Map<String, ?> claims) {
-        Object literal = claims.get(path);
-        if (literal != null || segments.length == 1) {
-            return literal;
-        }
         Object current = claims;
         for (String segment : segments) {
             if (!(current instanceof Map<?, ?> object)) {

@@ -3,7 +3,6 @@ package dev.portcullis.core.identity;
 import dev.portcullis.core.config.ForwardedIdentity;
 import dev.portcullis.core.config.IdentitySettings;
 import dev.portcullis.core.config.UpstreamIdentityHeaders;
-import dev.portcullis.core.net.ClientIpResolver;
 import dev.portcullis.core.net.IpAddress;
 import dev.portcullis.core.policy.RequestHeaders;
 import java.util.ArrayList;
@@ -25,7 +24,6 @@ import org.jspecify.annotations.Nullable;
 public final class IdentityChain {
     private final @Nullable JwtIdentityResolver jwt;
     private final @Nullable ForwardedIdentity forwarded;
-    private final ClientIpResolver clients;
     private final UpstreamIdentityHeaders upstreamHeaders;
     private final List<String> strippedFromTrusted;
     private final List<String> strippedFromUntrusted;
@@ -34,12 +32,10 @@ public final class IdentityChain {
     /**
      * @param jwt the bearer-token verifier; null when no provider is configured (a presented token is then ignored)
      * @param settings the compiled {@code identity} section
-     * @param clients the trusted proxies whose forwarded identity is believed
      */
-    public IdentityChain(@Nullable JwtIdentityResolver jwt, IdentitySettings settings, ClientIpResolver clients) {
+    public IdentityChain(@Nullable JwtIdentityResolver jwt, IdentitySettings settings) {
         this.jwt = jwt;
         this.forwarded = settings.forwarded();
-        this.clients = clients;
         this.upstreamHeaders = settings.upstreamHeaders();
         List<String> always = List.of(upstreamHeaders.subject(), upstreamHeaders.roles());
         List<String> forwardedNames = new ArrayList<>(2);
@@ -98,9 +94,13 @@ public final class IdentityChain {
         return Identity.ANONYMOUS;
     }
 
-    /** Whether forwarded-identity headers from {@code peer} are believed (and so kept). */
+    /**
+     * Whether forwarded-identity headers from {@code peer} are believed (and so kept): only from
+     * {@code identity.forwarded.trusted_proxies}, not from every {@code clients.trusted_proxies} peer.
+     */
     public boolean believesForwarded(IpAddress peer) {
-        return forwarded != null && clients.isTrusted(peer);
+        ForwardedIdentity trusted = forwarded;
+        return trusted != null && trusted.trusts(peer);
     }
 
     /**

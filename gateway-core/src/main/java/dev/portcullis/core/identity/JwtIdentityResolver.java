@@ -290,8 +290,14 @@ public final class JwtIdentityResolver implements AutoCloseable {
                     : RejectReason.BAD_SIGNATURE);
         }
 
+        if (!provider.acceptsType(header.getType())) {
+            return Resolution.Rejected.of(RejectReason.TOKEN_TYPE_NOT_ALLOWED);
+        }
         Duration skew = provider.clockSkew;
         Date exp = claims.getExpirationTime();
+        if (exp == null && provider.requireExp) {
+            return Resolution.Rejected.of(RejectReason.TOKEN_MISSING_EXP);
+        }
         Instant expiresAt = exp == null ? null : exp.toInstant();
         if (expiresAt != null && !now.isBefore(expiresAt.plus(skew))) {
             return Resolution.Rejected.of(RejectReason.TOKEN_EXPIRED);

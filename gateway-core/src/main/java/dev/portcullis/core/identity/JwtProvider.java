@@ -1,8 +1,10 @@
 package dev.portcullis.core.identity;
 
+import com.nimbusds.jose.JOSEObjectType;
 import com.nimbusds.jose.JWSAlgorithm;
 import java.time.Duration;
 import java.util.HashSet;
+import java.util.Locale;
 import java.util.Set;
 import org.jspecify.annotations.Nullable;
 
@@ -17,6 +19,9 @@ final class JwtProvider {
     final Duration clockSkew;
     final ClaimPath subjectClaim;
     final ClaimPath rolesClaim;
+    final boolean requireExp;
+    /** The {@code typ} allow-list in lower case; empty skips the check. */
+    final Set<String> types;
     final KeyProvider keys;
 
     JwtProvider(int index, JwtProviderSettings settings, KeyProvider keys) {
@@ -28,6 +33,12 @@ final class JwtProvider {
         this.clockSkew = settings.clockSkew();
         this.subjectClaim = ClaimPath.compile(settings.subjectClaim());
         this.rolesClaim = ClaimPath.compile(settings.rolesClaim());
+        this.requireExp = settings.requireExp();
+        Set<String> lower = new HashSet<>();
+        for (String type : settings.types()) {
+            lower.add(type.toLowerCase(Locale.ROOT));
+        }
+        this.types = Set.copyOf(lower);
         this.keys = keys;
     }
 
@@ -37,6 +48,11 @@ final class JwtProvider {
             jws.add(algorithm.jws());
         }
         return Set.copyOf(jws);
+    }
+
+    /** Whether a token whose header has this {@code typ} (null when absent) passes the {@code types} allow-list. */
+    boolean acceptsType(@Nullable JOSEObjectType type) {
+        return types.isEmpty() || type != null && types.contains(type.getType().toLowerCase(Locale.ROOT));
     }
 
     ProviderStatus status() {

@@ -18,6 +18,8 @@ import org.jspecify.annotations.Nullable;
  * @param subjectClaim dotted path of the subject claim
  * @param rolesClaim dotted path of the roles claim: an array of strings, or a space/comma separated string
  * @param clockSkew tolerance for {@code exp}, {@code nbf} and {@code iat}
+ * @param requireExp whether a token without {@code exp} is rejected ({@code token_missing_exp})
+ * @param types the allow-list for the header's {@code typ}, compared case-insensitively; empty skips the check
  */
 public record JwtProviderSettings(
         @Nullable String issuer,
@@ -27,7 +29,9 @@ public record JwtProviderSettings(
         Duration jwksRefresh,
         String subjectClaim,
         String rolesClaim,
-        Duration clockSkew) {
+        Duration clockSkew,
+        boolean requireExp,
+        Set<String> types) {
 
     /** {@code jwks_refresh} when the config names none. */
     public static final Duration DEFAULT_JWKS_REFRESH = Duration.ofMinutes(10);
@@ -70,6 +74,20 @@ public record JwtProviderSettings(
         }
         ClaimPath.compile(subjectClaim);
         ClaimPath.compile(rolesClaim);
+        types = Set.copyOf(types);
+        for (String type : types) {
+            if (type.isBlank()) {
+                throw new IllegalArgumentException(
+                        "\"" + type + "\" is not a valid type (expected: a typ header value, e.g. at+jwt or JWT)");
+            }
+        }
+    }
+
+    /** Settings that require {@code exp} and accept any {@code typ}, as an unwritten config does. */
+    public JwtProviderSettings(@Nullable String issuer, List<String> audiences, Set<SigningAlgorithm> algorithms,
+            KeySource keySource, Duration jwksRefresh, String subjectClaim, String rolesClaim, Duration clockSkew) {
+        this(issuer, audiences, algorithms, keySource, jwksRefresh, subjectClaim, rolesClaim, clockSkew, true,
+                Set.of());
     }
 
     /** A provider with the defaults: no audience check, {@link SigningAlgorithm#defaultsFor} the key source. */
@@ -81,30 +99,42 @@ public record JwtProviderSettings(
     /** A copy with these audiences. */
     public JwtProviderSettings withAudiences(List<String> newAudiences) {
         return new JwtProviderSettings(issuer, newAudiences, algorithms, keySource, jwksRefresh, subjectClaim,
-                rolesClaim, clockSkew);
+                rolesClaim, clockSkew, requireExp, types);
     }
 
     /** A copy with this allow-list. */
     public JwtProviderSettings withAlgorithms(Set<SigningAlgorithm> newAlgorithms) {
         return new JwtProviderSettings(issuer, audiences, newAlgorithms, keySource, jwksRefresh, subjectClaim,
-                rolesClaim, clockSkew);
+                rolesClaim, clockSkew, requireExp, types);
     }
 
     /** A copy with this refresh interval. */
     public JwtProviderSettings withJwksRefresh(Duration newJwksRefresh) {
         return new JwtProviderSettings(issuer, audiences, algorithms, keySource, newJwksRefresh, subjectClaim,
-                rolesClaim, clockSkew);
+                rolesClaim, clockSkew, requireExp, types);
     }
 
     /** A copy with these claim paths. */
     public JwtProviderSettings withClaims(String newSubjectClaim, String newRolesClaim) {
         return new JwtProviderSettings(issuer, audiences, algorithms, keySource, jwksRefresh, newSubjectClaim,
-                newRolesClaim, clockSkew);
+                newRolesClaim, clockSkew, requireExp, types);
+    }
+
+    /** A copy that requires {@code exp} or not. */
+    public JwtProviderSettings withRequireExp(boolean newRequireExp) {
+        return new JwtProviderSettings(issuer, audiences, algorithms, keySource, jwksRefresh, subjectClaim,
+                rolesClaim, clockSkew, newRequireExp, types);
+    }
+
+    /** A copy with this {@code typ} allow-list; empty skips the check. */
+    public JwtProviderSettings withTypes(Set<String> newTypes) {
+        return new JwtProviderSettings(issuer, audiences, algorithms, keySource, jwksRefresh, subjectClaim,
+                rolesClaim, clockSkew, requireExp, newTypes);
     }
 
     /** A copy with this clock skew. */
     public JwtProviderSettings withClockSkew(Duration newClockSkew) {
         return new JwtProviderSettings(issuer, audiences, algorithms, keySource, jwksRefresh, subjectClaim,
-                rolesClaim, newClockSkew);
+                rolesClaim, newClockSkew, requireExp, types);
     }
 }

@@ -23,6 +23,10 @@ public enum RejectReason {
     NO_SUITABLE_KEY("no_suitable_key"),
     /** The signature does not verify with any candidate key. */
     BAD_SIGNATURE("bad_signature"),
+    /** The header's {@code typ} is absent or not in the provider's {@code types} allow-list. */
+    TOKEN_TYPE_NOT_ALLOWED("token_type_not_allowed"),
+    /** The token has no {@code exp} and the provider requires one ({@code require_exp}, the default). */
+    TOKEN_MISSING_EXP("token_missing_exp"),
     /** {@code exp} is past, beyond the clock skew. */
     TOKEN_EXPIRED("token_expired"),
     /** {@code nbf}, or {@code iat}, is in the future beyond the clock skew. */

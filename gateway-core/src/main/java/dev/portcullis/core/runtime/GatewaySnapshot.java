@@ -42,7 +42,7 @@ public final class GatewaySnapshot implements AutoCloseable {
         this.generation = generation;
         this.loadedAt = loadedAt;
         this.jwt = jwt;
-        this.decisions = new DecisionStep(new IdentityChain(jwt, config.identity(), config.clientIps()), config.policy());
+        this.decisions = new DecisionStep(new IdentityChain(jwt, config.identity()), config.policy());
     }
 
     /** A snapshot without JWT verification (tests and configs without {@code identity.jwt}). */

@@ -150,6 +150,9 @@ public final class Reloader implements AutoCloseable {
             return reject(trigger, "1 problem in " + file, List.of(problem));
         }
         List<String> warnings = new ArrayList<>(2);
+        for (ConfigProblem warning : config.warnings()) {
+            warnings.add(warning.renderAsWarning());
+        }
         CompiledConfig before = previous.config();
         if (!config.listen().equals(before.listen())) {
             warnings.add("listen changed from " + before.listen() + " to " + config.listen()

@@ -9,6 +9,7 @@ import dev.portcullis.core.identity.JwtProviderSettings;
 import dev.portcullis.core.identity.KeySource;
 import dev.portcullis.core.identity.RejectReason;
 import dev.portcullis.core.identity.SigningAlgorithm;
+import dev.portcullis.core.net.Cidr;
 import dev.portcullis.core.net.IpAddress;
 import dev.portcullis.core.policy.AccessRequest;
 import dev.portcullis.core.policy.Decision;
@@ -107,7 +108,10 @@ class ConfigLoaderTest {
                 .doesNotContain(SigningAlgorithm.HS256, SigningAlgorithm.HS384, SigningAlgorithm.HS512)
                 .hasSize(10);
         assertThat(providers.get(3).algorithms()).containsExactly(SigningAlgorithm.HS256);
-        assertThat(config.identity().forwarded()).isEqualTo(new ForwardedIdentity("X-Forwarded-User", null));
+        ForwardedIdentity forwarded = config.identity().forwarded();
+        assertThat(forwarded.userHeader()).isEqualTo("X-Forwarded-User");
+        assertThat(forwarded.rolesHeader()).isNull();
+        assertThat(forwarded.trustedProxies().cidrs()).containsExactly(Cidr.parse("10.0.0.7/32"));
         assertThat(config.identity().upstreamHeaders()).isEqualTo(new UpstreamIdentityHeaders("X-User", "X-Groups"));
     }
 
@@ -115,8 +119,84 @@ class ConfigLoaderTest {
     void forwardedIdentityKeepsTheDefaultUpstreamHeaders() throws Exception {
         CompiledConfig config = loadValid("identity-forwarded.yaml");
 
-        assertThat(config.identity()).isEqualTo(new IdentitySettings(List.of(),
-                new ForwardedIdentity("X-Forwarded-User", "X-Forwarded-Groups"), UpstreamIdentityHeaders.DEFAULT));
+        IdentitySettings identity = config.identity();
+        assertThat(identity.jwtProviders()).isEmpty();
+        assertThat(identity.upstreamHeaders()).isEqualTo(UpstreamIdentityHeaders.DEFAULT);
+        assertThat(identity.forwarded().userHeader()).isEqualTo("X-Forwarded-User");
+        assertThat(identity.forwarded().rolesHeader()).isEqualTo("X-Forwarded-Groups");
+        assertThat(identity.forwarded().trustedProxies().cidrs()).containsExactly(Cidr.parse("127.0.0.1/32"));
+        assertThat(config.warnings()).isEmpty();
+    }
+
+    @Test
+    void forwardedIdentityIsTrustedOnlyFromItsOwnProxiesNotFromClientTrustedProxies() throws Exception {
+        byte[] yaml = ("upstream: { url: \"http://127.0.0.1:3000\" }\n"
+                + "clients: { trusted_proxies: [\"10.0.0.0/8\"] }\n"
+                + "identity:\n  forwarded:\n    trusted_proxies: [\"10.0.0.7/32\", \"2001:db8::7\"]\n"
+                + "    user_header: X-Forwarded-User\n").getBytes(StandardCharsets.UTF_8);
+
+        CompiledConfig config = ConfigLoader.load("f.yaml", yaml, VALID);
+
+        ForwardedIdentity forwarded = config.identity().forwarded();
+        assertThat(config.clientIps().isTrusted(IpAddress.parse("10.9.9.9"))).isTrue();
+        assertThat(forwarded.trusts(IpAddress.parse("10.9.9.9"))).isFalse();
+        assertThat(forwarded.trusts(IpAddress.parse("10.0.0.7"))).isTrue();
+        assertThat(forwarded.trusts(IpAddress.parse("::ffff:10.0.0.7"))).isTrue();
+        assertThat(forwarded.trusts(IpAddress.parse("10.0.0.8"))).isFalse();
+        assertThat(forwarded.trusts(IpAddress.parse("2001:db8::7"))).isTrue();
+        assertThat(forwarded.trusts(IpAddress.parse("2001:db8::8"))).isFalse();
+        assertThat(config.warnings()).isEmpty();
+    }
+
+    @Test
+    void warnsButLoadsWhenTheIdentityProxyRangeIsWiderThanASlash16OrSlash48() throws Exception {
+        byte[] yaml = ("upstream: { url: \"http://127.0.0.1:3000\" }\n"
+                + "identity:\n  forwarded:\n"
+                + "    trusted_proxies: [\"10.0.0.0/8\", \"10.1.0.0/16\", \"2001:db8::/32\", \"2001:db9::/48\"]\n"
+                + "    user_header: X-Forwarded-User\n").getBytes(StandardCharsets.UTF_8);
+
+        CompiledConfig config = ConfigLoader.load("w.yaml", yaml, VALID);
+
+        assertThat(config.warnings()).extracting(ConfigProblem::renderAsWarning).containsExactly(
+                "w.yaml:4:23: identity.forwarded.trusted_proxies[0]: warning: \"10.0.0.0/8\" is wider than a /16:"
+                        + " every address in it may name any user (expected: the authenticating proxy's own"
+                        + " address, e.g. 10.0.0.7/32)",
+                "w.yaml:4:52: identity.forwarded.trusted_proxies[2]: warning: \"2001:db8::/32\" is wider than a"
+                        + " /48: every address in it may name any user (expected: the authenticating proxy's own"
+                        + " address, e.g. 2001:db8::7/128)");
+        assertThat(config.identity().forwarded().trusts(IpAddress.parse("10.200.0.1"))).isTrue();
+    }
+
+    @Test
+    void warnsWhenAJwtProviderHasNoAudience() throws Exception {
+        byte[] yaml = ("upstream: { url: \"http://127.0.0.1:3000\" }\n"
+                + "identity:\n  jwt:\n    - issuer: https://a.example.com/\n"
+                + "      jwks_url: https://a.example.com/jwks.json\n"
+                + "    - issuer: https://b.example.com/\n      audience: orders-api\n"
+                + "      jwks_url: https://b.example.com/jwks.json\n").getBytes(StandardCharsets.UTF_8);
+
+        CompiledConfig config = ConfigLoader.load("a.yaml", yaml, VALID);
+
+        assertThat(config.warnings()).extracting(ConfigProblem::renderAsWarning).containsExactly(
+                "a.yaml:4:7: identity.jwt[0]: warning: no audience: tokens this issuer made for any other service"
+                        + " are accepted too (expected: audience naming this service, e.g. [orders-api])");
+    }
+
+    @Test
+    void requireExpDefaultsToTrueAndTypesToNoCheck() throws Exception {
+        byte[] yaml = ("upstream: { url: \"http://127.0.0.1:3000\" }\n"
+                + "identity:\n  jwt:\n    - issuer: https://a.example.com/\n      audience: api\n"
+                + "      jwks_url: https://a.example.com/jwks.json\n"
+                + "    - issuer: https://b.example.com/\n      audience: api\n"
+                + "      jwks_url: https://b.example.com/jwks.json\n"
+                + "      require_exp: false\n      types: [at+jwt, JWT]\n").getBytes(StandardCharsets.UTF_8);
+
+        List<JwtProviderSettings> providers = ConfigLoader.load("e.yaml", yaml, VALID).identity().jwtProviders();
+
+        assertThat(providers.get(0).requireExp()).isTrue();
+        assertThat(providers.get(0).types()).isEmpty();
+        assertThat(providers.get(1).requireExp()).isFalse();
+        assertThat(providers.get(1).types()).containsExactlyInAnyOrder("at+jwt", "JWT");
     }
 
     @Test

@@ -34,8 +34,21 @@ class ClaimPathTest {
     }
 
     @Test
-    void prefersAClaimWhoseWholeNameIsThePath() {
-        assertThat(ClaimPath.compile("https://example.com/roles").resolve(CLAIMS)).isEqualTo(List.of("namespaced"));
+    void aTopLevelClaimWithDotsInItsNameNeverShadowsTheNestedValue() {
+        Map<String, Object> claims = ClaimValues.immutableCopy(Map.of(
+                "realm_access", Map.of("roles", List.of("user")),
+                "realm_access.roles", List.of("admin")));
+
+        assertThat(ClaimPath.compile("realm_access.roles").resolve(claims)).isEqualTo(List.of("user"));
+        assertThat(ClaimPath.compile("realm_access.roles").matchesAny(claims, Set.of("admin"))).isFalse();
+    }
+
+    @Test
+    void aTopLevelClaimWithDotsInItsNameDoesNotStandInForAMissingNestedValue() {
+        Map<String, Object> claims = ClaimValues.immutableCopy(Map.of("realm_access.roles", List.of("admin")));
+
+        assertThat(ClaimPath.compile("realm_access.roles").resolve(claims)).isNull();
+        assertThat(ClaimPath.compile("https://example.com/roles").resolve(CLAIMS)).isNull();
     }
 
     @Test

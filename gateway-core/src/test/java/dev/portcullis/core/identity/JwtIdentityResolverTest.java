@@ -255,11 +255,57 @@ class JwtIdentityResolverTest {
     }
 
     @Test
-    void acceptsTokenWithoutExpiry() throws Exception {
+    void rejectsTokenWithoutExpiryByDefault() throws Exception {
         resolver(jwksFile(RSA));
         String token = sign(RSA, JWSAlgorithm.RS256, claims().expirationTime(null).build());
 
+        assertThat(resolver.verify(token)).isEqualTo(Resolution.Rejected.of(RejectReason.TOKEN_MISSING_EXP));
+        assertThat(resolver.rejectedCount(RejectReason.TOKEN_MISSING_EXP)).isEqualTo(1);
+        assertThat(RejectReason.TOKEN_MISSING_EXP.code()).isEqualTo("token_missing_exp");
+    }
+
+    @Test
+    void acceptsTokenWithoutExpiryWhenExpIsNotRequired() throws Exception {
+        resolver(jwksFile(RSA).withRequireExp(false));
+        String token = sign(RSA, JWSAlgorithm.RS256, claims().expirationTime(null).build());
+
         assertThat(identity(resolver.verify(token)).expiresAt()).isNull();
+    }
+
+    @Test
+    void aForgedTokenWithoutExpIsABadSignatureNotAMissingExp() throws Exception {
+        resolver(jwksFile(RSA));
+        RSAKey other = new com.nimbusds.jose.jwk.gen.RSAKeyGenerator(2048).keyID(RSA.getKeyID()).generate();
+        String forged = sign(other, JWSAlgorithm.RS256, claims().expirationTime(null).build());
+
+        assertThat(resolver.verify(forged)).isEqualTo(Resolution.Rejected.of(RejectReason.BAD_SIGNATURE));
+    }
+
+    @Test
+    void typesAllowListComparesTheTypHeaderCaseInsensitively() throws Exception {
+        resolver(jwksFile(RSA).withTypes(Set.of("at+jwt", "JWT")));
+
+        for (String typ : List.of("at+jwt", "AT+JWT", "jwt", "JWT")) {
+            String token = sign(RSA, new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(RSA.getKeyID())
+                    .type(new JOSEObjectType(typ)).build(), claims().build());
+            assertThat(resolver.verify(token)).as(typ).isInstanceOf(Resolution.Resolved.class);
+        }
+        String idToken = sign(RSA, new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(RSA.getKeyID())
+                .type(new JOSEObjectType("id+jwt")).build(), claims().build());
+        assertThat(resolver.verify(idToken)).isEqualTo(Resolution.Rejected.of(RejectReason.TOKEN_TYPE_NOT_ALLOWED));
+        String untyped = sign(RSA, JWSAlgorithm.RS256, claims().build());
+        assertThat(resolver.verify(untyped)).isEqualTo(Resolution.Rejected.of(RejectReason.TOKEN_TYPE_NOT_ALLOWED));
+    }
+
+    @Test
+    void withoutTypesAnyTypOrNoneIsAccepted() throws Exception {
+        resolver(jwksFile(RSA));
+        String idToken = sign(RSA, new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(RSA.getKeyID())
+                .type(new JOSEObjectType("id+jwt")).build(), claims().build());
+
+        assertThat(resolver.verify(idToken)).isInstanceOf(Resolution.Resolved.class);
+        assertThat(resolver.verify(sign(RSA, JWSAlgorithm.RS256, claims().build())))
+                .isInstanceOf(Resolution.Resolved.class);
     }
 
     @Test

@@ -88,7 +88,9 @@ class VerifiedTokenCacheTest {
 
     @Test
     void tokenWithoutExpIsVerifiedAgainAfterFiveMinutes() throws Exception {
-        resolver(100);
+        resolver = new JwtIdentityResolver(List.of(JwtProviderSettings.of(ISSUER,
+                        new KeySource.JwksFile(Files.writeString(dir.resolve("jwks.json"), TestTokens.jwks(KEY))))
+                .withClockSkew(Duration.ZERO).withRequireExp(false)), clock, scheduler, 100);
         String token = sign(KEY, JWSAlgorithm.RS256, claims().expirationTime(null).build());
         resolver.verify(token);
 

@@ -209,9 +209,12 @@ class PolicyDecisionTableTest {
                         "rule billing: roles [billing, staff] all required, missing staff"),
                 row(IDENTITY, get("/billing/q1").as(jwt("erin", BILLING_STAFF, ACME)), ALLOW, "billing", 200,
                         "allowed by rule billing"),
-                // a claim whose whole name is the dotted path wins (namespaced claims)
+                // a claim path is always a path: a top-level claim named "org.tenant" never stands in for it
                 row(IDENTITY, get("/billing/q1").as(jwt("erin", BILLING_STAFF, Map.of("org.tenant", "globex"))),
-                        ALLOW, "billing", 200, "allowed by rule billing"),
+                        DENY, "billing", 404, "rule billing: claim org.tenant missing, expected one of [acme, globex]"),
+                row(IDENTITY, get("/billing/q1").as(jwt("erin", BILLING_STAFF, Map.of("org.tenant", "globex",
+                        "org", Map.of("tenant", "initech")))), DENY, "billing", 404,
+                        "rule billing: claim org.tenant is initech, expected one of [acme, globex]"),
                 row(IDENTITY, get("/billing/q1").as(jwt("fay", BILLING_STAFF, Map.of("org", Map.of("tenant",
                         "initech")))), DENY, "billing", 404,
                         "rule billing: claim org.tenant is initech, expected one of [acme, globex]"),

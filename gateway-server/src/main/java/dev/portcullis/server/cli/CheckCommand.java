@@ -6,7 +6,10 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
-/** {@code portcullis check -c FILE}: load and compile the config; print {@code OK: <n> rules} or every problem. */
+/**
+ * {@code portcullis check -c FILE}: load and compile the config; print every warning to stderr and
+ * {@code OK: <n> rules} (exit 0), or every problem (exit 1).
+ */
 @Command(name = "check", mixinStandardHelpOptions = true, description = "Validate a policy file and exit (0 valid, 1 invalid).")
 final class CheckCommand implements Callable<Integer> {
     @Mixin
@@ -21,6 +24,7 @@ final class CheckCommand implements Callable<Integer> {
         if (compiled == null) {
             return 1;
         }
+        ConfigFiles.printWarnings(compiled, spec.commandLine().getErr());
         int rules = compiled.policy().rules().size();
         spec.commandLine().getOut().println("OK: " + rules + (rules == 1 ? " rule" : " rules"));
         spec.commandLine().getOut().flush();

@@ -14,10 +14,29 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.concurrent.ScheduledExecutorService;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** Loads a config file for a command, printing problems (never a stack trace) on failure. */
 final class ConfigFiles {
+    private static final Logger LOG = LoggerFactory.getLogger(ConfigFiles.class);
+
     private ConfigFiles() {}
+
+    /** Prints each warning of a loaded config as {@code FILE:LINE:COLUMN: path: warning: message}. */
+    static void printWarnings(CompiledConfig config, PrintWriter err) {
+        for (ConfigProblem warning : config.warnings()) {
+            err.println(warning.renderAsWarning());
+        }
+        err.flush();
+    }
+
+    /** Logs each warning of a loaded config at WARN, rendered as {@link #printWarnings} prints it. */
+    static void logWarnings(CompiledConfig config) {
+        for (ConfigProblem warning : config.warnings()) {
+            LOG.warn("{}", warning.renderAsWarning());
+        }
+    }
 
     /** A key-source problem found when the key material is loaded, in the style of config problems. */
     static String describe(Path file, KeySourceException e) {

@@ -49,6 +49,7 @@ final class RunCommand implements Callable<Integer> {
         if (compiled == null) {
             return 1;
         }
+        ConfigFiles.logWarnings(compiled);
         GatewayServer server;
         try {
             server = GatewayServer.start(compiled, config.resolve(),

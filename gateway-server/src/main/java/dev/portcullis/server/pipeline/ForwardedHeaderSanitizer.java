@@ -25,10 +25,21 @@ final class ForwardedHeaderSanitizer {
      * itself and that no client may send.
      */
     static void sanitize(HttpHeaders headers, boolean trustedPeer, List<String> gatewayHeaders) {
-        HeaderTokens.removeIf(headers, name -> mustGo(name, trustedPeer, gatewayHeaders));
+        sanitize(headers, trustedPeer, gatewayHeaders, List.of());
     }
 
-    private static boolean mustGo(CharSequence name, boolean trustedPeer, List<String> gatewayHeaders) {
+    /**
+     * As {@link #sanitize(HttpHeaders, boolean, List)}, keeping {@code believed}: the forwarded-identity
+     * headers of a peer in {@code identity.forwarded.trusted_proxies}, which may be sent by an authenticating
+     * proxy that is not a client-address proxy (its {@code X-Forwarded-User} is not a forwarding header).
+     */
+    static void sanitize(HttpHeaders headers, boolean trustedPeer, List<String> gatewayHeaders,
+            List<String> believed) {
+        HeaderTokens.removeIf(headers, name -> mustGo(name, trustedPeer, gatewayHeaders, believed));
+    }
+
+    private static boolean mustGo(CharSequence name, boolean trustedPeer, List<String> gatewayHeaders,
+            List<String> believed) {
         for (int i = 0; i < gatewayHeaders.size(); i++) {
             if (HeaderTokens.sameHeader(name, gatewayHeaders.get(i), false)) {
                 return true;
@@ -36,6 +47,11 @@ final class ForwardedHeaderSanitizer {
         }
         if (trustedPeer) {
             return false;
+        }
+        for (int i = 0; i < believed.size(); i++) {
+            if (HeaderTokens.sameHeader(name, believed.get(i), false)) {
+                return false;
+            }
         }
         if (HeaderTokens.sameHeader(name, X_FORWARDED_PREFIX, true)) {
             return true;

@@ -78,7 +78,8 @@ final class RequestAdmission {
         if (overrides != null) {
             exchange.removedHeaders(overrides);
         }
-        ForwardedHeaderSanitizer.sanitize(headers, trustedPeer, identity.headersToStrip(peer));
+        ForwardedHeaderSanitizer.sanitize(headers, trustedPeer, identity.headersToStrip(peer),
+                identity.believesForwarded(peer) ? identity.forwardedHeaders() : List.of());
         IpAddress clientIp = trustedPeer
                 ? clients.resolve(peer, headers.getAll(UpstreamRequest.X_FORWARDED_FOR),
                         headers.getAll(UpstreamRequest.FORWARDED))

@@ -77,6 +77,47 @@ class CommandLineTest {
     }
 
     @Test
+    void checkPrintsWarningsWithTheirLocationAndStillExitsZero(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("risky.yaml");
+        Files.writeString(file, String.join("\n",
+                "upstream: {url: \"http://127.0.0.1:3000\"}",
+                "identity:",
+                "  jwt:",
+                "    issuer: https://auth.example.com/",
+                "    jwks_url: https://auth.example.com/jwks.json",
+                "  forwarded:",
+                "    trusted_proxies: [\"10.0.0.0/8\"]",
+                "    user_header: X-Forwarded-User",
+                ""));
+        Result result = run("check", "-c", file.toString());
+        assertThat(result.exit()).isZero();
+        assertThat(result.out()).isEqualTo("OK: 0 rules\n");
+        assertThat(result.err().lines().toList()).containsExactly(
+                file + ":4:5: identity.jwt: warning: no audience: tokens this issuer made for any other service are"
+                        + " accepted too (expected: audience naming this service, e.g. [orders-api])",
+                file + ":7:23: identity.forwarded.trusted_proxies[0]: warning: \"10.0.0.0/8\" is wider than a /16:"
+                        + " every address in it may name any user (expected: the authenticating proxy's own address,"
+                        + " e.g. 10.0.0.7/32)");
+    }
+
+    @Test
+    void checkRefusesAForwardedSectionWithoutItsOwnTrustedProxies(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("fwd.yaml");
+        Files.writeString(file, String.join("\n",
+                "upstream: {url: \"http://127.0.0.1:3000\"}",
+                "clients: {trusted_proxies: [\"10.0.0.0/8\"]}",
+                "identity:",
+                "  forwarded:",
+                "    trusted_proxies: [\"::/0\"]",
+                "    user_header: X-Forwarded-User",
+                ""));
+        Result result = run("check", "-c", file.toString());
+        assertThat(result.exit()).isEqualTo(1);
+        assertThat(result.err()).startsWith(file + ":5:23: identity.forwarded.trusted_proxies[0]: \"::/0\" would"
+                + " believe identity headers from every IPv6 address");
+    }
+
+    @Test
     void checkReportsAMissingFileWithoutAStackTrace(@TempDir Path dir) {
         Result result = run("check", "-c", dir.resolve("nope.yaml").toString());
         assertThat(result.exit()).isEqualTo(1);

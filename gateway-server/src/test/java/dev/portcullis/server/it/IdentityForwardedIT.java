@@ -10,6 +10,7 @@ import dev.portcullis.server.it.support.GatewayHarness;
 import dev.portcullis.server.it.support.JwtAssertions;
 import dev.portcullis.server.it.support.JwtMint;
 import dev.portcullis.server.it.support.Probe;
+import dev.portcullis.server.it.support.RawHttp.RawResponse;
 import dev.portcullis.server.it.support.UpstreamServer.RecordedRequest;
 import java.nio.file.Path;
 import java.util.List;
@@ -22,8 +23,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * SPEC 3.5: forwarded identity (user / roles headers) believed only from a trusted proxy, never over a
- * presented token, stripped when untrusted; upstream identity headers always replaced.
+ * SPEC 3.5: forwarded identity (user / roles headers) believed only from a peer in
+ * {@code identity.forwarded.trusted_proxies} (never merely from {@code clients.trusted_proxies}), never over a
+ * presented token, stripped otherwise; upstream identity headers always replaced.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class IdentityForwardedIT {
@@ -44,13 +46,21 @@ class IdentityForwardedIT {
     }
 
     private static Probe trusted() throws Exception {
-        return new Probe(harness, harness.start("identity-forwarded.yaml",
-                Map.of("JWKS_FILE", jwksFile, "TRUSTED_CIDR", "127.0.0.1/32")));
+        return start("127.0.0.1/32", "127.0.0.1/32");
     }
 
     private static Probe untrusted() throws Exception {
+        return start("10.0.0.0/8", "10.0.0.7/32");
+    }
+
+    /** The test client is a trusted proxy for client addresses (a load balancer), not the authenticating proxy. */
+    private static Probe clientTrustedOnly() throws Exception {
+        return start("127.0.0.0/8", "10.0.0.7/32");
+    }
+
+    private static Probe start(String clientCidr, String identityCidr) throws Exception {
         return new Probe(harness, harness.start("identity-forwarded.yaml",
-                Map.of("JWKS_FILE", jwksFile, "TRUSTED_CIDR", "10.0.0.0/8")));
+                Map.of("JWKS_FILE", jwksFile, "CLIENT_CIDR", clientCidr, "IDENTITY_CIDR", identityCidr)));
     }
 
     @Test
@@ -87,6 +97,35 @@ class IdentityForwardedIT {
                 "x-forwarded-user: alice2");
         assertThat(JwtAssertions.normalizedNames(up.headers())).as("headers at the upstream: %s", up.headers())
                 .doesNotContain("x-forwarded-user", "x-forwarded-groups", "x-auth-subject", "x-auth-roles");
+    }
+
+    @Test
+    void aPeerTrustedForClientAddressesButNotForIdentityCannotImpersonateAnyone() throws Exception {
+        Probe p = clientTrustedOnly();
+
+        RawResponse denied = JwtAssertions.unauthorized(harness, p, false, "/admin/x",
+                "X-Forwarded-User: alice", "X-Forwarded-Groups: admin", "X-Forwarded-For: 198.51.100.7");
+        assertThat(denied.status()).isEqualTo(401);
+        JwtAssertions.unauthorized(harness, p, false, "/all/x",
+                "X-Forwarded-User: alice", "X-Forwarded-Groups: admin,ops");
+
+        RecordedRequest up = p.allowed("/public/x", "X-Forwarded-User: alice", "X-Forwarded-Groups: admin",
+                "x_forwarded_user: alice2", "X-Forwarded-For: 198.51.100.7");
+        assertThat(JwtAssertions.normalizedNames(up.headers())).as("headers at the upstream: %s", up.headers())
+                .doesNotContain("x-forwarded-user", "x-forwarded-groups", "x-auth-subject", "x-auth-roles");
+        // still trusted for client addresses: its X-Forwarded-For is kept, with the peer appended
+        assertThat(String.join(",", up.headerValues("X-Forwarded-For"))).contains("198.51.100.7");
+    }
+
+    @Test
+    void aValidTokenStillWorksBehindAPeerTrustedOnlyForClientAddresses() throws Exception {
+        Probe p = clientTrustedOnly();
+
+        RecordedRequest up = p.allowed("/admin/x", bearer(JwtMint.sign(rsa, JWSAlgorithm.RS256,
+                claims("tok-user", "admin").build())), "X-Forwarded-User: alice", "X-Forwarded-Groups: users");
+        assertThat(up.headerValues("X-Auth-Subject")).containsExactly("tok-user");
+        assertThat(JwtAssertions.normalizedNames(up.headers()))
+                .doesNotContain("x-forwarded-user", "x-forwarded-groups");
     }
 
     @Test

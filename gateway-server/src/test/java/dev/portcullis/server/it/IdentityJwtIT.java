@@ -251,6 +251,46 @@ class IdentityJwtIT {
         p.forbidden("/gold/x", bearer(rs256(claims("u").claim("org", Map.of("tier", "silver")).build())));
         // the path must exist all the way down
         p.forbidden("/gold/x", bearer(rs256(claims("u").claim("org", Map.of()).build())));
+        // a claim path is always a path: a top-level claim named "org.tier" neither stands in for it nor shadows it
+        p.forbidden("/gold/x", bearer(rs256(claims("u").claim("org.tier", "gold").build())));
+        p.forbidden("/gold/x", bearer(rs256(claims("u").claim("org.tier", "gold")
+                .claim("org", Map.of("tier", "silver")).build())));
+    }
+
+    // ------------------------------------------------------------------ require_exp and types
+
+    @Test
+    void aTokenWithoutExpIsRejectedByDefault() throws Exception {
+        Probe p = start();
+        String noExp = rs256(claims("no-exp", "admin").expirationTime(null).build());
+
+        unauthorized(p, true, "/authn/x", bearer(noExp));
+        unauthorized(p, true, "/admin/x", bearer(noExp));
+        p.allowed("/authn/x", bearer(rs256(claims("with-exp", "admin").build())));
+    }
+
+    @Test
+    void aTokenWithoutExpIsAcceptedWithRequireExpFalse() throws Exception {
+        Probe p = new Probe(harness, harness.start("identity-jwt-acceptance.yaml", Map.of("JWKS_FILE", jwksFile)));
+        JWSHeader atJwt = new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(rsaRs.getKeyID())
+                .type(new JOSEObjectType("at+jwt")).build();
+
+        RecordedRequest up = p.allowed("/authn/x", bearer(JwtMint.sign(rsaRs, atJwt,
+                claims("no-exp", "user").expirationTime(null).build())));
+        assertThat(up.headerValues("X-Auth-Subject")).containsExactly("no-exp");
+    }
+
+    @Test
+    void typesRestrictsTheTypHeaderCaseInsensitively() throws Exception {
+        Probe p = new Probe(harness, harness.start("identity-jwt-acceptance.yaml", Map.of("JWKS_FILE", jwksFile)));
+        JWTClaimsSet good = claims("typed", "user").build();
+
+        p.allowed("/authn/x", bearer(JwtMint.sign(rsaRs, new JWSHeader.Builder(JWSAlgorithm.RS256)
+                .keyID(rsaRs.getKeyID()).type(new JOSEObjectType("AT+JWT")).build(), good)));
+        unauthorized(p, true, "/authn/x", bearer(JwtMint.sign(rsaRs, new JWSHeader.Builder(JWSAlgorithm.RS256)
+                .keyID(rsaRs.getKeyID()).type(JOSEObjectType.JWT).build(), good)));
+        unauthorized(p, true, "/authn/x", bearer(JwtMint.sign(rsaRs, new JWSHeader.Builder(JWSAlgorithm.RS256)
+                .keyID(rsaRs.getKeyID()).build(), good)));
     }
 
     // ------------------------------------------------------------------ rejected tokens
