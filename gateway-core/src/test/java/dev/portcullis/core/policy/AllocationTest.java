@@ -70,6 +70,8 @@ class AllocationTest {
 
         assertThat(bytesAllocatedPerCall(() -> set.contains(address))).isLessThan(1.0);
         assertThat(bytesAllocatedPerCall(() -> glob.matches("/a/x/y/bxxc/q/z"))).isLessThan(1.0);
+        assertThat(bytesAllocatedPerCall(() -> glob.matches("/a/x/y/bxxc/q/z/"))).isLessThan(1.0);
+        assertThat(bytesAllocatedPerCall(() -> PathCase.fold("/a/x/y/bxxc/q/z").isEmpty())).isLessThan(1.0);
         assertThat(bytesAllocatedPerCall(() -> host.matches("api.eu.example.com."))).isLessThan(1.0);
     }
 
