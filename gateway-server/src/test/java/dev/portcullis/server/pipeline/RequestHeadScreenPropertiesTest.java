@@ -7,8 +7,10 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -31,7 +33,7 @@ import org.jspecify.annotations.Nullable;
 /**
  * No request head is both accepted by the gateway (its strict codec, then {@link RequestScreen}) and framed
  * differently by a second, independent, strict RFC 9112 parser written here: when both accept a head, they agree on
- * its method, target and body framing (none, a length, or chunked). Heads are generated valid and mutated:
+ * its method, target, body framing (none, a length, or chunked) and where the next request on the connection starts. Heads are generated valid and mutated:
  * duplicated, padded, obs-folded and misspelt framing headers, odd Transfer-Encoding lists, bare LF and CR.
  */
 class RequestHeadScreenPropertiesTest {
@@ -39,8 +41,12 @@ class RequestHeadScreenPropertiesTest {
     private static final Limits LIMITS =
             new Limits(8 * 1024, 16 * 1024, 1L << 40, Duration.ofSeconds(10), Duration.ofSeconds(60), 100, true);
 
-    /** How a message body is delimited. */
-    record Framing(String method, String target, boolean chunked, long length) {}
+    /**
+     * How the first request is read: its method, target and body framing (a length, or -1 when chunked), and where the
+     * next request starts: its target, {@code ""} when nothing complete follows, {@code "?"} when what follows the
+     * body is not a request (or the chunked body is broken).
+     */
+    record Framing(String method, String target, boolean chunked, long length, String next) {}
 
     // ---- generation ------------------------------------------------------------------------------------------
 
@@ -114,8 +120,10 @@ class RequestHeadScreenPropertiesTest {
         });
         // A head the strict reference rejects is not framed by it at all: a strict upstream answers 400, and the
         // gateway forwards a head it re-serializes itself. Every head both accept must be framed alike.
+        Statistics.label("next request").collect(gateway == null ? "rejected" : gateway.next());
+        Statistics.label("next request").coverage(c -> c.check("/smuggled").percentage(p -> p > 1));
         if (gateway != null && reference != null) {
-            assertThat(reference).as("accepted by the gateway as %s, framed by RFC 9112 as %s:%n%s", gateway,
+            assertThat(reference).as("read by the gateway as %s, by RFC 9112 as %s:%n%s", gateway,
                     reference, printable(wire)).isEqualTo(gateway);
         }
     }
@@ -139,7 +147,7 @@ class RequestHeadScreenPropertiesTest {
                 }
                 boolean chunked = request.headers().contains(HttpHeaderNames.TRANSFER_ENCODING);
                 return new Framing(request.method().name(), request.uri(), chunked,
-                        chunked ? -1 : HttpUtil.getContentLength(request, 0L));
+                        chunked ? -1 : HttpUtil.getContentLength(request, 0L), next(channel));
             } finally {
                 ReferenceCountUtil.release(first);
             }
@@ -149,6 +157,38 @@ class RequestHeadScreenPropertiesTest {
                 ReferenceCountUtil.release(rest);
             }
             channel.finishAndReleaseAll();
+        }
+    }
+
+    /** What the codec reads after the first request's body: the next request's target, "" or "?". */
+    private static String next(EmbeddedChannel channel) {
+        Object message;
+        while ((message = channel.readInbound()) != null) {
+            try {
+                if (!(message instanceof HttpContent content)) {
+                    return "?";
+                }
+                if (content.decoderResult().isFailure()) {
+                    return "?";
+                }
+                if (content instanceof LastHttpContent) {
+                    break;
+                }
+            } finally {
+                ReferenceCountUtil.release(message);
+            }
+        }
+        if (message == null) {
+            return "";
+        }
+        Object second = channel.readInbound();
+        try {
+            if (second == null) {
+                return "";
+            }
+            return second instanceof HttpRequest request && request.decoderResult().isSuccess() ? request.uri() : "?";
+        } finally {
+            ReferenceCountUtil.release(second);
         }
     }
 
@@ -238,7 +278,9 @@ class RequestHeadScreenPropertiesTest {
                 if (!cl.isEmpty() || line.group(3).equals("0")) {
                     return null; // 6.3 item 3; 6.1: Transfer-Encoding in HTTP/1.0 is not to be trusted
                 }
-                return endsInOneChunked(String.join(",", te)) ? new Framing(method, target, true, -1) : null;
+                return endsInOneChunked(String.join(",", te))
+                        ? new Framing(method, target, true, -1, next(wire, chunkedEnd(wire, end + 4)))
+                        : null;
             }
             if (!cl.isEmpty()) {
                 String first = cl.get(0);
@@ -247,9 +289,54 @@ class RequestHeadScreenPropertiesTest {
                         return null;
                     }
                 }
-                return new Framing(method, target, false, Long.parseLong(first));
+                long length = Long.parseLong(first);
+                int bodyEnd = end + 4 + length > wire.length() ? -1 : (int) (end + 4 + length);
+                return new Framing(method, target, false, length, next(wire, bodyEnd));
             }
-            return new Framing(method, target, false, 0);
+            return new Framing(method, target, false, 0, next(wire, end + 4));
+        }
+
+        /** Where a chunked body starting at {@code start} ends: -1 when incomplete, -2 when malformed (7.1). */
+        private static int chunkedEnd(String wire, int start) {
+            int pos = start;
+            while (true) {
+                int lineEnd = wire.indexOf("\r\n", pos);
+                if (lineEnd < 0) {
+                    return -1;
+                }
+                String size = wire.substring(pos, lineEnd);
+                if (!size.matches("[0-9A-Fa-f]{1,8}")) {
+                    return -2;
+                }
+                int n = Integer.parseInt(size, 16);
+                if (n == 0) {
+                    // no trailer fields are generated: the last chunk is followed by the final CRLF
+                    if (wire.length() < lineEnd + 4) {
+                        return -1;
+                    }
+                    return wire.startsWith("\r\n", lineEnd + 2) ? lineEnd + 4 : -2;
+                }
+                int dataEnd = lineEnd + 2 + n;
+                if (wire.length() < dataEnd + 2) {
+                    return -1;
+                }
+                if (!wire.startsWith("\r\n", dataEnd)) {
+                    return -2;
+                }
+                pos = dataEnd + 2;
+            }
+        }
+
+        /** The target of the request starting at {@code at}: "" when none is complete, "?" when it is no request. */
+        private static String next(String wire, int at) {
+            if (at == -2) {
+                return "?";
+            }
+            if (at < 0 || wire.indexOf("\r\n\r\n", at) < 0) {
+                return "";
+            }
+            Matcher line = REQUEST_LINE.matcher(wire.substring(at, wire.indexOf("\r\n", at)));
+            return line.matches() ? line.group(2) : "?";
         }
 
         private static boolean endsInOneChunked(String list) {
