@@ -32,7 +32,7 @@ final class ConfigBinder {
     private static final Set<String> ROOT_NOT_YET = Set.of("geoip", "rate_limits", "responses");
     private static final List<String> ADMIN_KEYS = List.of("listen");
     private static final List<String> UPSTREAM_KEYS =
-            List.of("url", "connect_timeout", "response_timeout", "max_connections");
+            List.of("url", "connect_timeout", "response_timeout", "max_connections", "case_insensitive_paths");
     private static final List<String> LIMITS_KEYS = List.of("max_uri_length", "max_header_size", "max_body_size",
             "header_timeout", "idle_timeout", "max_connections", "allow_get_body");
     private static final List<String> CLIENTS_KEYS = List.of("trusted_proxies");
@@ -98,7 +98,8 @@ final class ConfigBinder {
                 upstream.requiredString("url", "the URL of the protected service, e.g. http://127.0.0.1:3000"),
                 upstream.duration("connect_timeout", UpstreamConfig.DEFAULT_CONNECT_TIMEOUT, false),
                 upstream.duration("response_timeout", UpstreamConfig.DEFAULT_RESPONSE_TIMEOUT, false),
-                upstream.integer("max_connections", UpstreamConfig.DEFAULT_MAX_CONNECTIONS, 1));
+                upstream.integer("max_connections", UpstreamConfig.DEFAULT_MAX_CONNECTIONS, 1),
+                upstream.bool("case_insensitive_paths", false));
     }
 
     private LimitsConfig limits(Section limits) {

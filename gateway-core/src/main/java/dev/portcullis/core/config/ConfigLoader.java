@@ -91,7 +91,8 @@ public final class ConfigLoader {
     private static UpstreamSettings upstream(UpstreamConfig upstream) {
         UpstreamUrl url = UpstreamUrl.parse(Objects.requireNonNull(upstream.url(), "validated: upstream.url"));
         return new UpstreamSettings(url.scheme(), url.host(), url.port(), url.authority(),
-                upstream.connectTimeout(), upstream.responseTimeout(), upstream.maxConnections());
+                upstream.connectTimeout(), upstream.responseTimeout(), upstream.maxConnections(),
+                upstream.caseInsensitivePaths());
     }
 
     private static Limits limits(LimitsConfig limits) {

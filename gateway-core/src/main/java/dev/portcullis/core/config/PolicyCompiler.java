@@ -39,19 +39,21 @@ final class PolicyCompiler {
      */
 
     private final Problems problems;
+    private final boolean caseInsensitivePaths;
 
-    private PolicyCompiler(Problems problems) {
+    private PolicyCompiler(Problems problems, boolean caseInsensitivePaths) {
         this.problems = problems;
+        this.caseInsensitivePaths = caseInsensitivePaths;
     }
 
     /** Compiles the rules and default; returns null if this or any earlier step reported a problem. */
     static @Nullable Policy compile(GatewayConfig config, Problems problems) {
-        return new PolicyCompiler(problems).policy(config);
+        return new PolicyCompiler(problems, config.upstream().caseInsensitivePaths()).policy(config);
     }
 
     /** Parses a list of CIDRs such as {@code clients.trusted_proxies}; invalid entries are reported and left out. */
     static CidrSet cidrs(List<String> texts, String path, Problems problems) {
-        List<Cidr> cidrs = new PolicyCompiler(problems).each(texts, path, Cidr::parse);
+        List<Cidr> cidrs = new PolicyCompiler(problems, false).each(texts, path, Cidr::parse);
         return cidrs == null ? CidrSet.EMPTY : CidrSet.of(cidrs);
     }
 
@@ -67,7 +69,7 @@ final class PolicyCompiler {
             return null;
         }
         try {
-            return new Policy(rules, config.defaultAction());
+            return new Policy(rules, config.defaultAction(), caseInsensitivePaths);
         } catch (IllegalArgumentException e) {
             problems.add("rules", ConfigBinder.messageOf(e));
             return null;
@@ -97,7 +99,7 @@ final class PolicyCompiler {
         List<RequestMatcher> parts = new ArrayList<>();
 
         String pathsPath = KeyPaths.key(path, "paths");
-        List<PathGlob> globs = each(condition.paths(), pathsPath, PathGlob::compile);
+        List<PathGlob> globs = each(condition.paths(), pathsPath, glob -> PathGlob.compile(glob, caseInsensitivePaths));
         if (globs != null && !globs.isEmpty()) {
             add(parts, pathsPath, () -> PathMatcher.of(globs));
         }

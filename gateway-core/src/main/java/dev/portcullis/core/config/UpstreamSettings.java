@@ -12,6 +12,7 @@ import java.time.Duration;
  * @param connectTimeout how long connecting may take before a 502
  * @param responseTimeout how long until response headers before a 504
  * @param maxConnections pooled keep-alive connections, all event loops together
+ * @param caseInsensitivePaths whether path conditions match regardless of case (the compiled {@code Policy} does it)
  */
 public record UpstreamSettings(
         String scheme,
@@ -20,4 +21,5 @@ public record UpstreamSettings(
         String authority,
         Duration connectTimeout,
         Duration responseTimeout,
-        int maxConnections) {}
+        int maxConnections,
+        boolean caseInsensitivePaths) {}

@@ -19,6 +19,8 @@ import org.jspecify.annotations.Nullable;
  *     or a presented one was rejected
  * @param tokenRejection why a presented bearer token was rejected; null when none was presented or it was valid. The
  *     request is then anonymous, and a 401 answer says {@code error="invalid_token"}
+ * @param matchPath what case-insensitive path conditions match: the {@link PathCase#fold fold} of {@code path}, set
+ *     once per request by a policy with {@code upstream.case_insensitive_paths}; otherwise {@code path} itself
  */
 public record AccessRequest(
         String method,
@@ -28,7 +30,8 @@ public record AccessRequest(
         IpAddress peerIp,
         RequestHeaders headers,
         Identity identity,
-        @Nullable RejectReason tokenRejection) {
+        @Nullable RejectReason tokenRejection,
+        String matchPath) {
 
     /** Rejects null components, and a token rejection on a request that is not anonymous. */
     public AccessRequest {
@@ -39,11 +42,33 @@ public record AccessRequest(
         Objects.requireNonNull(peerIp, "peerIp");
         Objects.requireNonNull(headers, "headers");
         Objects.requireNonNull(identity, "identity");
+        Objects.requireNonNull(matchPath, "matchPath");
         if (tokenRejection != null && !identity.isAnonymous()) {
             // SPEC 3.5: a rejected token makes the request anonymous whatever else it carries.
             throw new IllegalArgumentException("a request whose token was rejected (" + tokenRejection.code()
                     + ") has a " + identity.source().code() + " identity (expected: anonymous)");
         }
+    }
+
+    /** A request whose path conditions match {@code path} as it is. */
+    public AccessRequest(
+            String method,
+            String path,
+            String host,
+            IpAddress clientIp,
+            IpAddress peerIp,
+            RequestHeaders headers,
+            Identity identity,
+            @Nullable RejectReason tokenRejection) {
+        this(method, path, host, clientIp, peerIp, headers, identity, tokenRejection, path);
+    }
+
+    /** This request, with path conditions matching the case fold of its path ({@link PathCase#fold}). */
+    public AccessRequest withFoldedPath() {
+        String folded = PathCase.fold(path);
+        return folded.equals(matchPath)
+                ? this
+                : new AccessRequest(method, path, host, clientIp, peerIp, headers, identity, tokenRejection, folded);
     }
 
     /** An anonymous request that presented no token. */

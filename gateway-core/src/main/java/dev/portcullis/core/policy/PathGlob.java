@@ -7,7 +7,7 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * A compiled path glob: {@code *} matches zero or more characters within one segment, {@code **} as a whole segment
- * matches zero or more segments.
+ * matches zero or more segments; one trailing {@code /}, of the glob or of the path, is ignored.
  */
 public final class PathGlob {
 
@@ -25,18 +25,28 @@ public final class PathGlob {
      * characters percent-encoded as UTF-8 ("/café" -> "/caf%C3%A9"). Globs that no canonical
      * path could match ("//", "/./", "/../", encoded "/") are rejected rather than left to
      * silently never match.
+     *
+     * A trailing "/" is ignored on both sides (SPEC 3.2): the glob drops it when compiled
+     * ("/a/" is "/a") and matching reads the path up to its last "/" when it ends in one
+     * ("/a/b/" is read as "/a/b"), in place. The root "/" is left as it is. So "/a/b/" matches
+     * "/a/b" and "/a/*", and "/a/" no longer matches "/a/*" ("/a" has no segment for "*").
+     *
+     * A case-insensitive glob is the case-sensitive glob of its PathCase fold; it matches
+     * paths folded the same way (Policy folds the request path once, AccessRequest.matchPath).
      */
 
     private static final String EXAMPLE = ", e.g. /api/*/orders or /admin/**)";
     private static final char[] HEX = "0123456789ABCDEF".toCharArray();
 
     private final String source;
+    private final boolean caseInsensitive;
     private final String[] segments;
     private final boolean[] anySegments;
     private final boolean[] hasStar;
 
-    private PathGlob(String source, List<String> segments) {
+    private PathGlob(String source, boolean caseInsensitive, List<String> segments) {
         this.source = source;
+        this.caseInsensitive = caseInsensitive;
         this.segments = segments.toArray(String[]::new);
         this.anySegments = new boolean[this.segments.length];
         this.hasStar = new boolean[this.segments.length];
@@ -46,19 +56,34 @@ public final class PathGlob {
         }
     }
 
-    /** Compiles a glob such as {@code /admin/**}, {@code /api/users/*} or {@code /files/*.pdf}. */
+    /** Compiles a case-sensitive glob such as {@code /admin/**}, {@code /api/users/*} or {@code /files/*.pdf}. */
     public static PathGlob compile(String glob) {
+        return compile(glob, false);
+    }
+
+    /**
+     * Compiles a glob; a {@code caseInsensitive} one matches {@link PathCase#fold folded} paths, and is the same glob as
+     * one written in any other case.
+     */
+    public static PathGlob compile(String glob, boolean caseInsensitive) {
         if (glob.isEmpty() || glob.charAt(0) != '/') {
             throw invalid(glob, "a path starting with /" + EXAMPLE);
         }
         String canonical = canonicalize(glob);
+        if (caseInsensitive) {
+            canonical = PathCase.fold(canonical);
+        }
+        int length = canonical.length();
+        if (length > 2 && canonical.charAt(length - 1) == '/' && canonical.charAt(length - 2) != '/') {
+            canonical = canonical.substring(0, canonical.length() - 1);
+        }
         List<String> segments = new ArrayList<>();
         int start = 1;
         while (true) {
             int slash = canonical.indexOf('/', start);
             int end = slash < 0 ? canonical.length() : slash;
             String segment = canonical.substring(start, end);
-            if (segment.isEmpty() && slash >= 0 || segment.equals(".") || segment.equals("..")) {
+            if (segment.isEmpty() && canonical.length() > 1 || segment.equals(".") || segment.equals("..")) {
                 throw invalid(glob, "no empty, . or .. segments, which never occur in a normalized path" + EXAMPLE);
             }
             if (segment.contains("**") && !segment.equals("**")) {
@@ -66,7 +91,7 @@ public final class PathGlob {
             }
             segments.add(segment);
             if (slash < 0) {
-                return new PathGlob(glob, segments);
+                return new PathGlob(glob, caseInsensitive, segments);
             }
             start = slash + 1;
         }
@@ -125,11 +150,17 @@ public final class PathGlob {
         return new IllegalArgumentException("\"" + glob + "\" is not a valid path glob (expected: " + expected);
     }
 
-    /** Whether the canonical {@code path} matches this glob; case-sensitive, allocation-free. */
+    /**
+     * Whether the canonical {@code path} matches this glob, ignoring one trailing {@code /}; allocation-free. The path of
+     * a {@link #caseInsensitive()} glob must be {@link PathCase#fold folded}.
+     */
     public boolean matches(String path) {
         int n = path.length();
         if (n == 0 || path.charAt(0) != '/') {
             return false;
+        }
+        if (n > 1 && path.charAt(n - 1) == '/') {
+            n--;
         }
         int g = 0;
         int p = 1;
@@ -144,12 +175,12 @@ public final class PathGlob {
             if (p > n) {
                 return g == segments.length;
             }
-            int end = segmentEnd(path, p);
+            int end = segmentEnd(path, p, n);
             if (g < segments.length && segmentMatches(g, path, p, end)) {
                 g++;
                 p = end + 1;
             } else if (starG >= 0 && starP <= n) {
-                starP = segmentEnd(path, starP) + 1;
+                starP = segmentEnd(path, starP, n) + 1;
                 p = starP;
                 g = starG + 1;
             } else {
@@ -158,9 +189,9 @@ public final class PathGlob {
         }
     }
 
-    private static int segmentEnd(String path, int start) {
+    private static int segmentEnd(String path, int start, int length) {
         int slash = path.indexOf('/', start);
-        return slash < 0 ? path.length() : slash;
+        return slash < 0 || slash > length ? length : slash;
     }
 
     private boolean segmentMatches(int index, String path, int start, int end) {
@@ -193,6 +224,11 @@ public final class PathGlob {
         return g == length;
     }
 
+    /** Whether this glob matches folded paths ({@code upstream.case_insensitive_paths}). */
+    public boolean caseInsensitive() {
+        return caseInsensitive;
+    }
+
     /** The glob as written. */
     @Override
     public String toString() {
@@ -201,11 +237,11 @@ public final class PathGlob {
 
     @Override
     public boolean equals(@Nullable Object o) {
-        return o instanceof PathGlob other && source.equals(other.source);
+        return o instanceof PathGlob other && source.equals(other.source) && caseInsensitive == other.caseInsensitive;
     }
 
     @Override
     public int hashCode() {
-        return source.hashCode();
+        return source.hashCode() * 31 + Boolean.hashCode(caseInsensitive);
     }
 }

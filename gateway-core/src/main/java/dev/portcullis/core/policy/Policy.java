@@ -24,6 +24,10 @@ public final class Policy {
      * puts the challenge first) when the request is anonymous and the failure is for want of an
      * identity (RequestMatcher's rules). Deny rules never challenge: authenticating cannot change
      * an action deny, and the default decision has no predicate that failed.
+     *
+     * With case-insensitive paths (upstream.case_insensitive_paths; the compiler then compiles
+     * every glob case-insensitively), the request path is folded once, here, before any rule
+     * runs, so that path conditions do not each fold it again.
      */
 
     private final List<Rule> rules;
@@ -31,9 +35,19 @@ public final class Policy {
     private final Decision[] allowDecisions;
     private final Effect defaultEffect;
     private final Decision defaultDecision;
+    private final boolean caseInsensitivePaths;
 
-    /** A policy of {@code rules}, in order, whose names must be unique. */
+    /** A policy of {@code rules}, in order, whose names must be unique, matching paths case-sensitively. */
     public Policy(List<Rule> rules, Effect defaultEffect) {
+        this(rules, defaultEffect, false);
+    }
+
+    /**
+     * A policy of {@code rules}, in order, whose names must be unique; with {@code caseInsensitivePaths} it folds each
+     * request's path once for the rules' case-insensitive path globs.
+     */
+    public Policy(List<Rule> rules, Effect defaultEffect, boolean caseInsensitivePaths) {
+        this.caseInsensitivePaths = caseInsensitivePaths;
         this.rules = List.copyOf(rules);
         this.defaultEffect = Objects.requireNonNull(defaultEffect, "defaultEffect");
         this.ruleArray = this.rules.toArray(Rule[]::new);
@@ -62,8 +76,19 @@ public final class Policy {
         return defaultEffect;
     }
 
-    /** Decides {@code request}; allocation-free when it is allowed and no audit-mode rule matched. */
+    /** Whether request paths are folded for case-insensitive matching ({@code upstream.case_insensitive_paths}). */
+    public boolean caseInsensitivePaths() {
+        return caseInsensitivePaths;
+    }
+
+    /**
+     * Decides {@code request}; allocation-free when it is allowed, no audit-mode rule matched and paths are matched
+     * case-sensitively.
+     */
     public Decision evaluate(AccessRequest request) {
+        if (caseInsensitivePaths) {
+            request = request.withFoldedPath();
+        }
         List<AuditOutcome> audit = null;
         for (int i = 0; i < ruleArray.length; i++) {
             Rule rule = ruleArray[i];
@@ -111,6 +136,7 @@ public final class Policy {
 
     @Override
     public String toString() {
-        return "Policy[" + rules.size() + " rules, default " + defaultEffect + "]";
+        return "Policy[" + rules.size() + " rules, default " + defaultEffect
+                + (caseInsensitivePaths ? ", case-insensitive paths]" : "]");
     }
 }

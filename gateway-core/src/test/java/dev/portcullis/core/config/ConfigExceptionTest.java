@@ -69,7 +69,7 @@ class ConfigExceptionTest {
                 + "policy.yaml:4:9: listen: \"0.0.0.0\" is not a valid address"
                 + " (expected: host:port, e.g. 0.0.0.0:8080 or [::]:8080)\n"
                 + "policy.yaml:5:43: upstream.timeout: unknown key \"timeout\""
-                + " (expected one of: url, connect_timeout, response_timeout, max_connections)");
+                + " (expected one of: url, connect_timeout, response_timeout, max_connections, case_insensitive_paths)");
         assertThat(e.getMessage()).doesNotContain("Exception").doesNotContain("\tat ");
     }
 }

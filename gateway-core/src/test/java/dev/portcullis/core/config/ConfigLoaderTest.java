@@ -51,7 +51,7 @@ class ConfigLoaderTest {
         assertThat(config.watch()).isFalse();
         assertThat(config.drainTimeout()).isEqualTo(Duration.ofSeconds(30));
         assertThat(config.upstream()).isEqualTo(new UpstreamSettings("http", "127.0.0.1", 3000, "127.0.0.1:3000",
-                Duration.ofSeconds(2), Duration.ofSeconds(30), 512));
+                Duration.ofSeconds(2), Duration.ofSeconds(30), 512, false));
         assertThat(config.limits()).isEqualTo(new Limits(8 * 1024, 16 * 1024, 10L * 1024 * 1024,
                 Duration.ofSeconds(10), Duration.ofSeconds(60), 10_000, false));
         assertThat(config.clientIps().trustedProxies().size()).isZero();
@@ -62,6 +62,30 @@ class ConfigLoaderTest {
         assertThat(config.identity().forwarded()).isNull();
         assertThat(config.identity().upstreamHeaders())
                 .isEqualTo(new UpstreamIdentityHeaders("X-Auth-Subject", "X-Auth-Roles"));
+    }
+
+    @Test
+    void caseInsensitivePathsFoldPathsForEveryPathCondition() throws Exception {
+        byte[] yaml = """
+                upstream: { url: "http://127.0.0.1:3000", case_insensitive_paths: true }
+                default: allow
+                rules:
+                  - name: admin
+                    match: { any: [ { paths: ["/Admin/**"] } ] }
+                    action: deny
+                """.getBytes(StandardCharsets.UTF_8);
+
+        CompiledConfig config = ConfigLoader.load("ci.yaml", yaml, VALID);
+
+        assertThat(config.upstream().caseInsensitivePaths()).isTrue();
+        assertThat(config.policy().caseInsensitivePaths()).isTrue();
+        for (String path : List.of("/ADMIN/x", "/admin/x/", "/aDmIn")) {
+            assertThat(config.policy().evaluate(request("GET", path, Identity.ANONYMOUS, null)).rule())
+                    .as(path).isEqualTo("admin");
+        }
+        assertThat(config.policy().evaluate(request("GET", "/administrator", Identity.ANONYMOUS, null)).rule())
+                .isNull();
+        assertThat(loadValid("minimal.yaml").policy().caseInsensitivePaths()).isFalse();
     }
 
     @Test
@@ -274,7 +298,7 @@ class ConfigLoaderTest {
         assertThat(config.adminListen()).isEqualTo(new HostPort("127.0.0.1", 0));
         assertThat(config.drainTimeout()).isEqualTo(Duration.ofMillis(1500));
         assertThat(config.upstream()).isEqualTo(new UpstreamSettings("http", "orders.internal", 8081,
-                "orders.internal:8081", Duration.ofMillis(250), Duration.ofMinutes(5), 64));
+                "orders.internal:8081", Duration.ofMillis(250), Duration.ofMinutes(5), 64, false));
         assertThat(config.limits()).isEqualTo(new Limits(512, 32 * 1024, 1L << 30,
                 Duration.ofHours(1), Duration.ofSeconds(90), 100, true));
         assertThat(config.clientIps().trustedProxies().size()).isEqualTo(3);

@@ -62,6 +62,18 @@ class AllocationTest {
     }
 
     @Test
+    void caseInsensitivePathsAllocateNothingForAPathWithNothingToFold() {
+        Policy policy = new Policy(List.of(
+                new Rule("admin", PathMatcher.of(List.of(PathGlob.compile("/Admin/**", true))),
+                        RequestMatcher.always(), Effect.ALLOW, 403, Mode.ENFORCE)),
+                Effect.DENY, true);
+        AccessRequest request = get("/admin/a/b/").build();
+        assertThat(policy.evaluate(request).allowed()).isTrue();
+
+        assertThat(bytesAllocatedPerCall(() -> policy.evaluate(request).allowed())).isLessThan(1.0);
+    }
+
+    @Test
     void matchingAllocatesNothing() {
         CidrSet set = CidrSet.of(List.of(Cidr.parse("10.0.0.0/8"), Cidr.parse("2001:db8::/32"), Cidr.parse("::1")));
         IpAddress address = IpAddress.parse("2001:db8::77");
@@ -70,6 +82,8 @@ class AllocationTest {
 
         assertThat(bytesAllocatedPerCall(() -> set.contains(address))).isLessThan(1.0);
         assertThat(bytesAllocatedPerCall(() -> glob.matches("/a/x/y/bxxc/q/z"))).isLessThan(1.0);
+        assertThat(bytesAllocatedPerCall(() -> glob.matches("/a/x/y/bxxc/q/z/"))).isLessThan(1.0);
+        assertThat(bytesAllocatedPerCall(() -> PathCase.fold("/a/x/y/bxxc/q/z").isEmpty())).isLessThan(1.0);
         assertThat(bytesAllocatedPerCall(() -> host.matches("api.eu.example.com."))).isLessThan(1.0);
     }
 

@@ -14,11 +14,14 @@ class PathGlobTest {
             /                 | /                    | true
             /                 | /a                   | false
             /healthz          | /healthz             | true
-            /healthz          | /healthz/            | false
+            /healthz          | /healthz/            | true
             /healthz          | /healthzz            | false
             /healthz          | /Healthz             | false
             /a/               | /a/                  | true
-            /a/               | /a                   | false
+            /a/               | /a                   | true
+            /a/b              | /a/b/                | true
+            /a/*              | /a/b/                | true
+            /admin            | /admin/              | true
             /**               | /                    | true
             /**               | /a                   | true
             /**               | /a/b/c/              | true
@@ -33,7 +36,7 @@ class PathGlobTest {
             /a/**/z           | /a/b/z               | true
             /a/**/z           | /a/b/c/z             | true
             /a/**/z           | /a/z/z               | true
-            /a/**/z           | /a/z/                | false
+            /a/**/z           | /a/z/                | true
             /a/**/z           | /a/b                 | false
             /a/**/z           | /a/zz                | false
             /**/z             | /z                   | true
@@ -45,9 +48,10 @@ class PathGlobTest {
             /**/**            | /x/y                 | true
             /a/**/            | /a/                  | true
             /a/**/            | /a/b/                | true
-            /a/**/            | /a/b                 | false
+            /a/**/            | /a/b                 | true
             /api/users/*      | /api/users/42        | true
-            /api/users/*      | /api/users/          | true
+            /api/users/*      | /api/users/          | false
+            /api/users/*      | /api/users/42/       | true
             /api/users/*      | /api/users           | false
             /api/users/*      | /api/users/42/roles  | false
             /api/*/orders     | /api/v1/orders       | true
@@ -64,6 +68,7 @@ class PathGlobTest {
             /*                | /anything            | true
             /*                | /a/b                 | false
             /*/               | /a/                  | true
+            /*/               | /a                   | true
             /*/*              | /a/b                 | true
             /caf%C3%A9/*      | /caf%C3%A9/menu      | true
             /café/*           | /caf%C3%A9/menu      | true
@@ -73,6 +78,34 @@ class PathGlobTest {
             """)
     void matchesCanonicalPaths(String glob, String path, boolean expected) {
         assertThat(PathGlob.compile(glob).matches(path)).isEqualTo(expected);
+    }
+
+    @ParameterizedTest(name = "{0} ~ {1} -> {2}")
+    @CsvSource(delimiter = '|', textBlock = """
+            /admin/**         | /ADMIN/x             | true
+            /admin/**         | /admin/x/            | true
+            /Admin/**         | /aDMIN               | true
+            /admin/**         | /admins              | false
+            /api/*/Orders     | /API/V1/orders/      | true
+            /caf%C3%A9/*      | /CAF%C3%89/menu      | true
+            /CAFÉ/*           | /caf%C3%A9/menu      | true
+            /%CE%A3%CE%A3     | /%CF%83%CF%82        | true
+            /a%3fb            | /A%3Fb               | true
+            /a%3fb            | /A%3fB               | false
+            /kelvin           | /%E2%84%AAelvin      | true
+            /stra%C3%9Fe      | /STRASSE             | false
+            """)
+    void matchesFoldedPathsCaseInsensitively(String glob, String path, boolean expected) {
+        assertThat(PathGlob.compile(glob, true).matches(PathCase.fold(path))).isEqualTo(expected);
+        assertThat(PathGlob.compile(glob, true).caseInsensitive()).isTrue();
+    }
+
+    @Test
+    void caseSensitiveGlobsAndFoldedGlobsDiffer() {
+        assertThat(PathGlob.compile("/Admin").matches("/admin")).isFalse();
+        assertThat(PathGlob.compile("/Admin", true).matches("/admin")).isTrue();
+        assertThat(PathGlob.compile("/Admin", true)).isNotEqualTo(PathGlob.compile("/Admin"));
+        assertThat(PathGlob.compile("/Admin", true)).hasToString("/Admin");
     }
 
     @Test

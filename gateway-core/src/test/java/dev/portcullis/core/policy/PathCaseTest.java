@@ -1,0 +1,74 @@
+package dev.portcullis.core.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class PathCaseTest {
+
+    @ParameterizedTest(name = "{0} -> {1}")
+    @CsvSource(delimiter = '|', textBlock = """
+            /ADMIN/X              | /admin/x
+            /Api/V1/Orders/       | /api/v1/orders/
+            /a%3Fb/C%25D          | /a%3Fb/c%25d
+            /CAF%C3%89            | /caf%C3%A9
+            /%CE%A3%CE%9F%CE%A3   | /%CF%83%CE%BF%CF%83
+            /%CF%82               | /%CF%83
+            /%E2%84%AAelvin       | /kelvin
+            /%C4%B0stanbul        | /istanbul
+            /%C3%9F               | /%C3%9F
+            /%E2%82%AC/%F0%9F%98%80 | /%E2%82%AC/%F0%9F%98%80
+            /x%C3                 | /x%C3
+            """)
+    void foldsAsciiAndUnicodeKeepingTheCanonicalForm(String path, String folded) {
+        assertThat(PathCase.fold(path)).isEqualTo(folded);
+        assertThat(PathCase.fold(folded)).isEqualTo(folded);
+    }
+
+    @Test
+    void returnsAnAsciiPathWithNothingToFoldAsItIs() {
+        for (String path : List.of("/", "/admin/x/", "/a%3Fb/%25", "/~user.v1_2-3")) {
+            assertThat(PathCase.fold(path)).isSameAs(path);
+        }
+    }
+
+    @Test
+    void aPolicyFoldsTheRequestPathOnceAndExplainsWithThePathAsSent() {
+        Rule admin = new Rule("admin", PathMatcher.of(List.of(PathGlob.compile("/Admin/**", true))),
+                RequestMatcher.always(), Effect.DENY, 403, Mode.ENFORCE);
+        Policy policy = new Policy(List.of(admin), Effect.ALLOW, true);
+        AccessRequest request = TestRequests.get("/ADMIN/x/").build();
+
+        Decision decision = policy.evaluate(request);
+
+        assertThat(policy.caseInsensitivePaths()).isTrue();
+        assertThat(decision.rule()).isEqualTo("admin");
+        assertThat(decision.reason()).isEqualTo("rule admin: path /ADMIN/x/ matches /Admin/**");
+        assertThat(request.withFoldedPath().matchPath()).isEqualTo("/admin/x/");
+        assertThat(request.withFoldedPath().path()).isEqualTo("/ADMIN/x/");
+        assertThat(policy.evaluate(TestRequests.get("/admins").build()).rule()).isNull();
+    }
+
+    @Test
+    void aCaseInsensitiveMatcherFoldsARequestThatNoPolicyFolded() {
+        PathMatcher matcher = PathMatcher.of(List.of(PathGlob.compile("/admin/**", true)));
+
+        assertThat(matcher.matches(TestRequests.get("/Admin/Panel").build())).isTrue();
+        assertThat(matcher.matches(TestRequests.get("/public").build())).isFalse();
+        assertThat(matcher).hasToString("paths (case-insensitive) [/admin/**]");
+    }
+
+    @Test
+    void aCaseSensitivePolicyDoesNotFold() {
+        Rule admin = new Rule("admin", PathMatcher.of(List.of(PathGlob.compile("/admin/**"))),
+                RequestMatcher.always(), Effect.DENY, 403, Mode.ENFORCE);
+        Policy policy = new Policy(List.of(admin), Effect.ALLOW);
+
+        assertThat(policy.caseInsensitivePaths()).isFalse();
+        assertThat(policy.evaluate(TestRequests.get("/ADMIN/x").build()).rule()).isNull();
+        assertThat(policy.evaluate(TestRequests.get("/admin/x/").build()).rule()).isEqualTo("admin");
+    }
+}
