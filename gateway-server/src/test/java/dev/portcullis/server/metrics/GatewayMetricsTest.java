@@ -117,13 +117,17 @@ class GatewayMetricsTest {
         com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         long thread = Thread.currentThread().getId();
         int calls = 20_000;
+        for (int i = 0; i < calls; i++) {
+            // warm up first: the interpreter and the JIT's first tiers allocate while they profile
+            metrics.exchangeFinished(exchange);
+        }
         long before = threads.getThreadAllocatedBytes(thread);
         for (int i = 0; i < calls; i++) {
             metrics.exchangeFinished(exchange);
         }
         long allocated = threads.getThreadAllocatedBytes(thread) - before;
         assertThat(allocated).as("bytes allocated by %d recordings", calls).isLessThan(calls / 10);
-        assertThat(requests("public", "allow", "2xx")).isEqualTo(2 + calls);
+        assertThat(requests("public", "allow", "2xx")).isEqualTo(2 + 2 * calls);
     }
 
     @Test

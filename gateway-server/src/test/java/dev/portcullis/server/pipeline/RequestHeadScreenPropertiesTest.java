@@ -328,9 +328,14 @@ class RequestHeadScreenPropertiesTest {
         }
 
         /** The target of the request starting at {@code at}: "" when none is complete, "?" when it is no request. */
-        private static String next(String wire, int at) {
+        private static String next(String wire, int start) {
+            int at = start;
             if (at == -2) {
                 return "?";
+            }
+            // RFC 9112 2.2: a server SHOULD ignore at least one empty line received before a request line
+            while (at >= 0 && wire.startsWith("\r\n", at)) {
+                at += 2;
             }
             if (at < 0 || wire.indexOf("\r\n\r\n", at) < 0) {
                 return "";
