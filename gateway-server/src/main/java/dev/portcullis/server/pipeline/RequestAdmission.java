@@ -14,6 +14,7 @@ import dev.portcullis.server.exchange.GatewayResponses;
 import dev.portcullis.server.exchange.Rejection;
 import dev.portcullis.server.http.HopByHopHeaders;
 import dev.portcullis.server.http.RequestIds;
+import dev.portcullis.server.tunnel.WebSocketUpgrade;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
@@ -71,7 +72,12 @@ final class RequestAdmission {
         ClientIpResolver clients = config.clientIps();
         boolean trustedPeer = clients.isTrusted(peer);
         boolean expectsContinue = HttpUtil.is100ContinueExpected(request);
+        boolean webSocket = WebSocketUpgrade.requested(request, exchange.hasBody());
         HopByHopHeaders.strip(headers);
+        if (webSocket) {
+            WebSocketUpgrade.keep(headers);
+            exchange.webSocket(true);
+        }
         ForwardedHeaderSanitizer.sanitize(headers, trustedPeer, identity.headersToStrip(peer));
         IpAddress clientIp = trustedPeer
                 ? clients.resolve(peer, headers.getAll(UpstreamRequest.X_FORWARDED_FOR),
