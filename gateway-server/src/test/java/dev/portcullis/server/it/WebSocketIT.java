@@ -5,10 +5,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.portcullis.server.it.support.GatewayHarness;
 import dev.portcullis.server.it.support.GatewayHarness.Gateway;
+import dev.portcullis.server.it.support.Header;
 import dev.portcullis.server.it.support.PatternBytes;
 import dev.portcullis.server.it.support.RawHttp;
 import dev.portcullis.server.it.support.RawHttp.RawResponse;
 import dev.portcullis.server.it.support.UpstreamServer.RecordedRequest;
+import dev.portcullis.server.it.support.UpstreamServer.Reply;
 import dev.portcullis.server.it.support.WebSocketEchoServer;
 import java.io.ByteArrayOutputStream;
 import java.net.URI;
@@ -17,6 +19,7 @@ import java.net.http.WebSocket;
 import java.net.http.WebSocketHandshakeException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -170,6 +173,18 @@ class WebSocketIT {
         }
         RecordedRequest up = harness.upstream().awaitSingleRequest();
         assertThat(up.hasHeader("Upgrade")).isFalse();
+    }
+
+    @Test
+    void aSwitchingProtocolsAnswerToAnOrdinaryRequestStays502() throws Exception {
+        Gateway gw = harness.start("websocket.yaml", Map.of("MAX_CONNECTIONS", "8"));
+        harness.upstream().handler(req -> Reply.fixed(101, "Switching Protocols", List.of(
+                new Header("Connection", "Upgrade"), new Header("Upgrade", "websocket")), new byte[0]));
+        try (RawHttp raw = gw.raw()) {
+            RawResponse r = raw.send("GET /plain HTTP/1.1\r\nHost: " + gw.authority() + "\r\n\r\n").readResponse();
+            assertThat(r.status()).isEqualTo(502);
+            assertThat(r.hasHeader("Upgrade")).isFalse();
+        }
     }
 
     @Test
