@@ -34,6 +34,7 @@ public final class Exchange {
     private boolean http10;
     private List<String> removedHeaders = List.of();
     private boolean hasBody;
+    private boolean webSocket;
 
     Exchange(ConnectionState connection, String requestId, String method, String rawPath) {
         this.connection = connection;
@@ -86,6 +87,15 @@ public final class Exchange {
 
     public void hasBody(boolean hasBody) {
         this.hasBody = hasBody;
+    }
+
+    /** True when the request asked for a WebSocket upgrade that may be tunnelled if the upstream accepts it. */
+    public boolean webSocket() {
+        return webSocket;
+    }
+
+    public void webSocket(boolean webSocket) {
+        this.webSocket = webSocket;
     }
 
     public String requestId() {

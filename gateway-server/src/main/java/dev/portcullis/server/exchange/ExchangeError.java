@@ -14,7 +14,8 @@ public enum ExchangeError {
     UPSTREAM_PROTOCOL_SWITCH("upstream_protocol_switch"),
     BODY_TIMEOUT("body_timeout"),
     BODY_TOO_LARGE("body_too_large"),
-    MALFORMED_BODY("malformed_body");
+    MALFORMED_BODY("malformed_body"),
+    TUNNEL_IDLE("tunnel_idle");
 
     private final String code;
 

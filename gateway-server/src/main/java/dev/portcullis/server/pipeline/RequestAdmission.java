@@ -15,6 +15,7 @@ import dev.portcullis.server.exchange.Rejection;
 import dev.portcullis.server.http.HopByHopHeaders;
 import dev.portcullis.server.http.OverrideHeaders;
 import dev.portcullis.server.http.RequestIds;
+import dev.portcullis.server.tunnel.WebSocketUpgrade;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
@@ -73,7 +74,12 @@ final class RequestAdmission {
         ClientIpResolver clients = config.clientIps();
         boolean trustedPeer = clients.isTrusted(peer);
         boolean expectsContinue = HttpUtil.is100ContinueExpected(request);
+        boolean webSocket = WebSocketUpgrade.requested(request, exchange.hasBody());
         HopByHopHeaders.strip(headers);
+        if (webSocket) {
+            WebSocketUpgrade.keep(headers);
+            exchange.webSocket(true);
+        }
         List<String> overrides = OverrideHeaders.strip(headers);
         if (overrides != null) {
             exchange.removedHeaders(overrides);

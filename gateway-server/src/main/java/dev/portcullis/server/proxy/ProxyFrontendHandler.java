@@ -6,6 +6,8 @@ import dev.portcullis.server.exchange.Exchange;
 import dev.portcullis.server.exchange.ExchangeError;
 import dev.portcullis.server.exchange.ConnectionState;
 import dev.portcullis.server.exchange.GatewayResponses;
+import dev.portcullis.server.tunnel.WebSocketTunnel;
+import dev.portcullis.server.tunnel.WebSocketUpgrade;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -337,6 +339,10 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
         int code = response.status().code();
         HttpHeaders headers = response.headers();
         if (response.status().codeClass() == HttpStatusClass.INFORMATIONAL) {
+            if (code == 101 && current.webSocket() && upstream != null && WebSocketUpgrade.accepted(response)) {
+                tunnel(current, response);
+                return false;
+            }
             if (code == 101) {
                 fail(502, ExchangeError.UPSTREAM_PROTOCOL_SWITCH);
                 return false;
@@ -379,6 +385,13 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
         response.setProtocolVersion(HttpVersion.HTTP_1_1);
         client.write(response);
         return true;
+    }
+
+    /** The upstream accepted a WebSocket handshake: its connection leaves the pool for a tunnel (SPEC 3.7). */
+    private void tunnel(Exchange current, HttpResponse switching) {
+        Channel channel = upstream;
+        resetExchange();
+        WebSocketTunnel.open(state, current, switching, channel);
     }
 
     private static boolean bodyless(Exchange exchange, int code) {

@@ -1,0 +1,308 @@
+package dev.portcullis.server.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.portcullis.server.it.support.GatewayHarness;
+import dev.portcullis.server.it.support.GatewayHarness.Gateway;
+import dev.portcullis.server.it.support.Header;
+import dev.portcullis.server.it.support.PatternBytes;
+import dev.portcullis.server.it.support.RawHttp;
+import dev.portcullis.server.it.support.RawHttp.RawResponse;
+import dev.portcullis.server.it.support.UpstreamServer.RecordedRequest;
+import dev.portcullis.server.it.support.UpstreamServer.Reply;
+import dev.portcullis.server.it.support.WebSocketEchoServer;
+import java.io.ByteArrayOutputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.WebSocket;
+import java.net.http.WebSocketHandshakeException;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * WebSocket through the gateway (SPEC 3.7): a real client ({@code java.net.http.WebSocket}) and a real
+ * WebSocket upstream (Netty's server protocol handler). An allowed handshake becomes a tunnel that
+ * carries frames both ways until either side closes; a denied one gets 401/403 and never reaches the
+ * upstream; other upgrades are stripped.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class WebSocketIT {
+
+    @RegisterExtension
+    static final GatewayHarness harness = new GatewayHarness();
+
+    private static final HttpClient CLIENT = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private static WebSocketEchoServer echo;
+
+    @BeforeAll
+    static void startEcho() throws Exception {
+        echo = WebSocketEchoServer.start();
+    }
+
+    @AfterAll
+    static void stopEcho() {
+        echo.close();
+    }
+
+    private static Gateway gateway(int maxConnections) throws Exception {
+        return harness.start("websocket.yaml", Map.of(
+                "UPSTREAM_PORT", Integer.toString(echo.port()),
+                "MAX_CONNECTIONS", Integer.toString(maxConnections)));
+    }
+
+    @Test
+    void echoesTextBinaryAndALargeMessageThenClosesBothSidesOnClientClose() throws Exception {
+        Gateway gw = gateway(8);
+        int sessionsBefore = echo.sessions().size();
+        int handshakesBefore = echo.handshakes().size();
+        Collector in = new Collector();
+        WebSocket ws = connect(gw, "/ws", in);
+
+        assertThat(in.next()).isEqualTo("welcome");
+        ws.sendText("hello through the gateway", true).get(10, TimeUnit.SECONDS);
+        assertThat(in.next()).isEqualTo("hello through the gateway");
+        ws.sendBinary(ByteBuffer.wrap(new byte[] {1, 2, 3, 0, (byte) 0xff}), true).get(10, TimeUnit.SECONDS);
+        assertThat((byte[]) in.next()).containsExactly(1, 2, 3, 0, (byte) 0xff);
+
+        byte[] large = PatternBytes.bytes(1024 * 1024);
+        ws.sendBinary(ByteBuffer.wrap(large), true).get(20, TimeUnit.SECONDS);
+        byte[] back = (byte[]) in.next();
+        assertThat(back).hasSize(large.length);
+        assertThat(PatternBytes.sha256(back)).isEqualTo(PatternBytes.sha256(large));
+
+        Map<String, String> handshake = echo.handshakes().get(handshakesBefore);
+        assertThat(handshake).containsEntry("upgrade", "websocket").containsEntry("connection", "Upgrade");
+        assertThat(handshake).containsKeys("sec-websocket-key", "sec-websocket-version", "x-request-id",
+                "x-forwarded-for");
+
+        ws.sendClose(WebSocket.NORMAL_CLOSURE, "bye").get(10, TimeUnit.SECONDS);
+        assertThat(in.closed.get(10, TimeUnit.SECONDS)).isEqualTo(WebSocket.NORMAL_CLOSURE);
+        assertThat(echo.awaitSessionClosed(sessionsBefore, 10_000)).as("upstream connection closed").isTrue();
+    }
+
+    @Test
+    void upstreamCloseClosesTheClient() throws Exception {
+        Gateway gw = gateway(8);
+        Collector in = new Collector();
+        WebSocket ws = connect(gw, "/ws", in);
+        assertThat(in.next()).isEqualTo("welcome");
+
+        ws.sendText("close-me", true).get(10, TimeUnit.SECONDS);
+
+        assertThat(in.closed.get(10, TimeUnit.SECONDS)).isEqualTo(1001);
+    }
+
+    @Test
+    void clientDisconnectClosesTheUpstream() throws Exception {
+        Gateway gw = gateway(8);
+        int sessionsBefore = echo.sessions().size();
+        Collector in = new Collector();
+        WebSocket ws = connect(gw, "/ws", in);
+        assertThat(in.next()).isEqualTo("welcome");
+
+        ws.abort();
+
+        assertThat(echo.awaitSessionClosed(sessionsBefore, 10_000)).as("upstream connection closed").isTrue();
+    }
+
+    @Test
+    void deniedHandshakeGets403AndNeverReachesTheUpstream() throws Exception {
+        Gateway gw = gateway(8);
+        int handshakesBefore = echo.handshakes().size();
+
+        assertThat(handshakeStatus(gw, "/denied/ws")).isEqualTo(403);
+
+        Thread.sleep(200);
+        assertThat(echo.handshakes()).hasSize(handshakesBefore);
+    }
+
+    @Test
+    void anonymousHandshakeToAnIdentityRuleGets401() throws Exception {
+        Gateway gw = gateway(8);
+        int handshakesBefore = echo.handshakes().size();
+
+        try (RawHttp raw = gw.raw()) {
+            RawResponse r = raw.send(handshake(gw, "/private/ws")).readResponse();
+            assertThat(r.status()).isEqualTo(401);
+            assertThat(r.header("WWW-Authenticate")).contains("Bearer realm=\"portcullis\"");
+            assertThat(r.hasHeader("Upgrade")).isFalse();
+        }
+        assertThat(handshakeStatus(gw, "/private/ws")).isEqualTo(401);
+        Thread.sleep(200);
+        assertThat(echo.handshakes()).hasSize(handshakesBefore);
+    }
+
+    @Test
+    void h2cUpgradeIsStrippedAndAnsweredAsAnOrdinaryRequest() throws Exception {
+        Gateway gw = harness.start("websocket.yaml", Map.of("MAX_CONNECTIONS", "8"));
+        try (RawHttp raw = gw.raw()) {
+            RawResponse r = raw.send("GET /h2c HTTP/1.1\r\nHost: " + gw.authority() + "\r\n"
+                    + "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n")
+                    .readResponse();
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.hasHeader("Upgrade")).isFalse();
+        }
+        RecordedRequest up = harness.upstream().awaitSingleRequest();
+        assertThat(up.hasHeader("Upgrade")).isFalse();
+        assertThat(up.hasHeader("HTTP2-Settings")).isFalse();
+        assertThat(up.headerValues("Connection")).allSatisfy(v -> assertThat(v).doesNotContainIgnoringCase("upgrade"));
+    }
+
+    @Test
+    void webSocketUpgradeOnAPostIsNotTunnelled() throws Exception {
+        Gateway gw = harness.start("websocket.yaml", Map.of("MAX_CONNECTIONS", "8"));
+        try (RawHttp raw = gw.raw()) {
+            RawResponse r = raw.send("POST /post-ws HTTP/1.1\r\nHost: " + gw.authority() + "\r\n"
+                    + "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                    + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nContent-Length: 2\r\n\r\nhi").readResponse();
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.bodyText()).isEqualTo("hi");
+        }
+        RecordedRequest up = harness.upstream().awaitSingleRequest();
+        assertThat(up.hasHeader("Upgrade")).isFalse();
+    }
+
+    @Test
+    void aSwitchingProtocolsAnswerToAnOrdinaryRequestStays502() throws Exception {
+        Gateway gw = harness.start("websocket.yaml", Map.of("MAX_CONNECTIONS", "8"));
+        harness.upstream().handler(req -> Reply.fixed(101, "Switching Protocols", List.of(
+                new Header("Connection", "Upgrade"), new Header("Upgrade", "websocket")), new byte[0]));
+        try (RawHttp raw = gw.raw()) {
+            RawResponse r = raw.send("GET /plain HTTP/1.1\r\nHost: " + gw.authority() + "\r\n\r\n").readResponse();
+            assertThat(r.status()).isEqualTo(502);
+            assertThat(r.hasHeader("Upgrade")).isFalse();
+        }
+    }
+
+    @Test
+    void aTunnelOutlivesTheConnectionTimersAndEndsAfterIdleTimeout() throws Exception {
+        Gateway gw = gateway(8); // header_timeout 1s, idle_timeout 1500ms
+        Collector in = new Collector();
+        WebSocket ws = connect(gw, "/ws", in);
+        assertThat(in.next()).isEqualTo("welcome");
+
+        long start = System.nanoTime();
+        for (int i = 0; i < 8; i++) {
+            Thread.sleep(400);
+            ws.sendText("tick " + i, true).get(10, TimeUnit.SECONDS);
+            assertThat(in.next()).isEqualTo("tick " + i);
+        }
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThan(Duration.ofMillis(3000));
+        assertThat(in.ended.isDone()).as("tunnel still open after both timers' periods").isFalse();
+
+        long idleFrom = System.nanoTime();
+        in.ended.get(10, TimeUnit.SECONDS);
+        assertThat(Duration.ofNanos(System.nanoTime() - idleFrom)).isGreaterThan(Duration.ofMillis(1000));
+    }
+
+    @Test
+    void anUpgradedConnectionIsNeverPooledAndCountsAgainstMaxConnections() throws Exception {
+        Gateway gw = gateway(1);
+        Collector first = new Collector();
+        WebSocket ws = connect(gw, "/ws", first);
+        assertThat(first.next()).isEqualTo("welcome");
+
+        assertThat(handshakeStatus(gw, "/ws")).as("the only upstream connection is the tunnel").isEqualTo(502);
+
+        ws.sendClose(WebSocket.NORMAL_CLOSURE, "done").get(10, TimeUnit.SECONDS);
+        first.closed.get(10, TimeUnit.SECONDS);
+        Collector second = null;
+        for (int attempt = 0; attempt < 50 && second == null; attempt++) {
+            try {
+                Collector c = new Collector();
+                connect(gw, "/ws", c);
+                second = c;
+            } catch (ExecutionException e) {
+                Thread.sleep(100); // the slot is freed once the closed tunnel's socket is gone
+            }
+        }
+        assertThat(second).as("a new tunnel once the first one closed").isNotNull();
+        assertThat(second.next()).isEqualTo("welcome");
+    }
+
+    private static WebSocket connect(Gateway gw, String path, Collector listener) throws Exception {
+        return CLIENT.newWebSocketBuilder()
+                .connectTimeout(Duration.ofSeconds(5))
+                .buildAsync(URI.create("ws://" + gw.authority() + path), listener)
+                .get(15, TimeUnit.SECONDS);
+    }
+
+    private static int handshakeStatus(Gateway gw, String path) {
+        Throwable[] failure = new Throwable[1];
+        assertThatThrownBy(() -> connect(gw, path, new Collector()))
+                .isInstanceOf(ExecutionException.class)
+                .satisfies(e -> failure[0] = e.getCause())
+                .hasCauseInstanceOf(WebSocketHandshakeException.class);
+        return ((WebSocketHandshakeException) failure[0]).getResponse().statusCode();
+    }
+
+    private static String handshake(Gateway gw, String path) {
+        return "GET " + path + " HTTP/1.1\r\nHost: " + gw.authority() + "\r\nConnection: Upgrade\r\n"
+                + "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+    }
+
+    /** Collects whole messages (String or byte[]) and how the session ended. */
+    private static final class Collector implements WebSocket.Listener {
+        final LinkedBlockingQueue<Object> messages = new LinkedBlockingQueue<>();
+        final CompletableFuture<Integer> closed = new CompletableFuture<>();
+        final CompletableFuture<Void> ended = new CompletableFuture<>();
+        private final StringBuilder text = new StringBuilder();
+        private final ByteArrayOutputStream binary = new ByteArrayOutputStream();
+
+        @Override
+        public CompletionStage<?> onText(WebSocket ws, CharSequence data, boolean last) {
+            text.append(data);
+            if (last) {
+                messages.add(text.toString());
+                text.setLength(0);
+            }
+            ws.request(1);
+            return null;
+        }
+
+        @Override
+        public CompletionStage<?> onBinary(WebSocket ws, ByteBuffer data, boolean last) {
+            byte[] part = new byte[data.remaining()];
+            data.get(part);
+            binary.writeBytes(part);
+            if (last) {
+                messages.add(binary.toByteArray());
+                binary.reset();
+            }
+            ws.request(1);
+            return null;
+        }
+
+        @Override
+        public CompletionStage<?> onClose(WebSocket ws, int statusCode, String reason) {
+            closed.complete(statusCode);
+            ended.complete(null);
+            return null;
+        }
+
+        @Override
+        public void onError(WebSocket ws, Throwable error) {
+            closed.completeExceptionally(error);
+            ended.complete(null);
+        }
+
+        Object next() throws InterruptedException {
+            Object message = messages.poll(15, TimeUnit.SECONDS);
+            assertThat(message).as("a message within 15 s").isNotNull();
+            return message;
+        }
+    }
+}
