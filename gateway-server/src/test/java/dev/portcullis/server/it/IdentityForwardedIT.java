@@ -80,6 +80,19 @@ class IdentityForwardedIT {
     }
 
     @Test
+    void believesTheAuthenticatingProxyEvenWhenItIsNoClientAddressProxy() throws Exception {
+        // identity.forwarded.trusted_proxies without clients.trusted_proxies: its X-Forwarded-User is an
+        // identity header, not a forwarding header, so it is kept while its X-Forwarded-For is not believed
+        Probe p = start("10.0.0.0/8", "127.0.0.1/32");
+
+        RecordedRequest up = p.allowed("/admin/x", "X-Forwarded-User: alice", "X-Forwarded-Groups: admin",
+                "X-Forwarded-For: 203.0.113.9", "X-Forwarded-Host: evil.example");
+        assertThat(up.headerValues("X-Auth-Subject")).containsExactly("alice");
+        assertThat(up.headerValues("X-Forwarded-For")).containsExactly("127.0.0.1");
+        assertThat(up.header("X-Forwarded-Host").orElseThrow()).doesNotContain("evil");
+    }
+
+    @Test
     void rolesWithoutAUserAreNotAnIdentity() throws Exception {
         Probe p = trusted();
 
