@@ -45,11 +45,6 @@ final class ConfigBinder {
     private static final List<String> RULE_KEYS =
             List.of("name", "match", "require", "action", "deny_status", "rate_limit", "mode");
     private static final Set<String> RULE_NOT_YET = Set.of("rate_limit");
-    private static final List<String> CONDITION_KEYS = List.of("paths", "methods", "hosts", "ip", "countries",
-            "asns", "authenticated", "roles", "all_roles", "claims", "headers", "referrers", "schedule",
-            "any", "all", "not");
-    private static final Set<String> CONDITION_NOT_YET = Set.of("countries", "asns", "referrers", "schedule");
-
     private static final Map<String, Effect> DEFAULT_ACTIONS = ordered("deny", Effect.DENY, "allow", Effect.ALLOW);
     private static final Map<String, Effect> RULE_ACTIONS = ordered("allow", Effect.ALLOW, "deny", Effect.DENY);
     private static final Map<String, Mode> MODES = ordered("enforce", Mode.ENFORCE, "audit", Mode.AUDIT);
@@ -258,29 +253,21 @@ final class ConfigBinder {
             typeProblem(node, path, "a condition (a map with paths, methods, ip ...)");
             return null;
         }
-        Section condition = new Section(mapping, path, CONDITION_KEYS, CONDITION_NOT_YET);
-        YamlNode not = condition.node("not");
-        return new ConditionConfig(
-                condition.strings("paths", "a list of path globs"),
-                condition.strings("methods", "a list of methods"),
-                condition.strings("hosts", "a list of host names"),
-                condition.strings("ip", "a list of CIDRs"),
-                condition.optionalBool("authenticated"),
-                condition.strings("roles", "a list of roles"),
-                condition.strings("all_roles", "a list of roles"),
-                claims(condition),
-                headers(condition),
-                conditions(condition, "any"),
-                conditions(condition, "all"),
-                not == null ? null : condition(not, condition.path("not")));
+        Section condition = new Section(mapping, path, ConditionKeys.NAMES, ConditionKeys.NOT_YET);
+        Map<String, Object> values = new LinkedHashMap<>();
+        for (ConditionKey<?> key : ConditionKeys.ALL) {
+            YamlNode value = condition.node(key.name());
+            if (value != null) {
+                Object bound = key.bind(value, condition.path(key.name()), conditionReader);
+                if (bound != null) {
+                    values.put(key.name(), bound);
+                }
+            }
+        }
+        return new ConditionConfig(values);
     }
 
-    private @Nullable List<ConditionConfig> conditions(Section owner, String key) {
-        YamlNode node = owner.node(key);
-        if (node == null) {
-            return null;
-        }
-        String path = owner.path(key);
+    private @Nullable List<ConditionConfig> conditions(YamlNode node, String path) {
         if (!(node instanceof YamlNode.Sequence sequence)) {
             typeProblem(node, path, "a list of conditions");
             return null;
@@ -296,54 +283,76 @@ final class ConfigBinder {
         return conditions;
     }
 
-    private @Nullable Map<String, List<String>> headers(Section owner) {
-        YamlNode node = owner.node("headers");
-        if (node == null) {
-            return null;
-        }
-        String path = owner.path("headers");
+    /**
+     * A map of names (claim paths, header names) to lists read by {@code values}. The name is the value checked
+     * later, so problems about it point at the key. Entries with unusable values are left out; left with none,
+     * the key is as good as unwritten.
+     */
+    private @Nullable Map<String, List<String>> stringLists(
+            YamlNode node, String path, String expected, ConditionKey.ListReader values) {
         if (!(node instanceof YamlNode.Mapping mapping)) {
-            typeProblem(node, path, "a map of header names to lists of values");
+            typeProblem(node, path, expected);
             return null;
         }
-        Map<String, List<String>> headers = new LinkedHashMap<>();
+        Map<String, List<String>> lists = new LinkedHashMap<>();
         for (YamlNode.Entry entry : mapping.entries()) {
             String entryPath = KeyPaths.key(path, entry.key());
-            // The header name is the value checked later (by HeaderMatcher), so problems about it point at the key.
             problems.remember(entryPath, entry.keyLocation());
-            List<String> values = strings(entry.value(), entryPath, "a list of header values ([] for any value)");
-            if (values != null) {
-                headers.put(entry.key(), values);
+            List<String> list = values.read(entry.value(), entryPath);
+            if (list != null) {
+                lists.put(entry.key(), list);
             }
         }
-        // Entries with unusable values are left out; left with none, the key is as good as unwritten.
-        return headers.isEmpty() && !mapping.entries().isEmpty() ? null : headers;
+        return lists.isEmpty() && !mapping.entries().isEmpty() ? null : lists;
     }
 
-    /** {@code claims}: claim path to accepted values; numbers and booleans become the text claims compare by. */
-    private @Nullable Map<String, List<String>> claims(Section owner) {
-        YamlNode node = owner.node("claims");
-        if (node == null) {
-            return null;
+    /** The YAML readers condition keys bind with. */
+    private final ConditionKey.Reader conditionReader = new ConditionKey.Reader() {
+        @Override
+        public @Nullable List<String> strings(YamlNode node, String path, String expected) {
+            return ConfigBinder.this.strings(node, path, expected);
         }
-        String path = owner.path("claims");
-        if (!(node instanceof YamlNode.Mapping mapping)) {
-            typeProblem(node, path, "a map of claim paths to lists of values");
-            return null;
+
+        @Override
+        public @Nullable Boolean bool(YamlNode node, String path) {
+            return ConfigBinder.this.bool(node, path);
         }
-        Map<String, List<String>> claims = new LinkedHashMap<>();
-        for (YamlNode.Entry entry : mapping.entries()) {
-            String entryPath = KeyPaths.key(path, entry.key());
-            // The claim path is the value checked later (by ClaimPath), so problems about it point at the key.
-            problems.remember(entryPath, entry.keyLocation());
-            List<String> values = claimValues(entry.value(), entryPath);
-            if (values != null) {
-                claims.put(entry.key(), values);
+
+        @Override
+        public @Nullable Map<String, List<String>> stringLists(
+                YamlNode node, String path, String expected, ConditionKey.ListReader values) {
+            return ConfigBinder.this.stringLists(node, path, expected, values);
+        }
+
+        @Override
+        public @Nullable Map<String, YamlNode> section(YamlNode node, String path, List<String> keys, String expected) {
+            if (!(node instanceof YamlNode.Mapping mapping)) {
+                typeProblem(node, path, expected);
+                return null;
             }
+            return new Section(mapping, path, keys, Set.of()).values();
         }
-        // Entries with unusable values are left out; left with none, the key is as good as unwritten.
-        return claims.isEmpty() && !mapping.entries().isEmpty() ? null : claims;
-    }
+
+        @Override
+        public @Nullable ConditionConfig condition(YamlNode node, String path) {
+            return ConfigBinder.this.condition(node, path);
+        }
+
+        @Override
+        public @Nullable List<ConditionConfig> conditions(YamlNode node, String path) {
+            return ConfigBinder.this.conditions(node, path);
+        }
+
+        @Override
+        public @Nullable String string(YamlNode node, String path) {
+            return ConfigBinder.this.string(node, path);
+        }
+
+        @Override
+        public ConditionKey.ListReader claimValues() {
+            return ConfigBinder.this::claimValues;
+        }
+    };
 
     private @Nullable List<String> claimValues(YamlNode node, String path) {
         if (!(node instanceof YamlNode.Sequence sequence)) {
@@ -607,6 +616,11 @@ final class ConfigBinder {
 
         String path(String key) {
             return KeyPaths.key(path, key);
+        }
+
+        /** The written, known keys and their values. */
+        Map<String, YamlNode> values() {
+            return values;
         }
 
         @Nullable YamlNode node(String key) {

@@ -73,55 +73,6 @@ final class ConfigValidator {
                 problems.add(KeyPaths.key(path, "require"),
                         "require is only allowed on rules with action allow (this rule has action deny)");
             }
-            condition(rule.match(), KeyPaths.key(path, "match"));
-            condition(rule.require(), KeyPaths.key(path, "require"));
-        }
-    }
-
-    private void condition(@Nullable ConditionConfig condition, String path) {
-        if (condition == null) {
-            return;
-        }
-        notEmpty(condition.paths(), path, "paths", "path glob, e.g. \"/api/**\"");
-        notEmpty(condition.methods(), path, "methods", "method, e.g. GET");
-        notEmpty(condition.hosts(), path, "hosts", "host name, e.g. api.example.com");
-        notEmpty(condition.ip(), path, "ip", "CIDR, e.g. 10.0.0.0/8");
-        notEmpty(condition.roles(), path, "roles", "role, e.g. admin");
-        notEmpty(condition.allRoles(), path, "all_roles", "role, e.g. admin");
-        Map<String, List<String>> claims = condition.claims();
-        if (claims != null) {
-            String claimsPath = KeyPaths.key(path, "claims");
-            if (claims.isEmpty()) {
-                problems.add(claimsPath, "empty map (expected: at least one claim path, e.g. tenant)");
-            }
-            claims.forEach((claim, values) -> {
-                if (values.isEmpty()) {
-                    problems.add(KeyPaths.key(claimsPath, claim),
-                            "empty list (expected: at least one claim value, e.g. [acme])");
-                }
-            });
-        }
-        if (condition.headers() != null && condition.headers().isEmpty()) {
-            problems.add(KeyPaths.key(path, "headers"), "empty map (expected: at least one header name)");
-        }
-        notEmpty(condition.any(), path, "any", "condition");
-        notEmpty(condition.all(), path, "all", "condition");
-        conditions(condition.any(), KeyPaths.key(path, "any"));
-        conditions(condition.all(), KeyPaths.key(path, "all"));
-        condition(condition.not(), KeyPaths.key(path, "not"));
-    }
-
-    private void conditions(@Nullable List<ConditionConfig> conditions, String path) {
-        if (conditions != null) {
-            for (int i = 0; i < conditions.size(); i++) {
-                condition(conditions.get(i), KeyPaths.index(path, i));
-            }
-        }
-    }
-
-    private void notEmpty(@Nullable List<?> list, String path, String key, String expected) {
-        if (list != null && list.isEmpty()) {
-            problems.add(KeyPaths.key(path, key), "empty list (expected: at least one " + expected + ")");
         }
     }
 }

@@ -23,7 +23,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
-import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 
 /** Compiles the rules of a {@link GatewayConfig} into a {@link Policy}, reporting each element that fails. */
@@ -40,20 +39,25 @@ final class PolicyCompiler {
 
     private final Problems problems;
     private final boolean caseInsensitivePaths;
+    private final boolean hasCountryDatabase;
+    private final boolean hasAsnDatabase;
 
-    private PolicyCompiler(Problems problems, boolean caseInsensitivePaths) {
+    private PolicyCompiler(Problems problems, boolean caseInsensitivePaths, boolean hasCountryDatabase,
+            boolean hasAsnDatabase) {
         this.problems = problems;
         this.caseInsensitivePaths = caseInsensitivePaths;
+        this.hasCountryDatabase = hasCountryDatabase;
+        this.hasAsnDatabase = hasAsnDatabase;
     }
 
     /** Compiles the rules and default; returns null if this or any earlier step reported a problem. */
     static @Nullable Policy compile(GatewayConfig config, Problems problems) {
-        return new PolicyCompiler(problems, config.upstream().caseInsensitivePaths()).policy(config);
+        return new PolicyCompiler(problems, config.upstream().caseInsensitivePaths(), false, false).policy(config);
     }
 
     /** Parses a list of CIDRs such as {@code clients.trusted_proxies}; invalid entries are reported and left out. */
     static CidrSet cidrs(List<String> texts, String path, Problems problems) {
-        List<Cidr> cidrs = new PolicyCompiler(problems, false).each(texts, path, Cidr::parse);
+        List<Cidr> cidrs = new PolicyCompiler(problems, false, false, false).each(texts, path, Cidr::parse);
         return cidrs == null ? CidrSet.EMPTY : CidrSet.of(cidrs);
     }
 
@@ -97,99 +101,60 @@ final class PolicyCompiler {
             return RequestMatcher.always();
         }
         List<RequestMatcher> parts = new ArrayList<>();
-
-        String pathsPath = KeyPaths.key(path, "paths");
-        List<PathGlob> globs = each(condition.paths(), pathsPath, glob -> PathGlob.compile(glob, caseInsensitivePaths));
-        if (globs != null && !globs.isEmpty()) {
-            add(parts, pathsPath, () -> PathMatcher.of(globs));
+        for (ConditionKey<?> key : ConditionKeys.ALL) {
+            Object value = condition.values().get(key.name());
+            if (value != null) {
+                key.compileBound(value, KeyPaths.key(path, key.name()), keys, parts);
+            }
         }
-
-        String methodsPath = KeyPaths.key(path, "methods");
-        List<String> methods = each(condition.methods(), methodsPath, method -> {
-            MethodMatcher.checkMethod(method);
-            return method;
-        });
-        if (methods != null && !methods.isEmpty()) {
-            add(parts, methodsPath, () -> MethodMatcher.of(methods));
-        }
-
-        String hostsPath = KeyPaths.key(path, "hosts");
-        List<HostPattern> hosts = each(condition.hosts(), hostsPath, HostPattern::compile);
-        if (hosts != null && !hosts.isEmpty()) {
-            add(parts, hostsPath, () -> HostMatcher.of(hosts));
-        }
-
-        String ipPath = KeyPaths.key(path, "ip");
-        List<String> ipTexts = condition.ip();
-        List<Cidr> cidrs = each(ipTexts, ipPath, Cidr::parse);
-        if (ipTexts != null && cidrs != null && !cidrs.isEmpty()) {
-            add(parts, ipPath, () -> IpMatcher.of(CidrSet.of(cidrs), ipTexts));
-        }
-
-        Boolean authenticated = condition.authenticated();
-        if (authenticated != null) {
-            parts.add(AuthenticatedMatcher.of(authenticated));
-        }
-
-        String rolesPath = KeyPaths.key(path, "roles");
-        List<String> roles = each(condition.roles(), rolesPath, RoleMatcher::checkRole);
-        if (roles != null && !roles.isEmpty()) {
-            add(parts, rolesPath, () -> RoleMatcher.any(roles));
-        }
-        String allRolesPath = KeyPaths.key(path, "all_roles");
-        List<String> allRoles = each(condition.allRoles(), allRolesPath, RoleMatcher::checkRole);
-        if (allRoles != null && !allRoles.isEmpty()) {
-            add(parts, allRolesPath, () -> RoleMatcher.all(allRoles));
-        }
-
-        Map<String, List<String>> claims = condition.claims();
-        if (claims != null) {
-            String claimsPath = KeyPaths.key(path, "claims");
-            claims.forEach((claim, values) -> {
-                if (!values.isEmpty()) {
-                    add(parts, KeyPaths.key(claimsPath, claim),
-                            () -> ClaimMatcher.of(ClaimPath.compile(claim), values));
-                }
-            });
-        }
-
-        Map<String, List<String>> headers = condition.headers();
-        if (headers != null && !headers.isEmpty()) {
-            String headersPath = KeyPaths.key(path, "headers");
-            headers.forEach((name, values) ->
-                    add(parts, KeyPaths.key(headersPath, name), () -> HeaderMatcher.of(name, values)));
-        }
-
-        List<RequestMatcher> any = conditions(condition.any(), KeyPaths.key(path, "any"));
-        if (any != null && !any.isEmpty()) {
-            add(parts, KeyPaths.key(path, "any"), () -> AnyOf.of(any));
-        }
-        List<RequestMatcher> all = conditions(condition.all(), KeyPaths.key(path, "all"));
-        if (all != null && !all.isEmpty()) {
-            add(parts, KeyPaths.key(path, "all"), () -> AllOf.of(all));
-        }
-        ConditionConfig not = condition.not();
-        if (not != null) {
-            RequestMatcher negated = condition(not, KeyPaths.key(path, "not"));
-            add(parts, KeyPaths.key(path, "not"), () -> Not.of(negated));
-        }
-
         if (parts.isEmpty()) {
             return RequestMatcher.always();
         }
         return parts.size() == 1 ? parts.get(0) : AllOf.of(parts);
     }
 
-    private @Nullable List<RequestMatcher> conditions(@Nullable List<ConditionConfig> conditions, String path) {
-        if (conditions == null) {
-            return null;
+    /** What condition keys compile with. */
+    private final ConditionKey.Compiler keys = new ConditionKey.Compiler() {
+        @Override
+        public boolean caseInsensitivePaths() {
+            return caseInsensitivePaths;
         }
-        List<RequestMatcher> matchers = new ArrayList<>(conditions.size());
-        for (int i = 0; i < conditions.size(); i++) {
-            matchers.add(condition(conditions.get(i), KeyPaths.index(path, i)));
+
+        @Override
+        public boolean hasCountryDatabase() {
+            return hasCountryDatabase;
         }
-        return matchers;
-    }
+
+        @Override
+        public boolean hasAsnDatabase() {
+            return hasAsnDatabase;
+        }
+
+        @Override
+        public void problem(String path, String message) {
+            problems.add(path, message);
+        }
+
+        @Override
+        public <E> @Nullable List<E> each(@Nullable List<String> texts, String path, ConditionKey.Factory<E> factory) {
+            return PolicyCompiler.this.each(texts, path, factory::apply);
+        }
+
+        @Override
+        public @Nullable RequestMatcher build(String path, ConditionKey.MatcherFactory factory) {
+            try {
+                return factory.get();
+            } catch (IllegalArgumentException e) {
+                problems.add(path, ConfigBinder.messageOf(e));
+                return null;
+            }
+        }
+
+        @Override
+        public RequestMatcher condition(@Nullable ConditionConfig nested, String path) {
+            return PolicyCompiler.this.condition(nested, path);
+        }
+    };
 
     /** Applies {@code factory} to each text, reporting each failure at its index; null if any failed. */
     private <T> @Nullable List<T> each(@Nullable List<String> texts, String path, Function<String, T> factory) {
@@ -207,13 +172,5 @@ final class PolicyCompiler {
             }
         }
         return complete ? compiled : null;
-    }
-
-    private void add(List<RequestMatcher> parts, String path, Supplier<RequestMatcher> factory) {
-        try {
-            parts.add(factory.get());
-        } catch (IllegalArgumentException e) {
-            problems.add(path, ConfigBinder.messageOf(e));
-        }
     }
 }

@@ -1,0 +1,219 @@
+package dev.portcullis.core.config;
+
+import dev.portcullis.core.identity.ClaimPath;
+import dev.portcullis.core.net.Cidr;
+import dev.portcullis.core.net.CidrSet;
+import dev.portcullis.core.policy.AllOf;
+import dev.portcullis.core.policy.AnyOf;
+import dev.portcullis.core.policy.AuthenticatedMatcher;
+import dev.portcullis.core.policy.ClaimMatcher;
+import dev.portcullis.core.policy.HeaderMatcher;
+import dev.portcullis.core.policy.HostMatcher;
+import dev.portcullis.core.policy.HostPattern;
+import dev.portcullis.core.policy.IpMatcher;
+import dev.portcullis.core.policy.MethodMatcher;
+import dev.portcullis.core.policy.Not;
+import dev.portcullis.core.policy.PathGlob;
+import dev.portcullis.core.policy.PathMatcher;
+import dev.portcullis.core.policy.RequestMatcher;
+import dev.portcullis.core.policy.RoleMatcher;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Every condition key of SPEC 3.2, in the order their matchers are ANDed: the one table a new condition is
+ * added to, each entry saying how the key is read, checked and compiled.
+ */
+final class ConditionKeys {
+    private ConditionKeys() {}
+
+    /** Every key name SPEC 3.2 defines, in its order: what an unknown key's message lists. */
+    static final List<String> NAMES = List.of("paths", "methods", "hosts", "ip", "countries", "asns", "authenticated",
+            "roles", "all_roles", "claims", "headers", "referrers", "schedule", "any", "all", "not");
+
+    /** Keys that are part of the contract but not built yet: reported as "not supported yet". */
+    static final Set<String> NOT_YET = Set.of("countries", "asns", "referrers", "schedule");
+
+    /** The condition keys, in SPEC order (which is also the order their matchers are ANDed in). */
+    static final List<ConditionKey<?>> ALL = List.of(
+            strings("paths", "a list of path globs", "path glob, e.g. \"/api/**\"", (globs, c, path) -> {
+                List<PathGlob> compiled = c.each(globs, path, glob -> PathGlob.compile(glob, c.caseInsensitivePaths()));
+                return compiled == null ? null : c.build(path, () -> PathMatcher.of(compiled));
+            }),
+            strings("methods", "a list of methods", "method, e.g. GET", (methods, c, path) -> {
+                List<String> checked = c.each(methods, path, method -> {
+                    MethodMatcher.checkMethod(method);
+                    return method;
+                });
+                return checked == null ? null : c.build(path, () -> MethodMatcher.of(checked));
+            }),
+            strings("hosts", "a list of host names", "host name, e.g. api.example.com", (hosts, c, path) -> {
+                List<HostPattern> patterns = c.each(hosts, path, HostPattern::compile);
+                return patterns == null ? null : c.build(path, () -> HostMatcher.of(patterns));
+            }),
+            strings("ip", "a list of CIDRs", "CIDR, e.g. 10.0.0.0/8", (texts, c, path) -> {
+                List<Cidr> cidrs = c.each(texts, path, Cidr::parse);
+                return cidrs == null ? null : c.build(path, () -> IpMatcher.of(CidrSet.of(cidrs), texts));
+            }),
+            flag("authenticated", AuthenticatedMatcher::of),
+            strings("roles", "a list of roles", "role, e.g. admin", (roles, c, path) -> {
+                List<String> checked = c.each(roles, path, RoleMatcher::checkRole);
+                return checked == null ? null : c.build(path, () -> RoleMatcher.any(checked));
+            }),
+            strings("all_roles", "a list of roles", "role, e.g. admin", (roles, c, path) -> {
+                List<String> checked = c.each(roles, path, RoleMatcher::checkRole);
+                return checked == null ? null : c.build(path, () -> RoleMatcher.all(checked));
+            }),
+            new MapKey("claims", "a map of claim paths to lists of values", "claim path, e.g. tenant") {
+                @Override
+                ConditionKey.@Nullable ListReader values(ConditionKey.Reader reader) {
+                    return reader.claimValues();
+                }
+
+                @Override
+                @Nullable RequestMatcher entry(String claim, List<String> values, String path, Compiler c) {
+                    if (values.isEmpty()) {
+                        c.problem(path, "empty list (expected: at least one claim value, e.g. [acme])");
+                        return null;
+                    }
+                    return c.build(path, () -> ClaimMatcher.of(ClaimPath.compile(claim), values));
+                }
+            },
+            new MapKey("headers", "a map of header names to lists of values", "header name") {
+                @Override
+                ConditionKey.@Nullable ListReader values(ConditionKey.Reader reader) {
+                    return (node, path) -> reader.strings(node, path, "a list of header values ([] for any value)");
+                }
+
+                @Override
+                @Nullable RequestMatcher entry(String name, List<String> values, String path, Compiler c) {
+                    return c.build(path, () -> HeaderMatcher.of(name, values));
+                }
+            },
+            nested("any", AnyOf::of),
+            nested("all", AllOf::of),
+            new ConditionKey<>("not", ConditionConfig.class) {
+                @Override
+                @Nullable ConditionConfig bind(YamlNode node, String path, Reader reader) {
+                    return reader.condition(node, path);
+                }
+
+                @Override
+                @Nullable RequestMatcher compile(ConditionConfig value, String path, Compiler c) {
+                    RequestMatcher negated = c.condition(value, path);
+                    return c.build(path, () -> Not.of(negated));
+                }
+            });
+
+    /** Compiles a non-empty list of strings. */
+    interface ListCompiler {
+        @Nullable RequestMatcher compile(List<String> values, ConditionKey.Compiler compiler, String path);
+    }
+
+    /** A key whose value is a non-empty list of strings. */
+    @SuppressWarnings("unchecked")
+    static ConditionKey<List<String>> strings(String name, String expected, String element, ListCompiler compiler) {
+        return new ConditionKey<>(name, (Class<List<String>>) (Class<?>) List.class) {
+            @Override
+            @Nullable List<String> bind(YamlNode node, String path, Reader reader) {
+                return reader.strings(node, path, expected);
+            }
+
+            @Override
+            @Nullable RequestMatcher compile(List<String> values, String path, Compiler c) {
+                if (values.isEmpty()) {
+                    c.problem(path, "empty list (expected: at least one " + element + ")");
+                    return null;
+                }
+                return compiler.compile(values, c, path);
+            }
+        };
+    }
+
+    private static ConditionKey<Boolean> flag(String name, Function<Boolean, RequestMatcher> factory) {
+        return new ConditionKey<>(name, Boolean.class) {
+            @Override
+            @Nullable Boolean bind(YamlNode node, String path, Reader reader) {
+                return reader.bool(node, path);
+            }
+
+            @Override
+            RequestMatcher compile(Boolean value, String path, Compiler c) {
+                return factory.apply(value);
+            }
+        };
+    }
+
+    @SuppressWarnings("unchecked")
+    private static ConditionKey<List<ConditionConfig>> nested(
+            String name, Function<List<RequestMatcher>, RequestMatcher> factory) {
+        return new ConditionKey<>(name, (Class<List<ConditionConfig>>) (Class<?>) List.class) {
+            @Override
+            @Nullable List<ConditionConfig> bind(YamlNode node, String path, Reader reader) {
+                return reader.conditions(node, path);
+            }
+
+            @Override
+            @Nullable RequestMatcher compile(List<ConditionConfig> conditions, String path, Compiler c) {
+                if (conditions.isEmpty()) {
+                    c.problem(path, "empty list (expected: at least one condition)");
+                    return null;
+                }
+                List<RequestMatcher> matchers = new ArrayList<>(conditions.size());
+                for (int i = 0; i < conditions.size(); i++) {
+                    matchers.add(c.condition(conditions.get(i), KeyPaths.index(path, i)));
+                }
+                return c.build(path, () -> factory.apply(matchers));
+            }
+        };
+    }
+
+    /** A key whose value maps names (claim paths, header names) to lists; one matcher per entry, ANDed. */
+    private abstract static class MapKey extends ConditionKey<Map<String, List<String>>> {
+        private final String expected;
+        private final String entryName;
+
+        @SuppressWarnings("unchecked")
+        MapKey(String name, String expected, String entryName) {
+            super(name, (Class<Map<String, List<String>>>) (Class<?>) Map.class);
+            this.expected = expected;
+            this.entryName = entryName;
+        }
+
+        abstract @Nullable ListReader values(Reader reader);
+
+        abstract @Nullable RequestMatcher entry(String name, List<String> values, String path, Compiler c);
+
+        @Override
+        @Nullable Map<String, List<String>> bind(YamlNode node, String path, Reader reader) {
+            ListReader values = values(reader);
+            return values == null ? null : reader.stringLists(node, path, expected, values);
+        }
+
+        @Override
+        @Nullable RequestMatcher compile(Map<String, List<String>> entries, String path, Compiler c) {
+            List<RequestMatcher> parts = new ArrayList<>(entries.size());
+            compileInto(entries, path, c, parts);
+            return parts.isEmpty() ? null : parts.size() == 1 ? parts.get(0) : AllOf.of(parts);
+        }
+
+        /** One matcher per entry, each ANDed into the condition as a key of its own. */
+        @Override
+        void compileInto(Map<String, List<String>> entries, String path, Compiler c, List<RequestMatcher> parts) {
+            if (entries.isEmpty()) {
+                c.problem(path, "empty map (expected: at least one " + entryName + ")");
+                return;
+            }
+            entries.forEach((name, values) -> {
+                RequestMatcher part = entry(name, values, KeyPaths.key(path, name), c);
+                if (part != null) {
+                    parts.add(part);
+                }
+            });
+        }
+    }
+}
