@@ -19,6 +19,8 @@ import java.util.List;
  * @param clientIps client-IP resolution behind the trusted proxies
  * @param identity identity providers and headers; {@link IdentitySettings#NONE} when the section is absent
  * @param policy the compiled rules and default
+ * @param geoip the GeoIP database files
+ * @param responses the bodies replacing gateway-made answers
  * @param warnings settings that are valid but risky, in file order: {@code check} prints them and {@code run}
  *     logs them ({@link ConfigProblem#renderAsWarning()})
  */
@@ -34,6 +36,8 @@ public record CompiledConfig(
         ClientIpResolver clientIps,
         IdentitySettings identity,
         Policy policy,
+        GeoIpSettings geoip,
+        CustomResponses responses,
         List<ConfigProblem> warnings) {
 
     /** Copies the warnings. */

@@ -29,7 +29,7 @@ final class ConfigBinder {
 
     private static final List<String> ROOT_KEYS = List.of("listen", "watch", "drain_timeout", "admin", "upstream",
             "limits", "clients", "identity", "geoip", "rate_limits", "default", "responses", "rules");
-    private static final Set<String> ROOT_NOT_YET = Set.of("geoip", "rate_limits", "responses");
+    private static final Set<String> ROOT_NOT_YET = Set.of();
     private static final List<String> ADMIN_KEYS = List.of("listen");
     private static final List<String> UPSTREAM_KEYS =
             List.of("url", "connect_timeout", "response_timeout", "max_connections", "case_insensitive_paths");
@@ -44,7 +44,10 @@ final class ConfigBinder {
     private static final List<String> UPSTREAM_HEADERS_KEYS = List.of("subject", "roles");
     private static final List<String> RULE_KEYS =
             List.of("name", "match", "require", "action", "deny_status", "rate_limit", "mode");
-    private static final Set<String> RULE_NOT_YET = Set.of("rate_limit");
+    private static final Set<String> RULE_NOT_YET = Set.of();
+    private static final List<String> GEOIP_KEYS = List.of("database", "asn_database");
+    private static final List<String> RATE_LIMIT_KEYS = List.of("key", "limit", "per", "burst", "scope");
+    private static final List<String> RESPONSE_KEYS = List.of("content_type", "body", "body_file");
     private static final Map<String, Effect> DEFAULT_ACTIONS = ordered("deny", Effect.DENY, "allow", Effect.ALLOW);
     private static final Map<String, Effect> RULE_ACTIONS = ordered("allow", Effect.ALLOW, "deny", Effect.DENY);
     private static final Map<String, Mode> MODES = ordered("enforce", Mode.ENFORCE, "audit", Mode.AUDIT);
@@ -80,8 +83,82 @@ final class ConfigBinder {
                 limits(root.section("limits", LIMITS_KEYS)),
                 clients(root.section("clients", CLIENTS_KEYS)),
                 identity(root.section("identity", IDENTITY_KEYS)),
+                geoip(root.section("geoip", GEOIP_KEYS)),
+                rateLimits(root),
+                responses(root),
                 root.oneOf("default", "default", DEFAULT_ACTIONS, GatewayConfig.DEFAULT_ACTION),
                 rules(root));
+    }
+
+    private GeoIpConfig geoip(Section geoip) {
+        return new GeoIpConfig(geoip.optionalString("database"), geoip.optionalString("asn_database"));
+    }
+
+    /** {@code rate_limits}: a map of limiter name to its settings, in file order. */
+    private List<RateLimitConfig> rateLimits(Section root) {
+        List<RateLimitConfig> limiters = new ArrayList<>();
+        YamlNode node = root.node("rate_limits");
+        if (node == null || isNull(node)) {
+            return limiters;
+        }
+        if (!(node instanceof YamlNode.Mapping mapping)) {
+            typeProblem(node, "rate_limits", "a map of limiter names to {key, limit, per, burst}");
+            return limiters;
+        }
+        for (YamlNode.Entry entry : mapping.entries()) {
+            String path = KeyPaths.key("rate_limits", entry.key());
+            problems.remember(path, entry.keyLocation());
+            if (!(entry.value() instanceof YamlNode.Mapping settings)) {
+                typeProblem(entry.value(), path, "a limiter, e.g. { key: subject, limit: 100, per: 1m }");
+                continue;
+            }
+            Section limiter = new Section(settings, path, RATE_LIMIT_KEYS, Set.of());
+            Integer limit = limiter.node("limit") == null ? null : limiter.optionalInteger("limit", 1);
+            if (limiter.node("limit") == null) {
+                problems.add(path, "required key limit is missing (expected: the number of requests per `per`, e.g. 100)");
+            }
+            if (limiter.node("per") == null) {
+                problems.add(path, "required key per is missing (expected: the refill period, e.g. 1m)");
+            }
+            limiters.add(new RateLimitConfig(entry.key(),
+                    limiter.requiredString("key", "subject, client_ip or header:<Name>"),
+                    limit == null ? null : limit.longValue(),
+                    limiter.optionalDuration("per", false),
+                    limiter.integer("burst", 0, 0),
+                    limiter.string("scope", "local")));
+        }
+        return limiters;
+    }
+
+    /** {@code responses}: a map of status to the body that replaces the gateway's, in file order. */
+    private List<ResponseConfig> responses(Section root) {
+        List<ResponseConfig> responses = new ArrayList<>();
+        YamlNode node = root.node("responses");
+        if (node == null || isNull(node)) {
+            return responses;
+        }
+        if (!(node instanceof YamlNode.Mapping mapping)) {
+            typeProblem(node, "responses", "a map of statuses to { body | body_file, content_type }");
+            return responses;
+        }
+        for (YamlNode.Entry entry : mapping.entries()) {
+            String path = KeyPaths.key("responses", entry.key());
+            problems.remember(path, entry.keyLocation());
+            Integer status = ConfigValues.status(entry.key());
+            if (status == null) {
+                problems.add(entry.keyLocation(), path, ConfigValues.quote(entry.key())
+                        + " is not a status (expected: a status the gateway answers, e.g. 403)");
+                continue;
+            }
+            if (!(entry.value() instanceof YamlNode.Mapping settings)) {
+                typeProblem(entry.value(), path, "a response, e.g. { body: '...', content_type: text/plain }");
+                continue;
+            }
+            Section response = new Section(settings, path, RESPONSE_KEYS, Set.of());
+            responses.add(new ResponseConfig(status, response.optionalString("content_type"),
+                    response.optionalString("body"), response.optionalString("body_file")));
+        }
+        return responses;
     }
 
     private AdminConfig admin(Section admin) {
@@ -223,7 +300,7 @@ final class ConfigBinder {
             } else {
                 typeProblem(item, path, "a rule (a map with name, match, action ...)");
                 rules.add(new RuleConfig(null, null, null, RuleConfig.DEFAULT_ACTION,
-                        RuleConfig.DEFAULT_DENY_STATUS, RuleConfig.DEFAULT_MODE));
+                        RuleConfig.DEFAULT_DENY_STATUS, RuleConfig.DEFAULT_MODE, null));
             }
         }
         return rules;
@@ -236,7 +313,8 @@ final class ConfigBinder {
                 optionalCondition(rule, "require"),
                 rule.oneOf("action", "action", RULE_ACTIONS, RuleConfig.DEFAULT_ACTION),
                 rule.oneOf("deny_status", "deny_status", DENY_STATUSES, RuleConfig.DEFAULT_DENY_STATUS),
-                rule.oneOf("mode", "mode", MODES, RuleConfig.DEFAULT_MODE));
+                rule.oneOf("mode", "mode", MODES, RuleConfig.DEFAULT_MODE),
+                rule.optionalString("rate_limit"));
     }
 
     /** {@code match} or {@code require}: absent, or written with no value, means "every request". */
@@ -670,6 +748,12 @@ final class ConfigBinder {
         @Nullable Boolean optionalBool(String key) {
             YamlNode node = values.get(key);
             return node == null ? null : ConfigBinder.this.bool(node, path(key));
+        }
+
+        /** The integer at {@code key}; null when not written, or unusable (reported). */
+        @Nullable Integer optionalInteger(String key, int min) {
+            YamlNode node = values.get(key);
+            return node == null ? null : ConfigBinder.this.integer(node, path(key), min);
         }
 
         int integer(String key, int fallback, int min) {

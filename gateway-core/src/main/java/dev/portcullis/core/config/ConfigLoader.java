@@ -60,7 +60,9 @@ public final class ConfigLoader {
         CidrSet trustedProxies =
                 PolicyCompiler.cidrs(config.clients().trustedProxies(), "clients.trusted_proxies", problems);
         IdentitySettings identity = IdentityCompiler.compile(config, baseDir, problems);
+        GeoIpSettings geoip = GeoIpCompiler.compile(config, baseDir, problems);
         Policy policy = PolicyCompiler.compile(config, problems);
+        CustomResponses responses = ResponsesCompiler.compile(config, baseDir, problems);
         if (identity == null || policy == null || !problems.isEmpty()) {
             throw problems.toException();
         }
@@ -76,6 +78,8 @@ public final class ConfigLoader {
                 new ClientIpResolver(trustedProxies),
                 identity,
                 policy,
+                geoip,
+                responses,
                 problems.warnings());
     }
 

@@ -113,6 +113,20 @@ final class ConfigValues {
     }
 
     /** {@code value} in double quotes with quotes, backslashes and control characters escaped, shortened if long. */
+    /** A three-digit HTTP status 100..599 written as text, or null. */
+    static @Nullable Integer status(String text) {
+        if (text.length() != 3) {
+            return null;
+        }
+        for (int i = 0; i < 3; i++) {
+            if (text.charAt(i) < '0' || text.charAt(i) > '9') {
+                return null;
+            }
+        }
+        int status = Integer.parseInt(text);
+        return status >= 100 && status <= 599 ? status : null;
+    }
+
     static String quote(String value) {
         StringBuilder quoted = new StringBuilder(Math.min(value.length(), QUOTE_LIMIT) + 8).append('"');
         int end = Math.min(value.length(), QUOTE_LIMIT);

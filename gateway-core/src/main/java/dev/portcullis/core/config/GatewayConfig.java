@@ -19,6 +19,9 @@ import java.util.List;
  * @param limits request and connection limits
  * @param clients client-IP resolution settings
  * @param identity how a request's identity is established
+ * @param geoip the GeoIP databases
+ * @param rateLimits the named rate limiters, in file order
+ * @param responses the bodies replacing gateway-made answers, in file order
  * @param defaultAction what happens when no rule matches ({@code default})
  * @param rules the rules in file order
  */
@@ -31,6 +34,9 @@ public record GatewayConfig(
         LimitsConfig limits,
         ClientsConfig clients,
         IdentityConfig identity,
+        GeoIpConfig geoip,
+        List<RateLimitConfig> rateLimits,
+        List<ResponseConfig> responses,
         Effect defaultAction,
         List<RuleConfig> rules) {
 
@@ -39,6 +45,8 @@ public record GatewayConfig(
     public static final Effect DEFAULT_ACTION = Effect.DENY;
 
     public GatewayConfig {
+        rateLimits = List.copyOf(rateLimits);
+        responses = List.copyOf(responses);
         rules = List.copyOf(rules);
     }
 }

@@ -7,6 +7,7 @@ import dev.portcullis.core.policy.AllOf;
 import dev.portcullis.core.policy.AnyOf;
 import dev.portcullis.core.policy.AuthenticatedMatcher;
 import dev.portcullis.core.policy.ClaimMatcher;
+import dev.portcullis.core.policy.Effect;
 import dev.portcullis.core.policy.HeaderMatcher;
 import dev.portcullis.core.policy.HostMatcher;
 import dev.portcullis.core.policy.HostPattern;
@@ -41,6 +42,7 @@ final class PolicyCompiler {
     private final boolean caseInsensitivePaths;
     private final boolean hasCountryDatabase;
     private final boolean hasAsnDatabase;
+    private final List<String> limiters = new ArrayList<>();
 
     private PolicyCompiler(Problems problems, boolean caseInsensitivePaths, boolean hasCountryDatabase,
             boolean hasAsnDatabase) {
@@ -52,7 +54,9 @@ final class PolicyCompiler {
 
     /** Compiles the rules and default; returns null if this or any earlier step reported a problem. */
     static @Nullable Policy compile(GatewayConfig config, Problems problems) {
-        return new PolicyCompiler(problems, config.upstream().caseInsensitivePaths(), false, false).policy(config);
+        // whether a database was written, not whether it was found: a missing file is reported once, at its key
+        return new PolicyCompiler(problems, config.upstream().caseInsensitivePaths(),
+                config.geoip().database() != null, config.geoip().asnDatabase() != null).policy(config);
     }
 
     /** Parses a list of CIDRs such as {@code clients.trusted_proxies}; invalid entries are reported and left out. */
@@ -62,6 +66,9 @@ final class PolicyCompiler {
     }
 
     private @Nullable Policy policy(GatewayConfig config) {
+        for (RateLimitConfig limiter : config.rateLimits()) {
+            limiters.add(limiter.name());
+        }
         List<Rule> rules = new ArrayList<>();
         for (int i = 0; i < config.rules().size(); i++) {
             Rule rule = rule(config.rules().get(i), KeyPaths.index("rules", i));
@@ -83,12 +90,22 @@ final class PolicyCompiler {
     private @Nullable Rule rule(RuleConfig rule, String path) {
         RequestMatcher match = condition(rule.match(), KeyPaths.key(path, "match"));
         RequestMatcher require = condition(rule.require(), KeyPaths.key(path, "require"));
+        String limiter = rule.rateLimit();
+        if (limiter != null && !limiters.contains(limiter)) {
+            problems.add(KeyPaths.key(path, "rate_limit"), ConfigValues.quote(limiter) + " is not a rate limiter"
+                    + (limiters.isEmpty() ? " (expected: a name defined under rate_limits; there are none)"
+                            : " (expected one of: " + String.join(", ", limiters) + ")"));
+        }
+        if (limiter != null && rule.action() == Effect.DENY) {
+            problems.add(KeyPaths.key(path, "rate_limit"),
+                    "rate_limit is only allowed on rules with action allow (this rule has action deny)");
+        }
         String name = rule.name();
         if (name == null || !problems.isEmpty()) {
             return null;
         }
         try {
-            return new Rule(name, match, require, rule.action(), rule.denyStatus(), rule.mode());
+            return new Rule(name, match, require, rule.action(), rule.denyStatus(), rule.mode(), rule.rateLimit());
         } catch (IllegalArgumentException e) {
             problems.add(path, ConfigBinder.messageOf(e));
             return null;

@@ -13,6 +13,7 @@ import org.jspecify.annotations.Nullable;
  * @param action {@code allow} or {@code deny}
  * @param denyStatus 403 or 404
  * @param mode {@code enforce} or {@code audit}
+ * @param rateLimit the name of the limiter applied when the rule allows; null for none
  */
 public record RuleConfig(
         @Nullable String name,
@@ -20,7 +21,8 @@ public record RuleConfig(
         @Nullable ConditionConfig require,
         Effect action,
         int denyStatus,
-        Mode mode) {
+        Mode mode,
+        @Nullable String rateLimit) {
 
     public static final Effect DEFAULT_ACTION = Effect.ALLOW;
     public static final int DEFAULT_DENY_STATUS = 403;

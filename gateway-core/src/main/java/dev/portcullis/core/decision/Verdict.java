@@ -17,12 +17,20 @@ public sealed interface Verdict permits Verdict.Decided, Verdict.AwaitingKeys {
      * @param decision the policy's decision: proxy (200) or the status to answer
      * @param identity who the request is; {@link Identity#ANONYMOUS} when none or the token was rejected
      * @param tokenRejection why a presented token was rejected (the 401 then says {@code invalid_token}), or null
+     * @param retryAfterSeconds for a 429, the whole seconds until the rate limit admits the request again; else 0
+     * @param country the client's GeoIP country when GeoIP is configured (for the log), else null
      */
-    record Decided(Decision decision, Identity identity, @Nullable RejectReason tokenRejection) implements Verdict {
+    record Decided(Decision decision, Identity identity, @Nullable RejectReason tokenRejection, int retryAfterSeconds,
+            @Nullable String country) implements Verdict {
         /** Rejects null components. */
         public Decided {
             Objects.requireNonNull(decision, "decision");
             Objects.requireNonNull(identity, "identity");
+        }
+
+        /** A verdict without rate limit or GeoIP. */
+        public Decided(Decision decision, Identity identity, @Nullable RejectReason tokenRejection) {
+            this(decision, identity, tokenRejection, 0, null);
         }
     }
 

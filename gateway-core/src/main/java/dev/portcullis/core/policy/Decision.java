@@ -11,7 +11,8 @@ import org.jspecify.annotations.Nullable;
  * @param effect allow or deny
  * @param rule the deciding rule's name; null when the policy default applied
  * @param reason why, for the decision log only (never shown to clients)
- * @param status 200 to proxy the request, else the status to answer with: 401 ({@link #challenge()}), 403 or 404
+ * @param status 200 to proxy the request, else the status to answer with: 401 ({@link #challenge()}), 403, 404, or
+ *     429 when the deciding rule's rate limit refused it
  * @param audit the outcomes of the audit-mode rules that matched before the decision, in rule order
  */
 public record Decision(Effect effect, @Nullable String rule, String reason, int status, List<AuditOutcome> audit) {
@@ -39,9 +40,9 @@ public record Decision(Effect effect, @Nullable String rule, String reason, int 
     }
 
     static void checkStatus(Effect effect, int status) {
-        if (effect == Effect.ALLOW ? status != 200 : status != 401 && status != 403 && status != 404) {
+        if (effect == Effect.ALLOW ? status != 200 : status != 401 && status != 403 && status != 404 && status != 429) {
             throw new IllegalArgumentException("\"" + status + "\" is not a valid status for " + effect
-                    + " (expected: " + (effect == Effect.ALLOW ? "200)" : "401, 403 or 404)"));
+                    + " (expected: " + (effect == Effect.ALLOW ? "200)" : "401, 403, 404 or 429)"));
         }
     }
 }

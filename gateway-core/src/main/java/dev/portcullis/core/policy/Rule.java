@@ -1,6 +1,7 @@
 package dev.portcullis.core.policy;
 
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One compiled policy rule (SPEC 3.1).
@@ -11,9 +12,21 @@ import java.util.Objects;
  * @param action allow (subject to {@code require}) or deny
  * @param denyStatus 403, or 404 to hide that the resource exists
  * @param mode enforce, or audit to record the decision and move on to the next rule
+ * @param rateLimit the name of the limiter applied when this rule allows a request; null for none
  */
 public record Rule(
-        String name, RequestMatcher match, RequestMatcher require, Effect action, int denyStatus, Mode mode) {
+        String name,
+        RequestMatcher match,
+        RequestMatcher require,
+        Effect action,
+        int denyStatus,
+        Mode mode,
+        @Nullable String rateLimit) {
+
+    /** A rule without a rate limit. */
+    public Rule(String name, RequestMatcher match, RequestMatcher require, Effect action, int denyStatus, Mode mode) {
+        this(name, match, require, action, denyStatus, mode, null);
+    }
 
     /** Checks the name, the deny status and that only allow rules have a {@code require}. */
     public Rule {
@@ -29,6 +42,10 @@ public record Rule(
         if (denyStatus != 403 && denyStatus != 404) {
             throw new IllegalArgumentException(
                     "\"" + denyStatus + "\" is not a valid deny_status (expected: 403 or 404)");
+        }
+        if (action == Effect.DENY && rateLimit != null) {
+            throw new IllegalArgumentException("rule \"" + name + "\" has action deny and a rate_limit (expected: "
+                    + "rate_limit only with action allow)");
         }
         if (action == Effect.DENY && require != RequestMatcher.always()) {
             throw new IllegalArgumentException("rule \"" + name + "\" has action deny and a require (expected: "

@@ -64,6 +64,11 @@ public final class ConnectionState {
         return state;
     }
 
+    /** The state of {@code channel}, or null when it is not a client connection of the proxy listener. */
+    public static @Nullable ConnectionState find(Channel channel) {
+        return channel.attr(KEY).get();
+    }
+
     public Channel channel() {
         return channel;
     }

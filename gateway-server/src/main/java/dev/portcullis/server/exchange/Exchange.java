@@ -21,6 +21,7 @@ public final class Exchange {
     private String host = "";
     private @Nullable String clientIp;
     private @Nullable String subject;
+    private @Nullable String country;
     private @Nullable Decision decision;
     private @Nullable String reason;
     private @Nullable ExchangeError error;
@@ -50,6 +51,11 @@ public final class Exchange {
         if (snapshot == null) {
             throw new IllegalStateException("exchange has no snapshot yet");
         }
+        return snapshot;
+    }
+
+    /** The generation deciding this exchange, or null before its head was admitted (or when it never was). */
+    public @Nullable GatewaySnapshot snapshotIfAny() {
         return snapshot;
     }
 
@@ -128,6 +134,15 @@ public final class Exchange {
 
     public void clientIp(String clientIp) {
         this.clientIp = clientIp;
+    }
+
+    /** The client's GeoIP country, or null when GeoIP is not configured (or no decision was made). */
+    public @Nullable String country() {
+        return country;
+    }
+
+    public void country(@Nullable String country) {
+        this.country = country;
     }
 
     /** The identity's subject, or null for an anonymous request. */

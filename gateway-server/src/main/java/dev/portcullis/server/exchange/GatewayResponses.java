@@ -9,6 +9,8 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
+import dev.portcullis.core.config.CustomResponses;
+import dev.portcullis.core.runtime.GatewaySnapshot;
 import dev.portcullis.server.http.RequestIds;
 import java.nio.charset.StandardCharsets;
 
@@ -56,14 +58,25 @@ public final class GatewayResponses {
 
     /** Builds the complete response for {@code status}; {@code close} adds {@code Connection: close}. */
     public static FullHttpResponse build(int status, String requestId, boolean close) {
+        return build(status, requestId, close, CustomResponses.NONE);
+    }
+
+    /** As {@link #build(int, String, boolean)}, with the body {@code custom} gives for the status, if any. */
+    public static FullHttpResponse build(int status, String requestId, boolean close, CustomResponses custom) {
         byte[] body = BODIES[status];
         if (body == null) {
             throw new IllegalArgumentException("no gateway answer for status " + status);
         }
+        CharSequence contentType = HttpHeaderValues.APPLICATION_JSON;
+        CustomResponses.Body replacement = custom.forStatus(status);
+        if (replacement != null) {
+            body = replacement.bytes();
+            contentType = replacement.contentType();
+        }
         FullHttpResponse response = new DefaultFullHttpResponse(
                 HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status), Unpooled.wrappedBuffer(body));
         response.headers()
-                .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
+                .set(HttpHeaderNames.CONTENT_TYPE, contentType)
                 .setInt(HttpHeaderNames.CONTENT_LENGTH, body.length)
                 .set(RequestIds.HEADER, requestId);
         if (status == 405) {
@@ -83,7 +96,24 @@ public final class GatewayResponses {
 
     /** Writes the answer for {@code exchange} and logs it; closes the connection afterwards when asked. */
     public static ChannelFuture send(Channel channel, Exchange exchange, int status, boolean close) {
-        return write(channel, exchange, build(status, exchange.requestId(), close), close);
+        return write(channel, exchange, build(status, exchange.requestId(), close, custom(channel, exchange)), close);
+    }
+
+    /** Writes the 429 for {@code exchange} (SPEC 3.6) with {@code Retry-After} in whole seconds. */
+    public static ChannelFuture sendRateLimited(Channel channel, Exchange exchange, int retryAfterSeconds, boolean close) {
+        FullHttpResponse response = build(429, exchange.requestId(), close, custom(channel, exchange));
+        response.headers().setInt(HttpHeaderNames.RETRY_AFTER, Math.max(1, retryAfterSeconds));
+        return write(channel, exchange, response, close);
+    }
+
+    /** The custom bodies of the generation deciding the exchange, else of the live one (SPEC 3 {@code responses}). */
+    private static CustomResponses custom(Channel channel, Exchange exchange) {
+        GatewaySnapshot snapshot = exchange.snapshotIfAny();
+        if (snapshot == null) {
+            ConnectionState state = ConnectionState.find(channel);
+            snapshot = state == null ? null : state.server().snapshots().current();
+        }
+        return snapshot == null ? CustomResponses.NONE : snapshot.config().responses();
     }
 
     private static ChannelFuture write(Channel channel, Exchange exchange, FullHttpResponse response, boolean close) {
@@ -108,7 +138,7 @@ public final class GatewayResponses {
      * with {@code error="invalid_token"} when a presented token was rejected. The reason stays in the log.
      */
     public static ChannelFuture sendChallenge(Channel channel, Exchange exchange, boolean invalidToken, boolean close) {
-        FullHttpResponse response = build(401, exchange.requestId(), close);
+        FullHttpResponse response = build(401, exchange.requestId(), close, custom(channel, exchange));
         response.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, invalidToken ? CHALLENGE_INVALID_TOKEN : CHALLENGE);
         return write(channel, exchange, response, close);
     }

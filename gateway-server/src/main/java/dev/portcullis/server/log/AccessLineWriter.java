@@ -81,8 +81,7 @@ public final class AccessLineWriter {
             g.writeString(this.ts, 0, IsoInstant.format(ts, this.ts));
             field(g, REQUEST_ID, e.requestId());
             field(g, CLIENT_IP, e.clientIp());
-            g.writeFieldName(COUNTRY);
-            g.writeNull();
+            field(g, COUNTRY, e.country());
             field(g, METHOD, e.method());
             field(g, HOST, e.host());
             field(g, PATH, e.path());

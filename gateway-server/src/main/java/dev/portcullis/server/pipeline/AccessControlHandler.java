@@ -134,9 +134,12 @@ final class AccessControlHandler extends ChannelInboundHandlerAdapter {
             exchange.subject(verdict.identity().subject());
         }
         exchange.decision(verdict.decision());
+        exchange.country(verdict.country());
         if (!verdict.decision().allowed()) {
             boolean close = exchange.hasBody() || state.closeAfterResponse();
-            if (verdict.decision().challenge()) {
+            if (verdict.decision().status() == 429) {
+                GatewayResponses.sendRateLimited(channel, exchange, verdict.retryAfterSeconds(), close);
+            } else if (verdict.decision().challenge()) {
                 GatewayResponses.sendChallenge(channel, exchange, verdict.tokenRejection() != null, close);
             } else {
                 GatewayResponses.send(channel, exchange, verdict.decision().status(), close);
