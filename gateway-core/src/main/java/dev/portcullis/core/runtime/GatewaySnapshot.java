@@ -2,6 +2,7 @@ package dev.portcullis.core.runtime;
 
 import dev.portcullis.core.config.CompiledConfig;
 import dev.portcullis.core.decision.DecisionStep;
+import dev.portcullis.core.geo.GeoLookup;
 import dev.portcullis.core.identity.IdentityChain;
 import dev.portcullis.core.identity.JwtIdentityResolver;
 import dev.portcullis.core.identity.JwtResolverOptions;
@@ -27,6 +28,8 @@ public final class GatewaySnapshot implements AutoCloseable {
     private final Instant loadedAt;
     private final @Nullable JwtIdentityResolver jwt;
     private final DecisionStep decisions;
+    private final Clock clock;
+    private final GeoLookup geo;
     private final AtomicInteger users = new AtomicInteger();
     private volatile boolean retired;
     private volatile boolean closed;
@@ -38,10 +41,21 @@ public final class GatewaySnapshot implements AutoCloseable {
      * @param jwt the bearer-token verifier of this generation; null when no JWT provider is configured
      */
     public GatewaySnapshot(CompiledConfig config, long generation, Instant loadedAt, @Nullable JwtIdentityResolver jwt) {
+        this(config, generation, loadedAt, jwt, Clock.systemUTC(), GeoLookup.NONE);
+    }
+
+    /**
+     * @param clock where requests' "now" comes from (schedules)
+     * @param geo the GeoIP lookup of this generation ({@link GeoLookup#NONE} without {@code geoip})
+     */
+    public GatewaySnapshot(CompiledConfig config, long generation, Instant loadedAt, @Nullable JwtIdentityResolver jwt,
+            Clock clock, GeoLookup geo) {
         this.config = config;
         this.generation = generation;
         this.loadedAt = loadedAt;
         this.jwt = jwt;
+        this.clock = clock;
+        this.geo = geo;
         this.decisions = new DecisionStep(new IdentityChain(jwt, config.identity()), config.policy());
     }
 
@@ -98,6 +112,16 @@ public final class GatewaySnapshot implements AutoCloseable {
 
     public @Nullable JwtIdentityResolver jwt() {
         return jwt;
+    }
+
+    /** The clock requests of this generation are decided by. */
+    public Clock clock() {
+        return clock;
+    }
+
+    /** The GeoIP lookup of this generation. */
+    public GeoLookup geo() {
+        return geo;
     }
 
     /** The identity-then-policy step of this generation. */
