@@ -27,8 +27,9 @@ public final class LocalRateLimiter implements RateLimiter {
      *
      * Scaled time wraps around like System.nanoTime: only differences are used, and they are
      * exact while the true difference fits in a long. It does, because the cache expires a
-     * bucket idle for nanosToFill (Caffeine never returns an expired entry) and the capacity is
-     * below 2^61, so a bucket is only ever read within that distance of its tat.
+     * bucket idle for nanosToFill (Caffeine never returns an expired entry), every read leaves
+     * tat ahead of the time it read (admitted: moved past it; limited: already past it), and
+     * the capacity is below 2^61: so a bucket is only ever read within that distance of its tat.
      *
      * Forgetting a bucket that is full changes nothing. The size bound can also evict a bucket
      * that is not full (a flood of distinct keys), which then starts full again: the bound on
