@@ -2,6 +2,7 @@ package dev.portcullis.core.config;
 
 import dev.portcullis.core.net.ClientIpResolver;
 import dev.portcullis.core.policy.Policy;
+import dev.portcullis.core.ratelimit.RateLimitDefinition;
 import java.time.Duration;
 import java.util.List;
 
@@ -21,6 +22,7 @@ import java.util.List;
  * @param policy the compiled rules and default
  * @param geoip the GeoIP database files
  * @param responses the bodies replacing gateway-made answers
+ * @param rateLimits the named rate limiters
  * @param warnings settings that are valid but risky, in file order: {@code check} prints them and {@code run}
  *     logs them ({@link ConfigProblem#renderAsWarning()})
  */
@@ -38,10 +40,12 @@ public record CompiledConfig(
         Policy policy,
         GeoIpSettings geoip,
         CustomResponses responses,
+        List<RateLimitDefinition> rateLimits,
         List<ConfigProblem> warnings) {
 
     /** Copies the warnings. */
     public CompiledConfig {
         warnings = List.copyOf(warnings);
+        rateLimits = List.copyOf(rateLimits);
     }
 }

@@ -3,12 +3,14 @@ package dev.portcullis.core.config;
 import dev.portcullis.core.net.CidrSet;
 import dev.portcullis.core.net.ClientIpResolver;
 import dev.portcullis.core.policy.Policy;
+import dev.portcullis.core.ratelimit.RateLimitDefinition;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -63,6 +65,7 @@ public final class ConfigLoader {
         GeoIpSettings geoip = GeoIpCompiler.compile(config, baseDir, problems);
         Policy policy = PolicyCompiler.compile(config, problems);
         CustomResponses responses = ResponsesCompiler.compile(config, baseDir, problems);
+        List<RateLimitDefinition> rateLimits = RateLimitsCompiler.compile(config, problems);
         if (identity == null || policy == null || !problems.isEmpty()) {
             throw problems.toException();
         }
@@ -80,6 +83,7 @@ public final class ConfigLoader {
                 policy,
                 geoip,
                 responses,
+                rateLimits,
                 problems.warnings());
     }
 

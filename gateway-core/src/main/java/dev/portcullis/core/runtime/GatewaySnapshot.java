@@ -7,6 +7,7 @@ import dev.portcullis.core.identity.IdentityChain;
 import dev.portcullis.core.identity.JwtIdentityResolver;
 import dev.portcullis.core.identity.JwtResolverOptions;
 import dev.portcullis.core.identity.KeySourceException;
+import dev.portcullis.core.ratelimit.RateLimiters;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.concurrent.ScheduledExecutorService;
@@ -30,6 +31,7 @@ public final class GatewaySnapshot implements AutoCloseable {
     private final DecisionStep decisions;
     private final Clock clock;
     private final GeoLookup geo;
+    private final RateLimiters limiters;
     private final AtomicInteger users = new AtomicInteger();
     private volatile boolean retired;
     private volatile boolean closed;
@@ -41,22 +43,25 @@ public final class GatewaySnapshot implements AutoCloseable {
      * @param jwt the bearer-token verifier of this generation; null when no JWT provider is configured
      */
     public GatewaySnapshot(CompiledConfig config, long generation, Instant loadedAt, @Nullable JwtIdentityResolver jwt) {
-        this(config, generation, loadedAt, jwt, Clock.systemUTC(), GeoLookup.NONE);
+        this(config, generation, loadedAt, jwt, Clock.systemUTC(), GeoLookup.NONE, null);
     }
 
     /**
-     * @param clock where requests' "now" comes from (schedules)
+     * @param clock where requests' "now" comes from (schedules), and the rate limiters' time
      * @param geo the GeoIP lookup of this generation ({@link GeoLookup#NONE} without {@code geoip})
+     * @param previousLimiters the limiters of the generation this one replaces: unchanged limiters keep their state
      */
     public GatewaySnapshot(CompiledConfig config, long generation, Instant loadedAt, @Nullable JwtIdentityResolver jwt,
-            Clock clock, GeoLookup geo) {
+            Clock clock, GeoLookup geo, @Nullable RateLimiters previousLimiters) {
         this.config = config;
         this.generation = generation;
         this.loadedAt = loadedAt;
         this.jwt = jwt;
         this.clock = clock;
         this.geo = geo;
-        this.decisions = new DecisionStep(new IdentityChain(jwt, config.identity()), config.policy());
+        this.limiters = RateLimiters.build(config.rateLimits(), previousLimiters, System::nanoTime);
+        this.decisions = new DecisionStep(new IdentityChain(jwt, config.identity()), config.policy(), limiters, clock,
+                geo, config.geoip().database() != null);
     }
 
     /** A snapshot without JWT verification (tests and configs without {@code identity.jwt}). */
@@ -75,7 +80,7 @@ public final class GatewaySnapshot implements AutoCloseable {
                 ? null
                 : new JwtIdentityResolver(
                         config.identity().jwtProviders(), JwtResolverOptions.defaults(clock, scheduler));
-        return new GatewaySnapshot(config, generation, clock.instant(), jwt);
+        return new GatewaySnapshot(config, generation, clock.instant(), jwt, clock, GeoLookup.NONE, null);
     }
 
     /**
@@ -95,7 +100,8 @@ public final class GatewaySnapshot implements AutoCloseable {
         } else {
             jwt = new JwtIdentityResolver(config.identity().jwtProviders(), JwtResolverOptions.defaults(clock, scheduler));
         }
-        return new GatewaySnapshot(config, previous.generation + 1, clock.instant(), jwt);
+        return new GatewaySnapshot(config, previous.generation + 1, clock.instant(), jwt, clock, GeoLookup.NONE,
+                previous.limiters);
     }
 
     public CompiledConfig config() {
@@ -122,6 +128,11 @@ public final class GatewaySnapshot implements AutoCloseable {
     /** The GeoIP lookup of this generation. */
     public GeoLookup geo() {
         return geo;
+    }
+
+    /** The rate limiters of this generation. */
+    public RateLimiters limiters() {
+        return limiters;
     }
 
     /** The identity-then-policy step of this generation. */

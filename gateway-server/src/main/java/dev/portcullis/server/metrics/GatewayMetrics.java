@@ -7,6 +7,7 @@ import dev.portcullis.core.runtime.SnapshotHolder;
 import dev.portcullis.server.exchange.Exchange;
 import dev.portcullis.server.exchange.ExchangeListener;
 import io.micrometer.core.instrument.Counter;
+import dev.portcullis.core.ratelimit.RateLimiter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
@@ -19,7 +20,9 @@ import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
@@ -78,6 +81,7 @@ public final class GatewayMetrics implements ExchangeListener, AutoCloseable {
     private @Nullable Gauge configInfo;
     private @Nullable String configVersion;
     private @Nullable FunctionCounter accessLogDropped;
+    private final Set<String> rateLimitedNames = new HashSet<>();
     /** Held strongly: a function counter only keeps a weak reference to its source. */
     private @Nullable LongSupplier accessLogDroppedSource;
 
@@ -168,8 +172,28 @@ public final class GatewayMetrics implements ExchangeListener, AutoCloseable {
             for (Rule rule : current.config().policy().rules()) {
                 rule(rule.name());
             }
+            for (RateLimiter limiter : current.limiters().all()) {
+                rateLimited(limiter.name());
+            }
         }
         jwt.providersChanged();
+    }
+
+    /**
+     * {@code portcullis_rate_limited_total{limiter}}: requests the limiter refused, read from the live generation's
+     * limiter of that name (its count starts again when a reload changes the limiter's definition).
+     */
+    private void rateLimited(String name) {
+        if (rateLimitedNames.add(name)) {
+            FunctionCounter.builder("portcullis.rate.limited", snapshots, s -> {
+                        GatewaySnapshot live = s.current();
+                        RateLimiter limiter = live == null ? null : live.limiters().get(name);
+                        return limiter == null ? 0 : limiter.limitedCount();
+                    })
+                    .description("Requests answered 429 by a rate limiter")
+                    .tag("limiter", name)
+                    .register(registry);
+        }
     }
 
     /**
