@@ -1,0 +1,26 @@
+package dev.portcullis.core.geo;
+
+import java.nio.file.Path;
+
+/** A GeoIP database that cannot be used: missing, unreadable, not a MaxMind DB, or of the wrong type. */
+public final class GeoDatabaseException extends Exception {
+
+    private static final long serialVersionUID = 1L;
+
+    private final Path path;
+
+    /**
+     * @param path the database file
+     * @param problem what is wrong with it, completing a sentence that starts with the quoted path, e.g.
+     *     {@code "is a GeoLite2-ASN database (expected: a Country or City database)"}
+     */
+    public GeoDatabaseException(Path path, String problem) {
+        super("\"" + path + "\" " + problem);
+        this.path = path;
+    }
+
+    /** The database file the problem is about. */
+    public Path path() {
+        return path;
+    }
+}

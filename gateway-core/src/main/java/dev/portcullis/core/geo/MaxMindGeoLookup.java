@@ -1,0 +1,294 @@
+package dev.portcullis.core.geo;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.maxmind.db.CHMCache;
+import com.maxmind.db.Reader.FileMode;
+import com.maxmind.geoip2.DatabaseReader;
+import com.maxmind.geoip2.model.AsnResponse;
+import com.maxmind.geoip2.model.CityResponse;
+import com.maxmind.geoip2.model.CountryResponse;
+import com.maxmind.geoip2.record.Country;
+import dev.portcullis.core.net.Cidr;
+import dev.portcullis.core.net.CidrSet;
+import dev.portcullis.core.net.IpAddress;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * A {@link GeoLookup} over MaxMind DB files (GeoLite2/GeoIP2 Country, City and ASN), memory-mapped when a
+ * configuration generation is built, with the answers for recently seen addresses cached.
+ */
+public final class MaxMindGeoLookup implements GeoLookup, AutoCloseable {
+
+    /*
+     * Implementation notes: addresses that are not globally routable (private, loopback, link-local,
+     * documentation, multicast and the other IANA special-purpose blocks) are answered without asking the
+     * database: they are ZZ and AS 0 by SPEC 3.2, whatever a database says about them. A lookup never throws:
+     * a failure to read a record (a damaged file, a database closed under a late request) is an unknown
+     * address. Closing only stops lookups; the mapped memory is released when the reader becomes unreachable,
+     * so close a lookup only once no configuration generation uses it.
+     *
+     * Caching: DatabaseReader decodes a whole record (names in every language, the network, the address as
+     * text) per lookup, several kilobytes and microseconds (GeoLookupBenchmark). The readers share decoded
+     * data through a CHMCache, and each lookup instance keeps a bounded Caffeine cache of address to answer,
+     * which belongs to one generation's databases, so a reload never serves an answer of the old ones.
+     */
+
+    /** Addresses whose answers are kept, per database. */
+    static final int CACHED_ADDRESSES = 65_536;
+
+    private static final CidrSet SPECIAL_PURPOSE = CidrSet.of(Stream.of(
+            // IPv4 (RFC 6890 and the IANA IPv4 Special-Purpose Address Registry), multicast and class E
+            "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+            "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15",
+            "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
+            // IPv6 (RFC 6890 and the IANA IPv6 Special-Purpose Address Registry), multicast
+            "::/128", "::1/128", "64:ff9b:1::/48", "100::/64", "2001:2::/48", "2001:10::/28", "2001:20::/28",
+            "2001:db8::/32", "3fff::/20", "5f00::/16", "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8")
+            .map(Cidr::parse).toList());
+
+    private static final InetAddress PROBE = probeAddress();
+
+    private final @Nullable DatabaseReader countries;
+    private final boolean city;
+    private final @Nullable DatabaseReader asns;
+    private final List<GeoDatabaseInfo> databases;
+    private final Cache<IpAddress, String> countryCache = Caffeine.newBuilder().maximumSize(CACHED_ADDRESSES)
+            .executor(Runnable::run).build();
+    private final Cache<IpAddress, Long> asnCache = Caffeine.newBuilder().maximumSize(CACHED_ADDRESSES)
+            .executor(Runnable::run).build();
+
+    private MaxMindGeoLookup(@Nullable DatabaseReader countries, boolean city, @Nullable DatabaseReader asns,
+            List<GeoDatabaseInfo> databases) {
+        this.countries = countries;
+        this.city = city;
+        this.asns = asns;
+        this.databases = List.copyOf(databases);
+    }
+
+    /**
+     * Opens the databases, memory-mapped. Call it off the event loops: it reads the files' metadata.
+     *
+     * @param countryDatabase a Country or City database, or null when no rule uses {@code countries}
+     * @param asnDatabase an ASN database, or null when no rule uses {@code asns}
+     * @throws GeoDatabaseException naming the path when a file is missing, unreadable, not a MaxMind DB or of the
+     *     wrong type
+     */
+    public static MaxMindGeoLookup open(@Nullable Path countryDatabase, @Nullable Path asnDatabase)
+            throws GeoDatabaseException {
+        List<GeoDatabaseInfo> infos = new ArrayList<>(2);
+        DatabaseReader countries = null;
+        DatabaseReader asns = null;
+        boolean city = false;
+        try {
+            if (countryDatabase != null) {
+                countries = openReader(countryDatabase);
+                String type = countries.metadata().databaseType();
+                city = type.contains("City");
+                if (!city && !type.contains("Country") || !probes(countries, city, false)) {
+                    throw new GeoDatabaseException(countryDatabase,
+                            "is a " + type + " database (expected: a Country or City database)");
+                }
+                infos.add(info(GeoDatabaseInfo.COUNTRY, countries, countryDatabase));
+            }
+            if (asnDatabase != null) {
+                asns = openReader(asnDatabase);
+                String type = asns.metadata().databaseType();
+                if (!type.contains("ASN") || !probes(asns, false, true)) {
+                    throw new GeoDatabaseException(asnDatabase, "is a " + type + " database (expected: an ASN database)");
+                }
+                infos.add(info(GeoDatabaseInfo.ASN, asns, asnDatabase));
+            }
+        } catch (GeoDatabaseException e) {
+            closeQuietly(countries);
+            closeQuietly(asns);
+            throw e;
+        }
+        return new MaxMindGeoLookup(countries, city, asns, infos);
+    }
+
+    /** The databases opened, country first: empty for a lookup that knows nothing. */
+    public List<GeoDatabaseInfo> databases() {
+        return databases;
+    }
+
+    /**
+     * The upper-case ISO 3166 alpha-2 code of the country {@code address} is in; when the database names none, the
+     * country it is registered to; {@link #UNKNOWN_COUNTRY} for special-purpose, unknown and unlisted addresses, and
+     * when no country database is open.
+     */
+    @Override
+    public String country(IpAddress address) {
+        DatabaseReader reader = countries;
+        if (reader == null || SPECIAL_PURPOSE.contains(address)) {
+            return UNKNOWN_COUNTRY;
+        }
+        String cached = countryCache.getIfPresent(address);
+        if (cached != null) {
+            return cached;
+        }
+        String code = lookUpCountry(reader, address);
+        countryCache.put(address, code);
+        return code;
+    }
+
+    private String lookUpCountry(DatabaseReader reader, IpAddress address) {
+        try {
+            InetAddress inet = toInetAddress(address);
+            String code;
+            if (city) {
+                Optional<CityResponse> response = reader.tryCity(inet);
+                code = response.isEmpty() ? null : isoCode(response.get().country(),
+                        response.get().registeredCountry());
+            } else {
+                Optional<CountryResponse> response = reader.tryCountry(inet);
+                code = response.isEmpty() ? null : isoCode(response.get().country(),
+                        response.get().registeredCountry());
+            }
+            return code == null ? UNKNOWN_COUNTRY : code;
+        } catch (Exception e) {
+            // SPEC 3.2: an address the database cannot answer for is unknown; never fail the request.
+            return UNKNOWN_COUNTRY;
+        }
+    }
+
+    /**
+     * The autonomous system number of {@code address}; {@link #UNKNOWN_ASN} for special-purpose, unknown and
+     * unlisted addresses, and when no ASN database is open.
+     */
+    @Override
+    public long asn(IpAddress address) {
+        DatabaseReader reader = asns;
+        if (reader == null || SPECIAL_PURPOSE.contains(address)) {
+            return UNKNOWN_ASN;
+        }
+        Long cached = asnCache.getIfPresent(address);
+        if (cached != null) {
+            return cached;
+        }
+        long asn = lookUpAsn(reader, address);
+        asnCache.put(address, asn);
+        return asn;
+    }
+
+    private static long lookUpAsn(DatabaseReader reader, IpAddress address) {
+        try {
+            Optional<AsnResponse> response = reader.tryAsn(toInetAddress(address));
+            Long number = response.isEmpty() ? null : response.get().autonomousSystemNumber();
+            return number == null || number < 0 || number > 0xffff_ffffL ? UNKNOWN_ASN : number;
+        } catch (Exception e) {
+            return UNKNOWN_ASN;
+        }
+    }
+
+    /** Closes the databases: later lookups answer unknown. */
+    @Override
+    public void close() {
+        countryCache.invalidateAll();
+        asnCache.invalidateAll();
+        closeQuietly(countries);
+        closeQuietly(asns);
+    }
+
+    @Override
+    public String toString() {
+        return "MaxMindGeoLookup" + databases;
+    }
+
+    private static @Nullable String isoCode(@Nullable Country country, @Nullable Country registered) {
+        String code = country == null ? null : country.isoCode();
+        if (code == null && registered != null) {
+            code = registered.isoCode();
+        }
+        return code != null && isAlpha2(code) ? code : null;
+    }
+
+    private static boolean isAlpha2(String code) {
+        return code.length() == 2 && code.charAt(0) >= 'A' && code.charAt(0) <= 'Z'
+                && code.charAt(1) >= 'A' && code.charAt(1) <= 'Z';
+    }
+
+    private static InetAddress toInetAddress(IpAddress address) throws UnknownHostException {
+        // IPv4 and IPv4-mapped IPv6 addresses are looked up as IPv4, in the database's IPv4 subtree.
+        if (address.isIPv4()) {
+            int v4 = (int) address.low();
+            return InetAddress.getByAddress(new byte[] {(byte) (v4 >>> 24), (byte) (v4 >>> 16), (byte) (v4 >>> 8),
+                    (byte) v4});
+        }
+        byte[] bytes = new byte[16];
+        for (int i = 0; i < 8; i++) {
+            bytes[i] = (byte) (address.high() >>> (56 - 8 * i));
+            bytes[8 + i] = (byte) (address.low() >>> (56 - 8 * i));
+        }
+        return InetAddress.getByAddress(bytes);
+    }
+
+    private static DatabaseReader openReader(Path path) throws GeoDatabaseException {
+        if (!Files.exists(path)) {
+            throw new GeoDatabaseException(path, "does not exist (expected: a MaxMind DB file, e.g. GeoLite2-Country.mmdb)");
+        }
+        if (Files.isDirectory(path)) {
+            throw new GeoDatabaseException(path, "is a directory (expected: a MaxMind DB file)");
+        }
+        if (!Files.isReadable(path)) {
+            throw new GeoDatabaseException(path, "is not readable");
+        }
+        try {
+            return new DatabaseReader.Builder(path.toFile()).fileMode(FileMode.MEMORY_MAPPED).withCache(new CHMCache()).build();
+        } catch (com.maxmind.db.InvalidDatabaseException e) {
+            throw new GeoDatabaseException(path, "is not a MaxMind DB file (" + e.getMessage() + ")");
+        } catch (IOException | RuntimeException e) {
+            throw new GeoDatabaseException(path, "cannot be read: " + e);
+        }
+    }
+
+    /** Whether the reader accepts the lookup we will make: DatabaseReader refuses methods its type does not fit. */
+    private static boolean probes(DatabaseReader reader, boolean city, boolean asn) {
+        try {
+            if (asn) {
+                reader.tryAsn(PROBE);
+            } else if (city) {
+                reader.tryCity(PROBE);
+            } else {
+                reader.tryCountry(PROBE);
+            }
+            return true;
+        } catch (UnsupportedOperationException e) {
+            return false;
+        } catch (Exception e) {
+            // A damaged record is the file's problem, not its type's; lookups will answer unknown.
+            return true;
+        }
+    }
+
+    private static GeoDatabaseInfo info(String database, DatabaseReader reader, Path path) {
+        return new GeoDatabaseInfo(database, reader.metadata().databaseType(), path, reader.metadata().buildTime());
+    }
+
+    private static void closeQuietly(@Nullable DatabaseReader reader) {
+        if (reader != null) {
+            try {
+                reader.close();
+            } catch (IOException e) {
+                // Closing a memory-mapped reader releases no OS resource; nothing to report.
+            }
+        }
+    }
+
+    private static InetAddress probeAddress() {
+        try {
+            return InetAddress.getByAddress(new byte[] {1, 1, 1, 1});
+        } catch (UnknownHostException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
