@@ -19,7 +19,7 @@ package dev.portcullis.core.policy;
  */
 public sealed interface RequestMatcher
         permits Always, AllOf, AnyOf, Not, PathMatcher, MethodMatcher, HostMatcher, IpMatcher, HeaderMatcher,
-                AuthenticatedMatcher, RoleMatcher, ClaimMatcher {
+                AuthenticatedMatcher, RoleMatcher, ClaimMatcher, ScheduleMatcher {
 
     /** Whether the request satisfies this condition. */
     boolean matches(AccessRequest request);
