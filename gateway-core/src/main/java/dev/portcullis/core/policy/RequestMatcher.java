@@ -19,7 +19,8 @@ package dev.portcullis.core.policy;
  */
 public sealed interface RequestMatcher
         permits Always, AllOf, AnyOf, Not, PathMatcher, MethodMatcher, HostMatcher, IpMatcher, HeaderMatcher,
-                AuthenticatedMatcher, RoleMatcher, ClaimMatcher, CountryMatcher, AsnMatcher {
+                AuthenticatedMatcher, RoleMatcher, ClaimMatcher, CountryMatcher, AsnMatcher, ScheduleMatcher,
+                ReferrerMatcher {
 
     /** Whether the request satisfies this condition. */
     boolean matches(AccessRequest request);
