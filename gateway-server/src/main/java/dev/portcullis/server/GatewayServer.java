@@ -244,7 +244,7 @@ public final class GatewayServer implements AutoCloseable {
             return;
         }
         if (live.config().watch() && !closed) {
-            files.start();
+            files.start(live.config().version());
         } else {
             files.stop();
         }

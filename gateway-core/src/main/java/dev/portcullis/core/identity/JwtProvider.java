@@ -36,7 +36,8 @@ final class JwtProvider {
         this.requireExp = settings.requireExp();
         Set<String> lower = new HashSet<>();
         for (String type : settings.types()) {
-            lower.add(type.toLowerCase(Locale.ROOT));
+            String name = type.toLowerCase(Locale.ROOT);
+            lower.add(name.startsWith(APPLICATION) ? name.substring(APPLICATION.length()) : name);
         }
         this.types = Set.copyOf(lower);
         this.keys = keys;
@@ -51,9 +52,22 @@ final class JwtProvider {
     }
 
     /** Whether a token whose header has this {@code typ} (null when absent) passes the {@code types} allow-list. */
+    /**
+     * Whether the token's {@code typ} is allowed: compared case-insensitively, and, as RFC 7515 4.1.9 allows
+     * {@code typ} to omit it, with a leading {@code application/} ignored ({@code application/at+jwt} is {@code at+jwt}).
+     */
     boolean acceptsType(@Nullable JOSEObjectType type) {
-        return types.isEmpty() || type != null && types.contains(type.getType().toLowerCase(Locale.ROOT));
+        if (types.isEmpty()) {
+            return true;
+        }
+        if (type == null) {
+            return false;
+        }
+        String name = type.getType().toLowerCase(Locale.ROOT);
+        return types.contains(name.startsWith(APPLICATION) ? name.substring(APPLICATION.length()) : name);
     }
+
+    private static final String APPLICATION = "application/";
 
     ProviderStatus status() {
         KeySet set = keys.current();

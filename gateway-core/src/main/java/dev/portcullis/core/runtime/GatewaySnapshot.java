@@ -17,11 +17,12 @@ import org.jspecify.annotations.Nullable;
 /**
  * One immutable generation of the gateway's configuration: what a request is decided by from head to end.
  *
- * <p>Implementation notes: a generation owns background resources (JWKS refresh tasks). When a reload
- * replaces it, it is {@linkplain #retire() retired} and closed once the last request that took it
- * ({@link #acquire()}/{@link #release()}) has finished, so no request loses the resources it was decided
- * with. A request may take a generation in the instant after it was retired with no users: it then runs
- * on a closed generation, which still verifies tokens with its last key set and only stops refreshing it.
+ * <p>Its configuration and compiled policy never change once published. Implementation notes: a generation
+ * owns background resources (JWKS refresh tasks). When a reload replaces it, it is {@linkplain #retire()
+ * retired} and closed once the last request that took it ({@link #tryAcquire()}/{@link #release()}) has
+ * finished, so no request loses the resources it was decided with. The user count turns to CLOSED
+ * atomically with the last release, so a request that read this generation just before the swap either
+ * takes it while it is still open or sees it closed and reads the live generation again.
  */
 public final class GatewaySnapshot implements AutoCloseable {
     private final CompiledConfig config;
@@ -32,7 +33,9 @@ public final class GatewaySnapshot implements AutoCloseable {
     private final Clock clock;
     private final GeoLookup geo;
     private final RateLimiters limiters;
+    /** Requests using this generation, or {@link #CLOSED} once it was retired with none. */
     private final AtomicInteger users = new AtomicInteger();
+    private static final int CLOSED = -1;
     private volatile boolean retired;
     private volatile boolean closed;
 
@@ -140,27 +143,45 @@ public final class GatewaySnapshot implements AutoCloseable {
         return decisions;
     }
 
-    /** A request starts using this generation; pair with {@link #release()}. */
-    public void acquire() {
-        users.incrementAndGet();
+    /**
+     * A request starts using this generation, unless it was already retired and closed; pair a true answer with
+     * {@link #release()}. A request that reads the live generation and then finds it closed reads it again.
+     */
+    public boolean tryAcquire() {
+        for (;;) {
+            int n = users.get();
+            if (n < 0) {
+                return false;
+            }
+            if (users.compareAndSet(n, n + 1)) {
+                return true;
+            }
+        }
     }
 
-    /** A request that {@linkplain #acquire() took} this generation has finished. */
+    /** As {@link #tryAcquire()}, for a generation that cannot be closed yet (tests, startup). */
+    public void acquire() {
+        if (!tryAcquire()) {
+            throw new IllegalStateException(this + " is closed");
+        }
+    }
+
+    /** A request that {@linkplain #tryAcquire() took} this generation has finished. */
     public void release() {
-        if (users.decrementAndGet() == 0 && retired) {
+        if (users.decrementAndGet() == 0 && retired && users.compareAndSet(0, CLOSED)) {
             close();
         }
     }
 
     /** Requests currently using this generation. */
     public int users() {
-        return users.get();
+        return Math.max(0, users.get());
     }
 
     /** A newer generation replaced this one: close it as soon as no request uses it. */
     public void retire() {
         retired = true;
-        if (users.get() == 0) {
+        if (users.compareAndSet(0, CLOSED)) {
             close();
         }
     }

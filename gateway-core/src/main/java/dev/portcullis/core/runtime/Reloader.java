@@ -15,6 +15,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -35,6 +36,12 @@ public final class Reloader implements AutoCloseable {
 
     /** Told of every reload's outcome, on the reload thread. */
     public interface Listener {
+        /**
+         * {@code next} is built and about to be swapped in: the moment to prepare what requests of the new
+         * generation will need (e.g. their meters), so that nothing is created on the request path.
+         */
+        default void preparing(GatewaySnapshot next) {}
+
         /** {@code next} replaced {@code previous}. */
         default void applied(GatewaySnapshot previous, GatewaySnapshot next, ReloadOutcome.Applied outcome) {}
 
@@ -125,47 +132,18 @@ public final class Reloader implements AutoCloseable {
         if (previous == null) {
             return reject(trigger, "no config loaded yet", List.of());
         }
-        CompiledConfig config;
-        try {
-            config = ConfigLoader.load(file);
-        } catch (ConfigException e) {
-            List<String> problems = new ArrayList<>();
-            for (ConfigProblem problem : e.problems()) {
-                problems.add(problem.render());
-            }
-            return reject(trigger, problems.size() + (problems.size() == 1 ? " problem" : " problems") + " in "
-                    + file, problems);
-        } catch (NoSuchFileException e) {
-            return reject(trigger, file + ": no such file", List.of(file + ": no such file"));
-        } catch (IOException e) {
-            String problem = file + ": cannot be read (" + e.getClass().getSimpleName() + ")";
-            return reject(trigger, problem, List.of(problem));
-        }
         GatewaySnapshot next;
         try {
-            next = GatewaySnapshot.next(previous, config, clock, keys);
-        } catch (KeySourceException e) {
-            String problem = file + ": identity.jwt[" + e.providerIndex() + "]." + e.configKey() + ": "
-                    + e.getMessage();
-            return reject(trigger, "1 problem in " + file, List.of(problem));
+            next = GatewaySnapshot.next(previous, ConfigLoader.load(file), clock, keys);
+        } catch (ConfigException | IOException | KeySourceException e) {
+            return rejectFile(trigger, e);
         }
-        List<String> warnings = new ArrayList<>(2);
-        for (ConfigProblem warning : config.warnings()) {
-            warnings.add(warning.renderAsWarning());
-        }
-        CompiledConfig before = previous.config();
-        if (!config.listen().equals(before.listen())) {
-            warnings.add("listen changed from " + before.listen() + " to " + config.listen()
-                    + ": still serving on the old address until restarted");
-        }
-        if (!config.adminListen().equals(before.adminListen())) {
-            warnings.add("admin.listen changed from " + before.adminListen() + " to " + config.adminListen()
-                    + ": still serving on the old address until restarted");
-        }
+        List<String> warnings = prepare(previous, next);
         holder.swap(next);
         previous.retire();
         applied.incrementAndGet();
         lastError = null;
+        CompiledConfig config = next.config();
         ReloadOutcome.Applied outcome =
                 new ReloadOutcome.Applied(clock.instant(), trigger, next.generation(), config.version(), warnings);
         LOG.info("config reloaded ({}): generation {} version {} with {} rules", trigger, next.generation(),
@@ -181,6 +159,61 @@ public final class Reloader implements AutoCloseable {
             }
         }
         return outcome;
+    }
+
+    /** The rejection of a file that does not load: every problem, located where possible. */
+    private ReloadOutcome.Rejected rejectFile(String trigger, Exception e) {
+        if (e instanceof ConfigException invalid) {
+            List<String> problems = new ArrayList<>();
+            for (ConfigProblem problem : invalid.problems()) {
+                problems.add(problem.render());
+            }
+            return reject(trigger, problems.size() + (problems.size() == 1 ? " problem" : " problems") + " in "
+                    + file, problems);
+        }
+        if (e instanceof KeySourceException keys) {
+            String problem = file + ": identity.jwt[" + keys.providerIndex() + "]." + keys.configKey() + ": "
+                    + keys.getMessage();
+            return reject(trigger, "1 problem in " + file, List.of(problem));
+        }
+        String problem = e instanceof NoSuchFileException ? file + ": no such file"
+                : file + ": cannot be read (" + e.getClass().getSimpleName() + ")";
+        return reject(trigger, problem, List.of(problem));
+    }
+
+    /** The warnings of applying {@code next}, once the listeners prepared for it; closes it if that fails. */
+    private List<String> prepare(GatewaySnapshot previous, GatewaySnapshot next) {
+        try {
+            List<String> warnings = warnings(previous.config(), next.config());
+            for (Listener listener : listeners) {
+                try {
+                    listener.preparing(next);
+                } catch (RuntimeException e) {
+                    LOG.warn("reload listener {} failed", listener.getClass().getSimpleName(), e);
+                }
+            }
+            return warnings;
+        } catch (RuntimeException | Error e) {
+            next.close();
+            throw e;
+        }
+    }
+
+    /** What the operator should know about applying {@code config} over {@code before}. */
+    private static List<String> warnings(CompiledConfig before, CompiledConfig config) {
+        List<String> warnings = new ArrayList<>(2);
+        for (ConfigProblem warning : config.warnings()) {
+            warnings.add(warning.renderAsWarning());
+        }
+        if (!config.listen().equals(before.listen())) {
+            warnings.add("listen changed from " + before.listen() + " to " + config.listen()
+                    + ": still serving on the old address until restarted");
+        }
+        if (!config.adminListen().equals(before.adminListen())) {
+            warnings.add("admin.listen changed from " + before.adminListen() + " to " + config.adminListen()
+                    + ": still serving on the old address until restarted");
+        }
+        return warnings;
     }
 
     private ReloadOutcome.Rejected reject(String trigger, String error, List<String> problems) {
@@ -216,9 +249,19 @@ public final class Reloader implements AutoCloseable {
         return rejected.get();
     }
 
-    /** Stops the reload thread; a reload in progress finishes. */
+    /**
+     * Stops the reload thread: a reload in progress finishes (waited for, up to 10 s, so that it cannot swap in a
+     * generation after the gateway closed its last one), and so do queued ones.
+     */
     @Override
     public void close() {
         worker.shutdown();
+        try {
+            if (!worker.awaitTermination(10, TimeUnit.SECONDS)) {
+                LOG.warn("a config reload was still running at shutdown");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

@@ -285,14 +285,17 @@ class JwtIdentityResolverTest {
     void typesAllowListComparesTheTypHeaderCaseInsensitively() throws Exception {
         resolver(jwksFile(RSA).withTypes(Set.of("at+jwt", "JWT")));
 
-        for (String typ : List.of("at+jwt", "AT+JWT", "jwt", "JWT")) {
+        for (String typ : List.of("at+jwt", "AT+JWT", "jwt", "JWT", "application/at+jwt", "Application/JWT")) {
             String token = sign(RSA, new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(RSA.getKeyID())
                     .type(new JOSEObjectType(typ)).build(), claims().build());
             assertThat(resolver.verify(token)).as(typ).isInstanceOf(Resolution.Resolved.class);
         }
-        String idToken = sign(RSA, new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(RSA.getKeyID())
-                .type(new JOSEObjectType("id+jwt")).build(), claims().build());
-        assertThat(resolver.verify(idToken)).isEqualTo(Resolution.Rejected.of(RejectReason.TOKEN_TYPE_NOT_ALLOWED));
+        for (String typ : List.of("id+jwt", "application/id+jwt", "text/at+jwt")) {
+            String other = sign(RSA, new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(RSA.getKeyID())
+                    .type(new JOSEObjectType(typ)).build(), claims().build());
+            assertThat(resolver.verify(other)).as(typ)
+                    .isEqualTo(Resolution.Rejected.of(RejectReason.TOKEN_TYPE_NOT_ALLOWED));
+        }
         String untyped = sign(RSA, JWSAlgorithm.RS256, claims().build());
         assertThat(resolver.verify(untyped)).isEqualTo(Resolution.Rejected.of(RejectReason.TOKEN_TYPE_NOT_ALLOWED));
     }

@@ -133,6 +133,10 @@ class ReloaderTest {
         assertThat(first.isClosed()).isFalse();
         first.release();
         assertThat(first.isClosed()).isTrue();
+        assertThat(first.tryAcquire()).as("a request that read the old generation must read the live one again")
+                .isFalse();
+        assertThat(holder.current().tryAcquire()).isTrue();
+        holder.current().release();
     }
 
     @Test

@@ -59,12 +59,14 @@ public final class Exchange {
         return snapshot;
     }
 
-    /** Sets the generation deciding this exchange; it stays in use (not closed by a reload) until {@link #finish}. */
+    /**
+     * Sets the generation deciding this exchange, which the caller {@linkplain GatewaySnapshot#tryAcquire() took};
+     * the exchange releases it in {@link #finish}.
+     */
     public void snapshot(GatewaySnapshot snapshot) {
         if (this.snapshot != null) {
             throw new IllegalStateException("exchange already has a snapshot");
         }
-        snapshot.acquire();
         this.snapshot = snapshot;
     }
 

@@ -33,6 +33,15 @@ import org.jspecify.annotations.Nullable;
 final class RequestAdmission {
     private RequestAdmission() {}
 
+    /** The live generation, taken for one request (a generation closed by a reload meanwhile is read again). */
+    private static @Nullable GatewaySnapshot live(ConnectionState state) {
+        GatewaySnapshot snapshot;
+        do {
+            snapshot = state.server().snapshots().current();
+        } while (snapshot != null && !snapshot.tryAcquire());
+        return snapshot;
+    }
+
     /** The admitted request, or null when the head was answered here (the caller still releases it). */
     static @Nullable AdmittedRequest admit(ConnectionState state, HttpRequest request) {
         HttpHeaders headers = request.headers();
@@ -41,8 +50,11 @@ final class RequestAdmission {
         IpAddress peer = state.peer();
         exchange.clientIp(peer.toString());
         exchange.http10(request.protocolVersion().equals(HttpVersion.HTTP_1_0));
-        GatewaySnapshot snapshot = state.server().snapshots().current();
+        GatewaySnapshot snapshot = live(state);
         if (snapshot == null || state.server().isDraining()) {
+            if (snapshot != null) {
+                snapshot.release();
+            }
             GatewayResponses.reject(state.channel(), exchange,
                     snapshot == null ? Rejection.NO_CONFIG_LOADED : Rejection.SHUTTING_DOWN);
             return null;

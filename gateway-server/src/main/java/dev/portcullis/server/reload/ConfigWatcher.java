@@ -11,6 +11,7 @@ import java.nio.file.WatchService;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -48,13 +49,18 @@ public final class ConfigWatcher {
         this.onChange = onChange;
     }
 
-    /** Starts watching; the content as it is now counts as seen. No-op when already watching. */
-    public synchronized void start() {
+    /**
+     * Starts watching; no-op when already watching.
+     *
+     * @param liveVersion the live config's version ({@code sha256:<hex>} of the bytes it was loaded from): content
+     *     that differs from it, including an edit made while the gateway was starting, is a change
+     */
+    public synchronized void start(String liveVersion) {
         if (running) {
             return;
         }
         running = true;
-        byte[] seen = digest();
+        byte[] seen = liveVersion.startsWith("sha256:") ? HexFormat.of().parseHex(liveVersion.substring(7)) : digest();
         Thread watcher = new Thread(() -> run(seen), "portcullis-watch");
         watcher.setDaemon(true);
         thread = watcher;

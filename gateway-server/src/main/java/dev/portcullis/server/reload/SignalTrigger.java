@@ -9,11 +9,13 @@ import sun.misc.Signal;
 /**
  * Turns SIGHUP into a reload (SPEC 3.8). Installed before the gateway starts, so that a SIGHUP never
  * terminates the process (HotSpot's default): one that arrives while the gateway is still starting is
- * logged and ignored. The handler only enqueues; the reload runs on the reloader's thread.
+ * remembered and reloads once it is up, so an edit made during startup is not lost. The handler only
+ * enqueues; the reload runs on the reloader's thread.
  */
 public final class SignalTrigger {
     private static final Logger LOG = LoggerFactory.getLogger(SignalTrigger.class);
-    private volatile @Nullable Reloader reloader;
+    private @Nullable Reloader reloader;
+    private boolean pending;
 
     private SignalTrigger() {}
 
@@ -25,15 +27,30 @@ public final class SignalTrigger {
         return trigger;
     }
 
-    /** From now on a SIGHUP reloads through {@code target}. */
+    /** From now on a SIGHUP reloads through {@code target}; one that arrived while starting reloads now. */
     public void reloadWith(Reloader target) {
-        this.reloader = target;
+        boolean missed;
+        synchronized (this) {
+            reloader = target;
+            missed = pending;
+            pending = false;
+        }
+        if (missed) {
+            LOG.info("reloading {} for the SIGHUP received while starting", target.file());
+            target.reload("SIGHUP");
+        }
     }
 
     private void hangup() {
-        Reloader target = reloader;
+        Reloader target;
+        synchronized (this) {
+            target = reloader;
+            if (target == null) {
+                pending = true;
+            }
+        }
         if (target == null) {
-            LOG.warn("received SIGHUP while starting: ignored (the config being started is the file as it was read)");
+            LOG.info("received SIGHUP while starting: the file is read again once the gateway is up");
             return;
         }
         LOG.info("received SIGHUP: reloading {}", target.file());
