@@ -3,6 +3,7 @@ package dev.portcullis.server;
 import dev.portcullis.server.exchange.ConnectionState;
 import dev.portcullis.server.exchange.ServerContext;
 import dev.portcullis.core.config.CompiledConfig;
+import dev.portcullis.core.geo.GeoDatabaseException;
 import dev.portcullis.core.identity.KeySourceException;
 import dev.portcullis.core.runtime.GatewaySnapshot;
 import dev.portcullis.core.runtime.SnapshotHolder;
@@ -112,13 +113,14 @@ public final class GatewayServer implements AutoCloseable {
      * Starts a gateway for {@code config} on the best transport; returns when both listeners are bound.
      * Loads the config's key material first (blocking file reads: call it off any event loop).
      */
-    public static GatewayServer start(CompiledConfig config) throws IOException, KeySourceException {
+    public static GatewayServer start(CompiledConfig config)
+            throws IOException, KeySourceException, GeoDatabaseException {
         return start(config, Transport.best(true));
     }
 
     /** As {@link #start(CompiledConfig)}, on the given transport. */
     public static GatewayServer start(CompiledConfig config, Transport transport)
-            throws IOException, KeySourceException {
+            throws IOException, KeySourceException, GeoDatabaseException {
         return start(config, null, transport);
     }
 
@@ -127,7 +129,7 @@ public final class GatewayServer implements AutoCloseable {
      * ({@link #reloader()}: SIGHUP, {@code POST /reload}, and {@code watch: true}).
      */
     public static GatewayServer start(CompiledConfig config, @Nullable Path source, Transport transport)
-            throws IOException, KeySourceException {
+            throws IOException, KeySourceException, GeoDatabaseException {
         ScheduledExecutorService background = newBackgroundExecutor();
         GatewaySnapshot first = null;
         try {
@@ -135,7 +137,7 @@ public final class GatewayServer implements AutoCloseable {
             SnapshotHolder holder = new SnapshotHolder();
             holder.swap(first);
             return start(holder, transport, background, source);
-        } catch (KeySourceException | IOException | RuntimeException e) {
+        } catch (KeySourceException | GeoDatabaseException | IOException | RuntimeException e) {
             if (first != null) {
                 first.close();
             }

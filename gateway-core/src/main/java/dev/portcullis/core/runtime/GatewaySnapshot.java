@@ -2,7 +2,10 @@ package dev.portcullis.core.runtime;
 
 import dev.portcullis.core.config.CompiledConfig;
 import dev.portcullis.core.decision.DecisionStep;
+import dev.portcullis.core.config.GeoIpSettings;
+import dev.portcullis.core.geo.GeoDatabaseException;
 import dev.portcullis.core.geo.GeoLookup;
+import dev.portcullis.core.geo.MaxMindGeoLookup;
 import dev.portcullis.core.identity.IdentityChain;
 import dev.portcullis.core.identity.JwtIdentityResolver;
 import dev.portcullis.core.identity.JwtResolverOptions;
@@ -73,38 +76,52 @@ public final class GatewaySnapshot implements AutoCloseable {
     }
 
     /**
-     * Builds the snapshot for {@code config}: loads key files and secrets and starts JWKS fetching on
-     * {@code scheduler}. Blocking file I/O: call it off the event loops.
+     * Builds the snapshot for {@code config}: loads key files and secrets, opens the GeoIP databases and starts
+     * JWKS fetching on {@code scheduler}. Blocking file I/O: call it off the event loops.
      */
     public static GatewaySnapshot create(
             CompiledConfig config, long generation, Clock clock, ScheduledExecutorService scheduler)
-            throws KeySourceException {
-        JwtIdentityResolver jwt = config.identity().jwtProviders().isEmpty()
-                ? null
-                : new JwtIdentityResolver(
-                        config.identity().jwtProviders(), JwtResolverOptions.defaults(clock, scheduler));
-        return new GatewaySnapshot(config, generation, clock.instant(), jwt, clock, GeoLookup.NONE, null);
+            throws KeySourceException, GeoDatabaseException {
+        return build(null, config, generation, clock, scheduler);
     }
 
     /**
-     * The snapshot for a reloaded {@code config} following {@code previous}: JWT counters continue and
-     * a {@code jwks_url} both fetch starts with the previous key set ({@link JwtIdentityResolver#reloaded}).
-     * Blocking file I/O: call it off the event loops.
+     * The snapshot for a reloaded {@code config} following {@code previous}: JWT counters continue, a {@code jwks_url}
+     * both fetch starts with the previous key set ({@link JwtIdentityResolver#reloaded}), unchanged rate limiters keep
+     * their buckets, and the GeoIP databases are opened again (a replaced file takes effect). Blocking file I/O: call
+     * it off the event loops.
      */
     public static GatewaySnapshot next(
             GatewaySnapshot previous, CompiledConfig config, Clock clock, ScheduledExecutorService scheduler)
-            throws KeySourceException {
-        JwtIdentityResolver before = previous.jwt;
-        JwtIdentityResolver jwt;
-        if (config.identity().jwtProviders().isEmpty()) {
-            jwt = null;
-        } else if (before != null) {
-            jwt = JwtIdentityResolver.reloaded(before, config.identity().jwtProviders());
-        } else {
-            jwt = new JwtIdentityResolver(config.identity().jwtProviders(), JwtResolverOptions.defaults(clock, scheduler));
+            throws KeySourceException, GeoDatabaseException {
+        return build(previous, config, previous.generation + 1, clock, scheduler);
+    }
+
+    private static GatewaySnapshot build(@Nullable GatewaySnapshot previous, CompiledConfig config, long generation,
+            Clock clock, ScheduledExecutorService scheduler) throws KeySourceException, GeoDatabaseException {
+        GeoIpSettings geoip = config.geoip();
+        MaxMindGeoLookup geo = geoip.isConfigured()
+                ? MaxMindGeoLookup.open(geoip.database(), geoip.asnDatabase())
+                : null;
+        try {
+            JwtIdentityResolver before = previous == null ? null : previous.jwt;
+            JwtIdentityResolver jwt;
+            if (config.identity().jwtProviders().isEmpty()) {
+                jwt = null;
+            } else if (before != null) {
+                jwt = JwtIdentityResolver.reloaded(before, config.identity().jwtProviders());
+            } else {
+                jwt = new JwtIdentityResolver(config.identity().jwtProviders(),
+                        JwtResolverOptions.defaults(clock, scheduler));
+            }
+            return new GatewaySnapshot(config, generation, clock.instant(), jwt, clock,
+                    geo == null ? GeoLookup.NONE : geo, previous == null ? null : previous.limiters);
+        } catch (KeySourceException | RuntimeException e) {
+            if (geo != null) {
+                geo.close();
+            }
+            throw e;
         }
-        return new GatewaySnapshot(config, previous.generation + 1, clock.instant(), jwt, clock, GeoLookup.NONE,
-                previous.limiters);
     }
 
     public CompiledConfig config() {
@@ -202,6 +219,13 @@ public final class GatewaySnapshot implements AutoCloseable {
         }
         if (jwt != null) {
             jwt.close();
+        }
+        if (geo instanceof AutoCloseable databases) {
+            try {
+                databases.close();
+            } catch (Exception e) {
+                // closing memory-mapped readers: nothing a caller could do
+            }
         }
     }
 

@@ -4,6 +4,7 @@ import dev.portcullis.core.config.CompiledConfig;
 import dev.portcullis.core.config.ConfigException;
 import dev.portcullis.core.config.ConfigLoader;
 import dev.portcullis.core.config.ConfigProblem;
+import dev.portcullis.core.geo.GeoDatabaseException;
 import dev.portcullis.core.identity.KeySourceException;
 import java.io.IOException;
 import java.nio.file.NoSuchFileException;
@@ -135,7 +136,7 @@ public final class Reloader implements AutoCloseable {
         GatewaySnapshot next;
         try {
             next = GatewaySnapshot.next(previous, ConfigLoader.load(file), clock, keys);
-        } catch (ConfigException | IOException | KeySourceException e) {
+        } catch (ConfigException | IOException | KeySourceException | GeoDatabaseException e) {
             return rejectFile(trigger, e);
         }
         List<String> warnings = prepare(previous, next);
@@ -175,6 +176,9 @@ public final class Reloader implements AutoCloseable {
             String problem = file + ": identity.jwt[" + keys.providerIndex() + "]." + keys.configKey() + ": "
                     + keys.getMessage();
             return reject(trigger, "1 problem in " + file, List.of(problem));
+        }
+        if (e instanceof GeoDatabaseException geo) {
+            return reject(trigger, "1 problem in " + file, List.of(file + ": geoip: " + geo.getMessage()));
         }
         String problem = e instanceof NoSuchFileException ? file + ": no such file"
                 : file + ": cannot be read (" + e.getClass().getSimpleName() + ")";

@@ -4,6 +4,7 @@ import dev.portcullis.core.config.CompiledConfig;
 import dev.portcullis.core.config.ConfigException;
 import dev.portcullis.core.config.ConfigLoader;
 import dev.portcullis.core.config.ConfigProblem;
+import dev.portcullis.core.geo.GeoDatabaseException;
 import dev.portcullis.core.identity.KeySourceException;
 import dev.portcullis.core.runtime.GatewaySnapshot;
 import dev.portcullis.server.GatewayServer;
@@ -49,7 +50,7 @@ final class ConfigFiles {
      */
     static @Nullable CompiledConfig loadWithKeys(Path file, PrintWriter err) {
         CompiledConfig config = load(file, err);
-        if (config == null || config.identity().jwtProviders().isEmpty()) {
+        if (config == null || (config.identity().jwtProviders().isEmpty() && !config.geoip().isConfigured())) {
             return config;
         }
         ScheduledExecutorService background = GatewayServer.newBackgroundExecutor();
@@ -57,6 +58,11 @@ final class ConfigFiles {
             return snapshot.config();
         } catch (KeySourceException e) {
             err.println(describe(file, e));
+            err.println("1 problem in " + file);
+            err.flush();
+            return null;
+        } catch (GeoDatabaseException e) {
+            err.println(file + ": geoip: " + e.getMessage());
             err.println("1 problem in " + file);
             err.flush();
             return null;

@@ -2,6 +2,7 @@ package dev.portcullis.server.cli;
 
 import dev.portcullis.core.config.CompiledConfig;
 import dev.portcullis.core.identity.KeySourceException;
+import dev.portcullis.core.geo.GeoDatabaseException;
 import dev.portcullis.core.runtime.GatewaySnapshot;
 import dev.portcullis.core.runtime.Reloader;
 import dev.portcullis.server.GatewayServer;
@@ -56,6 +57,10 @@ final class RunCommand implements Callable<Integer> {
                     "nio".equals(transport) ? Transport.nio() : Transport.best(true));
         } catch (KeySourceException e) {
             spec.commandLine().getErr().println(ConfigFiles.describe(config.resolve(), e));
+            spec.commandLine().getErr().flush();
+            return 1;
+        } catch (GeoDatabaseException e) {
+            spec.commandLine().getErr().println(config.resolve() + ": geoip: " + e.getMessage());
             spec.commandLine().getErr().flush();
             return 1;
         } catch (IOException e) {
