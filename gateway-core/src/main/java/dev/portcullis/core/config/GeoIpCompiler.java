@@ -26,8 +26,7 @@ final class GeoIpCompiler {
         }
         Path file = text.isEmpty() ? null : baseDir.resolve(text).normalize();
         if (file == null || !Files.isRegularFile(file) || !Files.isReadable(file)) {
-            problems.add(path, ConfigValues.quote(text) + " does not exist or is not readable"
-                    + (file == null ? "" : " (resolved to " + file + ")") + " (expected: " + expected
+            problems.add(path, ConfigValues.quote(text) + " does not exist or is not readable (expected: " + expected
                     + "; relative paths resolve against the config file's folder)");
             return null;
         }

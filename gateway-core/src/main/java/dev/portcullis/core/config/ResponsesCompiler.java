@@ -64,8 +64,8 @@ final class ResponsesCompiler {
         Path file = baseDir.resolve(text).normalize();
         try {
             if (!Files.isRegularFile(file)) {
-                problems.add(filePath, ConfigValues.quote(text) + " does not exist or is not a file (resolved to " + file
-                        + "; expected: a file, relative paths resolve against the config file's folder)");
+                problems.add(filePath, ConfigValues.quote(text) + " does not exist or is not a file (expected: a file; "
+                        + "relative paths resolve against the config file's folder)");
                 return null;
             }
             if (Files.size(file) > MAX_BODY_BYTES) {

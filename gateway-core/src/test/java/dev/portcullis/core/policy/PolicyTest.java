@@ -63,9 +63,9 @@ class PolicyTest {
         assertThatThrownBy(() -> new Decision(Effect.ALLOW, null, "x", 403, List.of()))
                 .hasMessage("\"403\" is not a valid status for allow (expected: 200)");
         assertThatThrownBy(() -> new Decision(Effect.DENY, null, "x", 200, List.of()))
-                .hasMessage("\"200\" is not a valid status for deny (expected: 401, 403 or 404)");
+                .hasMessage("\"200\" is not a valid status for deny (expected: 401, 403, 404 or 429)");
         assertThatThrownBy(() -> new AuditOutcome("r", Effect.DENY, "x", 200))
-                .hasMessage("\"200\" is not a valid status for deny (expected: 401, 403 or 404)");
+                .hasMessage("\"200\" is not a valid status for deny (expected: 401, 403, 404 or 429)");
         List<AuditOutcome> audit = new ArrayList<>();
         Decision decision = new Decision(Effect.DENY, null, "x", 404, audit);
         audit.add(new AuditOutcome("r", Effect.DENY, "y", 403));
