@@ -23,6 +23,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import org.jspecify.annotations.Nullable;
+import org.yaml.snakeyaml.error.Mark;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
 
 /**
  * Reads a policy test cases file (SPEC 3.10) into {@link PolicyCase}s, reporting every problem located by
@@ -106,9 +108,16 @@ public final class PolicyCases {
             }
             root = node(parser, first, "");
         } catch (JacksonException e) {
-            JsonLocation at = e.getLocation();
-            problem(at == null ? 1 : Math.max(1, at.getLineNr()), at == null ? 1 : Math.max(1, at.getColumnNr()), "",
-                    "invalid YAML: " + e.getOriginalMessage().replace('\n', ' '));
+            if (e.getCause() instanceof MarkedYAMLException marked && marked.getProblemMark() != null) {
+                Mark mark = marked.getProblemMark();
+                String context = marked.getContext();
+                problem(mark.getLine() + 1, mark.getColumn() + 1, "", "invalid YAML: "
+                        + oneLine(context == null ? marked.getProblem() : context + ": " + marked.getProblem()));
+            } else {
+                JsonLocation at = e.getLocation();
+                problem(at == null ? 1 : Math.max(1, at.getLineNr()), at == null ? 1 : Math.max(1, at.getColumnNr()),
+                        "", "invalid YAML: " + oneLine(e.getOriginalMessage()));
+            }
             return List.of();
         } catch (IOException e) {
             problem(1, 1, "", "cannot read YAML: " + e.getMessage());
@@ -124,8 +133,8 @@ public final class PolicyCases {
             return List.of();
         }
         if (!(casesEntry.value() instanceof ListNode list) || list.items().isEmpty()) {
-            problem(casesEntry.value(), "cases", "is not a list of cases (expected: a non-empty list, each with "
-                    + "name, request and expect)");
+            invalid(casesEntry.value(), "cases", "is not a list of cases", "a non-empty list, each with name, "
+                    + "request and expect");
             return List.of();
         }
         List<PolicyCase> cases = new ArrayList<>();
@@ -148,7 +157,7 @@ public final class PolicyCases {
         MapNode request = requiredMapping(map, path, "request", REQUEST_KEYS, "the request, e.g. {method: GET, "
                 + "path: /api/orders}");
         MapNode expect = requiredMapping(map, path, "expect", EXPECT_KEYS, "the expected answer, e.g. {status: 200}");
-        if (request == null || expect == null || name == null) {
+        if (request == null || expect == null) {
             return null;
         }
         String req = path + ".request";
@@ -166,7 +175,7 @@ public final class PolicyCases {
         String exp = path + ".expect";
         int status = status(expect, exp);
         String rule = optionalString(expect, exp, "rule", "the name of the deciding rule");
-        if (problems.size() != before || target == null || ip == null) {
+        if (problems.size() != before || name == null || target == null || ip == null) {
             return null;
         }
         Identity identity = identity(subject, roles, claims);
@@ -438,9 +447,13 @@ public final class PolicyCases {
         return null;
     }
 
+    private static String oneLine(@Nullable String text) {
+        return text == null ? "" : text.replaceAll("\\s+", " ").trim();
+    }
+
     private void invalid(Node node, String path, String what, String expected) {
-        String shown = node instanceof Scalar s ? "\"" + s.text() + "\"" : node instanceof ListNode ? "a list"
-                : "a mapping";
+        String shown = node instanceof Scalar s ? "\"" + s.text() + "\""
+                : node instanceof ListNode list ? (list.items().isEmpty() ? "[]" : "a list") : "a mapping";
         problem(node, path, shown + " " + what + " (expected: " + expected + ")");
     }
 
