@@ -16,6 +16,7 @@ import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -95,7 +96,12 @@ public final class PolicyCases {
     public static Loaded read(String file, String yaml) {
         PolicyCases reader = new PolicyCases(file);
         List<PolicyCase> cases = reader.readCases(yaml);
-        return reader.problems.isEmpty() ? new Loaded(cases, List.of()) : new Loaded(List.of(), reader.problems);
+        if (reader.problems.isEmpty()) {
+            return new Loaded(cases, List.of());
+        }
+        List<ConfigProblem> sorted = new ArrayList<>(reader.problems);
+        sorted.sort(Comparator.comparingInt(ConfigProblem::line).thenComparingInt(ConfigProblem::column));
+        return new Loaded(List.of(), sorted);
     }
 
     private List<PolicyCase> readCases(String yaml) {

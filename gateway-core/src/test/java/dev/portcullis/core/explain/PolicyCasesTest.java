@@ -139,10 +139,10 @@ class PolicyCasesTest {
 
         assertThat(loaded.cases()).isEmpty();
         assertThat(loaded.problems()).extracting(ConfigProblem::render).containsExactly(
-                "cases.yaml:3:42: cases[0].request.role: unknown key \"role\" (expected one of: method, path, ip, "
-                        + "roles, subject, headers, host, country, asn, at, jwt_claims)",
                 "cases.yaml:3:30: cases[0].request.ip: \"10.0.0.300\" is not an IP address (expected: an IPv4 or "
                         + "IPv6 address, e.g. 10.20.1.5)",
+                "cases.yaml:3:42: cases[0].request.role: unknown key \"role\" (expected one of: method, path, ip, "
+                        + "roles, subject, headers, host, country, asn, at, jwt_claims)",
                 "cases.yaml:3:61: cases[0].request.at: \"tomorrow\" is not an ISO-8601 time (expected: a date, time "
                         + "and offset, e.g. 2025-03-14T09:30:00Z or 2025-03-14T10:30:00+01:00)",
                 "cases.yaml:4:23: cases[0].expect.status: \"302\" is not a status the gateway decides (expected: "
