@@ -110,7 +110,8 @@ public final class Policy {
         return new Decision(defaultEffect, null, defaultDecision.reason(), defaultDecision.status(), audit);
     }
 
-    private Decision decide(int index, AccessRequest request, @Nullable List<AuditOutcome> audit) {
+    /** The decision of rule {@code index} for a request its match holds for: what {@link PolicyTrace} shows. */
+    Decision decide(int index, AccessRequest request, @Nullable List<AuditOutcome> audit) {
         Rule rule = ruleArray[index];
         List<AuditOutcome> outcomes = audit == null ? List.of() : audit;
         if (rule.action() == Effect.DENY) {

@@ -251,20 +251,62 @@ class PolicyDecisionTableTest {
                         "allowed by rule no-guests"));
     }
 
-    @ParameterizedTest(name = "[{index}] {0}: {1} -> {2}")
-    @MethodSource
-    void decisions(String policyName, Req request, Decision expected) {
-        Policy policy = switch (policyName) {
+    private static Policy policy(String policyName) {
+        return switch (policyName) {
             case "main" -> MAIN;
             case "default-allow" -> DEFAULT_ALLOW;
             case "identity" -> IDENTITY;
             default -> EMPTY;
         };
+    }
+
+    @ParameterizedTest(name = "[{index}] {0}: {1} -> {2}")
+    @MethodSource
+    void decisions(String policyName, Req request, Decision expected) {
+        Policy policy = policy(policyName);
 
         Decision decision = policy.evaluate(request.build());
 
         assertThat(decision).isEqualTo(expected);
         assertThat(decision.allowed()).isEqualTo(expected.effect() == ALLOW);
         assertThat(decision.challenge()).isEqualTo(expected.status() == 401);
+    }
+
+    /** {@code explain}'s trace gives the same decision as {@link Policy#evaluate}, and its rules agree with it. */
+    @ParameterizedTest(name = "[{index}] {0}: {1} -> {2}")
+    @MethodSource("decisions")
+    void traceAgreesWithEvaluate(String policyName, Req request, Decision expected) {
+        PolicyTrace trace = PolicyTrace.of(policy(policyName), request.build());
+
+        assertThat(trace.decision()).isEqualTo(expected);
+        List<PolicyTrace.RuleTrace> rules = trace.rules();
+        if (expected.rule() == null) {
+            assertThat(rules).hasSize(policy(policyName).rules().size());
+            assertThat(rules).noneMatch(r -> r.matched() && r.mode() == Mode.ENFORCE);
+        } else {
+            PolicyTrace.RuleTrace deciding = rules.get(rules.size() - 1);
+            assertThat(deciding.name()).isEqualTo(expected.rule());
+            assertThat(deciding.matched()).isTrue();
+            assertThat(deciding.mode()).isEqualTo(Mode.ENFORCE);
+            assertThat(deciding.decision()).isNotNull();
+            assertThat(deciding.decision().status()).isEqualTo(expected.status());
+            assertThat(deciding.decision().reason()).isEqualTo(expected.reason());
+            if (deciding.action() == ALLOW) {
+                assertThat(deciding.requireHeld()).isEqualTo(expected.allowed());
+            } else {
+                assertThat(deciding.require()).isEmpty();
+            }
+            assertThat(rules.subList(0, rules.size() - 1))
+                    .noneMatch(r -> r.matched() && r.mode() == Mode.ENFORCE);
+        }
+        List<AuditOutcome> audited = rules.stream()
+                .filter(r -> r.matched() && r.mode() == Mode.AUDIT)
+                .map(r -> new AuditOutcome(r.name(), r.decision().effect(), r.decision().reason(),
+                        r.decision().status()))
+                .toList();
+        assertThat(audited).isEqualTo(expected.audit());
+        for (PolicyTrace.RuleTrace rule : rules) {
+            assertThat(rule.match().stream().allMatch(PolicyTrace.ConditionOutcome::holds)).isEqualTo(rule.matched());
+        }
     }
 }

@@ -1,0 +1,70 @@
+package dev.portcullis.core.explain;
+
+import dev.portcullis.core.http.RequestTarget;
+import dev.portcullis.core.http.TargetResult;
+import java.util.Locale;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The checks the server makes on a request line before any rule runs, for a simulated request: the method must be
+ * an upper-case token other than TRACE and CONNECT, and the target is canonicalized (SPEC 3.4, 3.6).
+ */
+public final class SimulatedRequests {
+
+    /** A method with lower-case letters or other characters: "get" would be decided as one method, served as another. */
+    public static final TargetResult.Rejected BAD_METHOD = new TargetResult.Rejected(400, "bad_method");
+
+    /** TRACE and CONNECT are never proxied. */
+    public static final TargetResult.Rejected METHOD_NOT_ALLOWED = new TargetResult.Rejected(405, "method_not_allowed");
+
+    private SimulatedRequests() {
+    }
+
+    /**
+     * The canonical target of a request, or why the gateway would reject it before any rule runs.
+     *
+     * @param method the method as it would be sent
+     * @param target the request target as it would be sent (a path, with an optional query)
+     * @param hostHeader the Host header, or null for none
+     */
+    public static TargetResult screen(String method, String target, @Nullable String hostHeader) {
+        if (!isUpperCaseToken(method)) {
+            return BAD_METHOD;
+        }
+        if (method.equals("TRACE") || method.equals("CONNECT")) {
+            return METHOD_NOT_ALLOWED;
+        }
+        return RequestTarget.parse(target, hostHeader);
+    }
+
+    /** The Host as policies see it, as the server computes it: port removed, lower case; "" for none. */
+    public static String policyHost(@Nullable String hostHeader) {
+        if (hostHeader == null) {
+            return "";
+        }
+        String host = hostHeader.trim();
+        if (host.startsWith("[")) {
+            int close = host.indexOf(']');
+            host = close > 0 ? host.substring(0, close + 1) : host;
+        } else {
+            int colon = host.lastIndexOf(':');
+            if (colon >= 0 && host.indexOf(':') == colon) {
+                host = host.substring(0, colon);
+            }
+        }
+        return host.toLowerCase(Locale.ROOT);
+    }
+
+    private static boolean isUpperCaseToken(String method) {
+        if (method.isEmpty()) {
+            return false;
+        }
+        for (int i = 0; i < method.length(); i++) {
+            char c = method.charAt(i);
+            if (!(c >= 'A' && c <= 'Z') && c != '-' && c != '_') {
+                return false;
+            }
+        }
+        return true;
+    }
+}

@@ -1,0 +1,173 @@
+package dev.portcullis.core.explain;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.portcullis.core.config.ConfigLoader;
+import dev.portcullis.core.config.ConfigProblem;
+import dev.portcullis.core.identity.IdentitySource;
+import dev.portcullis.core.policy.Policy;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class PolicyCasesTest {
+
+    private static final String CONFIG = """
+            upstream: { url: "http://127.0.0.1:3000" }
+            default: deny
+            rules:
+              - name: block-bad-network
+                match: { ip: ["203.0.113.0/24"] }
+                action: deny
+              - name: delete-users-admins-only
+                match: { paths: ["/api/users/*"], methods: [DELETE] }
+                require: { roles: [admin] }
+              - name: acme-billing
+                match: { paths: ["/billing/**"] }
+                require: { claims: { org.tenant: [acme] } }
+              - name: debug
+                match: { headers: { X-Debug: [] } }
+                require: { hosts: ["staging.example.com"] }
+              - name: api
+                match: { paths: ["/api/**"] }
+                require: { authenticated: true }
+            """;
+
+    private static Policy policy() throws Exception {
+        return ConfigLoader.load("policy.yaml", CONFIG.getBytes(StandardCharsets.UTF_8), Path.of(".")).policy();
+    }
+
+    private static List<PolicyCase.Outcome> run(String yaml) throws Exception {
+        PolicyCases.Loaded loaded = PolicyCases.read("cases.yaml", yaml);
+        assertThat(loaded.problems()).isEmpty();
+        Policy policy = policy();
+        return loaded.cases().stream().map(c -> c.run(policy)).toList();
+    }
+
+    @Test
+    void casesSimulateIdentityClaimsHostHeadersAndIp() throws Exception {
+        String yaml = """
+                cases:
+                  - name: admins may delete users
+                    request: { method: DELETE, path: /api/users/42, ip: 10.20.1.5, roles: [admin], subject: alice }
+                    expect: { status: 200, rule: delete-users-admins-only }
+                  - name: anonymous is challenged
+                    request: { method: GET, path: /api/orders }
+                    expect: { status: 401 }
+                  - name: acme billing by claim
+                    request: { path: /billing/x, jwt_claims: { sub: bob, org: { tenant: acme } } }
+                    expect: { status: 200, rule: acme-billing }
+                  - name: debug on staging
+                    request: { path: /x, host: "Staging.Example.com:8443", headers: { X-Debug: "1" } }
+                    expect: { status: 200, rule: debug }
+                  - name: bad network
+                    request: { path: /api/orders, ip: 203.0.113.5, subject: carol }
+                    expect: { status: 403, rule: block-bad-network }
+                  - name: encoded slash
+                    request: { path: /api%2Fx }
+                    expect: { status: 400 }
+                """;
+        PolicyCases.Loaded loaded = PolicyCases.read("cases.yaml", yaml);
+        assertThat(loaded.cases()).hasSize(6);
+        assertThat(loaded.cases().get(0).identity().source()).isEqualTo(IdentitySource.FORWARDED);
+        assertThat(loaded.cases().get(2).identity().source()).isEqualTo(IdentitySource.JWT);
+        assertThat(loaded.cases().get(2).identity().subject()).isEqualTo("bob");
+        assertThat(loaded.cases().get(1).identity().isAnonymous()).isTrue();
+        assertThat(loaded.cases().get(3).line()).isEqualTo(11);
+
+        List<PolicyCase.Outcome> outcomes = run(yaml);
+
+        assertThat(outcomes).extracting(PolicyCase.Outcome::status).containsExactly(200, 401, 200, 200, 403, 400);
+        for (int i = 0; i < outcomes.size(); i++) {
+            assertThat(loaded.cases().get(i).passes(outcomes.get(i))).as(loaded.cases().get(i).name()).isTrue();
+        }
+    }
+
+    @Test
+    void aCaseFailsOnStatusOrRule() throws Exception {
+        PolicyCases.Loaded loaded = PolicyCases.read("cases.yaml", """
+                cases:
+                  - name: wrong status
+                    request: { method: DELETE, path: /api/users/42, roles: [viewer] }
+                    expect: { status: 200 }
+                  - name: wrong rule
+                    request: { path: /api/orders, subject: alice }
+                    expect: { status: 200, rule: delete-users-admins-only }
+                """);
+        Policy policy = policy();
+
+        PolicyCase.Outcome first = loaded.cases().get(0).run(policy);
+        PolicyCase.Outcome second = loaded.cases().get(1).run(policy);
+
+        assertThat(first).isEqualTo(new PolicyCase.Outcome(403, "delete-users-admins-only",
+                "rule delete-users-admins-only: role admin missing"));
+        assertThat(loaded.cases().get(0).passes(first)).isFalse();
+        assertThat(second.status()).isEqualTo(200);
+        assertThat(second.rule()).isEqualTo("api");
+        assertThat(loaded.cases().get(1).passes(second)).isFalse();
+    }
+
+    @Test
+    void timeCountryAndAsnAreRead() {
+        PolicyCases.Loaded loaded = PolicyCases.read("cases.yaml", """
+                cases:
+                  - name: from germany at night
+                    request: { path: /, country: de, asn: AS3320, at: "2025-03-14T23:30:00+01:00" }
+                    expect: { status: 403 }
+                """);
+
+        PolicyCase only = loaded.cases().get(0);
+        assertThat(only.country()).isEqualTo("DE");
+        assertThat(only.asn()).isEqualTo(3320L);
+        assertThat(only.at()).hasToString("2025-03-14T22:30:00Z");
+        assertThat(only.clientIp()).hasToString("127.0.0.1");
+        assertThat(only.headers()).isEqualTo(Map.of());
+    }
+
+    @Test
+    void problemsAreLocatedAndShowTheValueAndWhatWasExpected() {
+        PolicyCases.Loaded loaded = PolicyCases.read("cases.yaml", """
+                cases:
+                  - name: one
+                    request: { path: /x, ip: 10.0.0.300, role: [admin], at: tomorrow }
+                    expect: { status: 302 }
+                  - request: { country: Germany }
+                    expect: { rule: x }
+                """);
+
+        assertThat(loaded.cases()).isEmpty();
+        assertThat(loaded.problems()).extracting(ConfigProblem::render).containsExactly(
+                "cases.yaml:3:30: cases[0].request.ip: \"10.0.0.300\" is not an IP address (expected: an IPv4 or "
+                        + "IPv6 address, e.g. 10.20.1.5)",
+                "cases.yaml:3:42: cases[0].request.role: unknown key \"role\" (expected one of: method, path, ip, "
+                        + "roles, subject, headers, host, country, asn, at, jwt_claims)",
+                "cases.yaml:3:61: cases[0].request.at: \"tomorrow\" is not an ISO-8601 time (expected: a date, time "
+                        + "and offset, e.g. 2025-03-14T09:30:00Z or 2025-03-14T10:30:00+01:00)",
+                "cases.yaml:4:23: cases[0].expect.status: \"302\" is not a status the gateway decides (expected: "
+                        + "200 (would be proxied), 400, 401, 403, 404, 405 or 429)",
+                "cases.yaml:5:5: cases[1].name: required key is missing (expected: a name for the case, e.g. "
+                        + "admins may delete users)",
+                "cases.yaml:5:14: cases[1].request.path: required key is missing (expected: a request path, e.g. "
+                        + "/api/orders)",
+                "cases.yaml:5:25: cases[1].request.country: \"Germany\" is not a country code (expected: ISO 3166 "
+                        + "alpha-2, e.g. DE)",
+                "cases.yaml:6:13: cases[1].expect.status: required key is missing (expected: the status, e.g. 200 "
+                        + "for \"would be proxied\")");
+    }
+
+    @Test
+    void brokenYamlAndAWrongShapeAreProblemsToo() {
+        assertThat(PolicyCases.read("cases.yaml", "cases: [ { name: x\n").problems())
+                .singleElement().satisfies(p -> assertThat(p.render()).startsWith("cases.yaml:2:1: (root): invalid YAML: while parsing a flow mapping: expected ',' or '}'"));
+        assertThat(PolicyCases.read("cases.yaml", "- name: x\n").problems()).extracting(ConfigProblem::render)
+                .containsExactly("cases.yaml:1:1: (root): a list is not a mapping (expected: a mapping with keys cases)");
+        assertThat(PolicyCases.read("cases.yaml", "cases: []\n").problems()).extracting(ConfigProblem::render)
+                .containsExactly("cases.yaml:1:8: cases: [] is not a list of cases (expected: a non-empty list, "
+                        + "each with name, request and expect)");
+        assertThat(PolicyCases.read("cases.yaml", "").problems()).extracting(ConfigProblem::render)
+                .containsExactly("cases.yaml:1:1: (root): file is empty (expected: a mapping with a list of cases, "
+                        + "e.g. cases: [...])");
+    }
+}

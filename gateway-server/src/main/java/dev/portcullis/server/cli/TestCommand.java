@@ -1,0 +1,112 @@
+package dev.portcullis.server.cli;
+
+import dev.portcullis.core.config.CompiledConfig;
+import dev.portcullis.core.config.ConfigProblem;
+import dev.portcullis.core.explain.PolicyCase;
+import dev.portcullis.core.explain.PolicyCases;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import org.jspecify.annotations.Nullable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code portcullis test -c FILE CASES.yaml}: run policy test cases offline (SPEC 3.10), one line per case and a
+ * summary; exit 0 when all pass, 1 when any fails or a file has problems.
+ */
+@Command(
+        name = "test",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Run policy test cases offline (SPEC 3.10): one line per case, then 'N passed, M failed'. Exit 0 when "
+                    + "every case passes, 1 when any fails or a file has problems.",
+            "Each case simulates a request (method, path, ip = the client IP the rules see, default 127.0.0.1, "
+                    + "host, headers, country, asn, at) and an identity (subject, roles, jwt_claims: a JWT "
+                    + "identity with jwt_claims, else a forwarded one; anonymous when none is given). Tokens are "
+                    + "not verified and rate limits are not simulated: status 200 means the policy allows."
+        })
+final class TestCommand implements Callable<Integer> {
+    @Mixin
+    ConfigOption config;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "CASES.yaml", description = "The test cases file")
+    Path casesFile;
+
+    @Override
+    public Integer call() {
+        PrintWriter err = spec.commandLine().getErr();
+        PrintWriter out = spec.commandLine().getOut();
+        CompiledConfig compiled = ConfigFiles.load(config.resolve(), err);
+        if (compiled == null) {
+            return 1;
+        }
+        PolicyCases.Loaded loaded = read(err);
+        if (loaded == null) {
+            return 1;
+        }
+        int passed = 0;
+        int failed = 0;
+        for (PolicyCase c : loaded.cases()) {
+            PolicyCase.Outcome outcome = c.run(compiled.policy());
+            if (c.passes(outcome)) {
+                passed++;
+                out.println("PASS  " + c.name() + ": " + outcome.status() + ", " + rule(outcome.rule()));
+            } else {
+                failed++;
+                out.println("FAIL  " + c.name() + " (" + casesFile + ":" + c.line() + "): expected " + c.expectStatus()
+                        + (c.expectRule() == null ? "" : ", rule " + c.expectRule()) + "; got " + outcome.status()
+                        + ", " + rule(outcome.rule()) + " (" + outcome.reason() + ")");
+            }
+        }
+        out.println(passed + " passed, " + failed + " failed");
+        out.flush();
+        return failed == 0 ? 0 : 1;
+    }
+
+    private static String rule(@Nullable String rule) {
+        return rule == null ? "no rule (default)" : "rule " + rule;
+    }
+
+    private PolicyCases.@Nullable Loaded read(PrintWriter err) {
+        String text;
+        try {
+            text = StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(Files.readAllBytes(casesFile)))
+                    .toString();
+        } catch (NoSuchFileException e) {
+            err.println(casesFile + ": no such file");
+            err.flush();
+            return null;
+        } catch (CharacterCodingException e) {
+            err.println(casesFile + ": invalid UTF-8 byte sequence (expected: a UTF-8 encoded file)");
+            err.flush();
+            return null;
+        } catch (IOException e) {
+            err.println(casesFile + ": cannot read: " + e.getMessage());
+            err.flush();
+            return null;
+        }
+        PolicyCases.Loaded loaded = PolicyCases.read(casesFile.toString(), text);
+        if (loaded.problems().isEmpty()) {
+            return loaded;
+        }
+        for (ConfigProblem problem : loaded.problems()) {
+            err.println(problem.render());
+        }
+        int n = loaded.problems().size();
+        err.println(n + (n == 1 ? " problem" : " problems") + " in " + casesFile);
+        err.flush();
+        return null;
+    }
+}

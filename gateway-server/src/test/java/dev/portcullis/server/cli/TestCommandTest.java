@@ -1,0 +1,108 @@
+package dev.portcullis.server.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+class TestCommandTest {
+    private static final Path CONFIG_DIR = Path.of("..", "config");
+    private static final String POLICY = CONFIG_DIR.resolve("policy.yaml").toString();
+
+    record Result(int exit, String out, String err) {}
+
+    private static Result run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cli = new CommandLine(new PortcullisCommand());
+        cli.setOut(new PrintWriter(out, true));
+        cli.setErr(new PrintWriter(err, true));
+        int exit = cli.execute(args);
+        return new Result(exit, out.toString(), err.toString());
+    }
+
+    @Test
+    void theShippedCasesPassAgainstTheExamplePolicy() {
+        Result result = run("test", "-c", POLICY, CONFIG_DIR.resolve("examples/policy-tests.yaml").toString());
+
+        assertThat(result.err()).isEmpty();
+        assertThat(result.out()).doesNotContain("FAIL");
+        assertThat(result.out().lines().toList()).hasSize(14)
+                .startsWith("PASS  abusive networks are blocked, even for admins: 403, rule block-abusive-networks")
+                .endsWith("13 passed, 0 failed");
+        assertThat(result.exit()).isZero();
+    }
+
+    @Test
+    void aFailingCaseShowsExpectedAndActualAndExitsOne(@TempDir Path dir) throws IOException {
+        Path cases = dir.resolve("cases.yaml");
+        Files.writeString(cases, """
+                cases:
+                  - name: health
+                    request: { path: /healthz }
+                    expect: { status: 200, rule: health }
+                  - name: viewers may delete users
+                    request: { method: DELETE, path: /api/users/42, subject: bob, roles: [viewer] }
+                    expect: { status: 200 }
+                  - name: wrong rule
+                    request: { path: /assets/app.js }
+                    expect: { status: 200, rule: app }
+                """);
+
+        Result result = run("test", "-c", POLICY, cases.toString());
+
+        assertThat(result.exit()).isEqualTo(1);
+        assertThat(result.err()).isEmpty();
+        assertThat(result.out().lines().toList()).containsExactly(
+                "PASS  health: 200, rule health",
+                "FAIL  viewers may delete users (" + cases + ":5): expected 200; got 403, rule delete-users-admins-only"
+                        + " (rule delete-users-admins-only: role admin missing)",
+                "FAIL  wrong rule (" + cases + ":8): expected 200, rule app; got 200, rule static-assets (allowed by "
+                        + "rule static-assets)",
+                "1 passed, 2 failed");
+    }
+
+    @Test
+    void aMalformedCasesFileIsReportedLikeConfigProblems(@TempDir Path dir) throws IOException {
+        Path cases = dir.resolve("cases.yaml");
+        Files.writeString(cases, """
+                cases:
+                  - name: typo
+                    request: { path: /x, ip: 10.0.0.300 }
+                    expect: { stauts: 200 }
+                """);
+
+        Result result = run("test", "-c", POLICY, cases.toString());
+
+        assertThat(result.exit()).isEqualTo(1);
+        assertThat(result.out()).isEmpty();
+        assertThat(result.err().lines().toList()).containsExactly(
+                cases + ":3:30: cases[0].request.ip: \"10.0.0.300\" is not an IP address (expected: an IPv4 or IPv6 "
+                        + "address, e.g. 10.20.1.5)",
+                cases + ":4:13: cases[0].expect.status: required key is missing (expected: the status, e.g. 200 for "
+                        + "\"would be proxied\")",
+                cases + ":4:15: cases[0].expect.stauts: unknown key \"stauts\" (expected one of: status, rule)",
+                "3 problems in " + cases);
+    }
+
+    @Test
+    void missingFilesAndBrokenYamlNeverShowAStackTrace(@TempDir Path dir) throws IOException {
+        Path broken = dir.resolve("broken.yaml");
+        Files.writeString(broken, "cases: [ { name: x\n");
+
+        Result missing = run("test", "-c", POLICY, dir.resolve("none.yaml").toString());
+        Result yaml = run("test", "-c", POLICY, broken.toString());
+
+        assertThat(missing.exit()).isEqualTo(1);
+        assertThat(missing.err()).isEqualTo(dir.resolve("none.yaml") + ": no such file\n");
+        assertThat(yaml.exit()).isEqualTo(1);
+        assertThat(yaml.err()).startsWith(broken + ":2:1: (root): invalid YAML: ").doesNotContain("\tat ")
+                .endsWith("1 problem in " + broken + "\n");
+    }
+}
