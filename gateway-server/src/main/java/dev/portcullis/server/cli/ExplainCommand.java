@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.portcullis.core.config.CompiledConfig;
 import dev.portcullis.core.explain.Explanation;
+import dev.portcullis.core.geo.GeoDatabaseException;
 import dev.portcullis.core.identity.Identity;
 import dev.portcullis.core.identity.IdentityChain;
 import dev.portcullis.core.identity.KeySourceException;
@@ -110,6 +111,11 @@ final class ExplainCommand implements Callable<Integer> {
             return 0;
         } catch (KeySourceException e) {
             err.println(ConfigFiles.describe(config.resolve(), e));
+            err.println("1 problem in " + config.resolve());
+            err.flush();
+            return 1;
+        } catch (GeoDatabaseException e) {
+            err.println(config.resolve() + ": geoip: " + e.getMessage());
             err.println("1 problem in " + config.resolve());
             err.flush();
             return 1;
