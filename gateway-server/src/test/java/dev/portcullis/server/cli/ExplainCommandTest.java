@@ -11,10 +11,12 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
+import dev.portcullis.core.geo.MmdbWriter;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Date;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -86,6 +88,32 @@ class ExplainCommandTest {
                        -> 200 proxied: allowed by rule health
                 """);
         assertThat(result.out()).endsWith("decision  200 proxied, rule health: allowed by rule health\n");
+    }
+
+    @Test
+    void aGeoIpRuleShowsTheClientsCountryAndAsn() throws Exception {
+        MmdbWriter.countries(Map.of("175.45.176.0/22", "KP", "81.2.69.0/24", "GB")).write(dir.resolve("country.mmdb"));
+        MmdbWriter.asns(Map.of("81.2.69.0/24", 64500L)).write(dir.resolve("asn.mmdb"));
+        Path geoConfig = dir.resolve("geo.yaml");
+        Files.writeString(geoConfig, """
+                upstream: { url: "http://127.0.0.1:3000" }
+                geoip: { database: "country.mmdb", asn_database: "asn.mmdb" }
+                default: allow
+                rules:
+                  - name: embargo
+                    match: { countries: [KP] }
+                    action: deny
+                """);
+
+        Result denied = run("explain", "-c", geoConfig.toString(), "--method", "GET", "--path", "/x",
+                "--ip", "175.45.177.1");
+        assertThat(denied.exit()).isZero();
+        assertThat(denied.out()).contains("KP").contains("embargo").contains("403");
+
+        Result allowed = run("explain", "-c", geoConfig.toString(), "--method", "GET", "--path", "/x",
+                "--ip", "81.2.69.7");
+        assertThat(allowed.exit()).isZero();
+        assertThat(allowed.out()).contains("GB").contains("64500").contains("200");
     }
 
     @Test
