@@ -79,11 +79,16 @@ public final class GatewayServer implements AutoCloseable {
         this.reloader = source == null ? null : new Reloader(source, snapshots, Clock.systemUTC(), background,
                 List.of(new Reloader.Listener() {
                     @Override
+                    public void preparing(GatewaySnapshot next) {
+                        // the new rules' meters exist before the first request of the new generation
+                        metrics.configLoaded(next);
+                    }
+
+                    @Override
                     public void applied(GatewaySnapshot previous, GatewaySnapshot next, ReloadOutcome.Applied outcome) {
                         upstreams.follow(next.config().upstream());
                         watch(next);
                         metrics.reloadSucceeded();
-                        metrics.configLoaded(next.config().version());
                     }
 
                     @Override

@@ -7,6 +7,8 @@ import dev.portcullis.core.runtime.SnapshotHolder;
 import dev.portcullis.server.exchange.Exchange;
 import dev.portcullis.server.exchange.ExchangeListener;
 import io.micrometer.core.instrument.Counter;
+import dev.portcullis.core.geo.GeoDatabaseInfo;
+import dev.portcullis.core.geo.MaxMindGeoLookup;
 import dev.portcullis.core.ratelimit.RateLimiter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -20,6 +22,7 @@ import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -82,6 +85,7 @@ public final class GatewayMetrics implements ExchangeListener, AutoCloseable {
     private @Nullable String configVersion;
     private @Nullable FunctionCounter accessLogDropped;
     private final Set<String> rateLimitedNames = new HashSet<>();
+    private final List<Gauge> geoInfo = new ArrayList<>();
     /** Held strongly: a function counter only keeps a weak reference to its source. */
     private @Nullable LongSupplier accessLogDroppedSource;
 
@@ -112,7 +116,7 @@ public final class GatewayMetrics implements ExchangeListener, AutoCloseable {
         NettyMemoryMetrics.bind(registry);
         GatewaySnapshot current = snapshots.current();
         if (current != null) {
-            configLoaded(current.config().version());
+            configLoaded(current);
         }
     }
 
@@ -155,7 +159,8 @@ public final class GatewayMetrics implements ExchangeListener, AutoCloseable {
      * A config is live (call after the snapshot holder has it): {@code portcullis_config_info{version}} now names
      * {@code version} alone, and the meters of its rules and JWT providers are registered.
      */
-    public synchronized void configLoaded(String version) {
+    public synchronized void configLoaded(GatewaySnapshot current) {
+        String version = current.config().version();
         if (!version.equals(configVersion)) {
             Gauge next = Gauge.builder("portcullis.config.info", () -> 1)
                     .description("The version (sha256 of the file) of the live config; always 1")
@@ -167,16 +172,35 @@ public final class GatewayMetrics implements ExchangeListener, AutoCloseable {
             configInfo = next;
             configVersion = version;
         }
-        GatewaySnapshot current = snapshots.current();
-        if (current != null) {
-            for (Rule rule : current.config().policy().rules()) {
-                rule(rule.name());
-            }
-            for (RateLimiter limiter : current.limiters().all()) {
-                rateLimited(limiter.name());
+        for (Rule rule : current.config().policy().rules()) {
+            rule(rule.name());
+        }
+        for (RateLimiter limiter : current.limiters().all()) {
+            rateLimited(limiter.name());
+        }
+        geoDatabases(current);
+        jwt.providersChanged();
+    }
+
+    /**
+     * {@code portcullis_geoip_database_info{database,build_date}} 1 for each GeoIP database of the live config
+     * (what a reload opened), replacing the series of the previous one.
+     */
+    private void geoDatabases(GatewaySnapshot live) {
+        for (Gauge old : geoInfo) {
+            registry.remove(old);
+        }
+        geoInfo.clear();
+        if (live.geo() instanceof MaxMindGeoLookup databases) {
+            for (GeoDatabaseInfo info : databases.databases()) {
+                geoInfo.add(Gauge.builder("portcullis.geoip.database.info", () -> 1)
+                        .description("The GeoIP databases in use, by role and build date; always 1")
+                        .tag("database", info.database())
+                        .tag("type", info.type())
+                        .tag("build_date", info.buildDate().toString())
+                        .register(registry));
             }
         }
-        jwt.providersChanged();
     }
 
     /**

@@ -6,6 +6,8 @@ import dev.portcullis.core.geo.MmdbWriter;
 import dev.portcullis.server.it.support.GatewayHarness;
 import dev.portcullis.server.it.support.GatewayHarness.Gateway;
 import dev.portcullis.server.it.support.Probe;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -59,6 +61,16 @@ class GeoIpIT {
         Probe p = start();
         p.forbidden("/x", "X-Forwarded-For: 81.2.69.200");
         p.allowed("/x", "X-Forwarded-For: 81.2.69.100");
+    }
+
+    @Test
+    void theDatabasesInUseAreExportedForMetrics() throws Exception {
+        Gateway gw = harness.start("geoip.yaml", Map.of("COUNTRY_DB", countryDb.toString(), "ASN_DB", asnDb.toString()));
+        String metrics = harness.client().send(HttpRequest.newBuilder(gw.adminUri("/metrics")).GET().build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+        assertThat(metrics).containsPattern("portcullis_geoip_database_info\\{[^}]*database=\"country\"[^}]*\\} 1");
+        assertThat(metrics).containsPattern("portcullis_geoip_database_info\\{[^}]*database=\"asn\"[^}]*\\} 1");
+        assertThat(metrics).contains("build_date=\"");
     }
 
     @Test

@@ -131,15 +131,18 @@ class GatewayMetricsTest {
     }
 
     @Test
-    void configInfoNamesOnlyTheLiveVersion() {
+    void configInfoNamesOnlyTheLiveVersion() throws Exception {
         String first = snapshots.current().config().version();
         assertThat(metrics.registry().get("portcullis.config.info").gauge().getId().getTag("version")).isEqualTo(first);
 
-        metrics.configLoaded("sha256:feed");
+        CompiledConfig changed = ConfigLoader.load("metrics.yaml",
+                (YAML + "  - name: added\n    match: { paths: [\"/added\"] }\n").getBytes(StandardCharsets.UTF_8),
+                Path.of("."));
+        metrics.configLoaded(new GatewaySnapshot(changed, 2, Instant.EPOCH));
 
         List<Gauge> info = List.copyOf(metrics.registry().get("portcullis.config.info").gauges());
         assertThat(info).hasSize(1);
-        assertThat(info.get(0).getId().getTag("version")).isEqualTo("sha256:feed");
+        assertThat(info.get(0).getId().getTag("version")).isEqualTo(changed.version()).isNotEqualTo(first);
         assertThat(info.get(0).value()).isEqualTo(1);
     }
 
