@@ -115,6 +115,23 @@ class ReloaderTest {
     }
 
     @Test
+    void rateLimitersKeepTheirBucketsAcrossAReloadWhenTheirDefinitionIsUnchanged() throws Exception {
+        String limits = "rate_limits:\n  kept: { key: client_ip, limit: 5, per: 1m }\n"
+                + "  changed: { key: client_ip, limit: 5, per: 1m }\n";
+        write(VALID_A + limits);
+        reload();
+        GatewaySnapshot before = holder.current();
+        write(VALID_A + limits.replace("changed: { key: client_ip, limit: 5", "changed: { key: client_ip, limit: 6")
+                + "# edited\n");
+        reload();
+        GatewaySnapshot after = holder.current();
+        assertThat(after.generation()).isEqualTo(before.generation() + 1);
+        assertThat(after.limiters().get("kept")).isSameAs(before.limiters().get("kept"));
+        assertThat(after.limiters().get("changed")).isNotSameAs(before.limiters().get("changed"));
+        assertThat(after.limiters().get("changed").definition().limit()).isEqualTo(6);
+    }
+
+    @Test
     void aMissingJwksFileIsRejected() throws Exception {
         write(VALID_A + "identity:\n  jwt:\n    issuer: \"https://issuer\"\n    algorithms: [RS256]\n"
                 + "    jwks_file: \"missing.json\"\n");

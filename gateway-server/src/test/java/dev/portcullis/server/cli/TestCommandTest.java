@@ -33,9 +33,9 @@ class TestCommandTest {
 
         assertThat(result.err()).isEmpty();
         assertThat(result.out()).doesNotContain("FAIL");
-        assertThat(result.out().lines().toList()).hasSize(14)
+        assertThat(result.out().lines().toList()).hasSize(17)
                 .startsWith("PASS  abusive networks are blocked, even for admins: 403, rule block-abusive-networks")
-                .endsWith("13 passed, 0 failed");
+                .endsWith("16 passed, 0 failed");
         assertThat(result.exit()).isZero();
     }
 
