@@ -2,13 +2,13 @@ package dev.portcullis.core.geo;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import com.maxmind.db.InvalidDatabaseException;
 import com.maxmind.db.CHMCache;
+import com.maxmind.db.Reader;
 import com.maxmind.db.Reader.FileMode;
-import com.maxmind.geoip2.DatabaseReader;
-import com.maxmind.geoip2.model.AsnResponse;
-import com.maxmind.geoip2.model.CityResponse;
-import com.maxmind.geoip2.model.CountryResponse;
-import com.maxmind.geoip2.record.Country;
+import dev.portcullis.core.geo.MmdbRecords.AsnRecord;
+import dev.portcullis.core.geo.MmdbRecords.CountryRecord;
+import dev.portcullis.core.geo.MmdbRecords.IsoCode;
 import dev.portcullis.core.net.Cidr;
 import dev.portcullis.core.net.CidrSet;
 import dev.portcullis.core.net.IpAddress;
@@ -19,7 +19,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.stream.Stream;
 import org.jspecify.annotations.Nullable;
 
@@ -37,11 +36,18 @@ public final class MaxMindGeoLookup implements GeoLookup, AutoCloseable {
      * address. Closing only stops lookups; the mapped memory is released when the reader becomes unreachable,
      * so close a lookup only once no configuration generation uses it.
      *
-     * Caching: DatabaseReader decodes a whole record (names in every language, the network, the address as
-     * text) per lookup, several kilobytes and microseconds (GeoLookupBenchmark). The readers share decoded
-     * data through a CHMCache, and each lookup instance keeps a bounded Caffeine cache of address to answer,
-     * which belongs to one generation's databases, so a reload never serves an answer of the old ones.
+     * Decoding: records are read with com.maxmind.db.Reader into the small models of MmdbRecords (the two
+     * ISO codes, the AS number), so that a lookup skips names, subdivisions and organisations. The reader still
+     * decodes every map key of a record as a string; MaxMind's files write repeated keys and maps as pointers,
+     * whose decoded values each reader keeps in a CHMCache (4,096 values: the keys and the per-country maps).
+     * Even so an uncached lookup costs about a microsecond of CPU and several hundred bytes (the address,
+     * the decoder, the keys), so each lookup instance also keeps a bounded Caffeine cache of address to
+     * answer, tens of nanoseconds and no allocation on a hit (GeoLookupBenchmark, hot and cold). The cache
+     * belongs to one generation's databases, so a reload never serves an answer of the old ones.
      */
+
+    /** What the type of an ASN database contains: the only type whose records hold just the AS (GeoLite2-ASN). */
+    private static final String ASN_TYPE = "GeoLite2-ASN";
 
     /** Addresses whose answers are kept, per database. */
     static final int CACHED_ADDRESSES = 65_536;
@@ -56,21 +62,16 @@ public final class MaxMindGeoLookup implements GeoLookup, AutoCloseable {
             "2001:db8::/32", "3fff::/20", "5f00::/16", "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8")
             .map(Cidr::parse).toList());
 
-    private static final InetAddress PROBE = probeAddress();
-
-    private final @Nullable DatabaseReader countries;
-    private final boolean city;
-    private final @Nullable DatabaseReader asns;
+    private final @Nullable Reader countries;
+    private final @Nullable Reader asns;
     private final List<GeoDatabaseInfo> databases;
     private final Cache<IpAddress, String> countryCache = Caffeine.newBuilder().maximumSize(CACHED_ADDRESSES)
             .executor(Runnable::run).build();
     private final Cache<IpAddress, Long> asnCache = Caffeine.newBuilder().maximumSize(CACHED_ADDRESSES)
             .executor(Runnable::run).build();
 
-    private MaxMindGeoLookup(@Nullable DatabaseReader countries, boolean city, @Nullable DatabaseReader asns,
-            List<GeoDatabaseInfo> databases) {
+    private MaxMindGeoLookup(@Nullable Reader countries, @Nullable Reader asns, List<GeoDatabaseInfo> databases) {
         this.countries = countries;
-        this.city = city;
         this.asns = asns;
         this.databases = List.copyOf(databases);
     }
@@ -86,15 +87,13 @@ public final class MaxMindGeoLookup implements GeoLookup, AutoCloseable {
     public static MaxMindGeoLookup open(@Nullable Path countryDatabase, @Nullable Path asnDatabase)
             throws GeoDatabaseException {
         List<GeoDatabaseInfo> infos = new ArrayList<>(2);
-        DatabaseReader countries = null;
-        DatabaseReader asns = null;
-        boolean city = false;
+        Reader countries = null;
+        Reader asns = null;
         try {
             if (countryDatabase != null) {
                 countries = openReader(countryDatabase);
-                String type = countries.metadata().databaseType();
-                city = type.contains("City");
-                if (!city && !type.contains("Country") || !probes(countries, city, false)) {
+                String type = countries.getMetadata().databaseType();
+                if (!type.contains("City") && !type.contains("Country")) {
                     throw new GeoDatabaseException(countryDatabase,
                             "is a " + type + " database (expected: a Country or City database)");
                 }
@@ -102,8 +101,8 @@ public final class MaxMindGeoLookup implements GeoLookup, AutoCloseable {
             }
             if (asnDatabase != null) {
                 asns = openReader(asnDatabase);
-                String type = asns.metadata().databaseType();
-                if (!type.contains("ASN") || !probes(asns, false, true)) {
+                String type = asns.getMetadata().databaseType();
+                if (!type.contains(ASN_TYPE)) {
                     throw new GeoDatabaseException(asnDatabase, "is a " + type + " database (expected: an ASN database)");
                 }
                 infos.add(info(GeoDatabaseInfo.ASN, asns, asnDatabase));
@@ -113,7 +112,7 @@ public final class MaxMindGeoLookup implements GeoLookup, AutoCloseable {
             closeQuietly(asns);
             throw e;
         }
-        return new MaxMindGeoLookup(countries, city, asns, infos);
+        return new MaxMindGeoLookup(countries, asns, infos);
     }
 
     /** The databases opened, country first: empty for a lookup that knows nothing. */
@@ -128,7 +127,7 @@ public final class MaxMindGeoLookup implements GeoLookup, AutoCloseable {
      */
     @Override
     public String country(IpAddress address) {
-        DatabaseReader reader = countries;
+        Reader reader = countries;
         if (reader == null || SPECIAL_PURPOSE.contains(address)) {
             return UNKNOWN_COUNTRY;
         }
@@ -141,19 +140,10 @@ public final class MaxMindGeoLookup implements GeoLookup, AutoCloseable {
         return code;
     }
 
-    private String lookUpCountry(DatabaseReader reader, IpAddress address) {
+    private static String lookUpCountry(Reader reader, IpAddress address) {
         try {
-            InetAddress inet = toInetAddress(address);
-            String code;
-            if (city) {
-                Optional<CityResponse> response = reader.tryCity(inet);
-                code = response.isEmpty() ? null : isoCode(response.get().country(),
-                        response.get().registeredCountry());
-            } else {
-                Optional<CountryResponse> response = reader.tryCountry(inet);
-                code = response.isEmpty() ? null : isoCode(response.get().country(),
-                        response.get().registeredCountry());
-            }
+            CountryRecord record = reader.get(toInetAddress(address), CountryRecord.class);
+            String code = record == null ? null : isoCode(record.country(), record.registeredCountry());
             return code == null ? UNKNOWN_COUNTRY : code;
         } catch (Exception e) {
             // SPEC 3.2: an address the database cannot answer for is unknown; never fail the request.
@@ -167,7 +157,7 @@ public final class MaxMindGeoLookup implements GeoLookup, AutoCloseable {
      */
     @Override
     public long asn(IpAddress address) {
-        DatabaseReader reader = asns;
+        Reader reader = asns;
         if (reader == null || SPECIAL_PURPOSE.contains(address)) {
             return UNKNOWN_ASN;
         }
@@ -180,10 +170,10 @@ public final class MaxMindGeoLookup implements GeoLookup, AutoCloseable {
         return asn;
     }
 
-    private static long lookUpAsn(DatabaseReader reader, IpAddress address) {
+    private static long lookUpAsn(Reader reader, IpAddress address) {
         try {
-            Optional<AsnResponse> response = reader.tryAsn(toInetAddress(address));
-            Long number = response.isEmpty() ? null : response.get().autonomousSystemNumber();
+            AsnRecord record = reader.get(toInetAddress(address), AsnRecord.class);
+            Long number = record == null ? null : record.autonomousSystemNumber();
             return number == null || number < 0 || number > 0xffff_ffffL ? UNKNOWN_ASN : number;
         } catch (Exception e) {
             return UNKNOWN_ASN;
@@ -204,7 +194,7 @@ public final class MaxMindGeoLookup implements GeoLookup, AutoCloseable {
         return "MaxMindGeoLookup" + databases;
     }
 
-    private static @Nullable String isoCode(@Nullable Country country, @Nullable Country registered) {
+    private static @Nullable String isoCode(@Nullable IsoCode country, @Nullable IsoCode registered) {
         String code = country == null ? null : country.isoCode();
         if (code == null && registered != null) {
             code = registered.isoCode();
@@ -232,7 +222,7 @@ public final class MaxMindGeoLookup implements GeoLookup, AutoCloseable {
         return InetAddress.getByAddress(bytes);
     }
 
-    private static DatabaseReader openReader(Path path) throws GeoDatabaseException {
+    private static Reader openReader(Path path) throws GeoDatabaseException {
         if (!Files.exists(path)) {
             throw new GeoDatabaseException(path, "does not exist (expected: a MaxMind DB file, e.g. GeoLite2-Country.mmdb)");
         }
@@ -243,52 +233,26 @@ public final class MaxMindGeoLookup implements GeoLookup, AutoCloseable {
             throw new GeoDatabaseException(path, "is not readable");
         }
         try {
-            return new DatabaseReader.Builder(path.toFile()).fileMode(FileMode.MEMORY_MAPPED).withCache(new CHMCache()).build();
-        } catch (com.maxmind.db.InvalidDatabaseException e) {
+            return new Reader(path.toFile(), FileMode.MEMORY_MAPPED, new CHMCache());
+        } catch (InvalidDatabaseException e) {
             throw new GeoDatabaseException(path, "is not a MaxMind DB file (" + e.getMessage() + ")");
         } catch (IOException | RuntimeException e) {
             throw new GeoDatabaseException(path, "cannot be read: " + e);
         }
     }
 
-    /** Whether the reader accepts the lookup we will make: DatabaseReader refuses methods its type does not fit. */
-    private static boolean probes(DatabaseReader reader, boolean city, boolean asn) {
-        try {
-            if (asn) {
-                reader.tryAsn(PROBE);
-            } else if (city) {
-                reader.tryCity(PROBE);
-            } else {
-                reader.tryCountry(PROBE);
-            }
-            return true;
-        } catch (UnsupportedOperationException e) {
-            return false;
-        } catch (Exception e) {
-            // A damaged record is the file's problem, not its type's; lookups will answer unknown.
-            return true;
-        }
+    private static GeoDatabaseInfo info(String database, Reader reader, Path path) {
+        return new GeoDatabaseInfo(database, reader.getMetadata().databaseType(), path,
+                reader.getMetadata().buildTime());
     }
 
-    private static GeoDatabaseInfo info(String database, DatabaseReader reader, Path path) {
-        return new GeoDatabaseInfo(database, reader.metadata().databaseType(), path, reader.metadata().buildTime());
-    }
-
-    private static void closeQuietly(@Nullable DatabaseReader reader) {
+    private static void closeQuietly(@Nullable Reader reader) {
         if (reader != null) {
             try {
                 reader.close();
             } catch (IOException e) {
                 // Closing a memory-mapped reader releases no OS resource; nothing to report.
             }
-        }
-    }
-
-    private static InetAddress probeAddress() {
-        try {
-            return InetAddress.getByAddress(new byte[] {1, 1, 1, 1});
-        } catch (UnknownHostException e) {
-            throw new IllegalStateException(e);
         }
     }
 }

@@ -39,7 +39,8 @@ public final class MmdbWriter {
      * (the alias shares a node), numbered breadth first from the root, which must be node 0. Networks are
      * inserted shortest first: a longer network inside a shorter one splits the shorter one's record into a
      * node whose two records both point at the shorter one's data, which is how nested networks keep the
-     * outer network's data around the inner one. Equal records are written once in the data section.
+     * outer network's data around the inner one. Equal records are written once in the data section, and
+     * within records a repeated key, string or map is a pointer to its first copy, as in MaxMind's own files.
      */
 
     private static final byte[] METADATA_MARKER = {(byte) 0xAB, (byte) 0xCD, (byte) 0xEF,
@@ -281,7 +282,7 @@ public final class MmdbWriter {
         }
     }
 
-    /** Encodes a value in the data section format; pointers are never written. */
+    /** Encodes a value in the data section format, without pointers (metadata, and records to compare). */
     private static void encode(ByteArrayOutputStream out, Object value, boolean sortKeys) {
         if (value instanceof String s) {
             byte[] utf8 = s.getBytes(StandardCharsets.UTF_8);
@@ -417,20 +418,74 @@ public final class MmdbWriter {
         }
     }
 
-    /** The data section: each distinct record once, at the offset returned by {@link #add}. */
+    /**
+     * The data section: each distinct record once, at the offset returned by {@link #add}; as MaxMind's writer
+     * does, a map key, string or map written before is written again as a pointer to its first copy.
+     */
     private static final class DataSection {
         private final ByteArrayOutputStream out = new ByteArrayOutputStream();
         private final Map<Key, Integer> offsets = new HashMap<>();
+        private final Map<Object, Integer> written = new HashMap<>();
 
         int add(Map<String, ?> record) {
             ByteArrayOutputStream encoded = new ByteArrayOutputStream();
             encode(encoded, record, true);
-            byte[] bytes = encoded.toByteArray();
-            return offsets.computeIfAbsent(new Key(bytes), key -> {
+            Key key = new Key(encoded.toByteArray());
+            Integer known = offsets.get(key);
+            if (known != null) {
+                return known;
+            }
+            int offset = out.size();
+            // the record itself is written in place: a search tree record points at a map, not at a pointer
+            writeMap(record);
+            offsets.put(key, offset);
+            return offset;
+        }
+
+        private void writeMap(Map<?, ?> map) {
+            int offset = out.size();
+            control(out, 7, map.size());
+            List<Map.Entry<?, ?>> entries = new ArrayList<>(map.entrySet());
+            entries.sort(Comparator.comparing(e -> (String) e.getKey()));
+            for (Map.Entry<?, ?> entry : entries) {
+                write(entry.getKey());
+                write(entry.getValue());
+            }
+            written.putIfAbsent(map, offset);
+        }
+
+        private void write(Object value) {
+            Integer known = value instanceof String || value instanceof Map ? written.get(value) : null;
+            if (known != null) {
+                pointer(known);
+            } else if (value instanceof Map<?, ?> map) {
+                writeMap(map);
+            } else {
                 int offset = out.size();
-                out.writeBytes(bytes);
-                return offset;
-            });
+                encode(out, value, true);
+                if (value instanceof String) {
+                    written.put(value, offset);
+                }
+            }
+        }
+
+        /** A pointer (type 1) to {@code target}, an offset in the data section, in its shortest form. */
+        private void pointer(int target) {
+            if (target < 2048) {
+                out.write(0x20 | target >>> 8);
+                writeBytes(out, target, 1);
+            } else if (target < 2048 + 524_288) {
+                int value = target - 2048;
+                out.write(0x28 | value >>> 16);
+                writeBytes(out, value, 2);
+            } else if (target < 526_336 + 134_217_728) {
+                int value = target - 526_336;
+                out.write(0x30 | value >>> 24);
+                writeBytes(out, value, 3);
+            } else {
+                out.write(0x38);
+                writeBytes(out, target, 4);
+            }
         }
 
         int size() {
