@@ -3,7 +3,7 @@ package dev.portcullis.server.exchange;
 import dev.portcullis.core.policy.AuditOutcome;
 import dev.portcullis.core.policy.Decision;
 import dev.portcullis.core.runtime.GatewaySnapshot;
-import dev.portcullis.server.log.LoggedPath;
+import dev.portcullis.server.http.LoggedPath;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
 

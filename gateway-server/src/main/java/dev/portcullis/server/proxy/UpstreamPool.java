@@ -1,7 +1,7 @@
 package dev.portcullis.server.proxy;
 
 import dev.portcullis.core.config.UpstreamSettings;
-import dev.portcullis.server.Transport;
+import dev.portcullis.server.transport.Transport;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;

@@ -1,7 +1,7 @@
 package dev.portcullis.server.proxy;
 
 import dev.portcullis.core.config.UpstreamSettings;
-import dev.portcullis.server.Transport;
+import dev.portcullis.server.transport.Transport;
 import io.netty.channel.EventLoop;
 import java.util.ArrayList;
 import java.util.List;
