@@ -29,10 +29,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * upstream connection share one thread, and bounded by {@code upstream.max_connections} over all
  * event loops together.
  *
- * <p>Implementation notes: idle connections and waiters live in a {@link FastThreadLocal} of the
- * event loop that owns them, so taking and returning needs no lock. Only the open-connection count
- * is shared. When the pool is full, an acquirer waits (up to {@code connect_timeout}) for a
- * connection returned on its own loop, or for a slot freed by a close on any loop.
+ * <p>Implementation notes: idle connections live in a {@link FastThreadLocal} of the event loop that
+ * owns them, so taking and returning needs no lock. Shared by all loops are the open-connection count
+ * (an atomic), the waiters (a {@link ConcurrentLinkedQueue}) and the {@code retired} flag (volatile).
+ * When the pool is full, an acquirer waits (up to {@code connect_timeout}) for a connection returned
+ * on its own loop, or for a slot freed by a close on any loop.
  */
 public final class UpstreamPool {
     static final int IDLE_SECONDS = 60;
@@ -177,8 +178,10 @@ public final class UpstreamPool {
     }
 
     /**
-     * Takes a connection back after an exchange, into the pool it came from. A reusable one goes to a
-     * waiter on the same loop or to the idle set; otherwise (or when its pool is retired) it is closed.
+     * Gives a connection back after an exchange. Its {@link UpstreamHandler} returns it to the pool it
+     * came from ({@link #takeBack}) at once outside a read, but when released during a read only at the
+     * end of that read, and then only if nothing more arrived (SPEC 3.7). A reusable one goes to a waiter
+     * on the same loop or to the idle set; otherwise (or when its pool is retired) it is closed.
      */
     static void release(Channel channel, boolean reusable) {
         UpstreamHandler handler = channel.pipeline().get(UpstreamHandler.class);
