@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.portcullis.server.it.support.GatewayHarness;
 import dev.portcullis.server.it.support.GatewayHarness.Gateway;
 import dev.portcullis.server.it.support.Probe;
+import dev.portcullis.server.it.support.RawHttp;
+import dev.portcullis.server.it.support.RawHttp.RawResponse;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
@@ -62,6 +64,23 @@ class AdminIT {
 
         p.forbidden("/healthz");
         p.forbidden("/readyz");
+    }
+
+    @Test
+    void answersARequestPipelinedBehindAReloadAfterTheReload() throws Exception {
+        Gateway gw = harness.start("proxy.yaml");
+
+        try (RawHttp raw = RawHttp.connect(gw.adminPort())) {
+            raw.send("POST /reload HTTP/1.1\r\nHost: admin\r\nContent-Length: 0\r\n\r\n"
+                    + "GET /healthz HTTP/1.1\r\nHost: admin\r\n\r\n");
+            RawResponse reload = raw.readResponse();
+            RawResponse health = raw.readResponse();
+
+            assertThat(reload.status()).isEqualTo(200);
+            assertThat(reload.bodyText()).contains("\"generation\":2");
+            assertThat(health.status()).isEqualTo(200);
+            assertThat(health.bodyText()).isEqualTo("{\"status\":\"ok\"}");
+        }
     }
 
     private static HttpResponse<byte[]> adminGet(Gateway gw, String path) throws Exception {
