@@ -13,6 +13,7 @@ import dev.portcullis.server.metrics.GatewayMetrics;
 import dev.portcullis.server.pipeline.ProxyChannelInitializer;
 import dev.portcullis.server.proxy.Upstreams;
 import dev.portcullis.server.reload.ConfigWatcher;
+import dev.portcullis.server.transport.Transport;
 import dev.portcullis.core.runtime.ReloadOutcome;
 import dev.portcullis.core.runtime.Reloader;
 import io.netty.bootstrap.ServerBootstrap;

@@ -1,4 +1,4 @@
-/** The Netty side of Portcullis: listeners, lifecycle and transport selection. */
+/** The Netty side of Portcullis: listeners and lifecycle. */
 @NullMarked
 package dev.portcullis.server;
 

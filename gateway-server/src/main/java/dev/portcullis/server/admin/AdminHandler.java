@@ -70,6 +70,8 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             return;
         }
         boolean keepAlive = HttpUtil.isKeepAlive(request);
+        // answered later, on the reload thread: a request pipelined behind this one waits, so answers stay in order
+        ctx.channel().config().setAutoRead(false);
         config.reload().whenComplete((answer, error) -> {
             FullHttpResponse response = answer != null ? json(answer)
                     : json(HttpResponseStatus.SERVICE_UNAVAILABLE, "{\"error\":\"reload unavailable\"}");
@@ -77,7 +79,9 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             }
             var written = ctx.writeAndFlush(response);
-            if (!keepAlive) {
+            if (keepAlive) {
+                written.addListener(done -> ctx.channel().config().setAutoRead(true));
+            } else {
                 written.addListener(ChannelFutureListener.CLOSE);
             }
         });

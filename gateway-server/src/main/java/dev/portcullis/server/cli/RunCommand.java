@@ -6,7 +6,7 @@ import dev.portcullis.core.geo.GeoDatabaseException;
 import dev.portcullis.core.runtime.GatewaySnapshot;
 import dev.portcullis.core.runtime.Reloader;
 import dev.portcullis.server.GatewayServer;
-import dev.portcullis.server.Transport;
+import dev.portcullis.server.transport.Transport;
 import dev.portcullis.server.reload.SignalTrigger;
 import java.io.IOException;
 import java.time.Duration;

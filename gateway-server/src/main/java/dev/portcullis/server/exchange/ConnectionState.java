@@ -15,17 +15,22 @@ import org.jspecify.annotations.Nullable;
  * head/idle timers and the reasons reading is paused.
  *
  * <p>Confined to the channel's event loop. Reading is paused while any of the pause reasons holds
- * (a pipelined request is queued, the upstream cannot take more body, the upstream is not connected
- * yet) so that one mechanism owns {@code autoRead}.
+ * (a pipelined request is queued, the upstream cannot take more body or, in a WebSocket tunnel, more
+ * relayed bytes, the upstream is not connected yet, the identity waits for signing keys) so that one
+ * mechanism owns {@code autoRead}.
  */
 public final class ConnectionState {
     private static final AttributeKey<ConnectionState> KEY = AttributeKey.valueOf("portcullis.connection");
 
     /** Reasons to stop reading from the client. */
     public enum Pause {
+        /** A request arrived before the previous exchange finished. */
         PIPELINED,
+        /** The upstream connection cannot take more (request body, or bytes relayed by a tunnel). */
         UPSTREAM_BACKPRESSURE,
+        /** The upstream connection is being acquired. */
         UPSTREAM_CONNECTING,
+        /** The decision waits for the identity provider's signing keys. */
         IDENTITY
     }
 

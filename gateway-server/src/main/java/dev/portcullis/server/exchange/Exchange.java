@@ -3,7 +3,7 @@ package dev.portcullis.server.exchange;
 import dev.portcullis.core.policy.AuditOutcome;
 import dev.portcullis.core.policy.Decision;
 import dev.portcullis.core.runtime.GatewaySnapshot;
-import dev.portcullis.server.log.LoggedPath;
+import dev.portcullis.server.http.LoggedPath;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
 
@@ -35,7 +35,7 @@ public final class Exchange {
     private boolean http10;
     private List<String> removedHeaders = List.of();
     private boolean hasBody;
-    private boolean webSocket;
+    private @Nullable String webSocketKey;
 
     Exchange(ConnectionState connection, String requestId, String method, String rawPath) {
         this.connection = connection;
@@ -61,7 +61,7 @@ public final class Exchange {
 
     /**
      * Sets the generation deciding this exchange, which the caller {@linkplain GatewaySnapshot#tryAcquire() took};
-     * the exchange releases it in {@link #finish}.
+     * the exchange releases it in {@link #finish}, or earlier in {@link #releaseSnapshot}.
      */
     public void snapshot(GatewaySnapshot snapshot) {
         if (this.snapshot != null) {
@@ -97,13 +97,16 @@ public final class Exchange {
         this.hasBody = hasBody;
     }
 
-    /** True when the request asked for a WebSocket upgrade that may be tunnelled if the upstream accepts it. */
-    public boolean webSocket() {
-        return webSocket;
+    /**
+     * The {@code Sec-WebSocket-Key} of a request that asked for a WebSocket upgrade, which may be tunnelled if the
+     * upstream accepts that key; null for any other request.
+     */
+    public @Nullable String webSocketKey() {
+        return webSocketKey;
     }
 
-    public void webSocket(boolean webSocket) {
-        this.webSocket = webSocket;
+    public void webSocketKey(String key) {
+        this.webSocketKey = key;
     }
 
     public String requestId() {
@@ -253,6 +256,19 @@ public final class Exchange {
         return finished;
     }
 
+    /**
+     * Lets go of the generation before the exchange finishes, once nothing of it is needed any more (a WebSocket
+     * tunnel copied what it uses): a reload then need not keep that generation's resources alive for the tunnel's
+     * life. Once only, together with {@link #finish}; {@link #snapshot()} fails afterwards.
+     */
+    public void releaseSnapshot() {
+        GatewaySnapshot held = snapshot;
+        snapshot = null;
+        if (held != null) {
+            held.release();
+        }
+    }
+
     /** Marks the response complete: tells the listeners (access log, metrics) once and frees the connection. */
     public void finish() {
         if (finished) {
@@ -263,9 +279,7 @@ public final class Exchange {
         try {
             connection.exchangeFinished(this);
         } finally {
-            if (snapshot != null) {
-                snapshot.release();
-            }
+            releaseSnapshot();
         }
     }
 }

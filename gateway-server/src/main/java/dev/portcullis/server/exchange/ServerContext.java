@@ -3,21 +3,31 @@ package dev.portcullis.server.exchange;
 import dev.portcullis.core.runtime.SnapshotHolder;
 import io.netty.channel.group.ChannelGroup;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * What all client connections of one server share: the live snapshot, the open connections, drain
- * state and the listeners told of every finished exchange.
+ * What all client connections of one server share: the live snapshot, the open connections and
+ * tunnels, drain state and the listeners told of every finished exchange.
  */
 public final class ServerContext {
+
+    /** A connection that no longer carries exchanges (a WebSocket tunnel), which draining ends at once. */
+    public interface Tunnel {
+        /** Closes both sides; called from any thread, more than once is harmless. */
+        void closeForDrain();
+    }
+
     private static final Logger LOG = LoggerFactory.getLogger(ServerContext.class);
 
     private final SnapshotHolder snapshots;
     private final ChannelGroup clients;
     private final List<ExchangeListener> listeners;
     private final AtomicInteger inFlight = new AtomicInteger();
+    private final Set<Tunnel> tunnels = ConcurrentHashMap.newKeySet();
     private volatile boolean draining;
 
     public ServerContext(SnapshotHolder snapshots, ChannelGroup clients, List<ExchangeListener> listeners) {
@@ -63,7 +73,29 @@ public final class ServerContext {
         return draining;
     }
 
+    /** Shutdown begins: new requests are refused, and open tunnels are closed rather than waited for. */
     public void startDraining() {
         draining = true;
+        for (Tunnel tunnel : tunnels) {
+            tunnel.closeForDrain();
+        }
+    }
+
+    /** {@code tunnel} is open; when the server is already draining it is closed at once. */
+    public void tunnelOpened(Tunnel tunnel) {
+        tunnels.add(tunnel);
+        // after the add: a drain that began meanwhile either saw this tunnel or is seen here
+        if (draining) {
+            tunnel.closeForDrain();
+        }
+    }
+
+    public void tunnelClosed(Tunnel tunnel) {
+        tunnels.remove(tunnel);
+    }
+
+    /** Tunnels open now. */
+    public int openTunnels() {
+        return tunnels.size();
     }
 }

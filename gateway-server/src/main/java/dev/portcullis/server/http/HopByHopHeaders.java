@@ -2,7 +2,6 @@ package dev.portcullis.server.http;
 
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
-import dev.portcullis.server.http.HeaderTokens;
 import io.netty.util.AsciiString;
 import java.util.List;
 

@@ -1,4 +1,4 @@
-/** HTTP helpers that the pipeline and the proxy share: header tokens, hop-by-hop headers, request ids, handler names. */
+/** HTTP helpers that the pipeline and the proxy share: header tokens, hop-by-hop headers, request ids, handler names, logged paths. */
 @NullMarked
 package dev.portcullis.server.http;
 

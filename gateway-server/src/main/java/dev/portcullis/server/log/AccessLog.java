@@ -19,8 +19,9 @@ import org.slf4j.LoggerFactory;
 public final class AccessLog implements ExchangeListener {
 
     /*
-     * How a line leaves the event loop. exchangeFinished runs on the client channel's event loop after the
-     * response has been written, so the client's latency no longer includes it. The line is rendered right
+     * How a line leaves the event loop. exchangeFinished runs on the client channel's event loop when the
+     * exchange finishes: right after the last write of its response was handed to Netty (writeAndFlush, not
+     * necessarily on the wire yet), or, for a WebSocket tunnel, when the tunnel closes. The line is rendered right
      * there, into the calling thread's reused AccessLineWriter, and the resulting String is handed to the
      * logger. The alternative, capturing the exchange's fields and rendering on the writer thread, was
      * rejected: the Exchange is mutable and confined to its event loop, so a capture would be an object of

@@ -147,7 +147,8 @@ final class AccessControlHandler extends ChannelInboundHandlerAdapter {
             return false;
         }
         HttpRequest request = admitted.request();
-        IdentityHeaders.setForUpstream(request.headers(), verdict.identity(), admitted.snapshot().decisions().identity());
+        IdentityHeaders.setForUpstream(request.headers(), verdict.identity(), admitted.snapshot().decisions().identity(),
+                admitted.facts().peerIp());
         if (admitted.expectsContinue() && exchange.hasBody() && !exchange.http10()) {
             channel.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
         }

@@ -2,7 +2,10 @@ package dev.portcullis.server.pipeline;
 
 import dev.portcullis.server.http.HeaderTokens;
 import io.netty.handler.codec.http.HttpHeaders;
+import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Removes, before the policy sees the request, the headers a client may not set: from a peer that
@@ -13,6 +16,9 @@ import java.util.List;
  * <p>Names compare case-insensitively with {@code _} equal to {@code -}, because some upstream
  * stacks (CGI, nginx with underscores_in_headers, WSGI) read {@code X_Auth_Subject} as
  * {@code X-Auth-Subject}.
+ *
+ * <p>Runs for every request: the scan is a plain loop over the names (no capturing predicate), and it
+ * allocates only when a header has to go.
  */
 final class ForwardedHeaderSanitizer {
     private static final String X_FORWARDED_PREFIX = "x-forwarded-";
@@ -35,7 +41,21 @@ final class ForwardedHeaderSanitizer {
      */
     static void sanitize(HttpHeaders headers, boolean trustedPeer, List<String> gatewayHeaders,
             List<String> believed) {
-        HeaderTokens.removeIf(headers, name -> mustGo(name, trustedPeer, gatewayHeaders, believed));
+        List<String> doomed = null;
+        for (Iterator<Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence(); it.hasNext(); ) {
+            CharSequence name = it.next().getKey();
+            if (mustGo(name, trustedPeer, gatewayHeaders, believed)) {
+                if (doomed == null) {
+                    doomed = new ArrayList<>(2);
+                }
+                doomed.add(name.toString());
+            }
+        }
+        if (doomed != null) {
+            for (int i = 0; i < doomed.size(); i++) {
+                headers.remove(doomed.get(i));
+            }
+        }
     }
 
     private static boolean mustGo(CharSequence name, boolean trustedPeer, List<String> gatewayHeaders,

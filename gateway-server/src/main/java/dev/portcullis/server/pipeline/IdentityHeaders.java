@@ -4,6 +4,7 @@ import dev.portcullis.core.config.UpstreamIdentityHeaders;
 import dev.portcullis.core.identity.Identity;
 import dev.portcullis.core.identity.IdentityChain;
 import dev.portcullis.core.identity.IdentitySource;
+import dev.portcullis.core.net.IpAddress;
 import dev.portcullis.server.http.HeaderTokens;
 import io.netty.handler.codec.http.HttpHeaders;
 import java.util.List;
@@ -16,11 +17,13 @@ final class IdentityHeaders {
      * Sets the upstream identity headers; client-sent copies were stripped before the policy ran. Values
      * are percent-encoded where they are not plain visible ASCII (and each role's commas), so distinct
      * subjects and role lists stay distinct and nothing can be injected into the header block. A trusted
-     * proxy's forwarded-identity headers go on only when they are what the identity came from.
+     * proxy's forwarded-identity headers go on only when they are what the identity came from; only a
+     * believed {@code peer}'s request can still carry them (everyone else's lost them before the policy ran),
+     * so only such a request is scanned for them.
      */
-    static void setForUpstream(HttpHeaders headers, Identity identity, IdentityChain chain) {
+    static void setForUpstream(HttpHeaders headers, Identity identity, IdentityChain chain, IpAddress peer) {
         List<String> forwarded = chain.forwardedHeaders();
-        if (!forwarded.isEmpty() && identity.source() != IdentitySource.FORWARDED) {
+        if (!forwarded.isEmpty() && identity.source() != IdentitySource.FORWARDED && chain.believesForwarded(peer)) {
             ForwardedHeaderSanitizer.sanitize(headers, true, forwarded);
         }
         if (identity.isAnonymous()) {

@@ -86,11 +86,11 @@ final class RequestAdmission {
         ClientIpResolver clients = config.clientIps();
         boolean trustedPeer = clients.isTrusted(peer);
         boolean expectsContinue = HttpUtil.is100ContinueExpected(request);
-        boolean webSocket = WebSocketUpgrade.requested(request, exchange.hasBody());
+        String webSocketKey = WebSocketUpgrade.requested(request, exchange.hasBody());
         HopByHopHeaders.strip(headers);
-        if (webSocket) {
-            WebSocketUpgrade.keep(headers);
-            exchange.webSocket(true);
+        if (webSocketKey != null) {
+            WebSocketUpgrade.keep(headers, webSocketKey);
+            exchange.webSocketKey(webSocketKey);
         }
         List<String> overrides = OverrideHeaders.strip(headers);
         if (overrides != null) {

@@ -339,11 +339,13 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
         int code = response.status().code();
         HttpHeaders headers = response.headers();
         if (response.status().codeClass() == HttpStatusClass.INFORMATIONAL) {
-            if (code == 101 && current.webSocket() && upstream != null && WebSocketUpgrade.accepted(response)) {
+            String key = current.webSocketKey();
+            if (code == 101 && key != null && upstream != null && WebSocketUpgrade.accepted(response, key)) {
                 tunnel(current, response);
                 return false;
             }
             if (code == 101) {
+                // not a switch to the WebSocket the client asked for: the upstream connection is closed, never tunnelled
                 fail(502, ExchangeError.UPSTREAM_PROTOCOL_SWITCH);
                 return false;
             }

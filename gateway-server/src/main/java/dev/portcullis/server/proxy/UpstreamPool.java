@@ -1,7 +1,7 @@
 package dev.portcullis.server.proxy;
 
 import dev.portcullis.core.config.UpstreamSettings;
-import dev.portcullis.server.Transport;
+import dev.portcullis.server.transport.Transport;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -12,8 +12,7 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.handler.codec.http.HttpRequestEncoder;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.timeout.IdleStateHandler;
-import io.netty.resolver.dns.DnsAddressResolverGroup;
-import io.netty.resolver.dns.DnsNameResolverBuilder;
+import io.netty.resolver.AddressResolverGroup;
 import io.netty.util.concurrent.FastThreadLocal;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -29,10 +28,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * upstream connection share one thread, and bounded by {@code upstream.max_connections} over all
  * event loops together.
  *
- * <p>Implementation notes: idle connections and waiters live in a {@link FastThreadLocal} of the
- * event loop that owns them, so taking and returning needs no lock. Only the open-connection count
- * is shared. When the pool is full, an acquirer waits (up to {@code connect_timeout}) for a
- * connection returned on its own loop, or for a slot freed by a close on any loop.
+ * <p>Implementation notes: idle connections live in a {@link FastThreadLocal} of the event loop that
+ * owns them, so taking and returning needs no lock. Shared by all loops are the open-connection count
+ * (an atomic), the waiters (a {@link ConcurrentLinkedQueue}) and the {@code retired} flag (volatile).
+ * When the pool is full, an acquirer waits (up to {@code connect_timeout}) for a connection returned
+ * on its own loop, or for a slot freed by a close on any loop. A pool depends only on the settings that
+ * its connections do ({@link #serves}); the DNS resolver belongs to {@link Upstreams}.
  */
 public final class UpstreamPool {
     static final int IDLE_SECONDS = 60;
@@ -40,7 +41,7 @@ public final class UpstreamPool {
     private final UpstreamSettings settings;
     private final Transport transport;
     private final InetSocketAddress address;
-    private final DnsAddressResolverGroup resolver;
+    private final AddressResolverGroup<InetSocketAddress> resolver;
     private final AtomicInteger open = new AtomicInteger();
     private volatile boolean retired;
     private final Iterable<? extends EventLoop> loops;
@@ -52,19 +53,34 @@ public final class UpstreamPool {
         }
     };
 
-    public UpstreamPool(UpstreamSettings settings, Transport transport, Iterable<? extends EventLoop> loops) {
+    /** {@code resolver} resolves the upstream's name without blocking; its owner closes it. */
+    UpstreamPool(UpstreamSettings settings, Transport transport, Iterable<? extends EventLoop> loops,
+            AddressResolverGroup<InetSocketAddress> resolver) {
         this.settings = settings;
         this.loops = loops;
         this.transport = transport;
         this.address = InetSocketAddress.createUnresolved(settings.host(), settings.port());
-        // Names are resolved by Netty's asynchronous DNS resolver (hosts file first), never by a
-        // blocking InetAddress lookup on an event loop; literal addresses need no lookup at all.
-        this.resolver = new DnsAddressResolverGroup(
-                new DnsNameResolverBuilder().datagramChannelType(transport.datagramChannelClass()));
+        this.resolver = resolver;
     }
 
+    /** The settings this pool was created for; of them, it uses only those {@link #serves} compares. */
     public UpstreamSettings settings() {
         return settings;
+    }
+
+    /**
+     * True when this pool's connections suit an exchange decided with {@code other}: same scheme, host,
+     * port, {@code connect_timeout} and {@code max_connections}. The rest ({@code response_timeout}, ...)
+     * the exchange reads from its own generation. Allocation-free: it runs for every exchange.
+     */
+    boolean serves(UpstreamSettings other) {
+        UpstreamSettings own = settings;
+        return own == other
+                || (own.port() == other.port()
+                        && own.maxConnections() == other.maxConnections()
+                        && own.host().equals(other.host())
+                        && own.scheme().equals(other.scheme())
+                        && own.connectTimeout().equals(other.connectTimeout()));
     }
 
 
@@ -177,8 +193,10 @@ public final class UpstreamPool {
     }
 
     /**
-     * Takes a connection back after an exchange, into the pool it came from. A reusable one goes to a
-     * waiter on the same loop or to the idle set; otherwise (or when its pool is retired) it is closed.
+     * Gives a connection back after an exchange. Its {@link UpstreamHandler} returns it to the pool it
+     * came from ({@link #takeBack}) at once outside a read, but when released during a read only at the
+     * end of that read, and then only if nothing more arrived (SPEC 3.7). A reusable one goes to a waiter
+     * on the same loop or to the idle set; otherwise (or when its pool is retired) it is closed.
      */
     static void release(Channel channel, boolean reusable) {
         UpstreamHandler handler = channel.pipeline().get(UpstreamHandler.class);
@@ -247,11 +265,6 @@ public final class UpstreamPool {
     /** Connections open or being opened. */
     int openConnections() {
         return open.get();
-    }
-
-    /** Releases the resolver; call after the event loops have stopped. */
-    public void close() {
-        resolver.close();
     }
 
     private static final class Waiter {

@@ -1,37 +1,54 @@
 package dev.portcullis.server.proxy;
 
 import dev.portcullis.core.config.UpstreamSettings;
-import dev.portcullis.server.Transport;
+import dev.portcullis.server.transport.Transport;
 import io.netty.channel.EventLoop;
+import io.netty.resolver.AddressResolverGroup;
+import io.netty.resolver.dns.DnsAddressResolverGroup;
+import io.netty.resolver.dns.DnsNameResolverBuilder;
+import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * The upstream connection pools of a server, following the live config: one pool per distinct
- * {@code upstream} section. When a reload changes it, new exchanges get a new pool and the old one is
- * retired (idle connections closed, busy ones closed when their exchange ends).
+ * connection target (scheme, host, port, {@code connect_timeout}, {@code max_connections}). When a
+ * reload changes the target, new exchanges get a new pool and the old one is retired (idle connections
+ * closed, busy ones closed when their exchange ends); a reload that changes only what an exchange reads
+ * from its own generation ({@code response_timeout}, {@code case_insensitive_paths}) keeps the pool.
  *
  * <p>Implementation notes: the lookup on the request path compares the exchange's settings with the
- * current pool's by identity, then by value, and takes a lock only when a generation that is not the
- * current one asks (for the few exchanges still running on an older config after a reload).
+ * current pool's by identity, then field by field, and takes a lock only when a generation with another
+ * target asks (for the few exchanges still running on an older config after a reload).
  * {@code max_connections} bounds each pool; while an old pool drains, both pools together may hold more.
+ * All pools share one DNS resolver group, which lives as long as this object: a resolver may only be
+ * closed once the event loops that use it have stopped.
  */
 public final class Upstreams implements AutoCloseable {
     private final Transport transport;
     private final Iterable<? extends EventLoop> loops;
+    private final AddressResolverGroup<InetSocketAddress> resolver;
     private volatile UpstreamPool current;
     private final List<UpstreamPool> retired = new ArrayList<>();
 
     public Upstreams(UpstreamSettings initial, Transport transport, Iterable<? extends EventLoop> loops) {
         this.transport = transport;
         this.loops = loops;
-        this.current = new UpstreamPool(initial, transport, loops);
+        // Names are resolved by Netty's asynchronous DNS resolver (hosts file first), never by a
+        // blocking InetAddress lookup on an event loop; literal addresses need no lookup at all.
+        this.resolver = new DnsAddressResolverGroup(
+                new DnsNameResolverBuilder().datagramChannelType(transport.datagramChannelClass()));
+        this.current = newPool(initial);
+    }
+
+    private UpstreamPool newPool(UpstreamSettings settings) {
+        return new UpstreamPool(settings, transport, loops, resolver);
     }
 
     /** The pool for an exchange decided with {@code settings}. */
     UpstreamPool poolFor(UpstreamSettings settings) {
         UpstreamPool pool = current;
-        if (pool.settings() == settings || pool.settings().equals(settings)) {
+        if (pool.serves(settings)) {
             return pool;
         }
         return older(settings);
@@ -39,12 +56,12 @@ public final class Upstreams implements AutoCloseable {
 
     private synchronized UpstreamPool older(UpstreamSettings settings) {
         for (UpstreamPool pool : retired) {
-            if (pool.settings().equals(settings)) {
+            if (pool.serves(settings)) {
                 return pool;
             }
         }
         // a generation between two reloads that no exchange took before: serve it from a retired pool of its own
-        UpstreamPool pool = new UpstreamPool(settings, transport, loops);
+        UpstreamPool pool = newPool(settings);
         pool.retire();
         retired.add(pool);
         return pool;
@@ -53,12 +70,12 @@ public final class Upstreams implements AutoCloseable {
     /** A reload applied {@code settings}: new exchanges use a pool for them; the previous pool drains. */
     public synchronized void follow(UpstreamSettings settings) {
         UpstreamPool pool = current;
-        if (pool.settings().equals(settings)) {
+        if (pool.serves(settings)) {
             return;
         }
         UpstreamPool next = null;
         for (UpstreamPool old : retired) {
-            if (old.settings().equals(settings)) {
+            if (old.serves(settings)) {
                 next = old;
             }
         }
@@ -66,17 +83,13 @@ public final class Upstreams implements AutoCloseable {
             retired.remove(next);
             next.unretire();
         } else {
-            next = new UpstreamPool(settings, transport, loops);
+            next = newPool(settings);
         }
         pool.retire();
         retired.add(pool);
-        retired.removeIf(old -> old.openConnections() == 0 && old != pool && closeQuietly(old));
+        // a drained pool holds nothing but its idle list; the shared resolver stays open
+        retired.removeIf(old -> old.openConnections() == 0 && old != pool);
         current = next;
-    }
-
-    private static boolean closeQuietly(UpstreamPool pool) {
-        pool.close();
-        return true;
     }
 
     /** The pool new exchanges use. */
@@ -84,13 +97,10 @@ public final class Upstreams implements AutoCloseable {
         return current;
     }
 
-    /** Releases every pool's resolver; call after the event loops have stopped. */
+    /** Releases the shared DNS resolver; call after the event loops have stopped. */
     @Override
     public synchronized void close() {
-        current.close();
-        for (UpstreamPool pool : retired) {
-            pool.close();
-        }
         retired.clear();
+        resolver.close();
     }
 }

@@ -3,6 +3,7 @@ package dev.portcullis.server.tunnel;
 import dev.portcullis.server.exchange.ConnectionState;
 import dev.portcullis.server.exchange.Exchange;
 import dev.portcullis.server.exchange.ExchangeError;
+import dev.portcullis.server.exchange.ServerContext;
 import dev.portcullis.server.http.HandlerNames;
 import dev.portcullis.server.http.HopByHopHeaders;
 import dev.portcullis.server.http.RequestIds;
@@ -14,6 +15,7 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -43,9 +45,12 @@ import org.slf4j.LoggerFactory;
  * the other stops reading until it can (Netty's writability). The upgraded upstream connection never
  * goes back to the pool: it counts against {@code upstream.max_connections} until it is closed. The
  * exchange stays open for the tunnel's life, so the client connection's head and idle timers (which
- * only run between exchanges) never close a live tunnel.
+ * only run between exchanges) never close a live tunnel, and its access line reports the relayed bytes;
+ * but it lets go of its config generation as soon as the tunnel is up (the tunnel copied its idle
+ * timeout), so that a reload can close the old generation. A server that starts draining closes its
+ * tunnels ({@link ServerContext.Tunnel}) instead of waiting for them.
  */
-public final class WebSocketTunnel {
+public final class WebSocketTunnel implements ServerContext.Tunnel {
     private static final Logger LOG = LoggerFactory.getLogger(WebSocketTunnel.class);
     /** Name of the relay handler in both pipelines. */
     public static final String RELAY = "websocket-tunnel";
@@ -87,6 +92,7 @@ public final class WebSocketTunnel {
     private void start(HttpResponse switching) {
         exchange.upstreamStatus(101);
         exchange.status(101);
+        exchange.releaseSnapshot();
         client.write(clientResponse(switching));
         takeOver(client.pipeline(), fromClient, CLIENT_HTTP_HANDLERS);
         takeOver(upstream.pipeline(), fromUpstream, otherHandlers(upstream.pipeline()));
@@ -105,6 +111,15 @@ public final class WebSocketTunnel {
         }
         if (idleTimeoutNanos > 0) {
             idleTimer = client.eventLoop().schedule(this::idleCheck, idleTimeoutNanos, TimeUnit.NANOSECONDS);
+        }
+        state.server().tunnelOpened(this);
+    }
+
+    @Override
+    public void closeForDrain() {
+        EventLoop loop = client.eventLoop();
+        if (!loop.isShuttingDown()) {
+            loop.execute(() -> end(null));
         }
     }
 
@@ -181,6 +196,7 @@ public final class WebSocketTunnel {
             return;
         }
         ended = true;
+        state.server().tunnelClosed(this);
         if (idleTimer != null) {
             idleTimer.cancel(false);
             idleTimer = null;

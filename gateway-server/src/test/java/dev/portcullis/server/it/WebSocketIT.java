@@ -188,6 +188,65 @@ class WebSocketIT {
     }
 
     @Test
+    void aSwitchingProtocolsAnswerWithTheWrongAcceptIs502AndTheUpstreamConnectionIsClosed() throws Exception {
+        Gateway gw = harness.start("websocket.yaml", Map.of("MAX_CONNECTIONS", "8"));
+        // an upstream that says 101 but goes on speaking HTTP on the connection (WebSocket smuggling)
+        harness.upstream().handler(req -> Reply.fixed(101, "Switching Protocols", List.of(
+                new Header("Connection", "Upgrade"), new Header("Upgrade", "websocket"),
+                new Header("Sec-WebSocket-Accept", "dGhlIHNhbXBsZSBub25jZQ==")), new byte[0]));
+        try (RawHttp raw = gw.raw()) {
+            RawResponse r = raw.send(handshake(gw, "/ws")).readResponse();
+            assertThat(r.status()).isEqualTo(502);
+            assertThat(r.hasHeader("Upgrade")).isFalse();
+        }
+        RecordedRequest up = harness.upstream().awaitSingleRequest();
+        assertThat(up.header("Sec-WebSocket-Key")).contains("dGhlIHNhbXBsZSBub25jZQ==");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (harness.upstream().openConnections() > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertThat(harness.upstream().openConnections()).as("the upstream connection is closed, not tunnelled")
+                .isZero();
+    }
+
+    @Test
+    void aWebSocketUpgradeWithoutAKeyIsStrippedAndAnsweredAsAnOrdinaryRequest() throws Exception {
+        Gateway gw = harness.start("websocket.yaml", Map.of("MAX_CONNECTIONS", "8"));
+        harness.upstream().handler(req -> Reply.fixed(101, "Switching Protocols", List.of(
+                new Header("Connection", "Upgrade"), new Header("Upgrade", "websocket")), new byte[0]));
+        try (RawHttp raw = gw.raw()) {
+            RawResponse r = raw.send("GET /no-key HTTP/1.1\r\nHost: " + gw.authority() + "\r\n"
+                    + "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\r\n")
+                    .readResponse();
+            assertThat(r.status()).as("a 101 to a request that asked for no upgrade").isEqualTo(502);
+        }
+        RecordedRequest up = harness.upstream().awaitSingleRequest();
+        assertThat(up.hasHeader("Upgrade")).isFalse();
+        assertThat(up.headerValues("Connection")).allSatisfy(v -> assertThat(v).doesNotContainIgnoringCase("upgrade"));
+    }
+
+    @Test
+    void anOpenTunnelHoldsNoConfigGenerationAndDrainClosesItPromptly() throws Exception {
+        Gateway gw = gateway(8);
+        int sessionsBefore = echo.sessions().size();
+        Collector in = new Collector();
+        WebSocket ws = connect(gw, "/ws", in);
+        assertThat(in.next()).isEqualTo("welcome");
+        ws.sendText("still here", true).get(10, TimeUnit.SECONDS);
+        assertThat(in.next()).isEqualTo("still here");
+
+        assertThat(gw.server().snapshots().current().users()).as("requests holding the live generation").isZero();
+
+        // well within the tunnel's idle_timeout (1500ms), which would otherwise end it
+        long start = System.nanoTime();
+        gw.server().drain(Duration.ofSeconds(30));
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).as("drain with an open tunnel")
+                .isLessThan(Duration.ofMillis(1000));
+        in.ended.get(10, TimeUnit.SECONDS);
+        assertThat(echo.awaitSessionClosed(sessionsBefore, 10_000)).as("upstream connection closed").isTrue();
+    }
+
+    @Test
     void aTunnelOutlivesTheConnectionTimersAndEndsAfterIdleTimeout() throws Exception {
         Gateway gw = gateway(8); // header_timeout 1s, idle_timeout 1500ms
         Collector in = new Collector();

@@ -1,5 +1,14 @@
 package dev.portcullis.server.pipeline;
 
+import dev.portcullis.core.config.ForwardedIdentity;
+import dev.portcullis.core.config.IdentitySettings;
+import dev.portcullis.core.config.UpstreamIdentityHeaders;
+import dev.portcullis.core.identity.Identity;
+import dev.portcullis.core.identity.IdentityChain;
+import dev.portcullis.core.identity.IdentitySource;
+import dev.portcullis.core.net.Cidr;
+import dev.portcullis.core.net.CidrSet;
+import dev.portcullis.core.net.IpAddress;
 import dev.portcullis.server.http.HopByHopHeaders;
 import dev.portcullis.server.http.HeaderTokens;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -8,6 +17,8 @@ import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.HttpHeaders;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 class HeaderHandlingTest {
@@ -65,6 +76,38 @@ class HeaderHandlingTest {
                 .add("X_AUTH_SUBJECT", "root");
         ForwardedHeaderSanitizer.sanitize(headers, true, List.of("X-Auth-Subject", "X-Auth-Roles"));
         assertThat(headers.names()).containsExactly("X-Forwarded-For");
+    }
+
+    @Test
+    void untrustedPeersKeepOnlyTheBelievedForwardedIdentityHeaders() {
+        HttpHeaders headers = new DefaultHttpHeaders()
+                .add("X-Forwarded-For", "1.1.1.1")
+                .add("x-forwarded-user", "alice")
+                .add("X-Auth-Subject", "root")
+                .add("Accept", "*/*");
+        ForwardedHeaderSanitizer.sanitize(headers, false, List.of("X-Auth-Subject"), List.of("X-Forwarded-User"));
+        assertThat(headers.names()).containsExactly("x-forwarded-user", "Accept");
+    }
+
+    @Test
+    void aBelievedPeersForwardedIdentityHeadersGoOnlyWhenTheIdentityCameFromThem() {
+        IdentityChain chain = new IdentityChain(null, new IdentitySettings(List.of(),
+                new ForwardedIdentity(CidrSet.of(List.of(Cidr.parse("10.0.0.0/8"))), "X-Forwarded-User",
+                        "X-Forwarded-Roles"),
+                UpstreamIdentityHeaders.DEFAULT));
+        IpAddress proxy = IpAddress.parse("10.1.2.3");
+        Identity jwt = new Identity("bob", Set.of("reader"), Map.of(), IdentitySource.JWT, null);
+        Identity forwarded = new Identity("alice", Set.of(), Map.of(), IdentitySource.FORWARDED, null);
+
+        HttpHeaders fromJwt = new DefaultHttpHeaders()
+                .add("X-Forwarded-User", "alice").add("x_forwarded_roles", "admin").add("Accept", "*/*");
+        IdentityHeaders.setForUpstream(fromJwt, jwt, chain, proxy);
+        assertThat(fromJwt.names()).containsExactlyInAnyOrder("Accept", "X-Auth-Subject", "X-Auth-Roles");
+        assertThat(fromJwt.get("X-Auth-Subject")).isEqualTo("bob");
+
+        HttpHeaders fromProxy = new DefaultHttpHeaders().add("X-Forwarded-User", "alice");
+        IdentityHeaders.setForUpstream(fromProxy, forwarded, chain, proxy);
+        assertThat(fromProxy.names()).containsExactlyInAnyOrder("X-Forwarded-User", "X-Auth-Subject");
     }
 
     @Test

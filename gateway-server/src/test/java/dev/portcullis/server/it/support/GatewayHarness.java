@@ -3,7 +3,7 @@ package dev.portcullis.server.it.support;
 import dev.portcullis.core.config.CompiledConfig;
 import dev.portcullis.core.config.ConfigLoader;
 import dev.portcullis.server.GatewayServer;
-import dev.portcullis.server.Transport;
+import dev.portcullis.server.transport.Transport;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;

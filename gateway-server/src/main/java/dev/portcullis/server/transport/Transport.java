@@ -1,4 +1,4 @@
-package dev.portcullis.server;
+package dev.portcullis.server.transport;
 
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;

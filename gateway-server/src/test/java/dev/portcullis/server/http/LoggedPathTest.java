@@ -1,4 +1,4 @@
-package dev.portcullis.server.log;
+package dev.portcullis.server.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

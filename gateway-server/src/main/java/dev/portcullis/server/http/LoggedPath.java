@@ -1,4 +1,4 @@
-package dev.portcullis.server.log;
+package dev.portcullis.server.http;
 
 /** What the access log shows of a request target that was not canonicalized: never a query, fragment or password. */
 public final class LoggedPath {
