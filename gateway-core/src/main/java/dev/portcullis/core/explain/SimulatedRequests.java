@@ -1,8 +1,8 @@
 package dev.portcullis.core.explain;
 
+import dev.portcullis.core.http.RequestHead;
 import dev.portcullis.core.http.RequestTarget;
 import dev.portcullis.core.http.TargetResult;
-import java.util.Locale;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -28,7 +28,7 @@ public final class SimulatedRequests {
      * @param hostHeader the Host header, or null for none
      */
     public static TargetResult screen(String method, String target, @Nullable String hostHeader) {
-        if (!isUpperCaseToken(method)) {
+        if (!RequestHead.isUpperCaseToken(method)) {
             return BAD_METHOD;
         }
         if (method.equals("TRACE") || method.equals("CONNECT")) {
@@ -39,32 +39,6 @@ public final class SimulatedRequests {
 
     /** The Host as policies see it, as the server computes it: port removed, lower case; "" for none. */
     public static String policyHost(@Nullable String hostHeader) {
-        if (hostHeader == null) {
-            return "";
-        }
-        String host = hostHeader.trim();
-        if (host.startsWith("[")) {
-            int close = host.indexOf(']');
-            host = close > 0 ? host.substring(0, close + 1) : host;
-        } else {
-            int colon = host.lastIndexOf(':');
-            if (colon >= 0 && host.indexOf(':') == colon) {
-                host = host.substring(0, colon);
-            }
-        }
-        return host.toLowerCase(Locale.ROOT);
-    }
-
-    private static boolean isUpperCaseToken(String method) {
-        if (method.isEmpty()) {
-            return false;
-        }
-        for (int i = 0; i < method.length(); i++) {
-            char c = method.charAt(i);
-            if (!(c >= 'A' && c <= 'Z') && c != '-' && c != '_') {
-                return false;
-            }
-        }
-        return true;
+        return hostHeader == null ? "" : RequestHead.policyHost(hostHeader.trim());
     }
 }

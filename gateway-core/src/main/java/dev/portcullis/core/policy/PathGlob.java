@@ -200,6 +200,12 @@ public final class PathGlob {
         if (!hasStar[index]) {
             return end - start == length && path.regionMatches(start, pattern, 0, length);
         }
+        return starMatches(pattern, path, start, end);
+    }
+
+    /** Case-sensitive matching of {@code pattern}, whose {@code *} matches any run of characters, to {@code path[start, end)}. */
+    static boolean starMatches(String pattern, String path, int start, int end) {
+        int length = pattern.length();
         int g = 0;
         int p = start;
         int starG = -1;

@@ -488,29 +488,7 @@ public final class ReferrerMatcher implements RequestMatcher {
 
         /** Case-sensitive {@code *} matching within one segment. */
         private static boolean segmentMatches(String pattern, String path, int start, int end) {
-            int length = pattern.length();
-            int g = 0;
-            int p = start;
-            int starG = -1;
-            int starP = -1;
-            while (p < end) {
-                if (g < length && pattern.charAt(g) == '*') {
-                    starG = g++;
-                    starP = p;
-                } else if (g < length && pattern.charAt(g) == path.charAt(p)) {
-                    g++;
-                    p++;
-                } else if (starG >= 0) {
-                    g = starG + 1;
-                    p = ++starP;
-                } else {
-                    return false;
-                }
-            }
-            while (g < length && pattern.charAt(g) == '*') {
-                g++;
-            }
-            return g == length;
+            return PathGlob.starMatches(pattern, path, start, end);
         }
 
         @Override

@@ -3,6 +3,7 @@ package dev.portcullis.server.pipeline;
 import dev.portcullis.server.http.HopByHopHeaders;
 import dev.portcullis.server.exchange.Rejection;
 import dev.portcullis.core.config.Limits;
+import dev.portcullis.core.http.RequestHead;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -40,7 +41,7 @@ final class RequestScreen {
             return Rejection.UNSUPPORTED_HTTP_VERSION;
         }
         HttpMethod method = request.method();
-        if (!isUpperCaseToken(method.name())) {
+        if (!RequestHead.isUpperCaseToken(method.name())) {
             // "delete" or "Get" would be decided as one method and might be served as another (as nginx: 400)
             return Rejection.BAD_METHOD;
         }
@@ -73,20 +74,6 @@ final class RequestScreen {
             return Rejection.BAD_HOST_HEADER;
         }
         return null;
-    }
-
-    /** Upper-case letters, {@code -} and {@code _}, as nginx accepts in a method. */
-    static boolean isUpperCaseToken(String method) {
-        if (method.isEmpty()) {
-            return false;
-        }
-        for (int i = 0; i < method.length(); i++) {
-            char c = method.charAt(i);
-            if (!(c >= 'A' && c <= 'Z') && c != '-' && c != '_') {
-                return false;
-            }
-        }
-        return true;
     }
 
     private static Rejection decoderFailure(Throwable cause, HttpHeaders headers) {
@@ -187,22 +174,6 @@ final class RequestScreen {
 
     /** The Host as policies see it: port removed, lower case. */
     static String policyHost(String hostHeader) {
-        String host = hostHeader;
-        if (host.startsWith("[")) {
-            int close = host.indexOf(']');
-            host = close > 0 ? host.substring(0, close + 1) : host;
-        } else {
-            int colon = host.lastIndexOf(':');
-            if (colon >= 0 && host.indexOf(':') == colon) {
-                host = host.substring(0, colon);
-            }
-        }
-        for (int i = 0; i < host.length(); i++) {
-            char c = host.charAt(i);
-            if (c >= 'A' && c <= 'Z') {
-                return host.toLowerCase(Locale.ROOT);
-            }
-        }
-        return host;
+        return RequestHead.policyHost(hostHeader);
     }
 }
