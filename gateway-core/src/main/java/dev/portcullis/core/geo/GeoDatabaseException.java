@@ -1,9 +1,10 @@
 package dev.portcullis.core.geo;
 
+import dev.portcullis.core.config.ConfigResourceException;
 import java.nio.file.Path;
 
 /** A GeoIP database that cannot be used: missing, unreadable, not a MaxMind DB, or of the wrong type. */
-public final class GeoDatabaseException extends Exception {
+public final class GeoDatabaseException extends ConfigResourceException {
 
     private static final long serialVersionUID = 1L;
 
@@ -22,5 +23,10 @@ public final class GeoDatabaseException extends Exception {
     /** The database file the problem is about. */
     public Path path() {
         return path;
+    }
+
+    @Override
+    public String keyPath() {
+        return "geoip";
     }
 }

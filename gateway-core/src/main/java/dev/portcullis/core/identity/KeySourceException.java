@@ -1,7 +1,9 @@
 package dev.portcullis.core.identity;
 
+import dev.portcullis.core.config.ConfigResourceException;
+
 /** The failure to load a provider's key source when a resolver is built: a missing file, bad PEM or JWKS, no secret. */
-public final class KeySourceException extends Exception {
+public final class KeySourceException extends ConfigResourceException {
 
     private static final long serialVersionUID = 1L;
 
@@ -28,5 +30,10 @@ public final class KeySourceException extends Exception {
     /** The key source's config key ({@code jwks_file}, {@code public_key_file}, {@code secret_env}). */
     public String configKey() {
         return configKey;
+    }
+
+    @Override
+    public String keyPath() {
+        return "identity.jwt[" + providerIndex + "]." + configKey;
     }
 }

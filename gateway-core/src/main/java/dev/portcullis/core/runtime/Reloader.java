@@ -4,8 +4,7 @@ import dev.portcullis.core.config.CompiledConfig;
 import dev.portcullis.core.config.ConfigException;
 import dev.portcullis.core.config.ConfigLoader;
 import dev.portcullis.core.config.ConfigProblem;
-import dev.portcullis.core.geo.GeoDatabaseException;
-import dev.portcullis.core.identity.KeySourceException;
+import dev.portcullis.core.config.ConfigResourceException;
 import java.io.IOException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -136,7 +135,7 @@ public final class Reloader implements AutoCloseable {
         GatewaySnapshot next;
         try {
             next = GatewaySnapshot.next(previous, ConfigLoader.load(file), clock, keys);
-        } catch (ConfigException | IOException | KeySourceException | GeoDatabaseException e) {
+        } catch (ConfigException | IOException | ConfigResourceException e) {
             return rejectFile(trigger, e);
         }
         List<String> warnings = prepare(previous, next);
@@ -172,13 +171,8 @@ public final class Reloader implements AutoCloseable {
             return reject(trigger, problems.size() + (problems.size() == 1 ? " problem" : " problems") + " in "
                     + file, problems);
         }
-        if (e instanceof KeySourceException keys) {
-            String problem = file + ": identity.jwt[" + keys.providerIndex() + "]." + keys.configKey() + ": "
-                    + keys.getMessage();
-            return reject(trigger, "1 problem in " + file, List.of(problem));
-        }
-        if (e instanceof GeoDatabaseException geo) {
-            return reject(trigger, "1 problem in " + file, List.of(file + ": geoip: " + geo.getMessage()));
+        if (e instanceof ConfigResourceException resource) {
+            return reject(trigger, "1 problem in " + file, List.of(resource.describe(file)));
         }
         String problem = e instanceof NoSuchFileException ? file + ": no such file"
                 : file + ": cannot be read (" + e.getClass().getSimpleName() + ")";

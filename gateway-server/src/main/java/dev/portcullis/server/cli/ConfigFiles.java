@@ -4,8 +4,7 @@ import dev.portcullis.core.config.CompiledConfig;
 import dev.portcullis.core.config.ConfigException;
 import dev.portcullis.core.config.ConfigLoader;
 import dev.portcullis.core.config.ConfigProblem;
-import dev.portcullis.core.geo.GeoDatabaseException;
-import dev.portcullis.core.identity.KeySourceException;
+import dev.portcullis.core.config.ConfigResourceException;
 import dev.portcullis.core.runtime.GatewaySnapshot;
 import dev.portcullis.server.GatewayServer;
 import java.io.IOException;
@@ -39,11 +38,6 @@ final class ConfigFiles {
         }
     }
 
-    /** A key-source problem found when the key material is loaded, in the style of config problems. */
-    static String describe(Path file, KeySourceException e) {
-        return file + ": identity.jwt[" + e.providerIndex() + "]." + e.configKey() + ": " + e.getMessage();
-    }
-
     /**
      * Loads the config and its key material (JWKS files, PEM keys, secrets), as {@code run} would;
      * null after printing every problem to {@code err}.
@@ -56,19 +50,19 @@ final class ConfigFiles {
         ScheduledExecutorService background = GatewayServer.newBackgroundExecutor();
         try (GatewaySnapshot snapshot = GatewaySnapshot.create(config, 1, Clock.systemUTC(), background)) {
             return snapshot.config();
-        } catch (KeySourceException e) {
-            err.println(describe(file, e));
-            err.println("1 problem in " + file);
-            err.flush();
-            return null;
-        } catch (GeoDatabaseException e) {
-            err.println(file + ": geoip: " + e.getMessage());
-            err.println("1 problem in " + file);
-            err.flush();
+        } catch (ConfigResourceException e) {
+            printProblem(file, e, err);
             return null;
         } finally {
             background.shutdownNow();
         }
+    }
+
+    /** Prints a file or secret the config names that could not be loaded, as {@code check} prints problems. */
+    static void printProblem(Path file, ConfigResourceException e, PrintWriter err) {
+        err.println(e.describe(file));
+        err.println("1 problem in " + file);
+        err.flush();
     }
 
     /** The compiled config, or null after printing every problem to {@code err}. */

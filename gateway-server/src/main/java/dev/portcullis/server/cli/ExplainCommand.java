@@ -5,10 +5,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.portcullis.core.config.CompiledConfig;
 import dev.portcullis.core.explain.Explanation;
-import dev.portcullis.core.geo.GeoDatabaseException;
+import dev.portcullis.core.config.ConfigResourceException;
 import dev.portcullis.core.identity.Identity;
 import dev.portcullis.core.identity.IdentityChain;
-import dev.portcullis.core.identity.KeySourceException;
 import dev.portcullis.core.identity.RejectReason;
 import dev.portcullis.core.identity.Resolution;
 import dev.portcullis.core.net.IpAddress;
@@ -109,15 +108,8 @@ final class ExplainCommand implements Callable<Integer> {
             out.print(json ? toJson(explanation) + "\n" : explanation.text());
             out.flush();
             return 0;
-        } catch (KeySourceException e) {
-            err.println(ConfigFiles.describe(config.resolve(), e));
-            err.println("1 problem in " + config.resolve());
-            err.flush();
-            return 1;
-        } catch (GeoDatabaseException e) {
-            err.println(config.resolve() + ": geoip: " + e.getMessage());
-            err.println("1 problem in " + config.resolve());
-            err.flush();
+        } catch (ConfigResourceException e) {
+            ConfigFiles.printProblem(config.resolve(), e, err);
             return 1;
         } finally {
             background.shutdownNow();

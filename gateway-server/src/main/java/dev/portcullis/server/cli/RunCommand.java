@@ -1,8 +1,7 @@
 package dev.portcullis.server.cli;
 
 import dev.portcullis.core.config.CompiledConfig;
-import dev.portcullis.core.identity.KeySourceException;
-import dev.portcullis.core.geo.GeoDatabaseException;
+import dev.portcullis.core.config.ConfigResourceException;
 import dev.portcullis.core.runtime.GatewaySnapshot;
 import dev.portcullis.core.runtime.Reloader;
 import dev.portcullis.server.GatewayServer;
@@ -55,12 +54,8 @@ final class RunCommand implements Callable<Integer> {
         try {
             server = GatewayServer.start(compiled, config.resolve(),
                     "nio".equals(transport) ? Transport.nio() : Transport.best(true));
-        } catch (KeySourceException e) {
-            spec.commandLine().getErr().println(ConfigFiles.describe(config.resolve(), e));
-            spec.commandLine().getErr().flush();
-            return 1;
-        } catch (GeoDatabaseException e) {
-            spec.commandLine().getErr().println(config.resolve() + ": geoip: " + e.getMessage());
+        } catch (ConfigResourceException e) {
+            spec.commandLine().getErr().println(e.describe(config.resolve()));
             spec.commandLine().getErr().flush();
             return 1;
         } catch (IOException e) {
