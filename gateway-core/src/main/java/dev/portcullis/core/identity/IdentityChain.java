@@ -3,6 +3,7 @@ package dev.portcullis.core.identity;
 import dev.portcullis.core.config.ForwardedIdentity;
 import dev.portcullis.core.config.IdentitySettings;
 import dev.portcullis.core.config.UpstreamIdentityHeaders;
+import dev.portcullis.core.http.HeaderValues;
 import dev.portcullis.core.net.IpAddress;
 import dev.portcullis.core.policy.RequestHeaders;
 import java.util.ArrayList;
@@ -134,16 +135,7 @@ public final class IdentityChain {
             return Set.of();
         }
         Set<String> out = new LinkedHashSet<>();
-        int start = 0;
-        while (start <= roles.length()) {
-            int comma = roles.indexOf(',', start);
-            int end = comma < 0 ? roles.length() : comma;
-            String role = roles.substring(start, end).trim();
-            if (!role.isEmpty()) {
-                out.add(role);
-            }
-            start = end + 1;
-        }
+        HeaderValues.forEachElement(roles, out::add);
         return out;
     }
 }

@@ -4,26 +4,11 @@ import io.netty.handler.codec.http.HttpHeaders;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Consumer;
 import java.util.function.Predicate;
 
 /** Small helpers over header values and names that the pipeline and the proxy share. */
 public final class HeaderTokens {
     private HeaderTokens() {}
-
-    /** Calls {@code action} with each trimmed, non-empty element of a comma-separated header value. */
-    public static void forEach(String value, Consumer<String> action) {
-        int start = 0;
-        while (start <= value.length()) {
-            int comma = value.indexOf(',', start);
-            int end = comma < 0 ? value.length() : comma;
-            String token = value.substring(start, end).trim();
-            if (!token.isEmpty()) {
-                action.accept(token);
-            }
-            start = end + 1;
-        }
-    }
 
     /** Removes every header whose name satisfies {@code doomed}; allocates only when one does. */
     public static void removeIf(HttpHeaders headers, Predicate<CharSequence> doomed) {

@@ -1,5 +1,6 @@
 package dev.portcullis.server.http;
 
+import dev.portcullis.core.http.HeaderValues;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
@@ -38,7 +39,7 @@ public final class HopByHopHeaders {
     public static boolean namesProtectedHeader(HttpHeaders headers, List<String> alsoProtected) {
         boolean[] found = new boolean[1];
         for (String value : headers.getAll(HttpHeaderNames.CONNECTION)) {
-            HeaderTokens.forEach(value, token -> {
+            HeaderValues.forEachElement(value, token -> {
                 if (isProtected(token)) {
                     found[0] = true;
                 }
@@ -65,7 +66,7 @@ public final class HopByHopHeaders {
     public static void strip(HttpHeaders headers) {
         if (headers.contains(HttpHeaderNames.CONNECTION)) {
             for (String value : headers.getAll(HttpHeaderNames.CONNECTION)) {
-                HeaderTokens.forEach(value, token -> {
+                HeaderValues.forEachElement(value, token -> {
                     if (!isProtected(token)) {
                         headers.remove(token);
                     }

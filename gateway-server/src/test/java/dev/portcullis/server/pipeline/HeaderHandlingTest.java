@@ -1,5 +1,6 @@
 package dev.portcullis.server.pipeline;
 
+import dev.portcullis.core.http.HeaderValues;
 import dev.portcullis.core.config.ForwardedIdentity;
 import dev.portcullis.core.config.IdentitySettings;
 import dev.portcullis.core.config.UpstreamIdentityHeaders;
@@ -125,7 +126,7 @@ class HeaderHandlingTest {
     @Test
     void commaSeparatedTokensAreTrimmedAndEmptyOnesSkipped() {
         List<String> tokens = new ArrayList<>();
-        HeaderTokens.forEach(" a, ,b ,,c ", tokens::add);
+        HeaderValues.forEachElement(" a, ,b ,,c ", tokens::add);
         assertThat(tokens).containsExactly("a", "b", "c");
     }
 }
