@@ -102,7 +102,9 @@ final class RequestAdmission {
                 ? clients.resolve(peer, headers.getAll(UpstreamRequest.X_FORWARDED_FOR),
                         headers.getAll(UpstreamRequest.FORWARDED))
                 : peer;
-        exchange.clientIp(clientIp.toString());
+        if (clientIp != peer) {
+            exchange.clientIp(clientIp.toString()); // the peer's text is already there
+        }
         RequestFacts facts = new RequestFacts(request.method().name(), accepted.path(), host, clientIp, peer,
                 new NettyRequestHeaders(headers), headers.get(HttpHeaderNames.AUTHORIZATION));
         return new AdmittedRequest(request, exchange, snapshot, facts, accepted, hostHeader, trustedPeer,

@@ -8,10 +8,12 @@ import java.nio.file.Path;
 import java.nio.file.StandardWatchEventKinds;
 import java.nio.file.WatchKey;
 import java.nio.file.WatchService;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -24,7 +26,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Implementation notes. The folder of the path as configured is watched (not the symlink's target), so
  * all three show up as events there; since events can be missed or coalesced, and a symlinked file may
- * change where no event is raised, the file is also checked once a second. A change counts only when the
+ * change where no event is raised, the file's metadata (file key, size, modification time, read through
+ * symlinks) is also checked once a second, and its bytes are read only after an event or a metadata change. A change counts only when the
  * file's bytes (read through any symlinks) hash differently from the last ones seen, and only once they
  * have stayed the same for {@link #SETTLE_MILLIS}, so a file being written is not reloaded half-way (and
  * if it were, the reload would be rejected and the old config kept). Runs on its own daemon thread.
@@ -106,12 +109,19 @@ public final class ConfigWatcher {
                 folder.register(watching, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_MODIFY,
                         StandardWatchEventKinds.ENTRY_DELETE);
             }
+            Object stat = null;
             while (running) {
                 WatchKey key = watching.poll(POLL_MILLIS, TimeUnit.MILLISECONDS);
                 if (key != null) {
                     key.pollEvents();
                     key.reset();
                 }
+                // the once-a-second check reads the file only when its metadata moved (through any symlinks)
+                Object statNow = stat();
+                if (key == null && statNow != null && statNow.equals(stat)) {
+                    continue;
+                }
+                stat = statNow;
                 byte[] now = digest();
                 if (now == null || Arrays.equals(now, seen)) {
                     continue;
@@ -144,6 +154,16 @@ public final class ConfigWatcher {
             last = again;
         }
         return null;
+    }
+
+    /** What identifies the file's content cheaply: its file key (inode), size and modification time; null if unreadable. */
+    private @Nullable Object stat() {
+        try {
+            BasicFileAttributes attributes = Files.readAttributes(file, BasicFileAttributes.class);
+            return List.of(String.valueOf(attributes.fileKey()), attributes.size(), attributes.lastModifiedTime());
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     /** The SHA-256 of the file's bytes, or null when it cannot be read right now (e.g. mid-rename). */
