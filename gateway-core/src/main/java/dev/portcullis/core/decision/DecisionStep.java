@@ -31,11 +31,6 @@ public final class DecisionStep {
     private final GeoLookup geo;
     private final boolean logCountry;
 
-    /** A step without rate limits or GeoIP, on the system clock. */
-    public DecisionStep(IdentityChain identity, Policy policy) {
-        this(identity, policy, RateLimiters.none(), Clock.systemUTC(), GeoLookup.NONE, false);
-    }
-
     /**
      * @param limiters the generation's rate limiters, by the names rules refer to
      * @param clock where a request's "now" comes from

@@ -27,11 +27,6 @@ public sealed interface Verdict permits Verdict.Decided, Verdict.AwaitingKeys {
             Objects.requireNonNull(decision, "decision");
             Objects.requireNonNull(identity, "identity");
         }
-
-        /** A verdict without rate limit or GeoIP. */
-        public Decided(Decision decision, Identity identity, @Nullable RejectReason tokenRejection) {
-            this(decision, identity, tokenRejection, 0, null);
-        }
     }
 
     /**

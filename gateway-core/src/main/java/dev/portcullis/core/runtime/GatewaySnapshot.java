@@ -47,12 +47,6 @@ public final class GatewaySnapshot implements AutoCloseable {
      * @param generation increases by one with every applied (re)load, starting at 1
      * @param loadedAt when this generation was compiled
      * @param jwt the bearer-token verifier of this generation; null when no JWT provider is configured
-     */
-    public GatewaySnapshot(CompiledConfig config, long generation, Instant loadedAt, @Nullable JwtIdentityResolver jwt) {
-        this(config, generation, loadedAt, jwt, Clock.systemUTC(), GeoLookup.NONE, null);
-    }
-
-    /**
      * @param clock where requests' "now" comes from (schedules), and the rate limiters' time
      * @param geo the GeoIP lookup of this generation ({@link GeoLookup#NONE} without {@code geoip})
      * @param previousLimiters the limiters of the generation this one replaces: unchanged limiters keep their state
@@ -72,7 +66,7 @@ public final class GatewaySnapshot implements AutoCloseable {
 
     /** A snapshot without JWT verification (tests and configs without {@code identity.jwt}). */
     public GatewaySnapshot(CompiledConfig config, long generation, Instant loadedAt) {
-        this(config, generation, loadedAt, null);
+        this(config, generation, loadedAt, null, Clock.systemUTC(), GeoLookup.NONE, null);
     }
 
     /**
