@@ -565,7 +565,7 @@ final class ConfigBinder {
             }
             return duration;
         } catch (IllegalArgumentException e) {
-            problems.add(node.location(), path, messageOf(e));
+            problems.add(node.location(), path, ConfigValues.messageOf(e));
             return null;
         }
     }
@@ -590,7 +590,7 @@ final class ConfigBinder {
             }
             return size;
         } catch (IllegalArgumentException e) {
-            problems.add(node.location(), path, messageOf(e));
+            problems.add(node.location(), path, ConfigValues.messageOf(e));
             return null;
         }
     }
@@ -649,11 +649,6 @@ final class ConfigBinder {
             return list.get(0);
         }
         return String.join(", ", list.subList(0, list.size() - 1)) + " or " + list.get(list.size() - 1);
-    }
-
-    static String messageOf(IllegalArgumentException e) {
-        String message = e.getMessage();
-        return message == null ? "invalid value" : ConfigValues.oneLine(message);
     }
 
     private static <T> Map<String, T> ordered(String firstKey, T first, String secondKey, T second) {
