@@ -281,7 +281,7 @@ final class ConditionKeys {
             try {
                 return factory.apply(text);
             } catch (IllegalArgumentException e) {
-                c.problem(path, ConfigBinder.messageOf(e));
+                c.problem(path, ConfigValues.messageOf(e));
                 return null;
             }
         }

@@ -36,7 +36,7 @@ final class ConfigValidator {
             try {
                 UpstreamUrl.parse(url);
             } catch (IllegalArgumentException e) {
-                problems.add("upstream.url", ConfigBinder.messageOf(e));
+                problems.add("upstream.url", ConfigValues.messageOf(e));
             }
         }
         rules(config.rules());
@@ -46,7 +46,7 @@ final class ConfigValidator {
         try {
             return HostPort.parse(text);
         } catch (IllegalArgumentException e) {
-            problems.add(path, ConfigBinder.messageOf(e));
+            problems.add(path, ConfigValues.messageOf(e));
             return null;
         }
     }

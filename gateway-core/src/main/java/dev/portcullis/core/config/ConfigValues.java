@@ -177,6 +177,12 @@ final class ConfigValues {
         return line.toString();
     }
 
+    /** The message of a failed parse or build, on one line, for a problem. */
+    static String messageOf(IllegalArgumentException e) {
+        String message = e.getMessage();
+        return message == null ? "invalid value" : oneLine(message);
+    }
+
     private static boolean isDecimal(String text) {
         int dot = text.indexOf('.');
         if (dot < 0) {

@@ -143,7 +143,7 @@ final class IdentityCompiler {
                     provider.subjectClaim(), provider.rolesClaim(), provider.clockSkew(), provider.requireExp(),
                     types == null ? Set.of() : types);
         } catch (IllegalArgumentException e) {
-            problems.add(path, ConfigBinder.messageOf(e));
+            problems.add(path, ConfigValues.messageOf(e));
             return null;
         }
     }
@@ -413,7 +413,7 @@ final class IdentityCompiler {
         try {
             return factory.get();
         } catch (IllegalArgumentException e) {
-            problems.add(path, ConfigBinder.messageOf(e));
+            problems.add(path, ConfigValues.messageOf(e));
             return null;
         }
     }

@@ -82,7 +82,7 @@ final class PolicyCompiler {
         try {
             return new Policy(rules, config.defaultAction(), caseInsensitivePaths);
         } catch (IllegalArgumentException e) {
-            problems.add("rules", ConfigBinder.messageOf(e));
+            problems.add("rules", ConfigValues.messageOf(e));
             return null;
         }
     }
@@ -107,7 +107,7 @@ final class PolicyCompiler {
         try {
             return new Rule(name, match, require, rule.action(), rule.denyStatus(), rule.mode(), rule.rateLimit());
         } catch (IllegalArgumentException e) {
-            problems.add(path, ConfigBinder.messageOf(e));
+            problems.add(path, ConfigValues.messageOf(e));
             return null;
         }
     }
@@ -162,7 +162,7 @@ final class PolicyCompiler {
             try {
                 return factory.get();
             } catch (IllegalArgumentException e) {
-                problems.add(path, ConfigBinder.messageOf(e));
+                problems.add(path, ConfigValues.messageOf(e));
                 return null;
             }
         }
@@ -184,7 +184,7 @@ final class PolicyCompiler {
             try {
                 compiled.add(factory.apply(texts.get(i)));
             } catch (IllegalArgumentException e) {
-                problems.add(KeyPaths.index(path, i), ConfigBinder.messageOf(e));
+                problems.add(KeyPaths.index(path, i), ConfigValues.messageOf(e));
                 complete = false;
             }
         }

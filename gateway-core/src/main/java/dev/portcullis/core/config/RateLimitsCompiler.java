@@ -19,7 +19,7 @@ final class RateLimitsCompiler {
             try {
                 scope = RateLimitDefinition.Scope.parse(limiter.scope());
             } catch (IllegalArgumentException e) {
-                problems.add(KeyPaths.key(path, "scope"), ConfigBinder.messageOf(e));
+                problems.add(KeyPaths.key(path, "scope"), ConfigValues.messageOf(e));
                 continue;
             }
             if (scope == RateLimitDefinition.Scope.SHARED) {
@@ -31,7 +31,7 @@ final class RateLimitsCompiler {
                 definitions.add(RateLimitDefinition.parseKey(limiter.name(), limiter.key(), limiter.limit(),
                         limiter.per(), limiter.burst(), scope));
             } catch (IllegalArgumentException e) {
-                problems.add(path, ConfigBinder.messageOf(e));
+                problems.add(path, ConfigValues.messageOf(e));
             }
         }
         return List.copyOf(definitions);

@@ -53,7 +53,7 @@ record UpstreamUrl(String scheme, String host, int port, String authority) {
         try {
             hostPort = HostPort.split(authority, 80, 1);
         } catch (IllegalArgumentException e) {
-            throw invalid(url, ConfigBinder.messageOf(e) + ", " + EXAMPLE);
+            throw invalid(url, ConfigValues.messageOf(e) + ", " + EXAMPLE);
         }
         return new UpstreamUrl(scheme, hostPort.host(), hostPort.port(), authority);
     }
