@@ -1,6 +1,5 @@
 package dev.portcullis.server.pipeline;
 
-import dev.portcullis.core.config.CompiledConfig;
 import dev.portcullis.core.decision.RequestFacts;
 import dev.portcullis.core.http.RequestTarget;
 import dev.portcullis.core.http.TargetResult;
@@ -50,6 +49,40 @@ final class RequestAdmission {
         IpAddress peer = state.peer();
         exchange.clientIp(peer.toString());
         exchange.http10(request.protocolVersion().equals(HttpVersion.HTTP_1_0));
+        GatewaySnapshot snapshot = take(state, exchange);
+        if (snapshot == null) {
+            return null;
+        }
+        String hostHeader = RequestScreen.host(headers);
+        TargetResult.Accepted target = screen(state, request, exchange, snapshot, hostHeader);
+        if (target == null) {
+            return null;
+        }
+        String host = hostHeader == null ? "" : RequestScreen.policyHost(hostHeader);
+        exchange.host(host);
+        if (!HttpUtil.isKeepAlive(request)) {
+            state.closeAfterResponse(true);
+        }
+        exchange.hasBody(RequestScreen.hasBody(request));
+        boolean expectsContinue = HttpUtil.is100ContinueExpected(request);
+        ClientIpResolver clients = snapshot.config().clientIps();
+        boolean trustedPeer = clients.isTrusted(peer);
+        sanitize(request, exchange, snapshot.decisions().identity(), peer, trustedPeer);
+        IpAddress clientIp = trustedPeer
+                ? clients.resolve(peer, headers.getAll(UpstreamRequest.X_FORWARDED_FOR),
+                        headers.getAll(UpstreamRequest.FORWARDED))
+                : peer;
+        if (clientIp != peer) {
+            exchange.clientIp(clientIp.toString()); // the peer's text is already there
+        }
+        RequestFacts facts = new RequestFacts(request.method().name(), target.path(), host, clientIp, peer,
+                new NettyRequestHeaders(headers), headers.get(HttpHeaderNames.AUTHORIZATION));
+        return new AdmittedRequest(request, exchange, snapshot, facts, target, hostHeader, trustedPeer,
+                expectsContinue);
+    }
+
+    /** The generation that decides the exchange, taken for it; null after answering 503 (none, or draining). */
+    private static @Nullable GatewaySnapshot take(ConnectionState state, Exchange exchange) {
         GatewaySnapshot snapshot = live(state);
         if (snapshot == null || state.server().isDraining()) {
             if (snapshot != null) {
@@ -60,14 +93,18 @@ final class RequestAdmission {
             return null;
         }
         exchange.snapshot(snapshot);
-        CompiledConfig config = snapshot.config();
-        IdentityChain identity = snapshot.decisions().identity();
-        Rejection rejection = RequestScreen.check(request, config.limits(), identity.allIdentityHeaders());
+        return snapshot;
+    }
+
+    /** The protocol checks and the canonical target (SPEC 3.4, 3.6); null after answering the rejection. */
+    private static TargetResult.@Nullable Accepted screen(ConnectionState state, HttpRequest request, Exchange exchange,
+            GatewaySnapshot snapshot, @Nullable String hostHeader) {
+        Rejection rejection = RequestScreen.check(request, snapshot.config().limits(),
+                snapshot.decisions().identity().allIdentityHeaders());
         if (rejection != null) {
             GatewayResponses.reject(state.channel(), exchange, rejection);
             return null;
         }
-        String hostHeader = RequestScreen.host(headers);
         TargetResult target = RequestTarget.parse(request.uri(), hostHeader);
         if (target instanceof TargetResult.Rejected rejected) {
             exchange.reason(rejected.reason());
@@ -76,16 +113,17 @@ final class RequestAdmission {
         }
         TargetResult.Accepted accepted = (TargetResult.Accepted) target;
         exchange.path(accepted.path());
-        String host = hostHeader == null ? "" : RequestScreen.policyHost(hostHeader);
-        exchange.host(host);
-        if (!HttpUtil.isKeepAlive(request)) {
-            state.closeAfterResponse(true);
-        }
-        exchange.hasBody(RequestScreen.hasBody(request));
+        return accepted;
+    }
 
-        ClientIpResolver clients = config.clientIps();
-        boolean trustedPeer = clients.isTrusted(peer);
-        boolean expectsContinue = HttpUtil.is100ContinueExpected(request);
+    /**
+     * Removes what neither the policy nor the upstream may see: hop-by-hop headers (a WebSocket handshake's
+     * upgrade headers kept), override headers (noted on the exchange), and forwarding and identity headers the
+     * peer is not trusted with.
+     */
+    private static void sanitize(HttpRequest request, Exchange exchange, IdentityChain identity, IpAddress peer,
+            boolean trustedPeer) {
+        HttpHeaders headers = request.headers();
         String webSocketKey = WebSocketUpgrade.requested(request, exchange.hasBody());
         HopByHopHeaders.strip(headers);
         if (webSocketKey != null) {
@@ -98,16 +136,5 @@ final class RequestAdmission {
         }
         ForwardedHeaderSanitizer.sanitize(headers, trustedPeer, identity.headersToStrip(peer),
                 identity.believesForwarded(peer) ? identity.forwardedHeaders() : List.of());
-        IpAddress clientIp = trustedPeer
-                ? clients.resolve(peer, headers.getAll(UpstreamRequest.X_FORWARDED_FOR),
-                        headers.getAll(UpstreamRequest.FORWARDED))
-                : peer;
-        if (clientIp != peer) {
-            exchange.clientIp(clientIp.toString()); // the peer's text is already there
-        }
-        RequestFacts facts = new RequestFacts(request.method().name(), accepted.path(), host, clientIp, peer,
-                new NettyRequestHeaders(headers), headers.get(HttpHeaderNames.AUTHORIZATION));
-        return new AdmittedRequest(request, exchange, snapshot, facts, accepted, hostHeader, trustedPeer,
-                expectsContinue);
     }
 }
