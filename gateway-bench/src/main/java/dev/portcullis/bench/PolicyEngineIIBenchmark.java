@@ -85,7 +85,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * misses 1 µs by more than ten times; the decision misses 2 µs by about nine times, even at its best. The evaluation is
  * linear in the rules, about 90 ns a rule here: the stack profiler puts path globs ({@code PathGlob.matches},
  * {@code String.regionMatches}) first, then {@code CidrSet.contains}, the Referer parse that each referrer rule
- * repeats ({@code ReferrerMatcher.parse}) and role checks.
+ * repeats ({@code RefererParts.parse}) and role checks.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)

@@ -18,7 +18,8 @@ public final class PathGlob {
      * and the path segment it started at, and on a mismatch let it swallow one more segment.
      * Remembering only the last one is enough because a later "**" can absorb anything an
      * earlier one could. "*" inside a segment uses the same algorithm over characters. Neither
-     * level recurses or allocates, and both are O(glob x path) at worst.
+     * level recurses or allocates, and both are O(glob x path) at worst. Referrer patterns (UrlGlob)
+     * match their path part with a PathGlob of their segments as written, over a region of the Referer.
      *
      * Globs are canonicalized like request paths, so that they can match at all: unreserved
      * escapes are decoded ("%7Euser" -> "~user"), other escapes upper-cased, and non-ASCII
@@ -54,6 +55,14 @@ public final class PathGlob {
             anySegments[i] = this.segments[i].equals("**");
             hasStar[i] = this.segments[i].indexOf('*') >= 0;
         }
+    }
+
+    /**
+     * A case-sensitive glob of already split {@code segments}, each {@code **} or with {@code *} matching within it,
+     * taken as they are (not canonicalized); {@code source} is what {@link #toString} shows.
+     */
+    static PathGlob ofSegments(String source, List<String> segments) {
+        return new PathGlob(source, false, segments);
     }
 
     /** Compiles a case-sensitive glob such as {@code /admin/**}, {@code /api/users/*} or {@code /files/*.pdf}. */
@@ -155,15 +164,20 @@ public final class PathGlob {
      * a {@link #caseInsensitive()} glob must be {@link PathCase#fold folded}.
      */
     public boolean matches(String path) {
-        int n = path.length();
-        if (n == 0 || path.charAt(0) != '/') {
-            return false;
-        }
-        if (n > 1 && path.charAt(n - 1) == '/') {
+        return !path.isEmpty() && path.charAt(0) == '/' && matches(path, 0, path.length());
+    }
+
+    /**
+     * Whether the region {@code [start, end)} of {@code path}, which starts with {@code /}, matches this glob, ignoring
+     * one trailing {@code /}; allocation-free.
+     */
+    boolean matches(String path, int start, int end) {
+        int n = end;
+        if (n - start > 1 && path.charAt(n - 1) == '/') {
             n--;
         }
         int g = 0;
-        int p = 1;
+        int p = start + 1;
         int starG = -1;
         int starP = -1;
         while (true) {
@@ -175,10 +189,10 @@ public final class PathGlob {
             if (p > n) {
                 return g == segments.length;
             }
-            int end = segmentEnd(path, p, n);
-            if (g < segments.length && segmentMatches(g, path, p, end)) {
+            int segmentEnd = segmentEnd(path, p, n);
+            if (g < segments.length && segmentMatches(g, path, p, segmentEnd)) {
                 g++;
-                p = end + 1;
+                p = segmentEnd + 1;
             } else if (starG >= 0 && starP <= n) {
                 starP = segmentEnd(path, starP, n) + 1;
                 p = starP;
@@ -204,7 +218,7 @@ public final class PathGlob {
     }
 
     /** Case-sensitive matching of {@code pattern}, whose {@code *} matches any run of characters, to {@code path[start, end)}. */
-    static boolean starMatches(String pattern, String path, int start, int end) {
+    private static boolean starMatches(String pattern, String path, int start, int end) {
         int length = pattern.length();
         int g = 0;
         int p = start;
