@@ -10,9 +10,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledExecutorService;
@@ -43,10 +41,11 @@ public final class JwtIdentityResolver implements AutoCloseable {
      * the key's type, curve and alg fit the token's alg. HMAC keys exist only for secret_env providers,
      * whose allow-list holds only HS algorithms, so a public key can never be used as an HMAC secret.
      *
-     * Collaborators: VerifiedTokenCache (successful verifications, no credential kept), KeyProviders
-     * (loading each provider's key source), SignatureTrial (key selection and signature),
-     * TokenClaimsCheck (the checks after the signature, and the Identity), BearerTokens (the
-     * Authorization header), JwtCounters (the counts, continued by the resolver of the next generation).
+     * Collaborators: VerifiedTokenCache (successful verifications, no credential kept), JwtProviders
+     * (the provider each iss picks), KeyProviders (loading each provider's key source), SignatureTrial
+     * (key selection and signature), TokenClaimsCheck (the checks after the signature, and the
+     * Identity), BearerTokens (the Authorization header), JwtCounters (the counts, continued by the
+     * resolver of the next generation).
      */
 
     /** Tokens longer than this many characters are rejected without being parsed. */
@@ -57,9 +56,7 @@ public final class JwtIdentityResolver implements AutoCloseable {
 
     private final JwtResolverOptions options;
     private final Clock clock;
-    private final List<JwtProvider> providers;
-    private final Map<String, JwtProvider> byIssuer;
-    private final @Nullable JwtProvider withoutIssuer;
+    private final JwtProviders providers;
     private final @Nullable VerifiedTokenCache cache;
     private final @Nullable JwksHttp http;
     private final JwtCounters counters;
@@ -88,33 +85,17 @@ public final class JwtIdentityResolver implements AutoCloseable {
 
     private JwtIdentityResolver(List<JwtProviderSettings> settings, JwtResolverOptions options,
             @Nullable JwksHttp sharedHttp, @Nullable JwtIdentityResolver previous) throws KeySourceException {
-        checkIssuers(settings);
+        JwtProviders.checkIssuers(settings); // before an HTTP client is built
         this.options = options;
         this.clock = options.clock();
         this.counters = previous != null ? previous.counters : new JwtCounters();
         boolean fetches = settings.stream().anyMatch(s -> s.keySource() instanceof KeySource.JwksUrl);
         this.http = !fetches ? null : sharedHttp != null ? sharedHttp : new JwksHttp(options.scheduler(),
                 options.fetchTimeout());
-        List<JwtProvider> built = new ArrayList<>(settings.size());
-        Map<String, JwtProvider> issuers = new HashMap<>();
-        JwtProvider fallback = null;
-        for (int i = 0; i < settings.size(); i++) {
-            JwtProviderSettings provider = settings.get(i);
-            JwtProvider compiled = new JwtProvider(i, provider,
-                    KeyProviders.load(i, provider, previous == null ? List.of() : previous.providers, options, http));
-            built.add(compiled);
-            String issuer = provider.issuer();
-            if (issuer == null) {
-                fallback = compiled;
-            } else {
-                issuers.put(issuer, compiled);
-            }
-        }
-        this.providers = List.copyOf(built);
-        this.byIssuer = Map.copyOf(issuers);
-        this.withoutIssuer = fallback;
+        List<JwtProvider> replaced = previous == null ? List.of() : previous.providers.all();
+        this.providers = JwtProviders.load(settings, replaced, options, http);
         this.cache = options.cacheSize() == 0 ? null : new VerifiedTokenCache(options.cacheSize());
-        for (JwtProvider provider : providers) {
+        for (JwtProvider provider : providers.all()) {
             if (provider.keys instanceof RemoteJwks remote) {
                 remote.start();
             }
@@ -174,7 +155,7 @@ public final class JwtIdentityResolver implements AutoCloseable {
     /** Fetches every {@code jwks_url} now (joining running fetches); completes when all have landed or failed. */
     public CompletableFuture<Void> refreshKeys() {
         List<CompletableFuture<Void>> fetches = new ArrayList<>();
-        for (JwtProvider provider : providers) {
+        for (JwtProvider provider : providers.all()) {
             fetches.add(provider.keys.refresh());
         }
         return CompletableFuture.allOf(fetches.toArray(new CompletableFuture<?>[0]));
@@ -202,8 +183,8 @@ public final class JwtIdentityResolver implements AutoCloseable {
 
     /** One status per provider, in configuration order. */
     public List<ProviderStatus> providerStatus() {
-        List<ProviderStatus> all = new ArrayList<>(providers.size());
-        for (JwtProvider provider : providers) {
+        List<ProviderStatus> all = new ArrayList<>(providers.all().size());
+        for (JwtProvider provider : providers.all()) {
             all.add(provider.status());
         }
         return List.copyOf(all);
@@ -212,7 +193,7 @@ public final class JwtIdentityResolver implements AutoCloseable {
     /** Stops the background refreshes of this resolver's key sets; the scheduler itself is the caller's. */
     @Override
     public void close() {
-        for (JwtProvider provider : providers) {
+        for (JwtProvider provider : providers.all()) {
             provider.keys.close();
         }
     }
@@ -251,7 +232,7 @@ public final class JwtIdentityResolver implements AutoCloseable {
         } catch (ParseException e) {
             return Resolution.Rejected.of(RejectReason.MALFORMED_TOKEN);
         }
-        JwtProvider provider = provider(claims.getIssuer());
+        JwtProvider provider = providers.forIssuer(claims.getIssuer());
         if (provider == null) {
             return Resolution.Rejected.of(RejectReason.ISSUER_MISMATCH);
         }
@@ -298,45 +279,10 @@ public final class JwtIdentityResolver implements AutoCloseable {
         return null;
     }
 
-    private @Nullable JwtProvider provider(@Nullable String issuer) {
-        if (issuer != null) {
-            JwtProvider named = byIssuer.get(issuer);
-            if (named != null) {
-                return named;
-            }
-        }
-        return withoutIssuer;
-    }
-
     private static void keyMissing(JwtProvider provider, @Nullable Pending pending) {
         CompletableFuture<Void> fetch = provider.keys.keyMissing();
         if (pending != null) {
             pending.fetch = fetch;
-        }
-    }
-
-    private static void checkIssuers(List<JwtProviderSettings> settings) {
-        if (settings.isEmpty()) {
-            throw new IllegalArgumentException("[] is not a valid provider list (expected: at least one provider)");
-        }
-        Map<String, Integer> seen = new HashMap<>();
-        int withoutIssuer = -1;
-        for (int i = 0; i < settings.size(); i++) {
-            String issuer = settings.get(i).issuer();
-            if (issuer == null) {
-                if (withoutIssuer >= 0) {
-                    throw new IllegalArgumentException("providers " + withoutIssuer + " and " + i + " both have no"
-                            + " issuer (expected: at most one provider without issuer; the token's iss picks the"
-                            + " provider)");
-                }
-                withoutIssuer = i;
-            } else {
-                Integer first = seen.putIfAbsent(issuer, i);
-                if (first != null) {
-                    throw new IllegalArgumentException("\"" + issuer + "\" is the issuer of providers " + first
-                            + " and " + i + " (expected: one provider per issuer)");
-                }
-            }
         }
     }
 
