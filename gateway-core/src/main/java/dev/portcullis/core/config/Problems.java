@@ -5,6 +5,8 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Collects the problems of one config file, and the warnings (valid but risky settings), and remembers where each
@@ -72,6 +74,19 @@ final class Problems {
                 return Location.START;
             }
             candidate = KeyPaths.parent(candidate);
+        }
+    }
+
+    /**
+     * Runs {@code factory} (a parser of a written value), reporting its {@link IllegalArgumentException} at
+     * {@code path}; null if it threw.
+     */
+    <T> @Nullable T parse(String path, Supplier<T> factory) {
+        try {
+            return factory.get();
+        } catch (IllegalArgumentException e) {
+            add(path, ConfigValues.messageOf(e));
+            return null;
         }
     }
 

@@ -1,7 +1,5 @@
 package dev.portcullis.core.identity;
 
-import com.nimbusds.jose.JOSEException;
-import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.JWSHeader;
 import com.nimbusds.jose.util.Base64URL;
 import com.nimbusds.jose.util.JSONObjectUtils;
@@ -12,10 +10,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Date;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledExecutorService;
@@ -37,17 +32,20 @@ public final class JwtIdentityResolver implements AutoCloseable {
      * syntax scan (three base64url parts); verified-token cache; nimbus parse of header and claims;
      * provider chosen by the UNVERIFIED iss (only to pick whose keys and rules apply: every other
      * check, the signature first, is made with that provider); alg in the provider's allow-list;
-     * crit; key selection; signature; then exp, nbf, iat, aud and the subject, so a forged token
-     * is reported as bad_signature and not as expired.
+     * crit; key selection and signature (SignatureTrial); then typ, exp (missing when require_exp
+     * is set, or expired), nbf, iat, aud and the subject (TokenClaimsCheck), so a forged token is
+     * reported as bad_signature and not as expired.
      *
      * Key selection never looks at jku, x5u, jwk or x5c: keys come from the provider's own key set,
      * filtered by kid (keys without a kid are candidates for every token, as in Envoy) and by whether
      * the key's type, curve and alg fit the token's alg. HMAC keys exist only for secret_env providers,
      * whose allow-list holds only HS algorithms, so a public key can never be used as an HMAC secret.
      *
-     * Collaborators: VerifiedTokenCache (successful verifications, no credential kept), KeyProviders
-     * (loading each provider's key source), BearerTokens (the Authorization header), JwtCounters (the
-     * counts, continued by the resolver of the next generation).
+     * Collaborators: VerifiedTokenCache (successful verifications, no credential kept), JwtProviders
+     * (the provider each iss picks), KeyProviders (loading each provider's key source), SignatureTrial
+     * (key selection and signature), TokenClaimsCheck (the checks after the signature, and the
+     * Identity), BearerTokens (the Authorization header), JwtCounters (the counts, continued by the
+     * resolver of the next generation).
      */
 
     /** Tokens longer than this many characters are rejected without being parsed. */
@@ -58,9 +56,7 @@ public final class JwtIdentityResolver implements AutoCloseable {
 
     private final JwtResolverOptions options;
     private final Clock clock;
-    private final List<JwtProvider> providers;
-    private final Map<String, JwtProvider> byIssuer;
-    private final @Nullable JwtProvider withoutIssuer;
+    private final JwtProviders providers;
     private final @Nullable VerifiedTokenCache cache;
     private final @Nullable JwksHttp http;
     private final JwtCounters counters;
@@ -89,33 +85,17 @@ public final class JwtIdentityResolver implements AutoCloseable {
 
     private JwtIdentityResolver(List<JwtProviderSettings> settings, JwtResolverOptions options,
             @Nullable JwksHttp sharedHttp, @Nullable JwtIdentityResolver previous) throws KeySourceException {
-        checkIssuers(settings);
+        JwtProviders.checkIssuers(settings); // before an HTTP client is built
         this.options = options;
         this.clock = options.clock();
         this.counters = previous != null ? previous.counters : new JwtCounters();
         boolean fetches = settings.stream().anyMatch(s -> s.keySource() instanceof KeySource.JwksUrl);
         this.http = !fetches ? null : sharedHttp != null ? sharedHttp : new JwksHttp(options.scheduler(),
                 options.fetchTimeout());
-        List<JwtProvider> built = new ArrayList<>(settings.size());
-        Map<String, JwtProvider> issuers = new HashMap<>();
-        JwtProvider fallback = null;
-        for (int i = 0; i < settings.size(); i++) {
-            JwtProviderSettings provider = settings.get(i);
-            JwtProvider compiled = new JwtProvider(i, provider,
-                    KeyProviders.load(i, provider, previous == null ? List.of() : previous.providers, options, http));
-            built.add(compiled);
-            String issuer = provider.issuer();
-            if (issuer == null) {
-                fallback = compiled;
-            } else {
-                issuers.put(issuer, compiled);
-            }
-        }
-        this.providers = List.copyOf(built);
-        this.byIssuer = Map.copyOf(issuers);
-        this.withoutIssuer = fallback;
+        List<JwtProvider> replaced = previous == null ? List.of() : previous.providers.all();
+        this.providers = JwtProviders.load(settings, replaced, options, http);
         this.cache = options.cacheSize() == 0 ? null : new VerifiedTokenCache(options.cacheSize());
-        for (JwtProvider provider : providers) {
+        for (JwtProvider provider : providers.all()) {
             if (provider.keys instanceof RemoteJwks remote) {
                 remote.start();
             }
@@ -175,7 +155,7 @@ public final class JwtIdentityResolver implements AutoCloseable {
     /** Fetches every {@code jwks_url} now (joining running fetches); completes when all have landed or failed. */
     public CompletableFuture<Void> refreshKeys() {
         List<CompletableFuture<Void>> fetches = new ArrayList<>();
-        for (JwtProvider provider : providers) {
+        for (JwtProvider provider : providers.all()) {
             fetches.add(provider.keys.refresh());
         }
         return CompletableFuture.allOf(fetches.toArray(new CompletableFuture<?>[0]));
@@ -203,8 +183,8 @@ public final class JwtIdentityResolver implements AutoCloseable {
 
     /** One status per provider, in configuration order. */
     public List<ProviderStatus> providerStatus() {
-        List<ProviderStatus> all = new ArrayList<>(providers.size());
-        for (JwtProvider provider : providers) {
+        List<ProviderStatus> all = new ArrayList<>(providers.all().size());
+        for (JwtProvider provider : providers.all()) {
             all.add(provider.status());
         }
         return List.copyOf(all);
@@ -213,7 +193,7 @@ public final class JwtIdentityResolver implements AutoCloseable {
     /** Stops the background refreshes of this resolver's key sets; the scheduler itself is the caller's. */
     @Override
     public void close() {
-        for (JwtProvider provider : providers) {
+        for (JwtProvider provider : providers.all()) {
             provider.keys.close();
         }
     }
@@ -234,7 +214,11 @@ public final class JwtIdentityResolver implements AutoCloseable {
                 return hit;
             }
         }
+        return verifyInFull(token, now, pending);
+    }
 
+    /** Verifies a token the cache did not answer, and caches it if it is accepted; on the thread that scanned it. */
+    private Resolution verifyInFull(String token, Instant now, @Nullable Pending pending) {
         SignedJWT jwt;
         JWTClaimsSet claims;
         try {
@@ -248,18 +232,14 @@ public final class JwtIdentityResolver implements AutoCloseable {
         } catch (ParseException e) {
             return Resolution.Rejected.of(RejectReason.MALFORMED_TOKEN);
         }
-        JwtProvider provider = provider(claims.getIssuer());
+        JwtProvider provider = providers.forIssuer(claims.getIssuer());
         if (provider == null) {
             return Resolution.Rejected.of(RejectReason.ISSUER_MISMATCH);
         }
         JWSHeader header = jwt.getHeader();
-        JWSAlgorithm algorithm = header.getAlgorithm();
-        if (!provider.algorithms.contains(algorithm)) {
-            return Resolution.Rejected.of(RejectReason.ALGORITHM_NOT_ALLOWED);
-        }
-        Set<String> critical = header.getCriticalParams();
-        if ((critical != null && !critical.isEmpty()) || !header.isBase64URLEncodePayload()) {
-            return Resolution.Rejected.of(RejectReason.UNSUPPORTED_CRITICAL_HEADER);
+        RejectReason headerRejected = headerRejected(provider, header);
+        if (headerRejected != null) {
+            return Resolution.Rejected.of(headerRejected);
         }
 
         KeySet keySet = provider.keys.current();
@@ -267,125 +247,42 @@ public final class JwtIdentityResolver implements AutoCloseable {
             keyMissing(provider, pending);
             return Resolution.Rejected.of(RejectReason.NO_KEY_SOURCE);
         }
-        String kid = header.getKeyID();
-        Attempt attempt = new Attempt();
-        boolean kidUnknown = false;
-        if (kid == null) {
-            tryKeys(jwt, algorithm, keySet.all(), attempt);
-        } else {
-            List<VerifyingKey> named = keySet.withKid(kid);
-            kidUnknown = named.isEmpty();
-            tryKeys(jwt, algorithm, named, attempt);
-            if (attempt.verifiedBy == null) {
-                tryKeys(jwt, algorithm, keySet.withoutKid(), attempt);
-            }
-        }
-        VerifyingKey key = attempt.verifiedBy;
+        SignatureTrial trial =
+                SignatureTrial.run(jwt, header.getAlgorithm(), header.getKeyID(), keySet, counters.verifications);
+        VerifyingKey key = trial.verifiedBy();
         if (key == null) {
-            if (kidUnknown) {
+            if (trial.kidUnknown()) {
                 keyMissing(provider, pending);
-                return Resolution.Rejected.of(RejectReason.UNKNOWN_KID);
             }
-            return Resolution.Rejected.of(attempt.candidates == 0 ? RejectReason.NO_SUITABLE_KEY
-                    : RejectReason.BAD_SIGNATURE);
+            return Resolution.Rejected.of(trial.failure());
         }
 
-        if (!provider.acceptsType(header.getType())) {
-            return Resolution.Rejected.of(RejectReason.TOKEN_TYPE_NOT_ALLOWED);
-        }
-        Duration skew = provider.clockSkew;
-        Date exp = claims.getExpirationTime();
-        if (exp == null && provider.requireExp) {
-            return Resolution.Rejected.of(RejectReason.TOKEN_MISSING_EXP);
-        }
-        Instant expiresAt = exp == null ? null : exp.toInstant();
-        if (expiresAt != null && !now.isBefore(expiresAt.plus(skew))) {
-            return Resolution.Rejected.of(RejectReason.TOKEN_EXPIRED);
-        }
-        Date nbf = claims.getNotBeforeTime();
-        if (nbf != null && now.plus(skew).isBefore(nbf.toInstant())) {
-            return Resolution.Rejected.of(RejectReason.TOKEN_NOT_YET_VALID);
-        }
-        Date iat = claims.getIssueTime();
-        if (iat != null && now.plus(skew).isBefore(iat.toInstant())) {
-            return Resolution.Rejected.of(RejectReason.TOKEN_NOT_YET_VALID);
-        }
-        if (!provider.audiences.isEmpty() && !containsAny(claims.getAudience(), provider.audiences)) {
-            return Resolution.Rejected.of(RejectReason.AUDIENCE_MISMATCH);
-        }
-        Map<String, Object> claimMap = ClaimValues.immutableCopy(claims.getClaims());
-        String subject = subject(provider.subjectClaim.resolve(claimMap));
-        if (subject == null) {
-            return Resolution.Rejected.of(RejectReason.MISSING_SUBJECT);
-        }
-        Set<String> roles = ClaimValues.roles(provider.rolesClaim.resolve(claimMap));
-        Resolution.Resolved result =
-                new Resolution.Resolved(new Identity(subject, roles, claimMap, IdentitySource.JWT, expiresAt));
-
-        Instant validUntil = expiresAt != null ? expiresAt : now.plus(NO_EXP_CACHE_TTL);
-        if (verified != null) {
+        Resolution checked = provider.claims.check(header.getType(), claims, now);
+        VerifiedTokenCache verified = cache;
+        if (verified != null && checked instanceof Resolution.Resolved result) {
+            Instant expiresAt = result.identity().expiresAt();
+            Instant validUntil = expiresAt != null ? expiresAt : now.plus(NO_EXP_CACHE_TTL);
             verified.put(result, provider, keySet, key, now, validUntil);
         }
-        return result;
+        return checked;
     }
 
-    private void tryKeys(SignedJWT jwt, JWSAlgorithm algorithm, List<VerifyingKey> keys, Attempt attempt) {
-        for (VerifyingKey key : keys) {
-            if (!key.fits(algorithm)) {
-                continue;
-            }
-            attempt.candidates++;
-            counters.verifications.increment();
-            try {
-                if (jwt.verify(key.verifier())) {
-                    attempt.verifiedBy = key;
-                    return;
-                }
-            } catch (JOSEException | RuntimeException e) {
-                // A signature the verifier cannot even process (wrong length, bad encoding) is a bad signature.
-            }
+    /** Why the provider refuses the token's header: an alg not in its allow-list, or crit; null if it does not. */
+    private static @Nullable RejectReason headerRejected(JwtProvider provider, JWSHeader header) {
+        if (!provider.algorithms.contains(header.getAlgorithm())) {
+            return RejectReason.ALGORITHM_NOT_ALLOWED;
         }
-    }
-
-    private @Nullable JwtProvider provider(@Nullable String issuer) {
-        if (issuer != null) {
-            JwtProvider named = byIssuer.get(issuer);
-            if (named != null) {
-                return named;
-            }
+        Set<String> critical = header.getCriticalParams();
+        if ((critical != null && !critical.isEmpty()) || !header.isBase64URLEncodePayload()) {
+            return RejectReason.UNSUPPORTED_CRITICAL_HEADER;
         }
-        return withoutIssuer;
+        return null;
     }
 
     private static void keyMissing(JwtProvider provider, @Nullable Pending pending) {
         CompletableFuture<Void> fetch = provider.keys.keyMissing();
         if (pending != null) {
             pending.fetch = fetch;
-        }
-    }
-
-    private static void checkIssuers(List<JwtProviderSettings> settings) {
-        if (settings.isEmpty()) {
-            throw new IllegalArgumentException("[] is not a valid provider list (expected: at least one provider)");
-        }
-        Map<String, Integer> seen = new HashMap<>();
-        int withoutIssuer = -1;
-        for (int i = 0; i < settings.size(); i++) {
-            String issuer = settings.get(i).issuer();
-            if (issuer == null) {
-                if (withoutIssuer >= 0) {
-                    throw new IllegalArgumentException("providers " + withoutIssuer + " and " + i + " both have no"
-                            + " issuer (expected: at most one provider without issuer; the token's iss picks the"
-                            + " provider)");
-                }
-                withoutIssuer = i;
-            } else {
-                Integer first = seen.putIfAbsent(issuer, i);
-                if (first != null) {
-                    throw new IllegalArgumentException("\"" + issuer + "\" is the issuer of providers " + first
-                            + " and " + i + " (expected: one provider per issuer)");
-                }
-            }
         }
     }
 
@@ -399,28 +296,8 @@ public final class JwtIdentityResolver implements AutoCloseable {
         }
     }
 
-    private static boolean containsAny(List<String> audience, Set<String> accepted) {
-        for (String value : audience) {
-            if (accepted.contains(value)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static @Nullable String subject(@Nullable Object value) {
-        String text = value instanceof String || value instanceof Number ? ClaimValues.scalarText(value) : null;
-        return text == null || text.isBlank() ? null : text;
-    }
-
     /** The fetch a {@link #verifyAsync} caller may wait for; set by the first verification. */
     private static final class Pending {
         @Nullable CompletableFuture<Void> fetch;
-    }
-
-    /** What trying the candidate keys found. */
-    private static final class Attempt {
-        int candidates;
-        @Nullable VerifyingKey verifiedBy;
     }
 }

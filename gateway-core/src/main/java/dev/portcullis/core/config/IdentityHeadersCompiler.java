@@ -1,0 +1,146 @@
+package dev.portcullis.core.config;
+
+import dev.portcullis.core.net.Cidr;
+import dev.portcullis.core.net.CidrSet;
+import dev.portcullis.core.policy.HeaderMatcher;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Checks and compiles the identity headers: those a trusted authenticating proxy sets ({@code identity.forwarded})
+ * and those the gateway sets for the upstream ({@code identity.upstream_headers}).
+ */
+final class IdentityHeadersCompiler {
+
+    private static final String SAME_HEADER_AS = " is the same header as ";
+
+    /** Headers that carry framing, routing, credentials or the gateway's own forwarding information. */
+    private static final Set<String> RESERVED_HEADERS = Set.of(
+            "host", "content-length", "transfer-encoding", "connection", "keep-alive", "te", "trailer", "upgrade",
+            "expect", "authorization", "proxy-authorization", "cookie", "x-request-id", "forwarded", "x-real-ip",
+            "x-client-ip");
+
+    private final Problems problems;
+
+    IdentityHeadersCompiler(Problems problems) {
+        this.problems = problems;
+    }
+
+    /** {@code identity.forwarded}; null when not configured, or unusable (reported). */
+    @Nullable ForwardedIdentity forwarded(@Nullable ForwardedConfig forwarded) {
+        if (forwarded == null) {
+            return null;
+        }
+        String userHeader = headerName(forwarded.userHeader(), "identity.forwarded.user_header", "X-Forwarded-User");
+        String rolesHeader =
+                headerName(forwarded.rolesHeader(), "identity.forwarded.roles_header", "X-Forwarded-Groups");
+        if (userHeader != null && rolesHeader != null && userHeader.equalsIgnoreCase(rolesHeader)) {
+            problems.add("identity.forwarded.roles_header", ConfigValues.quote(rolesHeader) + SAME_HEADER_AS
+                    + "user_header (expected: a different header)");
+        }
+        CidrSet proxies = forwardedProxies(forwarded.trustedProxies());
+        return userHeader == null || proxies == null ? null : new ForwardedIdentity(proxies, userHeader, rolesHeader);
+    }
+
+    /**
+     * {@code identity.forwarded.trusted_proxies}: the authenticating proxy's own addresses, apart from
+     * {@code clients.trusted_proxies} so that a load balancer trusted for client addresses cannot name users.
+     * A {@code /0} is an error, a range wider than a /16 (IPv4) or /48 (IPv6) a warning; null when missing (the
+     * binder reported it) or unusable (reported).
+     */
+    private @Nullable CidrSet forwardedProxies(@Nullable List<String> texts) {
+        if (texts == null) {
+            return null;
+        }
+        String path = "identity.forwarded.trusted_proxies";
+        if (texts.isEmpty()) {
+            problems.add(path, "empty list (expected: the authenticating proxy's address, e.g. [\"10.0.0.7/32\"])");
+            return null;
+        }
+        List<Cidr> cidrs = new ArrayList<>();
+        for (int i = 0; i < texts.size(); i++) {
+            String itemPath = KeyPaths.index(path, i);
+            String text = texts.get(i);
+            Cidr cidr = problems.parse(itemPath, () -> Cidr.parse(text));
+            if (cidr == null) {
+                continue;
+            }
+            boolean v4 = cidr.network().isIPv4();
+            if (cidr.prefixLength() == 0) {
+                problems.add(itemPath, ConfigValues.quote(text) + " would believe identity headers from every "
+                        + (v4 ? "IPv4" : "IPv6") + " address (expected: the authenticating proxy's address, e.g. "
+                        + (v4 ? "10.0.0.7/32" : "2001:db8::7/128") + "; a /0 is not allowed)");
+                continue;
+            }
+            int widest = v4 ? 16 : 48;
+            if (cidr.prefixLength() < widest) {
+                problems.warn(itemPath, ConfigValues.quote(text) + " is wider than a /" + widest + ": every address"
+                        + " in it may name any user (expected: the authenticating proxy's own address, e.g. "
+                        + (v4 ? "10.0.0.7/32" : "2001:db8::7/128") + ")");
+            }
+            cidrs.add(cidr);
+        }
+        return cidrs.size() == texts.size() ? CidrSet.of(cidrs) : null;
+    }
+
+    /** {@code identity.upstream_headers}; null when unusable (reported). */
+    @Nullable UpstreamIdentityHeaders upstreamHeaders(UpstreamHeadersConfig headers) {
+        String subject = headerName(headers.subject(), "identity.upstream_headers.subject", "X-Auth-Subject");
+        String roles = headerName(headers.roles(), "identity.upstream_headers.roles", "X-Auth-Roles");
+        if (subject == null || roles == null) {
+            return null;
+        }
+        if (subject.equalsIgnoreCase(roles)) {
+            problems.add("identity.upstream_headers.roles", ConfigValues.quote(roles) + SAME_HEADER_AS
+                    + "subject (expected: a different header)");
+            return null;
+        }
+        return new UpstreamIdentityHeaders(subject, roles);
+    }
+
+    /** An upstream header that is also a forwarded-identity header would be stripped before it is read. */
+    void distinctIdentityHeaders(@Nullable ForwardedIdentity forwarded, @Nullable UpstreamIdentityHeaders upstream) {
+        if (forwarded == null || upstream == null) {
+            return;
+        }
+        for (String[] pair : new String[][] {
+                {"subject", upstream.subject()}, {"roles", upstream.roles()}}) {
+            String name = fold(pair[1]);
+            if (name.equals(fold(forwarded.userHeader()))
+                    || forwarded.rolesHeader() != null && name.equals(fold(forwarded.rolesHeader()))) {
+                problems.add("identity.upstream_headers." + pair[0], ConfigValues.quote(pair[1])
+                        + " is also a forwarded-identity header (expected: a header distinct from"
+                        + " identity.forwarded.user_header and roles_header)");
+            }
+        }
+    }
+
+    /** {@code name} if it is a valid header name; null when it is not (reported) or was not written. */
+    private @Nullable String headerName(@Nullable String name, String path, String example) {
+        if (name == null) {
+            return null;
+        }
+        if (!HeaderMatcher.isValidName(name)) {
+            problems.add(path, ConfigValues.quote(name)
+                    + " is not a valid header name (expected: an HTTP token, e.g. " + example + ")");
+            return null;
+        }
+        String folded = fold(name);
+        if (RESERVED_HEADERS.contains(folded) || folded.startsWith("x-forwarded-") && !folded.equals("x-forwarded-user")
+                && !folded.equals("x-forwarded-groups") && !folded.equals("x-forwarded-email")
+                && !folded.equals("x-forwarded-preferred-username")) {
+            problems.add(path, ConfigValues.quote(name) + " is a header the gateway itself reads or sets"
+                    + " (expected: a header of its own, e.g. " + example + ")");
+            return null;
+        }
+        return name;
+    }
+
+    /** Header names as the gateway compares them: case-insensitive, {@code _} equal to {@code -}. */
+    private static String fold(String name) {
+        return name.toLowerCase(Locale.ROOT).replace('_', '-');
+    }
+}
