@@ -1,7 +1,5 @@
 package dev.portcullis.server.proxy;
 
-import dev.portcullis.server.http.HopByHopHeaders;
-import dev.portcullis.server.http.RequestIds;
 import dev.portcullis.server.exchange.Exchange;
 import dev.portcullis.server.exchange.ExchangeError;
 import dev.portcullis.server.exchange.ConnectionState;
@@ -14,22 +12,16 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpContent;
-import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
-import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.HttpUtil;
-import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
-import io.netty.util.concurrent.ScheduledFuture;
 import java.util.ArrayDeque;
-import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -57,9 +49,7 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
     private @Nullable HttpRequest head;
     private final ArrayDeque<HttpContent> pending = new ArrayDeque<>();
     private @Nullable Channel upstream;
-    private @Nullable ScheduledFuture<?> responseTimer;
-    private @Nullable ScheduledFuture<?> bodyTimer;
-    private long lastBodyReadNanos;
+    private final ExchangeTimers timers;
     private boolean hasBody;
     private long bodyBytes;
     private boolean requestComplete;
@@ -74,6 +64,7 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
     public ProxyFrontendHandler(ConnectionState state, Upstreams upstreams) {
         this.state = state;
         this.upstreams = upstreams;
+        this.timers = new ExchangeTimers(state.channel(), this::bodyTimedOut, this::responseTimedOut);
     }
 
     @Override
@@ -110,46 +101,20 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
         closeClient = false;
         retried = false;
         if (hasBody) {
-            lastBodyReadNanos = System.nanoTime();
-            scheduleBodyTimer(bodyTimeoutNanos(current));
+            timers.awaitBody(current.snapshot().config().limits().idleTimeout().toNanos());
         }
         connect();
     }
 
-    private static long bodyTimeoutNanos(Exchange exchange) {
-        return exchange.snapshot().config().limits().idleTimeout().toNanos();
-    }
-
-    /*
-     * A request body that stops arriving for limits.idle_timeout would otherwise hold its upstream
-     * connection for ever (slow-body attacks exhaust the pool). One timer per exchange checks the
-     * time of the last body read and re-arms itself for the remainder, so reads do not reschedule.
-     */
-    private void scheduleBodyTimer(long delayNanos) {
-        bodyTimer = state.channel().eventLoop().schedule(this::bodyTimerFired, delayNanos, TimeUnit.NANOSECONDS);
-    }
-
-    private void bodyTimerFired() {
-        bodyTimer = null;
-        Exchange current = exchange;
-        if (current == null || requestComplete) {
+    /** No request body part arrived for limits.idle_timeout. */
+    private void bodyTimedOut() {
+        if (exchange == null || requestComplete) {
             return;
         }
-        long timeout = bodyTimeoutNanos(current);
-        long idle = System.nanoTime() - lastBodyReadNanos;
-        if (idle < timeout) {
-            scheduleBodyTimer(timeout - idle);
-        } else if (!responseStarted) {
+        if (!responseStarted) {
             fail(408, ExchangeError.BODY_TIMEOUT);
         } else {
             abort(ExchangeError.BODY_TIMEOUT);
-        }
-    }
-
-    private void cancelBodyTimer() {
-        if (bodyTimer != null) {
-            bodyTimer.cancel(false);
-            bodyTimer = null;
         }
     }
 
@@ -222,7 +187,7 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
             }
             return;
         }
-        lastBodyReadNanos = System.nanoTime();
+        timers.bodyRead();
         bodyBytes += content.content().readableBytes();
         if (bodyBytes > current.snapshot().config().limits().maxBodySize()) {
             content.release();
@@ -246,6 +211,7 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
         }
         if (last) {
             requestComplete = true;
+            timers.cancelBody();
             if (channel != null) {
                 channel.flush();
                 requestSent();
@@ -256,14 +222,13 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
     private void requestSent() {
         requestSent = true;
         Exchange current = exchange;
-        if (current != null && !responseStarted && responseTimer == null) {
-            long nanos = current.snapshot().config().upstream().responseTimeout().toNanos();
-            responseTimer = state.channel().eventLoop().schedule(this::responseTimedOut, nanos, TimeUnit.NANOSECONDS);
+        if (current != null && !responseStarted) {
+            timers.awaitResponse(current.snapshot().config().upstream().responseTimeout().toNanos());
         }
     }
 
+    /** No response head arrived within upstream.response_timeout of sending the request. */
     private void responseTimedOut() {
-        responseTimer = null;
         if (exchange != null && !responseStarted) {
             fail(504, ExchangeError.UPSTREAM_TIMEOUT);
         }
@@ -337,7 +302,6 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
     /** Forwards a response head; false when the response cannot be relayed (already answered 502). */
     private boolean onResponseHead(ChannelHandlerContext client, Exchange current, HttpResponse response) {
         int code = response.status().code();
-        HttpHeaders headers = response.headers();
         if (response.status().codeClass() == HttpStatusClass.INFORMATIONAL) {
             String key = current.webSocketKey();
             if (code == 101 && key != null && upstream != null && WebSocketUpgrade.accepted(response, key)) {
@@ -350,41 +314,18 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
                 return false;
             }
             interim = true;
-            if (current.http10()) {
-                return true; // HTTP/1.0 clients must not receive 1xx responses
+            if (ResponseHeads.interimForClient(response, current.http10())) {
+                client.write(response);
             }
-            HopByHopHeaders.strip(headers);
-            client.write(response);
             return true;
         }
-        cancelResponseTimer();
+        timers.cancelResponse();
         responseStarted = true;
         current.upstreamStatus(code);
         current.status(code);
-        upstreamKeepAlive = HttpUtil.isKeepAlive(response);
-        HopByHopHeaders.strip(headers);
-        headers.set(RequestIds.HEADER, current.requestId());
-        boolean close = state.closeAfterResponse() || !requestComplete;
-        boolean chunked = HttpUtil.isTransferEncodingChunked(response);
-        boolean delimited = chunked || HttpUtil.isContentLengthSet(response) || bodyless(current, code);
-        if (current.http10()) {
-            if (chunked) {
-                headers.remove(HttpHeaderNames.TRANSFER_ENCODING);
-            }
-            if (!delimited || chunked) {
-                close = true;
-            }
-            if (!close) {
-                headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
-            }
-        } else if (!delimited) {
-            HttpUtil.setTransferEncodingChunked(response, true);
-        }
-        if (close) {
-            headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-        }
-        closeClient = close;
-        response.setProtocolVersion(HttpVersion.HTTP_1_1);
+        upstreamKeepAlive = HttpUtil.isKeepAlive(response); // before the Connection header is stripped
+        closeClient = ResponseHeads.finalForClient(response, current.requestId(), current.http10(), current.method(),
+                state.closeAfterResponse() || !requestComplete);
         client.write(response);
         return true;
     }
@@ -394,10 +335,6 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
         Channel channel = upstream;
         resetExchange();
         WebSocketTunnel.open(state, current, switching, channel);
-    }
-
-    private static boolean bodyless(Exchange exchange, int code) {
-        return code == 204 || code == 304 || "HEAD".equals(exchange.method());
     }
 
     private void complete(ChannelHandlerContext client, Exchange current) {
@@ -444,7 +381,7 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
             abort(cause == null ? ExchangeError.UPSTREAM_CLOSED_MID_RESPONSE : ExchangeError.UPSTREAM_ERROR_MID_RESPONSE);
         } else if (reusedConnection && !retried && !hasBody && head != null && isIdempotent(head.method())) {
             retried = true;
-            cancelResponseTimer();
+            timers.cancelResponse();
             requestComplete = true;
             pending.add(LastHttpContent.EMPTY_LAST_CONTENT);
             connect();
@@ -490,8 +427,7 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
     }
 
     private void resetExchange() {
-        cancelResponseTimer();
-        cancelBodyTimer();
+        timers.cancelAll();
         state.resume(ConnectionState.Pause.UPSTREAM_BACKPRESSURE);
         state.resume(ConnectionState.Pause.UPSTREAM_CONNECTING);
         exchange = null;
@@ -500,13 +436,6 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
         HttpContent part;
         while ((part = pending.poll()) != null) {
             part.release();
-        }
-    }
-
-    private void cancelResponseTimer() {
-        if (responseTimer != null) {
-            responseTimer.cancel(false);
-            responseTimer = null;
         }
     }
 
