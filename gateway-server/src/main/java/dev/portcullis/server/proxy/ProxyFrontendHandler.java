@@ -108,13 +108,8 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
 
     /** No request body part arrived for limits.idle_timeout. */
     private void bodyTimedOut() {
-        if (exchange == null || requestComplete) {
-            return;
-        }
-        if (!responseStarted) {
-            fail(408, ExchangeError.BODY_TIMEOUT);
-        } else {
-            abort(ExchangeError.BODY_TIMEOUT);
+        if (exchange != null && !requestComplete) {
+            failOrAbort(408, ExchangeError.BODY_TIMEOUT);
         }
     }
 
@@ -180,18 +175,14 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
             // A broken chunk: the upstream already has part of the body, so it cannot be reused;
             // the client gets 400 if nothing of the response has been sent yet.
             content.release();
-            if (!responseStarted) {
-                fail(400, ExchangeError.MALFORMED_BODY);
-            } else {
-                abort(ExchangeError.MALFORMED_BODY);
-            }
+            failOrAbort(400, ExchangeError.MALFORMED_BODY);
             return;
         }
         timers.bodyRead();
         bodyBytes += content.content().readableBytes();
         if (bodyBytes > current.snapshot().config().limits().maxBodySize()) {
             content.release();
-            bodyTooLarge();
+            failOrAbort(413, ExchangeError.BODY_TOO_LARGE);
             return;
         }
         boolean last = content instanceof LastHttpContent;
@@ -234,18 +225,6 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
         }
     }
 
-    private void bodyTooLarge() {
-        Exchange current = exchange;
-        if (current == null) {
-            return;
-        }
-        if (!responseStarted) {
-            fail(413, ExchangeError.BODY_TOO_LARGE);
-        } else {
-            abort(ExchangeError.BODY_TOO_LARGE);
-        }
-    }
-
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
         Channel channel = upstream;
@@ -265,11 +244,7 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
         }
         if (message.decoderResult().isFailure()) {
             ReferenceCountUtil.release(message);
-            if (responseStarted) {
-                abort(ExchangeError.UPSTREAM_MALFORMED_RESPONSE);
-            } else {
-                fail(502, ExchangeError.UPSTREAM_MALFORMED_RESPONSE);
-            }
+            failOrAbort(502, ExchangeError.UPSTREAM_MALFORMED_RESPONSE);
             return;
         }
         if (message instanceof HttpResponse response && !onResponseHead(client, current, response)) {
@@ -393,6 +368,18 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
     private static boolean isIdempotent(HttpMethod method) {
         return method.equals(HttpMethod.GET) || method.equals(HttpMethod.HEAD) || method.equals(HttpMethod.OPTIONS)
                 || method.equals(HttpMethod.PUT) || method.equals(HttpMethod.DELETE);
+    }
+
+    /** Answers with {@code status} if nothing of the response was sent yet, else ends both connections. */
+    private void failOrAbort(int status, ExchangeError error) {
+        if (exchange == null) {
+            return;
+        }
+        if (!responseStarted) {
+            fail(status, error);
+        } else {
+            abort(error);
+        }
     }
 
     /** Answers the exchange with a gateway-made status, dropping the upstream connection. */
