@@ -1,7 +1,5 @@
 package dev.portcullis.server.proxy;
 
-import dev.portcullis.server.http.HopByHopHeaders;
-import dev.portcullis.server.http.RequestIds;
 import dev.portcullis.server.exchange.Exchange;
 import dev.portcullis.server.exchange.ExchangeError;
 import dev.portcullis.server.exchange.ConnectionState;
@@ -14,22 +12,16 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpContent;
-import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
-import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.HttpUtil;
-import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
-import io.netty.util.concurrent.ScheduledFuture;
 import java.util.ArrayDeque;
-import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -57,9 +49,7 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
     private @Nullable HttpRequest head;
     private final ArrayDeque<HttpContent> pending = new ArrayDeque<>();
     private @Nullable Channel upstream;
-    private @Nullable ScheduledFuture<?> responseTimer;
-    private @Nullable ScheduledFuture<?> bodyTimer;
-    private long lastBodyReadNanos;
+    private final ExchangeTimers timers;
     private boolean hasBody;
     private long bodyBytes;
     private boolean requestComplete;
@@ -74,6 +64,7 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
     public ProxyFrontendHandler(ConnectionState state, Upstreams upstreams) {
         this.state = state;
         this.upstreams = upstreams;
+        this.timers = new ExchangeTimers(state.channel(), this::bodyTimedOut, this::responseTimedOut);
     }
 
     @Override
@@ -110,46 +101,15 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
         closeClient = false;
         retried = false;
         if (hasBody) {
-            lastBodyReadNanos = System.nanoTime();
-            scheduleBodyTimer(bodyTimeoutNanos(current));
+            timers.awaitBody(current.snapshot().config().limits().idleTimeout().toNanos());
         }
         connect();
     }
 
-    private static long bodyTimeoutNanos(Exchange exchange) {
-        return exchange.snapshot().config().limits().idleTimeout().toNanos();
-    }
-
-    /*
-     * A request body that stops arriving for limits.idle_timeout would otherwise hold its upstream
-     * connection for ever (slow-body attacks exhaust the pool). One timer per exchange checks the
-     * time of the last body read and re-arms itself for the remainder, so reads do not reschedule.
-     */
-    private void scheduleBodyTimer(long delayNanos) {
-        bodyTimer = state.channel().eventLoop().schedule(this::bodyTimerFired, delayNanos, TimeUnit.NANOSECONDS);
-    }
-
-    private void bodyTimerFired() {
-        bodyTimer = null;
-        Exchange current = exchange;
-        if (current == null || requestComplete) {
-            return;
-        }
-        long timeout = bodyTimeoutNanos(current);
-        long idle = System.nanoTime() - lastBodyReadNanos;
-        if (idle < timeout) {
-            scheduleBodyTimer(timeout - idle);
-        } else if (!responseStarted) {
-            fail(408, ExchangeError.BODY_TIMEOUT);
-        } else {
-            abort(ExchangeError.BODY_TIMEOUT);
-        }
-    }
-
-    private void cancelBodyTimer() {
-        if (bodyTimer != null) {
-            bodyTimer.cancel(false);
-            bodyTimer = null;
+    /** No request body part arrived for limits.idle_timeout. */
+    private void bodyTimedOut() {
+        if (exchange != null && !requestComplete) {
+            failOrAbort(408, ExchangeError.BODY_TIMEOUT);
         }
     }
 
@@ -215,18 +175,14 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
             // A broken chunk: the upstream already has part of the body, so it cannot be reused;
             // the client gets 400 if nothing of the response has been sent yet.
             content.release();
-            if (!responseStarted) {
-                fail(400, ExchangeError.MALFORMED_BODY);
-            } else {
-                abort(ExchangeError.MALFORMED_BODY);
-            }
+            failOrAbort(400, ExchangeError.MALFORMED_BODY);
             return;
         }
-        lastBodyReadNanos = System.nanoTime();
+        timers.bodyRead();
         bodyBytes += content.content().readableBytes();
         if (bodyBytes > current.snapshot().config().limits().maxBodySize()) {
             content.release();
-            bodyTooLarge();
+            failOrAbort(413, ExchangeError.BODY_TOO_LARGE);
             return;
         }
         boolean last = content instanceof LastHttpContent;
@@ -246,6 +202,7 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
         }
         if (last) {
             requestComplete = true;
+            timers.cancelBody();
             if (channel != null) {
                 channel.flush();
                 requestSent();
@@ -256,28 +213,15 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
     private void requestSent() {
         requestSent = true;
         Exchange current = exchange;
-        if (current != null && !responseStarted && responseTimer == null) {
-            long nanos = current.snapshot().config().upstream().responseTimeout().toNanos();
-            responseTimer = state.channel().eventLoop().schedule(this::responseTimedOut, nanos, TimeUnit.NANOSECONDS);
+        if (current != null && !responseStarted) {
+            timers.awaitResponse(current.snapshot().config().upstream().responseTimeout().toNanos());
         }
     }
 
+    /** No response head arrived within upstream.response_timeout of sending the request. */
     private void responseTimedOut() {
-        responseTimer = null;
         if (exchange != null && !responseStarted) {
             fail(504, ExchangeError.UPSTREAM_TIMEOUT);
-        }
-    }
-
-    private void bodyTooLarge() {
-        Exchange current = exchange;
-        if (current == null) {
-            return;
-        }
-        if (!responseStarted) {
-            fail(413, ExchangeError.BODY_TOO_LARGE);
-        } else {
-            abort(ExchangeError.BODY_TOO_LARGE);
         }
     }
 
@@ -300,11 +244,7 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
         }
         if (message.decoderResult().isFailure()) {
             ReferenceCountUtil.release(message);
-            if (responseStarted) {
-                abort(ExchangeError.UPSTREAM_MALFORMED_RESPONSE);
-            } else {
-                fail(502, ExchangeError.UPSTREAM_MALFORMED_RESPONSE);
-            }
+            failOrAbort(502, ExchangeError.UPSTREAM_MALFORMED_RESPONSE);
             return;
         }
         if (message instanceof HttpResponse response && !onResponseHead(client, current, response)) {
@@ -337,7 +277,6 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
     /** Forwards a response head; false when the response cannot be relayed (already answered 502). */
     private boolean onResponseHead(ChannelHandlerContext client, Exchange current, HttpResponse response) {
         int code = response.status().code();
-        HttpHeaders headers = response.headers();
         if (response.status().codeClass() == HttpStatusClass.INFORMATIONAL) {
             String key = current.webSocketKey();
             if (code == 101 && key != null && upstream != null && WebSocketUpgrade.accepted(response, key)) {
@@ -350,41 +289,18 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
                 return false;
             }
             interim = true;
-            if (current.http10()) {
-                return true; // HTTP/1.0 clients must not receive 1xx responses
+            if (ResponseHeads.interimForClient(response, current.http10())) {
+                client.write(response);
             }
-            HopByHopHeaders.strip(headers);
-            client.write(response);
             return true;
         }
-        cancelResponseTimer();
+        timers.cancelResponse();
         responseStarted = true;
         current.upstreamStatus(code);
         current.status(code);
-        upstreamKeepAlive = HttpUtil.isKeepAlive(response);
-        HopByHopHeaders.strip(headers);
-        headers.set(RequestIds.HEADER, current.requestId());
-        boolean close = state.closeAfterResponse() || !requestComplete;
-        boolean chunked = HttpUtil.isTransferEncodingChunked(response);
-        boolean delimited = chunked || HttpUtil.isContentLengthSet(response) || bodyless(current, code);
-        if (current.http10()) {
-            if (chunked) {
-                headers.remove(HttpHeaderNames.TRANSFER_ENCODING);
-            }
-            if (!delimited || chunked) {
-                close = true;
-            }
-            if (!close) {
-                headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
-            }
-        } else if (!delimited) {
-            HttpUtil.setTransferEncodingChunked(response, true);
-        }
-        if (close) {
-            headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-        }
-        closeClient = close;
-        response.setProtocolVersion(HttpVersion.HTTP_1_1);
+        upstreamKeepAlive = HttpUtil.isKeepAlive(response); // before the Connection header is stripped
+        closeClient = ResponseHeads.finalForClient(response, current.requestId(), current.http10(), current.method(),
+                state.closeAfterResponse() || !requestComplete);
         client.write(response);
         return true;
     }
@@ -394,10 +310,6 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
         Channel channel = upstream;
         resetExchange();
         WebSocketTunnel.open(state, current, switching, channel);
-    }
-
-    private static boolean bodyless(Exchange exchange, int code) {
-        return code == 204 || code == 304 || "HEAD".equals(exchange.method());
     }
 
     private void complete(ChannelHandlerContext client, Exchange current) {
@@ -444,7 +356,7 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
             abort(cause == null ? ExchangeError.UPSTREAM_CLOSED_MID_RESPONSE : ExchangeError.UPSTREAM_ERROR_MID_RESPONSE);
         } else if (reusedConnection && !retried && !hasBody && head != null && isIdempotent(head.method())) {
             retried = true;
-            cancelResponseTimer();
+            timers.cancelResponse();
             requestComplete = true;
             pending.add(LastHttpContent.EMPTY_LAST_CONTENT);
             connect();
@@ -456,6 +368,18 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
     private static boolean isIdempotent(HttpMethod method) {
         return method.equals(HttpMethod.GET) || method.equals(HttpMethod.HEAD) || method.equals(HttpMethod.OPTIONS)
                 || method.equals(HttpMethod.PUT) || method.equals(HttpMethod.DELETE);
+    }
+
+    /** Answers with {@code status} if nothing of the response was sent yet, else ends both connections. */
+    private void failOrAbort(int status, ExchangeError error) {
+        if (exchange == null) {
+            return;
+        }
+        if (!responseStarted) {
+            fail(status, error);
+        } else {
+            abort(error);
+        }
     }
 
     /** Answers the exchange with a gateway-made status, dropping the upstream connection. */
@@ -490,8 +414,7 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
     }
 
     private void resetExchange() {
-        cancelResponseTimer();
-        cancelBodyTimer();
+        timers.cancelAll();
         state.resume(ConnectionState.Pause.UPSTREAM_BACKPRESSURE);
         state.resume(ConnectionState.Pause.UPSTREAM_CONNECTING);
         exchange = null;
@@ -500,13 +423,6 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
         HttpContent part;
         while ((part = pending.poll()) != null) {
             part.release();
-        }
-    }
-
-    private void cancelResponseTimer() {
-        if (responseTimer != null) {
-            responseTimer.cancel(false);
-            responseTimer = null;
         }
     }
 
