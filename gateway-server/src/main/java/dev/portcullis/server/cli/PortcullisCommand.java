@@ -3,13 +3,13 @@ package dev.portcullis.server.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** The {@code portcullis} command line (SPEC 2): {@code run}, {@code check}, {@code explain}, {@code test}, {@code --version}, {@code --help}. */
+/** The {@code portcullis} command line (SPEC 2): {@code run}, {@code check}, {@code explain}, {@code test}, {@code demo}, {@code --version}, {@code --help}. */
 @Command(
         name = "portcullis",
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = "A reverse-proxy gateway that enforces access policies in front of an HTTP service.",
-        subcommands = {RunCommand.class, CheckCommand.class, ExplainCommand.class, TestCommand.class,
+        subcommands = {RunCommand.class, CheckCommand.class, ExplainCommand.class, TestCommand.class, DemoCommand.class,
             CommandLine.HelpCommand.class})
 public final class PortcullisCommand implements Runnable {
     @CommandLine.Spec

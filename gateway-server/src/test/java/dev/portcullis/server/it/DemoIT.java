@@ -1,0 +1,127 @@
+package dev.portcullis.server.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * {@code portcullis demo} as a user runs it: the packaged jar as a child process, its printed curl commands
+ * executed with bash as printed, each answering the status printed above it; SIGINT then exits 0 and removes
+ * the demo's temporary folder.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class DemoIT {
+    private static final String READY = "Press Ctrl-C to stop.";
+    private static final Pattern EXPECTED = Pattern.compile("^# (\\d{3})  (.+)$");
+    private static final Pattern LAST_STATUS = Pattern.compile("(\\d{3})\\s*$");
+    private static final Pattern POLICY = Pattern.compile("^  policy    (\\S+)  \\(deleted at exit\\)$");
+
+    record Command(int status, String what, String line) {}
+
+    @Test
+    void printedCommandsAnswerWhatTheyPromiseAndCtrlCExitsZero() throws Exception {
+        assertThat(run("command -v curl").exit()).as("curl is installed (.ci/run installs it)").isZero();
+        Path jar = Path.of("target", "portcullis.jar");
+        assertThat(jar).as("the packaged jar (mvn package runs before the ITs)").exists();
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process process = new ProcessBuilder(java, "-jar", jar.toString(), "demo").redirectErrorStream(true).start();
+        List<String> lines = new CopyOnWriteArrayList<>();
+        CompletableFuture<Void> ready = readInto(process, lines);
+        try {
+            ready.get(30, TimeUnit.SECONDS);
+            String tokens = lines.stream().filter(l -> l.startsWith("export READER=")).findFirst().orElseThrow();
+            List<Command> commands = commands(lines);
+            Set<Integer> shown = new TreeSet<>();
+            for (Command command : commands) {
+                Shell result = run(tokens + "\n" + command.line());
+                assertThat(result.exit()).as("exit of %s", command.line()).isZero();
+                Matcher status = LAST_STATUS.matcher(result.out());
+                assertThat(status.find()).as("a status in the output of %s: %s", command.line(), result.out()).isTrue();
+                assertThat(Integer.parseInt(status.group(1))).as("%s (%s)", command.what(), result.out())
+                        .isEqualTo(command.status());
+                shown.add(command.status());
+            }
+            assertThat(shown).containsAll(List.of(200, 401, 403, 404, 429));
+            awaitLine(lines, "\"status\":429");
+            awaitLine(lines, "\"audit\":[{\"rule\":\"legacy-clients-trial\",\"decision\":\"deny\"");
+            Path folder = Path.of(lines.stream().map(POLICY::matcher).filter(Matcher::matches)
+                    .map(m -> m.group(1)).findFirst().orElseThrow()).getParent();
+            assertThat(folder).exists();
+
+            assertThat(run("kill -INT " + process.pid()).exit()).isZero();
+            assertThat(process.waitFor(20, TimeUnit.SECONDS)).as("exited after SIGINT").isTrue();
+            assertThat(process.exitValue()).as("exit code after SIGINT; output: %s", lines).isZero();
+            assertThat(folder).as("the demo's temporary folder is deleted at exit").doesNotExist();
+        } finally {
+            process.destroyForcibly();
+        }
+    }
+
+    private static CompletableFuture<Void> readInto(Process process, List<String> lines) {
+        CompletableFuture<Void> ready = new CompletableFuture<>();
+        Thread reader = new Thread(() -> {
+            try (BufferedReader in = new BufferedReader(
+                    new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = in.readLine()) != null) {
+                    lines.add(line);
+                    if (line.equals(READY)) {
+                        ready.complete(null);
+                    }
+                }
+                ready.completeExceptionally(new AssertionError("the demo ended before it was ready: " + lines));
+            } catch (IOException e) {
+                ready.completeExceptionally(e);
+            }
+        });
+        reader.setDaemon(true);
+        reader.start();
+        return ready;
+    }
+
+    /** Every {@code # <status>  <what>} line and the command line under it. */
+    private static List<Command> commands(List<String> lines) {
+        List<Command> commands = new ArrayList<>();
+        for (int i = 0; i + 1 < lines.size(); i++) {
+            Matcher m = EXPECTED.matcher(lines.get(i));
+            if (m.matches()) {
+                commands.add(new Command(Integer.parseInt(m.group(1)), m.group(2), lines.get(i + 1)));
+            }
+        }
+        assertThat(commands).as("printed commands in %s", lines).hasSizeGreaterThanOrEqualTo(5);
+        assertThat(commands).allSatisfy(c -> assertThat(c.line()).contains("curl "));
+        return commands;
+    }
+
+    private static void awaitLine(List<String> lines, String fragment) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (lines.stream().noneMatch(l -> l.contains(fragment)) && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertThat(lines).as("a decision log line with %s", fragment).anyMatch(l -> l.contains(fragment));
+    }
+
+    record Shell(int exit, String out) {}
+
+    private static Shell run(String script) throws Exception {
+        Process shell = new ProcessBuilder("bash", "-c", script).redirectErrorStream(true).start();
+        String out = new String(shell.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(shell.waitFor(20, TimeUnit.SECONDS)).as("bash -c %s", script).isTrue();
+        return new Shell(shell.exitValue(), out);
+    }
+}
