@@ -1,0 +1,237 @@
+#!/usr/bin/env bash
+# Interleaved proxy benchmark: the upstream alone (the ceiling), nginx as a plain reverse proxy (1 worker, upstream
+# keep-alive), HAProxy (1 thread, if installed), Portcullis with no rules and Portcullis with the full policy — all
+# started at once, then measured round after round (warm-up first), so that the machine's drift hits every peer alike.
+#
+# Pinning: every proxy under test runs on CPU $PEER_CPU (one at a time is loaded); wrk and the upstream share
+# CPU $LOAD_CPU. Loopback only. Every run is bounded (wrk -d); every process started here is stopped by pid on exit.
+#
+# Usage: bench/run.sh [-r ROUNDS] [-d SECONDS] [-w WARMUP_SECONDS] [-c "64 256"] [-s "small large"] [-p "peers"]
+#        (build first: mvn -B -q package -DskipTests). Results: bench/results/<time>.tsv (raw) and .md (medians).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+ROUNDS=5
+DURATION=10
+WARMUP=10
+CONNECTIONS="64 256"
+SIZES="small large"
+PEERS="upstream nginx haproxy portcullis-none portcullis-full"
+PEER_CPU=${PEER_CPU:-0}
+LOAD_CPU=${LOAD_CPU:-1}
+PORT_BASE=${BENCH_PORT_BASE:-19180}
+JAVA_OPTS=${JAVA_OPTS:-}
+while getopts "r:d:w:c:s:p:" opt; do
+  case $opt in
+    r) ROUNDS=$OPTARG ;;
+    d) DURATION=$OPTARG ;;
+    w) WARMUP=$OPTARG ;;
+    c) CONNECTIONS=$OPTARG ;;
+    s) SIZES=$OPTARG ;;
+    p) PEERS=$OPTARG ;;
+    *) sed -n 2,11p "$0"; exit 2 ;;
+  esac
+done
+
+JAR=$ROOT/gateway-server/target/portcullis.jar
+BENCH_JAR=$ROOT/gateway-bench/target/benchmarks.jar
+for f in "$JAR" "$BENCH_JAR"; do
+  [ -f "$f" ] || { echo "missing $f: build first (mvn -B -q package -DskipTests)" >&2; exit 1; }
+done
+missing=()
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing ${missing[*]}" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+HAPROXY=$(command -v haproxy || true)
+if [ -z "$HAPROXY" ]; then PEERS=${PEERS//haproxy/}; fi
+
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+export BENCH_DIR=$(mktemp -d /tmp/portcullis-bench.XXXXXX)
+chmod 755 "$BENCH_DIR"   # nginx workers run as nobody
+RESULTS=$ROOT/bench/results
+mkdir -p "$RESULTS"
+RAW=$RESULTS/$STAMP.tsv
+SUMMARY=$RESULTS/$STAMP.md
+
+P_UPSTREAM=$PORT_BASE; P_NGINX=$((PORT_BASE + 1)); P_HAPROXY=$((PORT_BASE + 2))
+P_NONE=$((PORT_BASE + 3)); P_NONE_ADMIN=$((PORT_BASE + 4)); P_FULL=$((PORT_BASE + 5)); P_FULL_ADMIN=$((PORT_BASE + 6))
+
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  sleep 1
+  for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  rm -rf "$BENCH_DIR"
+}
+trap cleanup EXIT
+
+# --- fixtures: keys, tokens, GeoIP database, gateway configs; response bodies ---
+java -cp "$BENCH_JAR" dev.portcullis.bench.ProxyBenchFixtures "$BENCH_DIR" "$P_UPSTREAM" "$P_NONE" "$P_NONE_ADMIN" \
+  "$P_FULL" "$P_FULL_ADMIN"
+mkdir -p "$BENCH_DIR/www" "$BENCH_DIR/nginx-up" "$BENCH_DIR/nginx-proxy"
+chmod 777 "$BENCH_DIR/nginx-up" "$BENCH_DIR/nginx-proxy"
+head -c 100 /dev/zero | tr '\0' 'a' > "$BENCH_DIR/www/small"
+head -c 65536 /dev/zero | tr '\0' 'b' > "$BENCH_DIR/www/large"
+
+nginx_conf() { # $1 = folder, $2 = server block
+  cat > "$1/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $1/nginx.pid;
+error_log $1/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log $1/access.log;
+  client_body_temp_path $1; proxy_temp_path $1; fastcgi_temp_path $1; uwsgi_temp_path $1; scgi_temp_path $1;
+  keepalive_requests 1000000;
+  $2
+}
+EOF
+}
+nginx_conf "$BENCH_DIR/nginx-up" "server { listen 127.0.0.1:$P_UPSTREAM; access_log off; root $BENCH_DIR/www;
+    default_type text/plain; location / { try_files \$uri /small; } }"
+nginx_conf "$BENCH_DIR/nginx-proxy" "upstream up { server 127.0.0.1:$P_UPSTREAM; keepalive 64; }
+  server { listen 127.0.0.1:$P_NGINX; location / { proxy_pass http://up; proxy_http_version 1.1;
+    proxy_set_header Connection \"\";
+    proxy_max_temp_file_size 0; } }"
+cat > "$BENCH_DIR/haproxy.cfg" <<EOF
+global
+  nbthread 1
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 2s
+  timeout client 60s
+  timeout server 60s
+  option http-keep-alive
+frontend in
+  bind 127.0.0.1:$P_HAPROXY
+  default_backend up
+backend up
+  http-reuse always
+  server u 127.0.0.1:$P_UPSTREAM
+EOF
+
+start() { # $1 = cpu, $2 = log, rest = command; prints the pid
+  local cpu=$1 log=$2; shift 2
+  setsid taskset -c "$cpu" "$@" >"$log" 2>&1 </dev/null &
+  echo $!
+}
+wait_port() {
+  for _ in $(seq 1 150); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.2
+  done
+  echo "port $1 did not open" >&2; return 1
+}
+
+declare -A PORT PID
+PORT[upstream]=$P_UPSTREAM; PORT[nginx]=$P_NGINX; PORT[haproxy]=$P_HAPROXY
+PORT[portcullis-none]=$P_NONE; PORT[portcullis-full]=$P_FULL
+PID[upstream]=$(start "$LOAD_CPU" "$BENCH_DIR/nginx-up/out.log" "$NGINX" -c "$BENCH_DIR/nginx-up/nginx.conf")
+PIDS+=("${PID[upstream]}")
+for peer in $PEERS; do
+  case $peer in
+    upstream) continue ;;
+    nginx) PID[$peer]=$(start "$PEER_CPU" "$BENCH_DIR/nginx-proxy/out.log" "$NGINX" -c "$BENCH_DIR/nginx-proxy/nginx.conf") ;;
+    haproxy) PID[$peer]=$(start "$PEER_CPU" "$BENCH_DIR/haproxy.log" "$HAPROXY" -db -f "$BENCH_DIR/haproxy.cfg") ;;
+    portcullis-none) PID[$peer]=$(start "$PEER_CPU" "$BENCH_DIR/none.log" java $JAVA_OPTS -jar "$JAR" run -c "$BENCH_DIR/no-rules.yaml") ;;
+    portcullis-full) PID[$peer]=$(start "$PEER_CPU" "$BENCH_DIR/full.log" java $JAVA_OPTS -jar "$JAR" run -c "$BENCH_DIR/full.yaml") ;;
+    *) echo "unknown peer $peer" >&2; exit 2 ;;
+  esac
+  PIDS+=("${PID[$peer]}")
+done
+for peer in upstream $PEERS; do wait_port "${PORT[$peer]}"; done
+if [[ " $PEERS " == *" portcullis-full "* ]]; then  # the full policy decides: no token 401, a reader's token 200
+  token=$(head -1 "$BENCH_DIR/tokens.txt"); client=$(head -1 "$BENCH_DIR/clients.txt")
+  anonymous=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$P_FULL/small")
+  reader=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" -H "X-Forwarded-For: $client" \
+    "http://127.0.0.1:$P_FULL/small")
+  if [ "$anonymous" != 401 ] || [ "$reader" != 200 ]; then
+    echo "the full policy does not decide as intended (no token: $anonymous, reader: $reader)" >&2; exit 1
+  fi
+fi
+
+# every process of a peer (nginx: master and worker)
+peer_pids() { echo "$1" $(pgrep -P "$1" || true); }
+cpu_ticks() { local t=0 p; for p in $(peer_pids "$1"); do
+  t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo $t; }
+rss_kb() { local t=0 p; for p in $(peer_pids "$1"); do
+  t=$((t + $(awk '/^VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0))); done; echo $t; }
+to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0;
+  else if (v ~ /s$/) n *= 1000; printf "%.3f", n }'; }
+
+path_of() { if [ "$1" = small ]; then echo /small; else echo /large; fi; }
+# one measured run: prints peer conns size rps p50_ms p99_ms rss_kb cpu_pct non2xx errors
+measure() { # $1 peer, $2 conns, $3 size, $4 seconds
+  local peer=$1 conns=$2 size=$3 secs=$4 pid out before after
+  pid=${PID[$peer]}
+  before=$(cpu_ticks "$pid")
+  out=$(taskset -c "$LOAD_CPU" wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$ROOT/bench/wrk.lua" \
+    "http://127.0.0.1:${PORT[$peer]}$(path_of "$size")" 2>&1)
+  after=$(cpu_ticks "$pid")
+  local rps p50 p99 non2xx errors
+  rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
+  p50=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
+  p99=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
+  non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out"); non2xx=${non2xx:-0}
+  errors=$(awk '/Socket errors/ {gsub(",", ""); print $4 + $6 + $8 + $10}' <<<"$out"); errors=${errors:-0}
+  local cpu; cpu=$(awk -v a="$before" -v b="$after" -v s="$secs" 'BEGIN { printf "%.0f", (b - a) / s }')
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$peer" "$conns" "$size" "${rps:-0}" "$p50" "$p99" \
+    "$(rss_kb "$pid")" "$cpu" "$non2xx" "$errors"
+}
+
+echo "bench: peers [$PEERS], rounds $ROUNDS x ${DURATION}s, warm-up ${WARMUP}s, connections [$CONNECTIONS]," \
+  "sizes [$SIZES], peers on CPU $PEER_CPU, wrk and upstream on CPU $LOAD_CPU" >&2
+for peer in $PEERS; do
+  for size in $SIZES; do measure "$peer" 64 "$size" "$WARMUP" >/dev/null; done
+done
+
+printf 'round\tpeer\tconns\tsize\trps\tp50_ms\tp99_ms\trss_kb\tcpu_pct\tnon2xx\terrors\tload1\n' > "$RAW"
+read -r -a peer_list <<<"$PEERS"
+for round in $(seq 1 "$ROUNDS"); do
+  for conns in $CONNECTIONS; do
+    for size in $SIZES; do
+      n=${#peer_list[@]}
+      for i in $(seq 0 $((n - 1))); do   # rotate the order each round
+        peer=${peer_list[$(((i + round) % n))]}
+        line=$(measure "$peer" "$conns" "$size" "$DURATION")
+        printf '%s\t%s\t%s\n' "$round" "$line" "$(cut -d' ' -f1 /proc/loadavg)" | tee -a "$RAW" >&2
+      done
+    done
+  done
+done
+
+# medians per (peer, conns, size), and ratios to nginx of the same run
+{
+  echo "# Interleaved proxy benchmark $STAMP"
+  echo
+  echo "$(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')); peers pinned to CPU $PEER_CPU," \
+    "wrk -t2 and the upstream on CPU $LOAD_CPU; $ROUNDS rounds x ${DURATION}s after ${WARMUP}s warm-up; medians." \
+    "JAVA_OPTS='$JAVA_OPTS'; java: $(java -version 2>&1 | head -1)"
+  echo
+  echo "| conns | size | peer | req/s | x nginx | p50 ms | p99 ms | p99 x nginx | RSS MB | CPU % | non-2xx | errors |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+  awk -F'\t' -v conns_list="$CONNECTIONS" -v sizes_list="$SIZES" -v peers_list="$PEERS" '
+    NR > 1 { k = $3 SUBSEP $4 SUBSEP $2; n[k]++; rps[k, n[k]] = $5; p50[k, n[k]] = $6; p99[k, n[k]] = $7
+      rss[k, n[k]] = $8; cpu[k, n[k]] = $9; bad[k] += $10; err[k] += $11 }
+    function median(a, k, c,    i, j, t, v) { for (i = 1; i <= c; i++) v[i] = a[k, i] + 0
+      for (i = 2; i <= c; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] > t; j--) v[j + 1] = v[j]; v[j + 1] = t }
+      return c % 2 ? v[(c + 1) / 2] : (v[c / 2] + v[c / 2 + 1]) / 2 }
+    END { nc = split(conns_list, cs, " "); ns = split(sizes_list, ss, " "); np = split(peers_list, ps, " ")
+      for (a = 1; a <= nc; a++) for (b = 1; b <= ns; b++) {
+        ng = cs[a] SUBSEP ss[b] SUBSEP "nginx"
+        ngr = n[ng] ? median(rps, ng, n[ng]) : 0; ng99 = n[ng] ? median(p99, ng, n[ng]) : 0
+        for (c = 1; c <= np; c++) { k = cs[a] SUBSEP ss[b] SUBSEP ps[c]; if (!n[k]) continue
+          r = median(rps, k, n[k]); q = median(p99, k, n[k])
+          printf "| %s | %s | %s | %.0f | %s | %.2f | %.2f | %s | %.0f | %.0f | %d | %d |\n", cs[a], ss[b], ps[c], r,
+            (ngr > 0 ? sprintf("%.2f", r / ngr) : "-"), median(p50, k, n[k]), q, (ng99 > 0 ? sprintf("%.2f", q / ng99) : "-"),
+            median(rss, k, n[k]) / 1024, median(cpu, k, n[k]), bad[k], err[k] } } }' "$RAW"
+} > "$SUMMARY"
+cat "$SUMMARY"
+echo "raw: $RAW" >&2
