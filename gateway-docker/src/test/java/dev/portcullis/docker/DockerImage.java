@@ -80,7 +80,11 @@ final class DockerImage {
         command.add(root.toString());
         try {
             Path log = Files.createTempFile("portcullis-docker-build", ".log");
-            Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+            // the engine Testcontainers found, which may not be the CLI's default
+            builder.environment().put("DOCKER_HOST",
+                    DockerClientFactory.instance().getTransportConfig().getDockerHost().toString());
+            Process process = builder.start();
             if (!process.waitFor(5, TimeUnit.MINUTES)) {
                 process.destroyForcibly();
                 fail(String.join(" ", command) + " did not finish within 5 minutes");
