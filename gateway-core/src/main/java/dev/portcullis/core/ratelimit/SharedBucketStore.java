@@ -28,10 +28,21 @@ public interface SharedBucketStore extends AutoCloseable {
     /** Opens stores; the server provides the Redis one. */
     @FunctionalInterface
     interface Factory {
-        /** A factory for processes without a store client: any {@code rate_limit_store} is refused. */
-        Factory NONE = settings -> {
-            throw new IllegalArgumentException("rate_limit_store " + settings.address()
-                    + " cannot be used here (expected: a gateway server, which has the Redis client)");
+        /**
+         * For processes without a store client ({@code check}, {@code explain}, tests): every answer fails, so
+         * {@code on_error} decides.
+         */
+        Factory NONE = settings -> new SharedBucketStore() {
+            @Override
+            public CompletableFuture<RateLimitResult> take(String key, BucketRate rate, long ttlMillis) {
+                return CompletableFuture.failedFuture(new IllegalStateException(
+                        "no client for rate_limit_store " + settings.address() + " in this process"));
+            }
+
+            @Override
+            public void close() {
+                // nothing was opened
+            }
         };
 
         /** Opens (connects in the background) a store for {@code settings}; never blocks. */

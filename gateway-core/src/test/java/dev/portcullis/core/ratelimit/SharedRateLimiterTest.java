@@ -176,9 +176,10 @@ class SharedRateLimiterTest {
                 null, System::nanoTime, 100, settings(OnError.ALLOW), factory))
                 .hasMessageContaining("defined twice");
         assertThat(opened.get(0).closed).isEqualTo(1);
-        assertThatThrownBy(() -> RateLimiters.build(List.of(def("s", "subject", 1, 0)), null, System::nanoTime,
-                100, settings(OnError.ALLOW), SharedBucketStore.Factory.NONE))
-                .hasMessageContaining("cannot be used here");
+        RateLimiters withoutClient = RateLimiters.build(List.of(def("s", "subject", 1, 0)), null, System::nanoTime,
+                100, settings(OnError.ALLOW), SharedBucketStore.Factory.NONE);
+        RateLimitResult answer = Objects.requireNonNull(withoutClient.get("s")).acquire(request("192.0.2.1", Map.of()));
+        assertThat(((RateLimitResult.Pending) answer).result()).isCompletedExceptionally();
     }
 
     @Test
