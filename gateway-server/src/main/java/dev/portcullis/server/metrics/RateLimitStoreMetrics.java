@@ -23,6 +23,7 @@ public final class RateLimitStoreMetrics {
     };
 
     private final LongAdder errors = new LongAdder();
+    /** Store connections up now. */
     private final AtomicInteger up = new AtomicInteger();
     private volatile @Nullable Timer latency;
 
@@ -31,7 +32,7 @@ public final class RateLimitStoreMetrics {
         FunctionCounter.builder("portcullis.rate.limit.store.errors", errors, LongAdder::sum)
                 .description("Rate limit store answers that failed or came later than its timeout (on_error decided)")
                 .register(registry);
-        Gauge.builder("portcullis.rate.limit.store.up", up, AtomicInteger::get)
+        Gauge.builder("portcullis.rate.limit.store.up", up, n -> n.get() > 0 ? 1 : 0)
                 .description("1 while the rate limit store connection is up, else 0")
                 .register(registry);
         latency = Timer.builder("portcullis.rate.limit.store.duration")
@@ -50,14 +51,21 @@ public final class RateLimitStoreMetrics {
         return errors.sum();
     }
 
-    /** The store connection is up (true) or down. */
+    /**
+     * A store connection came up (true) or went down; call once per change. The gauge is 1 while any is up (during
+     * a reload that replaced the store, the old and the new one overlap).
+     */
     public void up(boolean isUp) {
-        up.set(isUp ? 1 : 0);
+        if (isUp) {
+            up.incrementAndGet();
+        } else {
+            up.decrementAndGet();
+        }
     }
 
-    /** Whether the store connection is up. */
+    /** Whether a store connection is up. */
     public boolean isUp() {
-        return up.get() == 1;
+        return up.get() > 0;
     }
 
     /** A store answer took {@code nanos}. */

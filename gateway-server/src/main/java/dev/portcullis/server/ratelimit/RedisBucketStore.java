@@ -84,6 +84,7 @@ final class RedisBucketStore implements SharedBucketStore {
     private long backoffMillis = MIN_BACKOFF_MILLIS;
     private long lastLogNanos = System.nanoTime() - LOG_INTERVAL_NANOS;
     private int unlogged;
+    private boolean up;
     private volatile boolean closed;
 
     /** One request for a token: what to send again after NOSCRIPT, and whom to tell. */
@@ -243,7 +244,7 @@ final class RedisBucketStore implements SharedBucketStore {
                     bulk(Integer.toString(settings.database())));
         }
         backoffMillis = MIN_BACKOFF_MILLIS;
-        metrics.up(true);
+        markUp(true);
         LOG.info("rate_limit_store {} connected", settings.address());
     }
 
@@ -259,7 +260,7 @@ final class RedisBucketStore implements SharedBucketStore {
             return;
         }
         channel = null;
-        metrics.up(false);
+        markUp(false);
         Call call;
         while ((call = inFlight.poll()) != null) {
             fail(call, "connection lost");
@@ -348,8 +349,15 @@ final class RedisBucketStore implements SharedBucketStore {
             while ((call = inFlight.poll()) != null) {
                 fail(call, "store closed");
             }
-            metrics.up(false);
+            markUp(false);
         });
+    }
+
+    private void markUp(boolean isUp) {
+        if (up != isUp) {
+            up = isUp;
+            metrics.up(isUp);
+        }
     }
 
     /** The five script arguments after the key: unit (us), refill, cost, capacity, ttl (ms). */

@@ -8,7 +8,12 @@ import dev.portcullis.server.it.support.Probe;
 import dev.portcullis.server.it.support.PrometheusText;
 import dev.portcullis.server.it.support.RawHttp.RawResponse;
 import dev.portcullis.server.it.support.RedisServer;
+import dev.portcullis.core.runtime.ReloadOutcome;
 import java.net.http.HttpRequest;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Objects;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -22,6 +27,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code scope: shared} rate limits against a real redis-server (SPEC 3, {@code rate_limit_store}): exact counting
@@ -241,5 +247,60 @@ class SharedRateLimitIT {
         assertThat(p.send("GET", "/shared/x", "X-Tenant: acme").status()).isEqualTo(429);
         assertThat(PrometheusText.parse(metricsText(p)).valueOrZero("portcullis_rate_limit_store_errors_total",
                 Map.of())).isZero();
+    }
+
+    @Test
+    void aReloadKeepsTheConnectionWhenTheStoreIsUnchangedAndReplacesItWhenItChanges(@TempDir Path dir)
+            throws Exception {
+        Map<String, String> vars = new HashMap<>(Map.of("REDIS_URL", redis.url(), "LIMIT", "2", "PER", "1h",
+                "BURST", "0", "TIMEOUT", "1s", "ON_ERROR", "deny"));
+        String template = new String(Objects.requireNonNull(getClass().getResourceAsStream("/it/shared-rate-limit.yaml"))
+                .readAllBytes(), StandardCharsets.UTF_8);
+        Path file = dir.resolve("policy.yaml");
+        Files.writeString(file, harness.fill(template, vars));
+        Gateway gw = harness.startFile(file);
+        Probe p = probe(gw);
+        awaitConnected(p);
+        assertThat(p.send("GET", "/shared/x", "X-Tenant: acme").status()).isEqualTo(200);
+        String clientsBefore = clientIds();
+
+        // another rule changes, the store does not: same connection, and the bucket is where it was
+        Files.writeString(file, harness.fill(template, vars).replace("/open/**", "/opened/**"));
+        reload(gw);
+        assertThat(clientIds()).isEqualTo(clientsBefore);
+        assertThat(p.send("GET", "/shared/x", "X-Tenant: acme").status()).isEqualTo(200);
+        assertThat(p.send("GET", "/shared/x", "X-Tenant: acme").status()).isEqualTo(429);
+
+        // the store's settings change: a new connection, the old one closed once its generation is done
+        vars.put("ON_ERROR", "allow");
+        Files.writeString(file, harness.fill(template, vars));
+        reload(gw);
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (clientIds().equals(clientsBefore) && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (clientIds().split("\n").length != 1 && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertThat(clientIds()).isNotEqualTo(clientsBefore).doesNotContain("\n");
+        awaitConnected(p);
+        assertThat(p.send("GET", "/shared/x", "X-Tenant: acme").status()).as("same bucket in Redis").isEqualTo(429);
+    }
+
+    private static void reload(Gateway gw) throws Exception {
+        assertThat(Objects.requireNonNull(gw.server().reloader()).reload("test").get(10, TimeUnit.SECONDS))
+                .isInstanceOf(ReloadOutcome.Applied.class);
+    }
+
+    /** The ids of the gateway's connections to Redis (every client but the one asking), one per line. */
+    private String clientIds() throws Exception {
+        List<String> ids = new ArrayList<>();
+        for (String line : redis.command("CLIENT", "LIST").split("\n")) {
+            if (!line.contains("cmd=client")) {
+                ids.add(line.substring(0, line.indexOf(' ')));
+            }
+        }
+        return String.join("\n", ids);
     }
 }
