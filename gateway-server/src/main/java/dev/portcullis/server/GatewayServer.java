@@ -12,6 +12,7 @@ import dev.portcullis.server.log.AccessLog;
 import dev.portcullis.server.metrics.GatewayMetrics;
 import dev.portcullis.server.pipeline.ProxyChannelInitializer;
 import dev.portcullis.server.proxy.Upstreams;
+import dev.portcullis.server.ratelimit.RedisStores;
 import dev.portcullis.server.reload.ConfigWatcher;
 import dev.portcullis.server.transport.Transport;
 import dev.portcullis.core.runtime.ReloadOutcome;
@@ -59,14 +60,16 @@ public final class GatewayServer implements AutoCloseable {
     private final List<Channel> listeners = new ArrayList<>(2);
     private final @Nullable Reloader reloader;
     private final @Nullable ConfigWatcher watcher;
+    private final RedisStores stores;
     private volatile boolean ready;
     private volatile boolean closed;
     private int port;
     private int adminPort;
 
     private GatewayServer(SnapshotHolder snapshots, Transport transport, ScheduledExecutorService background,
-            @Nullable Path source) {
+            @Nullable Path source, RedisStores stores) {
         this.snapshots = snapshots;
+        this.stores = stores;
         this.transport = transport;
         this.background = background;
         GatewaySnapshot initial = snapshotOrFail(snapshots);
@@ -75,6 +78,7 @@ public final class GatewayServer implements AutoCloseable {
         this.adminLoop = transport.newGroup(1);
         this.upstreams = new Upstreams(initial.config().upstream(), transport, eventLoops(workers));
         this.metrics = new GatewayMetrics(snapshots);
+        stores.metrics().bind(metrics.registry());
         metrics.accessLogDropped(AccessLog.droppedLines());
         this.watcher = source == null ? null : new ConfigWatcher(source, this::reloadFromWatch);
         this.reloader = source == null ? null : new Reloader(source, snapshots, Clock.systemUTC(), background,
@@ -137,16 +141,18 @@ public final class GatewayServer implements AutoCloseable {
     public static GatewayServer start(CompiledConfig config, @Nullable Path source, Transport transport)
             throws IOException, KeySourceException, GeoDatabaseException {
         ScheduledExecutorService background = newBackgroundExecutor();
+        RedisStores stores = new RedisStores(transport);
         GatewaySnapshot first = null;
         try {
-            first = GatewaySnapshot.create(config, 1, Clock.systemUTC(), background);
+            first = GatewaySnapshot.create(config, 1, Clock.systemUTC(), background, stores);
             SnapshotHolder holder = new SnapshotHolder();
             holder.swap(first);
-            return start(holder, transport, background, source);
+            return start(holder, transport, background, source, stores);
         } catch (KeySourceException | GeoDatabaseException | IOException | RuntimeException e) {
             if (first != null) {
                 first.close();
             }
+            stores.close();
             background.shutdownNow();
             throw e;
         }
@@ -158,14 +164,14 @@ public final class GatewayServer implements AutoCloseable {
      */
     public static GatewayServer start(
             SnapshotHolder snapshots, Transport transport, ScheduledExecutorService background) throws IOException {
-        return start(snapshots, transport, background, null);
+        return start(snapshots, transport, background, null, new RedisStores(transport));
     }
 
     private static GatewayServer start(SnapshotHolder snapshots, Transport transport,
-            ScheduledExecutorService background, @Nullable Path source) throws IOException {
+            ScheduledExecutorService background, @Nullable Path source, RedisStores stores) throws IOException {
         GatewayServer server;
         try {
-            server = new GatewayServer(snapshots, transport, background, source);
+            server = new GatewayServer(snapshots, transport, background, source, stores);
         } catch (RuntimeException e) {
             background.shutdownNow();
             throw e;
@@ -341,6 +347,7 @@ public final class GatewayServer implements AutoCloseable {
         if (last != null) {
             last.close();
         }
+        stores.close();
         background.shutdownNow();
     }
 }

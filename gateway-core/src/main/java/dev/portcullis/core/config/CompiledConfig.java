@@ -3,8 +3,10 @@ package dev.portcullis.core.config;
 import dev.portcullis.core.net.ClientIpResolver;
 import dev.portcullis.core.policy.Policy;
 import dev.portcullis.core.ratelimit.RateLimitDefinition;
+import dev.portcullis.core.ratelimit.SharedStoreSettings;
 import java.time.Duration;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A loaded, valid and compiled config: immutable, with no string left that still has to be parsed.
@@ -23,6 +25,7 @@ import java.util.List;
  * @param geoip the GeoIP database files
  * @param responses the bodies replacing gateway-made answers
  * @param rateLimits the named rate limiters
+ * @param rateLimitStore where the {@code scope: shared} limiters' buckets live; null when not configured
  * @param warnings settings that are valid but risky, in file order: {@code check} prints them and {@code run}
  *     logs them ({@link ConfigProblem#renderAsWarning()})
  */
@@ -41,6 +44,7 @@ public record CompiledConfig(
         GeoIpSettings geoip,
         CustomResponses responses,
         List<RateLimitDefinition> rateLimits,
+        @Nullable SharedStoreSettings rateLimitStore,
         List<ConfigProblem> warnings) {
 
     /** Copies the warnings. */

@@ -28,7 +28,7 @@ final class ConfigBinder {
      */
 
     private static final List<String> ROOT_KEYS = List.of("listen", "watch", "drain_timeout", "admin", "upstream",
-            "limits", "clients", "identity", "geoip", "rate_limits", "default", "responses", "rules");
+            "limits", "clients", "identity", "geoip", "rate_limits", "rate_limit_store", "default", "responses", "rules");
     private static final Set<String> ROOT_NOT_YET = Set.of();
     private static final List<String> ADMIN_KEYS = List.of("listen");
     private static final List<String> UPSTREAM_KEYS =
@@ -82,6 +82,7 @@ final class ConfigBinder {
                 identity.identity(root),
                 resources.geoip(root),
                 resources.rateLimits(root),
+                resources.rateLimitStore(root),
                 resources.responses(root),
                 root.oneOf("default", "default", DEFAULT_ACTIONS, GatewayConfig.DEFAULT_ACTION),
                 rules(root));

@@ -4,6 +4,7 @@ import dev.portcullis.core.net.CidrSet;
 import dev.portcullis.core.net.ClientIpResolver;
 import dev.portcullis.core.policy.Policy;
 import dev.portcullis.core.ratelimit.RateLimitDefinition;
+import dev.portcullis.core.ratelimit.SharedStoreSettings;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -65,7 +66,8 @@ public final class ConfigLoader {
         GeoIpSettings geoip = GeoIpCompiler.compile(config, baseDir, problems);
         Policy policy = PolicyCompiler.compile(config, problems);
         CustomResponses responses = ResponsesCompiler.compile(config, baseDir, problems);
-        List<RateLimitDefinition> rateLimits = RateLimitsCompiler.compile(config, problems);
+        SharedStoreSettings rateLimitStore = RateLimitsCompiler.store(config, problems);
+        List<RateLimitDefinition> rateLimits = RateLimitsCompiler.compile(config, rateLimitStore, problems);
         if (identity == null || policy == null || !problems.isEmpty()) {
             throw problems.toException();
         }
@@ -84,6 +86,7 @@ public final class ConfigLoader {
                 geoip,
                 responses,
                 rateLimits,
+                rateLimitStore,
                 problems.warnings());
     }
 

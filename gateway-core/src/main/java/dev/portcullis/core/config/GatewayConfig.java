@@ -3,6 +3,7 @@ package dev.portcullis.core.config;
 import dev.portcullis.core.policy.Effect;
 import java.time.Duration;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The root of {@code policy.yaml} as written, with defaults filled in (SPEC 3).
@@ -21,6 +22,7 @@ import java.util.List;
  * @param identity how a request's identity is established
  * @param geoip the GeoIP databases
  * @param rateLimits the named rate limiters, in file order
+ * @param rateLimitStore the store of the {@code scope: shared} limiters, or null when not written
  * @param responses the bodies replacing gateway-made answers, in file order
  * @param defaultAction what happens when no rule matches ({@code default})
  * @param rules the rules in file order
@@ -36,6 +38,7 @@ public record GatewayConfig(
         IdentityConfig identity,
         GeoIpConfig geoip,
         List<RateLimitConfig> rateLimits,
+        @Nullable RateLimitStoreConfig rateLimitStore,
         List<ResponseConfig> responses,
         Effect defaultAction,
         List<RuleConfig> rules) {

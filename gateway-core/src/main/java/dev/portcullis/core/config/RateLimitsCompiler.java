@@ -3,12 +3,31 @@ package dev.portcullis.core.config;
 import dev.portcullis.core.ratelimit.RateLimitDefinition;
 import java.util.ArrayList;
 import java.util.List;
+import dev.portcullis.core.ratelimit.SharedStoreSettings;
+import org.jspecify.annotations.Nullable;
 
 /** Compiles {@code rate_limits} (SPEC 3) into limiter definitions; each problem is reported at its limiter. */
 final class RateLimitsCompiler {
     private RateLimitsCompiler() {}
 
-    static List<RateLimitDefinition> compile(GatewayConfig config, Problems problems) {
+    /** {@code rate_limit_store}, validated; null when not written or invalid (reported). */
+    static @Nullable SharedStoreSettings store(GatewayConfig config, Problems problems) {
+        RateLimitStoreConfig store = config.rateLimitStore();
+        if (store == null || store.url() == null) {
+            return null;
+        }
+        try {
+            return SharedStoreSettings.parse(store.url(), store.passwordEnv(), store.timeout(), store.onError());
+        } catch (IllegalArgumentException e) {
+            String message = ConfigValues.messageOf(e);
+            problems.add(message.startsWith("password_env") ? "rate_limit_store.redis.password_env"
+                    : "rate_limit_store.redis.url", message);
+            return null;
+        }
+    }
+
+    static List<RateLimitDefinition> compile(
+            GatewayConfig config, @Nullable SharedStoreSettings store, Problems problems) {
         List<RateLimitDefinition> definitions = new ArrayList<>();
         for (RateLimitConfig limiter : config.rateLimits()) {
             String path = KeyPaths.key("rate_limits", limiter.name());
@@ -22,9 +41,11 @@ final class RateLimitsCompiler {
                 problems.add(KeyPaths.key(path, "scope"), ConfigValues.messageOf(e));
                 continue;
             }
-            if (scope == RateLimitDefinition.Scope.SHARED) {
-                problems.add(KeyPaths.key(path, "scope"), "scope: shared is not supported yet (it needs a "
-                        + "rate_limit_store; expected: local)");
+            if (scope == RateLimitDefinition.Scope.SHARED && store == null) {
+                if (config.rateLimitStore() == null) {
+                    problems.add(KeyPaths.key(path, "scope"), "scope: shared needs a rate_limit_store, and there is "
+                            + "none (expected: a rate_limit_store.redis section, or scope: local)");
+                }
                 continue;
             }
             try {

@@ -1,14 +1,26 @@
 package dev.portcullis.core.config;
 
+import dev.portcullis.core.ratelimit.SharedStoreSettings;
+import dev.portcullis.core.ratelimit.SharedStoreSettings.OnError;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
-/** Binds the named resources the gateway draws on: {@code geoip} databases, {@code rate_limits} and {@code responses}. */
+/**
+ * Binds the named resources the gateway draws on: {@code geoip} databases, {@code rate_limits}, {@code rate_limit_store}
+ * and {@code responses}.
+ */
 final class ResourcesBinder {
 
     private static final List<String> GEOIP_KEYS = List.of("database", "asn_database");
     private static final List<String> RATE_LIMIT_KEYS = List.of("key", "limit", "per", "burst", "scope");
+    private static final List<String> STORE_KEYS = List.of("redis");
+    private static final List<String> REDIS_KEYS = List.of("url", "password_env", "timeout", "on_error");
+    private static final Map<String, OnError> ON_ERRORS = onErrors();
     private static final List<String> RESPONSE_KEYS = List.of("content_type", "body", "body_file");
 
     private final YamlValues read;
@@ -59,6 +71,36 @@ final class ResourcesBinder {
                     limiter.string("scope", "local")));
         }
         return limiters;
+    }
+
+    /** {@code rate_limit_store}; null when not written. */
+    @Nullable RateLimitStoreConfig rateLimitStore(YamlSection root) {
+        YamlNode node = root.node("rate_limit_store");
+        if (node == null || YamlValues.isNull(node)) {
+            return null;
+        }
+        YamlSection store = root.section("rate_limit_store", STORE_KEYS);
+        YamlNode redisNode = store.node("redis");
+        if (redisNode == null || YamlValues.isNull(redisNode)) {
+            if (node instanceof YamlNode.Mapping) {
+                problems.add(node.location(), "rate_limit_store",
+                        "required key redis is missing (expected: redis: { url: \"redis://host:6379/0\" })");
+            }
+            return null;
+        }
+        YamlSection redis = store.section("redis", REDIS_KEYS);
+        String url = redis.requiredString("url", "the Redis URL, e.g. redis://127.0.0.1:6379/0");
+        return new RateLimitStoreConfig(url, redis.optionalString("password_env"),
+                redis.duration("timeout", SharedStoreSettings.DEFAULT_TIMEOUT, false),
+                redis.oneOf("on_error", "on_error", ON_ERRORS, OnError.ALLOW));
+    }
+
+    private static Map<String, OnError> onErrors() {
+        Map<String, OnError> options = new LinkedHashMap<>();
+        for (OnError onError : OnError.values()) {
+            options.put(onError.code(), onError);
+        }
+        return Collections.unmodifiableMap(options);
     }
 
     /** {@code responses}: a map of status to the body that replaces the gateway's, in file order. */

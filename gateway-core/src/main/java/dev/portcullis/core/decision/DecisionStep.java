@@ -13,6 +13,7 @@ import dev.portcullis.core.policy.Rule;
 import dev.portcullis.core.ratelimit.RateLimitResult;
 import dev.portcullis.core.ratelimit.RateLimiter;
 import dev.portcullis.core.ratelimit.RateLimiters;
+import dev.portcullis.core.ratelimit.SharedRateLimiter;
 import java.time.Clock;
 import java.util.HashMap;
 import java.util.Map;
@@ -64,7 +65,7 @@ public final class DecisionStep {
         return identity;
     }
 
-    /** Decides {@code facts}, or says what to wait for first. */
+    /** Decides {@code facts}, or says what to wait for first (a key fetch, or the shared rate limit store). */
     public Verdict decide(RequestFacts facts) {
         Resolution bearer = identity.verifyBearer(facts.authorization());
         CompletableFuture<Resolution> later = identity.afterKeyFetch(facts.authorization(), bearer);
@@ -74,35 +75,57 @@ public final class DecisionStep {
             }
             bearer = later.getNow(bearer);
         }
-        return decide(facts, bearer);
+        return afterKeys(facts, bearer);
     }
 
-    /** Decides {@code facts} once its bearer token has resolved to {@code bearer}. */
+    /**
+     * Decides {@code facts} once its bearer token has resolved to {@code bearer}; a rule whose limiter is shared
+     * gives {@link Verdict.AwaitingRateLimit} (answered already when the store was that fast).
+     */
+    public Verdict afterKeys(RequestFacts facts, Resolution bearer) {
+        return decide(facts, bearer, true);
+    }
+
+    /**
+     * Decides {@code facts} once its bearer token has resolved to {@code bearer}, for callers that cannot wait
+     * (benchmarks, tools): a shared limiter's answer that is not there yet is settled as a store failure
+     * ({@code on_error}).
+     */
     public Verdict.Decided decide(RequestFacts facts, Resolution bearer) {
+        return (Verdict.Decided) decide(facts, bearer, false);
+    }
+
+    private Verdict decide(RequestFacts facts, Resolution bearer, boolean mayWait) {
         RejectReason tokenRejection = bearer instanceof Resolution.Rejected rejected ? rejected.reason() : null;
         Identity who = identity.identity(bearer, facts.headers(), facts.peerIp());
         AccessRequest request = new AccessRequest(facts.method(), facts.path(), facts.host(), facts.clientIp(),
                 facts.peerIp(), facts.headers(), who, tokenRejection, facts.path(), clock, geo);
         Decision decision = policy.evaluate(request);
-        int retryAfterSeconds = 0;
+        String country = logCountry ? request.country() : null;
         String rule = decision.rule();
-        if (decision.allowed() && rule != null) {
-            RateLimiter limiter = limiterByRule.get(rule);
-            if (limiter != null) {
-                RateLimitResult result = limiter.acquire(request);
-                if (result instanceof RateLimitResult.Limited limited) {
-                    decision = new Decision(Effect.DENY, rule, "rate limited by " + limiter.name(), 429,
-                            decision.audit());
-                    retryAfterSeconds = limited.retryAfterSeconds();
-                } else if (!(result instanceof RateLimitResult.Admitted)) {
-                    // an answer that arrives later needs a shared store, which has no limiter here yet: fail closed
-                    decision = new Decision(Effect.DENY, rule, "rate limit of " + limiter.name()
-                            + " undecided", 429, decision.audit());
-                    retryAfterSeconds = 1;
-                }
-            }
+        RateLimiter limiter = decision.allowed() && rule != null ? limiterByRule.get(rule) : null;
+        if (limiter == null) {
+            return new Verdict.Decided(decision, who, tokenRejection, 0, country);
         }
-        return new Verdict.Decided(decision, who, tokenRejection, retryAfterSeconds,
-                logCountry ? request.country() : null);
+        RateLimitResult result = limiter.acquire(request);
+        if (result instanceof RateLimitResult.Pending pending && limiter instanceof SharedRateLimiter shared) {
+            Verdict.AwaitingRateLimit awaiting = new Verdict.AwaitingRateLimit(
+                    new Verdict.Decided(decision, who, tokenRejection, 0, country), shared, pending.result());
+            CompletableFuture<RateLimitResult> answer = pending.result();
+            if (answer.isDone() || !mayWait) {
+                return awaiting.settle(answer.isCompletedExceptionally() ? null : answer.getNow(null));
+            }
+            return awaiting;
+        }
+        if (result instanceof RateLimitResult.Limited limited) {
+            return new Verdict.Decided(new Decision(Effect.DENY, rule, "rate limited by " + limiter.name(), 429,
+                    decision.audit()), who, tokenRejection, limited.retryAfterSeconds(), country);
+        }
+        if (result instanceof RateLimitResult.Admitted) {
+            return new Verdict.Decided(decision, who, tokenRejection, 0, country);
+        }
+        // a pending answer from a limiter that says nothing about its failures: fail closed
+        return new Verdict.Decided(new Decision(Effect.DENY, rule, "rate limit of " + limiter.name() + " undecided",
+                429, decision.audit()), who, tokenRejection, 1, country);
     }
 }

@@ -4,12 +4,19 @@ import dev.portcullis.core.identity.Identity;
 import dev.portcullis.core.identity.RejectReason;
 import dev.portcullis.core.identity.Resolution;
 import dev.portcullis.core.policy.Decision;
+import dev.portcullis.core.policy.Effect;
+import dev.portcullis.core.ratelimit.RateLimitResult;
+import dev.portcullis.core.ratelimit.SharedRateLimiter;
+import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import org.jspecify.annotations.Nullable;
 
-/** What the decision step made of a request: decided now, or waiting for the key fetch its token started. */
-public sealed interface Verdict permits Verdict.Decided, Verdict.AwaitingKeys {
+/**
+ * What the decision step made of a request: decided now, waiting for the key fetch its token started, or allowed by
+ * its rule and waiting for the shared rate limit store.
+ */
+public sealed interface Verdict permits Verdict.Decided, Verdict.AwaitingKeys, Verdict.AwaitingRateLimit {
 
     /**
      * The request is decided.
@@ -38,4 +45,51 @@ public sealed interface Verdict permits Verdict.Decided, Verdict.AwaitingKeys {
      * @param meanwhile the resolution to decide with if the caller stops waiting first
      */
     record AwaitingKeys(CompletableFuture<Resolution> keys, Resolution meanwhile) implements Verdict {}
+
+    /**
+     * The rule allows the request and its limiter's bucket lives in the shared store: once {@code answer}
+     * completes, {@link #settle} gives the decision. The store completes {@code answer} within {@code timeout}
+     * (exceptionally when it failed or was too slow), so the caller only waits for it, without blocking.
+     *
+     * @param allowed the verdict if the limiter admits the request
+     * @param limiter the limiter asked
+     * @param answer the store's answer; may complete on another thread
+     */
+    record AwaitingRateLimit(Decided allowed, SharedRateLimiter limiter, CompletableFuture<RateLimitResult> answer)
+            implements Verdict {
+        /** Rejects null components. */
+        public AwaitingRateLimit {
+            Objects.requireNonNull(allowed, "allowed");
+            Objects.requireNonNull(limiter, "limiter");
+            Objects.requireNonNull(answer, "answer");
+        }
+
+        /** How long the caller may have to wait: the store's {@code timeout}. */
+        public Duration timeout() {
+            return limiter.timeout();
+        }
+
+        /**
+         * The decision for the store's {@code result}, or, when the store failed or timed out ({@code result}
+         * null), for the limiter's {@code on_error}.
+         */
+        public Decided settle(@Nullable RateLimitResult result) {
+            boolean failed = !(result instanceof RateLimitResult.Admitted) && !(result instanceof RateLimitResult.Limited);
+            RateLimitResult settled = limiter.settle(result);
+            Decision decision = allowed.decision();
+            if (settled instanceof RateLimitResult.Limited limited) {
+                String reason = failed
+                        ? "rate limit store unavailable for " + limiter.name() + " (on_error: deny)"
+                        : "rate limited by " + limiter.name();
+                return new Decided(new Decision(Effect.DENY, decision.rule(), reason, 429, decision.audit()),
+                        allowed.identity(), allowed.tokenRejection(), limited.retryAfterSeconds(), allowed.country());
+            }
+            if (failed) {
+                return new Decided(new Decision(Effect.ALLOW, decision.rule(), decision.reason()
+                        + " (rate limit store unavailable for " + limiter.name() + ", on_error: allow)", 200,
+                        decision.audit()), allowed.identity(), allowed.tokenRejection(), 0, allowed.country());
+            }
+            return allowed;
+        }
+    }
 }

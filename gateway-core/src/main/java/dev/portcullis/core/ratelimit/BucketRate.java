@@ -11,7 +11,7 @@ import java.time.Duration;
  * @param cost scaled units one token costs ({@code perUnits / g})
  * @param capacity scaled units a full bucket holds ({@code (limit + burst) * cost})
  */
-record BucketRate(long unitNanos, long refill, long cost, long capacity) {
+public record BucketRate(long unitNanos, long refill, long cost, long capacity) {
 
     /*
      * Implementation notes: with g = gcd(limit, per in units), one time unit refills limit/g scaled
@@ -23,10 +23,25 @@ record BucketRate(long unitNanos, long refill, long cost, long capacity) {
      */
 
     private static final long MAX_CAPACITY = 1L << 61;
+    /** A shared store's script counts in Lua numbers (doubles): every value stays below 2^52 there. */
+    private static final long MAX_STORE_CAPACITY = 1L << 52;
     private static final long[] UNITS = {1L, 1_000L, 1_000_000L, 1_000_000_000L};
+    private static final long[] STORE_UNITS = {1_000L, 1_000_000L, 1_000_000_000L};
 
     /** The arithmetic for {@code limit + burst} tokens refilled at {@code limit} per {@code per}. */
     static BucketRate of(long limit, long burst, Duration per) {
+        return of(limit, burst, per, UNITS, MAX_CAPACITY);
+    }
+
+    /**
+     * The same bucket for a shared store, whose clock ticks in microseconds and whose arithmetic is exact only
+     * below 2^53: the unit is at least a microsecond and the capacity below 2^52.
+     */
+    static BucketRate forStore(long limit, long burst, Duration per) {
+        return of(limit, burst, per, STORE_UNITS, MAX_STORE_CAPACITY);
+    }
+
+    private static BucketRate of(long limit, long burst, Duration per, long[] units, long maxCapacity) {
         long capacity;
         long perNanos;
         try {
@@ -35,14 +50,14 @@ record BucketRate(long unitNanos, long refill, long cost, long capacity) {
         } catch (ArithmeticException e) {
             throw tooLarge(limit, burst, per);
         }
-        for (long unit : UNITS) {
+        for (long unit : units) {
             if (perNanos % unit != 0) {
                 break;
             }
             long perUnits = perNanos / unit;
             long g = gcd(limit, perUnits);
             long cost = perUnits / g;
-            if (Math.multiplyHigh(capacity, cost) == 0 && capacity * cost >= 0 && capacity * cost < MAX_CAPACITY) {
+            if (Math.multiplyHigh(capacity, cost) == 0 && capacity * cost >= 0 && capacity * cost < maxCapacity) {
                 return new BucketRate(unit, limit / g, cost, capacity * cost);
             }
         }
@@ -50,7 +65,7 @@ record BucketRate(long unitNanos, long refill, long cost, long capacity) {
     }
 
     /** How long an untouched bucket takes to fill up from empty, in nanoseconds (saturated). */
-    long nanosToFill() {
+    public long nanosToFill() {
         long units = ceilDiv(capacity, refill);
         return units > Long.MAX_VALUE / unitNanos ? Long.MAX_VALUE : units * unitNanos;
     }

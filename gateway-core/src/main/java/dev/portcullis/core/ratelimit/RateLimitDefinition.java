@@ -101,6 +101,9 @@ public record RateLimitDefinition(
             throw new IllegalArgumentException("burst " + burst + " is out of range (expected: 0 or more)");
         }
         BucketRate.of(limit, burst, per);
+        if (scope == Scope.SHARED) {
+            BucketRate.forStore(limit, burst, per);
+        }
     }
 
     /**

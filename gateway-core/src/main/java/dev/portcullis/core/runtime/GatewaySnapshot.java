@@ -10,7 +10,9 @@ import dev.portcullis.core.identity.IdentityChain;
 import dev.portcullis.core.identity.JwtIdentityResolver;
 import dev.portcullis.core.identity.JwtResolverOptions;
 import dev.portcullis.core.identity.KeySourceException;
+import dev.portcullis.core.ratelimit.LocalRateLimiter;
 import dev.portcullis.core.ratelimit.RateLimiters;
+import dev.portcullis.core.ratelimit.SharedBucketStore;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.concurrent.ScheduledExecutorService;
@@ -36,6 +38,7 @@ public final class GatewaySnapshot implements AutoCloseable {
     private final Clock clock;
     private final GeoLookup geo;
     private final RateLimiters limiters;
+    private final SharedBucketStore.Factory stores;
     /** Requests using this generation, or {@link #CLOSED} once it was retired with none. */
     private final AtomicInteger users = new AtomicInteger();
     private static final int CLOSED = -1;
@@ -53,13 +56,24 @@ public final class GatewaySnapshot implements AutoCloseable {
      */
     public GatewaySnapshot(CompiledConfig config, long generation, Instant loadedAt, @Nullable JwtIdentityResolver jwt,
             Clock clock, GeoLookup geo, @Nullable RateLimiters previousLimiters) {
+        this(config, generation, loadedAt, jwt, clock, geo, previousLimiters, SharedBucketStore.Factory.NONE);
+    }
+
+    /**
+     * As the constructor above, with {@code stores} opening the {@code rate_limit_store} (kept from
+     * {@code previousLimiters} when its settings did not change); later generations built by {@link #next} use it too.
+     */
+    public GatewaySnapshot(CompiledConfig config, long generation, Instant loadedAt, @Nullable JwtIdentityResolver jwt,
+            Clock clock, GeoLookup geo, @Nullable RateLimiters previousLimiters, SharedBucketStore.Factory stores) {
+        this.stores = stores;
         this.config = config;
         this.generation = generation;
         this.loadedAt = loadedAt;
         this.jwt = jwt;
         this.clock = clock;
         this.geo = geo;
-        this.limiters = RateLimiters.build(config.rateLimits(), previousLimiters, System::nanoTime);
+        this.limiters = RateLimiters.build(config.rateLimits(), previousLimiters, System::nanoTime,
+                LocalRateLimiter.DEFAULT_MAX_KEYS, config.rateLimitStore(), stores);
         this.decisions = new DecisionStep(new IdentityChain(jwt, config.identity()), config.policy(), limiters, clock,
                 geo, config.geoip().database() != null);
     }
@@ -76,7 +90,14 @@ public final class GatewaySnapshot implements AutoCloseable {
     public static GatewaySnapshot create(
             CompiledConfig config, long generation, Clock clock, ScheduledExecutorService scheduler)
             throws KeySourceException, GeoDatabaseException {
-        return build(null, config, generation, clock, scheduler);
+        return create(config, generation, clock, scheduler, SharedBucketStore.Factory.NONE);
+    }
+
+    /** As {@link #create(CompiledConfig, long, Clock, ScheduledExecutorService)}, opening shared stores with {@code stores}. */
+    public static GatewaySnapshot create(CompiledConfig config, long generation, Clock clock,
+            ScheduledExecutorService scheduler, SharedBucketStore.Factory stores)
+            throws KeySourceException, GeoDatabaseException {
+        return build(null, config, generation, clock, scheduler, stores);
     }
 
     /**
@@ -88,11 +109,12 @@ public final class GatewaySnapshot implements AutoCloseable {
     public static GatewaySnapshot next(
             GatewaySnapshot previous, CompiledConfig config, Clock clock, ScheduledExecutorService scheduler)
             throws KeySourceException, GeoDatabaseException {
-        return build(previous, config, previous.generation + 1, clock, scheduler);
+        return build(previous, config, previous.generation + 1, clock, scheduler, previous.stores);
     }
 
     private static GatewaySnapshot build(@Nullable GatewaySnapshot previous, CompiledConfig config, long generation,
-            Clock clock, ScheduledExecutorService scheduler) throws KeySourceException, GeoDatabaseException {
+            Clock clock, ScheduledExecutorService scheduler, SharedBucketStore.Factory stores)
+            throws KeySourceException, GeoDatabaseException {
         GeoIpSettings geoip = config.geoip();
         MaxMindGeoLookup geo = geoip.isConfigured()
                 ? MaxMindGeoLookup.open(geoip.database(), geoip.asnDatabase())
@@ -109,7 +131,7 @@ public final class GatewaySnapshot implements AutoCloseable {
                         JwtResolverOptions.defaults(clock, scheduler));
             }
             return new GatewaySnapshot(config, generation, clock.instant(), jwt, clock,
-                    geo == null ? GeoLookup.NONE : geo, previous == null ? null : previous.limiters);
+                    geo == null ? GeoLookup.NONE : geo, previous == null ? null : previous.limiters, stores);
         } catch (KeySourceException | RuntimeException e) {
             if (geo != null) {
                 geo.close();
@@ -214,6 +236,7 @@ public final class GatewaySnapshot implements AutoCloseable {
         if (jwt != null) {
             jwt.close();
         }
+        limiters.close();
         if (geo instanceof AutoCloseable databases) {
             try {
                 databases.close();

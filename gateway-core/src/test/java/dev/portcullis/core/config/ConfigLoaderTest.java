@@ -494,7 +494,7 @@ class ConfigLoaderTest {
         assertThat(e.problems()).extracting(ConfigProblem::message).containsExactly(
                 "\"a\\tb\\\"c\" is not a valid address (expected: host:port, e.g. 0.0.0.0:8080 or [::]:8080)",
                 "unknown key \"" + "x".repeat(100) + "...\" (expected one of: listen, watch, drain_timeout, admin,"
-                        + " upstream, limits, clients, identity, geoip, rate_limits, default, responses, rules)");
+                        + " upstream, limits, clients, identity, geoip, rate_limits, rate_limit_store, default, responses, rules)");
     }
 
     private static AccessRequest request(

@@ -80,7 +80,8 @@ class RateLimitersTest {
         assertThatThrownBy(() -> RateLimiters.build(List.of(RateLimitDefinition.parseKey("per-tenant",
                 "header:X-Tenant", 1000, MINUTE, 0, Scope.SHARED)), null, clock::get))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("rate limiter \"per-tenant\": scope: shared is not supported yet (expected: scope: local)");
+                .hasMessage("rate limiter \"per-tenant\" has scope: shared but there is no rate_limit_store (expected: a "
+                        + "rate_limit_store, or scope: local)");
     }
 
     private static RateLimitDefinition def(String name, String key, long limit, long burst) {

@@ -17,6 +17,7 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.util.ArrayDeque;
+import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 
@@ -69,11 +70,36 @@ final class AccessControlHandler extends ChannelInboundHandlerAdapter {
     /** True when the head was passed on to the proxy (which then owns it) or is held until keys arrive. */
     private boolean decide(ChannelHandlerContext ctx, AdmittedRequest admitted) {
         Verdict verdict = admitted.snapshot().decisions().decide(admitted.facts());
+        return actOrWait(ctx, admitted, verdict);
+    }
+
+    /** Acts on a decided verdict, or holds the request until what it waits for arrives; true when handed over. */
+    private boolean actOrWait(ChannelHandlerContext ctx, AdmittedRequest admitted, Verdict verdict) {
         if (verdict instanceof Verdict.AwaitingKeys awaiting) {
             awaitKeys(ctx, admitted, awaiting);
             return true;
         }
+        if (verdict instanceof Verdict.AwaitingRateLimit awaiting) {
+            awaitRateLimit(ctx, admitted, awaiting);
+            return true;
+        }
         return act(ctx, admitted, (Verdict.Decided) verdict);
+    }
+
+    /*
+     * The rule allows the request and its limiter's bucket is in the shared store: the request is
+     * held as for a key fetch (reading paused, decoded body parts held) until the store answers. The
+     * store completes every answer within its timeout (failed or late: on_error decides, in
+     * Verdict.AwaitingRateLimit.settle), so there is no timer here; the decision is acted on, on the
+     * channel's event loop.
+     */
+    private void awaitRateLimit(ChannelHandlerContext ctx, AdmittedRequest admitted,
+            Verdict.AwaitingRateLimit awaiting) {
+        long wait = ++waits;
+        waiting = admitted;
+        state.pause(ConnectionState.Pause.IDENTITY);
+        awaiting.answer().whenComplete((result, error) -> ctx.executor().execute(
+                () -> resume(ctx, wait, null, awaiting.settle(error == null ? result : null))));
     }
 
     /*
@@ -88,14 +114,16 @@ final class AccessControlHandler extends ChannelInboundHandlerAdapter {
         state.pause(ConnectionState.Pause.IDENTITY);
         long maxWaitNanos = admitted.snapshot().config().limits().headerTimeout().toNanos();
         ScheduledFuture<?> timeout = ctx.executor().schedule(
-                () -> resume(ctx, wait, awaiting.meanwhile()), maxWaitNanos, TimeUnit.NANOSECONDS);
+                () -> resume(ctx, wait, awaiting.meanwhile(), null), maxWaitNanos, TimeUnit.NANOSECONDS);
         awaiting.keys().whenComplete((resolution, error) -> ctx.executor().execute(() -> {
             timeout.cancel(false);
-            resume(ctx, wait, resolution != null ? resolution : awaiting.meanwhile());
+            resume(ctx, wait, resolution != null ? resolution : awaiting.meanwhile(), null);
         }));
     }
 
-    private void resume(ChannelHandlerContext ctx, long wait, Resolution resolution) {
+    /** Decides a held request with its token's {@code resolution}, or acts on its rate-limited {@code decided}. */
+    private void resume(ChannelHandlerContext ctx, long wait, @Nullable Resolution resolution,
+            Verdict.@Nullable Decided decided) {
         AdmittedRequest admitted = waiting;
         if (admitted == null || wait != waits) {
             return;
@@ -109,9 +137,11 @@ final class AccessControlHandler extends ChannelInboundHandlerAdapter {
         }
         boolean handedOver = false;
         try {
-            handedOver = act(ctx, admitted, admitted.snapshot().decisions().decide(admitted.facts(), resolution));
+            Verdict verdict = decided != null ? decided
+                    : admitted.snapshot().decisions().afterKeys(admitted.facts(), Objects.requireNonNull(resolution));
+            handedOver = actOrWait(ctx, admitted, verdict);
             HttpContent part;
-            while ((part = held.poll()) != null) {
+            while (waiting == null && (part = held.poll()) != null) {
                 channelRead(ctx, part);
             }
         } catch (RuntimeException e) {
