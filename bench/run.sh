@@ -8,6 +8,8 @@
 #
 # Usage: bench/run.sh [-r ROUNDS] [-d SECONDS] [-w WARMUP_SECONDS] [-c "64 256"] [-s "small large"] [-p "peers"]
 #        (build first: mvn -B -q package -DskipTests). Results: bench/results/<time>.tsv (raw) and .md (medians).
+# Profiling: PROFILE="portcullis-full:cpu" (or :alloc, :wall) attaches async-profiler to that peer after the warm-up
+# and writes a flame graph of the measured rounds to bench/results/<time>-<peer>-<event>.html (and .collapsed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -186,12 +188,40 @@ measure() { # $1 peer, $2 conns, $3 size, $4 seconds
     "$(rss_kb "$pid")" "$cpu" "$non2xx" "$errors"
 }
 
+PROFILE=${PROFILE:-}
+profiler_lib() { # async-profiler's agent, from Maven Central (tools.profiler:async-profiler)
+  local version=4.1 jar lib=/tmp/async-profiler-4.1/linux-x64/libasyncProfiler.so
+  if [ ! -f "$lib" ]; then
+    jar=$HOME/.m2/repository/tools/profiler/async-profiler/$version/async-profiler-$version.jar
+    [ -f "$jar" ] || mvn -q -B dependency:get -Dartifact=tools.profiler:async-profiler:$version -Dtransitive=false >&2
+    mkdir -p /tmp/async-profiler-$version && (cd /tmp/async-profiler-$version && unzip -q -o "$jar")
+  fi
+  echo "$lib"
+}
+agent() { # $1 = pid, $2 = async-profiler command (jcmd would read "a=b" as its own argument: quote it)
+  local out
+  out=$(jcmd "$1" "JVMTI.agent_load $(profiler_lib) \"$2\"" 2>&1)
+  grep -q 'return code: 0' <<<"$out" || { echo "async-profiler: $2: $out" >&2; return 1; }
+}
+profile() { # $1 = start | stop
+  [ -n "$PROFILE" ] || return 0
+  local peer=${PROFILE%%:*} event=${PROFILE##*:} base=$RESULTS/$STAMP-${PROFILE%%:*}-${PROFILE##*:}
+  if [ "$1" = start ]; then
+    agent "${PID[$peer]}" "start,event=$event,interval=$([ "$event" = alloc ] && echo 256k || echo 1ms)"
+  else
+    agent "${PID[$peer]}" "dump,collapsed,file=$base.collapsed"
+    agent "${PID[$peer]}" "stop,file=$base.html"
+    echo "profile: $base.html" >&2
+  fi
+}
+
 echo "bench: peers [$PEERS], rounds $ROUNDS x ${DURATION}s, warm-up ${WARMUP}s, connections [$CONNECTIONS]," \
   "sizes [$SIZES], peers on CPU $PEER_CPU, wrk and upstream on CPU $LOAD_CPU" >&2
 for peer in $PEERS; do
   for size in $SIZES; do measure "$peer" 64 "$size" "$WARMUP" >/dev/null; done
 done
 
+profile start
 printf 'round\tpeer\tconns\tsize\trps\tp50_ms\tp99_ms\trss_kb\tcpu_pct\tnon2xx\terrors\tload1\n' > "$RAW"
 read -r -a peer_list <<<"$PEERS"
 for round in $(seq 1 "$ROUNDS"); do
@@ -206,6 +236,8 @@ for round in $(seq 1 "$ROUNDS"); do
     done
   done
 done
+
+profile stop
 
 # medians per (peer, conns, size), and ratios to nginx of the same run
 {
