@@ -23,17 +23,19 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A store's one connection to Redis: connects (TLS for {@code rediss://}, verifying the certificate and host name
- * against the JVM's default trust store), sends AUTH and SELECT, and reconnects with backoff when it is lost.
+ * against the JVM's default trust store), sends AUTH and SELECT (or PING), and reconnects with backoff when it is
+ * lost.
  */
 final class RedisConnection implements RedisPipeline.HandshakeListener {
 
     /*
      * Implementation notes: confined to the store's loop (but close()). The connection counts as up
-     * once its TLS handshake, AUTH and SELECT succeeded; token requests may be pipelined behind the
-     * handshake before that. A failed AUTH or SELECT closes the connection (the calls behind it get
-     * errors), and the next attempt follows the backoff: from 100 ms doubling to 2 s, reset only by a
-     * connection that came up. Connecting waits at most 10 x timeout (100 ms to 2 s); calls made
-     * meanwhile fail at once, so a hanging connect never holds a request.
+     * once its TLS handshake, AUTH and SELECT (without them, a PING) succeeded; token requests may be
+     * pipelined behind the handshake before that. A failed handshake command closes the connection
+     * (the calls behind it get errors), and the next attempt follows the backoff: from 100 ms
+     * doubling to 2 s, reset only by a connection that came up. Connecting waits at most 10 x
+     * timeout (100 ms to 2 s); calls made meanwhile fail at once, so a hanging connect never holds
+     * a request.
      */
 
     private static final Logger LOG = LoggerFactory.getLogger(RedisBucketStore.class);
@@ -140,7 +142,9 @@ final class RedisConnection implements RedisPipeline.HandshakeListener {
             handshakePending++;
         }
         if (handshakePending == 0) {
-            connected();
+            // a server that requires a password answers NOAUTH: not up
+            pipeline.handshake(ch, RedisCall.handshake("PING"), 1, Resp.bulk("PING"), new byte[0]);
+            handshakePending++;
         }
     }
 
