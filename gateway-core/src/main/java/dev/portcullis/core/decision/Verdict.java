@@ -10,6 +10,7 @@ import dev.portcullis.core.ratelimit.SharedRateLimiter;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeoutException;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -67,6 +68,15 @@ public sealed interface Verdict permits Verdict.Decided, Verdict.AwaitingKeys, V
         /** How long the caller may have to wait: the store's {@code timeout}. */
         public Duration timeout() {
             return limiter.timeout();
+        }
+
+        /**
+         * Stops waiting: completes {@code answer} as a timeout (a store failure, so {@code on_error} decides) unless
+         * it is complete already; false then.
+         */
+        public boolean expire() {
+            return answer.completeExceptionally(new TimeoutException("rate_limit_store "
+                    + limiter.handle().settings().address() + ": no answer within " + timeout().toMillis() + "ms"));
         }
 
         /**

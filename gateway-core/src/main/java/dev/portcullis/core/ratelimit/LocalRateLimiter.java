@@ -3,7 +3,6 @@ package dev.portcullis.core.ratelimit;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.portcullis.core.policy.AccessRequest;
-import dev.portcullis.core.ratelimit.RateLimitDefinition.KeyKind;
 import dev.portcullis.core.ratelimit.RateLimitDefinition.Scope;
 import java.time.Duration;
 import java.util.Objects;
@@ -46,8 +45,6 @@ public final class LocalRateLimiter implements RateLimiter {
     public static final long DEFAULT_MAX_KEYS = 100_000;
 
     private final RateLimitDefinition definition;
-    private final KeyKind keyKind;
-    private final String header;
     private final BucketRate rate;
     private final LongSupplier nanoTime;
     private final long origin;
@@ -75,9 +72,6 @@ public final class LocalRateLimiter implements RateLimiter {
         if (maxKeys < 1) {
             throw new IllegalArgumentException("maxKeys " + maxKeys + " is out of range (expected: 1 or more)");
         }
-        this.keyKind = definition.key();
-        String name = definition.header();
-        this.header = name == null ? "" : name;
         this.rate = BucketRate.of(definition.limit(), definition.burst(), definition.per());
         this.maxKeys = maxKeys;
         this.origin = nanoTime.getAsLong();
@@ -106,7 +100,7 @@ public final class LocalRateLimiter implements RateLimiter {
 
     @Override
     public RateLimitResult acquire(AccessRequest request) {
-        Object key = keyOf(request);
+        Object key = definition.keyOf(request);
         long now = rate.scaled(nanoTime.getAsLong() - origin);
         AtomicLong bucket = buckets.getIfPresent(key);
         if (bucket == null) {
@@ -139,21 +133,8 @@ public final class LocalRateLimiter implements RateLimiter {
         return buckets.estimatedSize();
     }
 
-    /** The request's key: kept only as a key of the in-memory map, never logged. */
-    private Object keyOf(AccessRequest request) {
-        return switch (keyKind) {
-            case SUBJECT -> request.identity().subject();
-            case CLIENT_IP -> request.clientIp();
-            case HEADER -> {
-                String value = request.headers().first(header);
-                yield value == null ? "" : value;
-            }
-        };
-    }
-
     @Override
     public String toString() {
-        return "LocalRateLimiter[" + definition.name() + " key=" + definition.keyText() + " limit="
-                + definition.limit() + " per=" + definition.per() + " burst=" + definition.burst() + "]";
+        return "LocalRateLimiter[" + definition.summary() + "]";
     }
 }

@@ -1,5 +1,6 @@
 package dev.portcullis.core.ratelimit;
 
+import dev.portcullis.core.policy.AccessRequest;
 import dev.portcullis.core.policy.HeaderMatcher;
 import java.time.Duration;
 import java.util.Objects;
@@ -138,5 +139,25 @@ public record RateLimitDefinition(
     /** How many tokens a bucket holds when full: {@code limit + burst}. */
     public long capacity() {
         return limit + burst;
+    }
+
+    /**
+     * The request's value of {@link #key()}: its subject, its client IP, or the header's first value ({@code ""}
+     * without it). Requests without the key share one bucket; the value is never logged.
+     */
+    public Object keyOf(AccessRequest request) {
+        return switch (key) {
+            case SUBJECT -> request.identity().subject();
+            case CLIENT_IP -> request.clientIp();
+            case HEADER -> {
+                String value = request.headers().first(Objects.requireNonNull(header, "header"));
+                yield value == null ? "" : value;
+            }
+        };
+    }
+
+    /** {@code <name> key=<key> limit=<limit> per=<per> burst=<burst>}, for a limiter's {@code toString}. */
+    String summary() {
+        return name + " key=" + keyText() + " limit=" + limit + " per=" + per + " burst=" + burst;
     }
 }

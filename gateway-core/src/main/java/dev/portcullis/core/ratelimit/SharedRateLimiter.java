@@ -1,7 +1,6 @@
 package dev.portcullis.core.ratelimit;
 
 import dev.portcullis.core.policy.AccessRequest;
-import dev.portcullis.core.ratelimit.RateLimitDefinition.KeyKind;
 import dev.portcullis.core.ratelimit.RateLimitDefinition.Scope;
 import dev.portcullis.core.ratelimit.SharedStoreSettings.OnError;
 import java.nio.charset.StandardCharsets;
@@ -37,8 +36,6 @@ public final class SharedRateLimiter implements RateLimiter {
 
     private final RateLimitDefinition definition;
     private final SharedStoreHandle handle;
-    private final KeyKind keyKind;
-    private final String header;
     private final BucketRate rate;
     private final String keyPrefix;
     private final long ttlMillis;
@@ -59,9 +56,6 @@ public final class SharedRateLimiter implements RateLimiter {
             throw new IllegalArgumentException("rate limiter \"" + definition.name() + "\" has scope "
                     + definition.scope().code() + " (expected: shared for a limiter in the rate limit store)");
         }
-        this.keyKind = definition.key();
-        String name = definition.header();
-        this.header = name == null ? "" : name;
         this.rate = BucketRate.forStore(definition.limit(), definition.burst(), definition.per());
         this.keyPrefix = KEY_PREFIX + definition.name() + ":";
         long fillMillis = TimeUnit.NANOSECONDS.toMillis(rate.nanosToFill()) + 1;
@@ -107,7 +101,7 @@ public final class SharedRateLimiter implements RateLimiter {
     public RateLimitResult acquire(AccessRequest request) {
         CompletableFuture<RateLimitResult> answer;
         try {
-            answer = handle.store().take(bucketKey(keyOf(request)), rate, ttlMillis);
+            answer = handle.store().take(bucketKey(definition.keyOf(request).toString()), rate, ttlMillis);
         } catch (RuntimeException e) {
             answer = CompletableFuture.failedFuture(e);
         }
@@ -151,18 +145,6 @@ public final class SharedRateLimiter implements RateLimiter {
         return keyPrefix + Base64.getUrlEncoder().withoutPadding().encodeToString(hash);
     }
 
-    /** The request's key value: hashed before it leaves the process, never logged. */
-    private String keyOf(AccessRequest request) {
-        return switch (keyKind) {
-            case SUBJECT -> request.identity().subject();
-            case CLIENT_IP -> request.clientIp().toString();
-            case HEADER -> {
-                String value = request.headers().first(header);
-                yield value == null ? "" : value;
-            }
-        };
-    }
-
     private static MessageDigest newDigest() {
         try {
             return MessageDigest.getInstance("SHA-256");
@@ -173,7 +155,6 @@ public final class SharedRateLimiter implements RateLimiter {
 
     @Override
     public String toString() {
-        return "SharedRateLimiter[" + definition.name() + " key=" + definition.keyText() + " limit="
-                + definition.limit() + " per=" + definition.per() + " burst=" + definition.burst() + "]";
+        return "SharedRateLimiter[" + definition.summary() + "]";
     }
 }

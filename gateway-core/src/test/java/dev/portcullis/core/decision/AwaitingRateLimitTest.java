@@ -1,6 +1,7 @@
 package dev.portcullis.core.decision;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.portcullis.core.identity.Identity;
 import dev.portcullis.core.policy.Decision;
@@ -18,6 +19,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.Test;
 
 /** How a shared limiter's answer becomes the request's decision: taken as is, or on_error for a failed one. */
@@ -51,6 +53,21 @@ class AwaitingRateLimitTest {
         assertThat(denied.decision().status()).isEqualTo(429);
         assertThat(denied.retryAfterSeconds()).isEqualTo(1);
         assertThat(denied.decision().reason()).isEqualTo("rate limit store unavailable for per-tenant (on_error: deny)");
+    }
+
+    @Test
+    void expiringCompletesAPendingAnswerAsATimeoutOnceAndLeavesAnAnswerThatIsThere() {
+        Verdict.AwaitingRateLimit pending = awaiting(OnError.DENY);
+        assertThat(pending.expire()).isTrue();
+        assertThat(pending.expire()).isFalse();
+        assertThat(pending.answer()).isCompletedExceptionally();
+        assertThatThrownBy(() -> pending.answer().join()).hasCauseInstanceOf(TimeoutException.class)
+                .hasMessageContaining("rate_limit_store redis://127.0.0.1:6379/0: no answer within 50ms");
+
+        Verdict.AwaitingRateLimit answered = awaiting(OnError.DENY);
+        answered.answer().complete(RateLimitResult.Admitted.INSTANCE);
+        assertThat(answered.expire()).isFalse();
+        assertThat(answered.answer().join()).isSameAs(RateLimitResult.Admitted.INSTANCE);
     }
 
     private static Verdict.AwaitingRateLimit awaiting(OnError onError) {

@@ -90,16 +90,20 @@ final class AccessControlHandler extends ChannelInboundHandlerAdapter {
      * The rule allows the request and its limiter's bucket is in the shared store: the request is
      * held as for a key fetch (reading paused, decoded body parts held) until the store answers. The
      * store completes every answer within its timeout (failed or late: on_error decides, in
-     * Verdict.AwaitingRateLimit.settle), so there is no timer here; the decision is acted on, on the
-     * channel's event loop.
+     * Verdict.AwaitingRateLimit.settle); the timer here bounds the wait even when the store's own
+     * loop is late. The decision is acted on, on the channel's event loop.
      */
     private void awaitRateLimit(ChannelHandlerContext ctx, AdmittedRequest admitted,
             Verdict.AwaitingRateLimit awaiting) {
         long wait = ++waits;
         waiting = admitted;
         state.pause(ConnectionState.Pause.IDENTITY);
-        awaiting.answer().whenComplete((result, error) -> ctx.executor().execute(
-                () -> resume(ctx, wait, null, awaiting.settle(error == null ? result : null))));
+        ScheduledFuture<?> timeout = ctx.executor().schedule(
+                awaiting::expire, awaiting.timeout().toNanos(), TimeUnit.NANOSECONDS);
+        awaiting.answer().whenComplete((result, error) -> ctx.executor().execute(() -> {
+            timeout.cancel(false);
+            resume(ctx, wait, null, awaiting.settle(error == null ? result : null));
+        }));
     }
 
     /*

@@ -2,26 +2,22 @@ package dev.portcullis.server.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.portcullis.server.it.support.GatewayProcess;
 import dev.portcullis.server.it.support.RawHttp;
 import dev.portcullis.server.it.support.RedisServer;
 import dev.portcullis.server.it.support.UpstreamServer;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -32,16 +28,12 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class SharedRateLimitProcessIT {
-    private static final Pattern LISTENING =
-            Pattern.compile("listening on \\\\?/127\\.0\\.0\\.1:(\\d+) \\(admin \\\\?/127\\.0\\.0\\.1:(\\d+)\\)");
     private static final int LIMIT = 50;
     private static final int BURST = 10;
     private static final int REQUESTS = 400;
 
     @Test
     void twoReplicasAdmitExactlyLimitPlusBurstForOneKey(@TempDir Path dir) throws Exception {
-        Path jar = Path.of("target", "portcullis.jar");
-        assertThat(jar).as("the packaged jar (mvn package runs before the ITs)").exists();
         try (RedisServer redis = RedisServer.start(); UpstreamServer upstream = UpstreamServer.start()) {
             Path config = dir.resolve("policy.yaml");
             Files.writeString(config, String.join("\n",
@@ -59,16 +51,9 @@ class SharedRateLimitProcessIT {
                     "    match: { paths: [\"/**\"] }",
                     "    rate_limit: per-tenant",
                     ""), StandardCharsets.UTF_8);
-            List<Process> processes = new ArrayList<>();
-            try {
-                int[] ports = new int[2];
-                for (int i = 0; i < 2; i++) {
-                    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-                    Process process = new ProcessBuilder(java, "-jar", jar.toString(), "run", "-c", config.toString())
-                            .redirectErrorStream(true).start();
-                    processes.add(process);
-                    ports[i] = readPort(process).get(30, TimeUnit.SECONDS);
-                }
+            try (GatewayProcess first = GatewayProcess.start(config, Map.of(), List.of());
+                    GatewayProcess second = GatewayProcess.start(config, Map.of(), List.of())) {
+                int[] ports = {first.awaitListening().port(), second.awaitListening().port()};
                 // the store connects in the background: wait until a request for another key is answered by it
                 for (int port : ports) {
                     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
@@ -99,13 +84,6 @@ class SharedRateLimitProcessIT {
                 }
                 assertThat(admitted.get()).as("limit + burst over both replicas").isEqualTo(LIMIT + BURST);
                 assertThat(limited.get()).isEqualTo(REQUESTS - LIMIT - BURST);
-            } finally {
-                for (Process process : processes) {
-                    process.destroy();
-                    if (!process.waitFor(10, TimeUnit.SECONDS)) {
-                        process.destroyForcibly();
-                    }
-                }
             }
         }
     }
@@ -115,31 +93,5 @@ class SharedRateLimitProcessIT {
             raw.send("GET /x HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Tenant: " + tenant + "\r\nConnection: close\r\n\r\n");
             return raw.readResponse().status();
         }
-    }
-
-    private static CompletableFuture<Integer> readPort(Process process) {
-        CompletableFuture<Integer> port = new CompletableFuture<>();
-        List<String> lines = new CopyOnWriteArrayList<>();
-        Thread reader = new Thread(() -> {
-            try (BufferedReader in = new BufferedReader(
-                    new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-                String line;
-                while ((line = in.readLine()) != null) {
-                    if (!port.isDone()) {
-                        lines.add(line);
-                    }
-                    Matcher m = LISTENING.matcher(line);
-                    if (m.find()) {
-                        port.complete(Integer.parseInt(m.group(1)));
-                    }
-                }
-                port.completeExceptionally(new IOException("the gateway's output ended: " + lines));
-            } catch (IOException e) {
-                port.completeExceptionally(e);
-            }
-        });
-        reader.setDaemon(true);
-        reader.start();
-        return port;
     }
 }

@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A real {@code redis-server} (the Debian package) on a free loopback port, without persistence, for the shared
@@ -23,15 +24,39 @@ import java.util.concurrent.TimeUnit;
 public final class RedisServer implements AutoCloseable {
     private final int port;
     private final Path dir;
+    private final List<String> extraArgs;
+    /** The {@code requirepass} password, sent with AUTH before each command of {@link #command}; or null. */
+    private final @Nullable String password;
     private Process process;
 
-    private RedisServer(int port, Path dir) {
+    private RedisServer(int port, Path dir, List<String> extraArgs, @Nullable String password) {
         this.port = port;
         this.dir = dir;
+        this.extraArgs = extraArgs;
+        this.password = password;
     }
 
     /** Starts a server on a free port and waits until it answers PING. */
     public static RedisServer start() throws Exception {
+        return start(List.of(), null);
+    }
+
+    /** Starts a server that requires {@code password} ({@code --requirepass}). */
+    public static RedisServer withPassword(String password) throws Exception {
+        return start(List.of("--requirepass", password), password);
+    }
+
+    /**
+     * Starts a server that also listens for TLS on {@code tlsPort}, with the PEM {@code cert}, {@code key} and
+     * {@code ca} and without client certificates; the plain port stays for {@link #command}.
+     */
+    public static RedisServer withTls(int tlsPort, Path cert, Path key, Path ca) throws Exception {
+        return start(List.of("--tls-port", Integer.toString(tlsPort), "--tls-cert-file", cert.toString(),
+                "--tls-key-file", key.toString(), "--tls-ca-cert-file", ca.toString(), "--tls-auth-clients", "no"),
+                null);
+    }
+
+    private static RedisServer start(List<String> extraArgs, @Nullable String password) throws Exception {
         String binary = binary();
         boolean installed = binary != null;
         if (!installed && "true".equals(System.getenv("CI"))) {
@@ -39,7 +64,8 @@ public final class RedisServer implements AutoCloseable {
         }
         assumeTrue(installed, "redis-server is not installed (apt-get install redis-server): shared rate limit "
                 + "tests skipped");
-        RedisServer server = new RedisServer(GatewayHarness.deadPort(), Files.createTempDirectory("redis-it"));
+        RedisServer server = new RedisServer(GatewayHarness.deadPort(), Files.createTempDirectory("redis-it"),
+                extraArgs, password);
         server.start(true);
         return server;
     }
@@ -63,6 +89,7 @@ public final class RedisServer implements AutoCloseable {
         List<String> command = new ArrayList<>(List.of(binary(), "--port", Integer.toString(port),
                 "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir.toString(),
                 "--enable-debug-command", "local", "--loglevel", "warning"));
+        command.addAll(extraArgs);
         process = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(dir.resolve("redis.log").toFile()).start();
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
@@ -114,15 +141,26 @@ public final class RedisServer implements AutoCloseable {
             socket.connect(new InetSocketAddress("127.0.0.1", port), 1_000);
             socket.setSoTimeout(30_000);
             OutputStream out = socket.getOutputStream();
-            StringBuilder request = new StringBuilder("*" + args.length + "\r\n");
-            for (String arg : args) {
-                request.append('$').append(arg.getBytes(StandardCharsets.UTF_8).length).append("\r\n").append(arg)
-                        .append("\r\n");
+            if (password != null) {
+                write(out, "AUTH", password);
+                String auth = read(socket.getInputStream());
+                if (!auth.equals("OK")) {
+                    throw new IOException("AUTH failed: " + auth);
+                }
             }
-            out.write(request.toString().getBytes(StandardCharsets.UTF_8));
-            out.flush();
+            write(out, args);
             return read(socket.getInputStream());
         }
+    }
+
+    private static void write(OutputStream out, String... args) throws IOException {
+        StringBuilder request = new StringBuilder("*" + args.length + "\r\n");
+        for (String arg : args) {
+            request.append('$').append(arg.getBytes(StandardCharsets.UTF_8).length).append("\r\n").append(arg)
+                    .append("\r\n");
+        }
+        out.write(request.toString().getBytes(StandardCharsets.UTF_8));
+        out.flush();
     }
 
     private static String read(InputStream in) throws IOException {
