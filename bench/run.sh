@@ -8,6 +8,8 @@
 #
 # Usage: bench/run.sh [-r ROUNDS] [-d SECONDS] [-w WARMUP_SECONDS] [-c "64 256"] [-s "small large"] [-p "peers"]
 #        (build first: mvn -B -q package -DskipTests). Results: bench/results/<time>.tsv (raw) and .md (medians).
+# Before/after: BASELINE_JAR=/path/to/an/older/portcullis.jar adds the peers baseline-none and baseline-full (the same
+# configs served by that jar), measured in the same rounds.
 # Profiling: PROFILE="portcullis-full:cpu" (or :alloc, :wall) attaches async-profiler to that peer after the warm-up
 # and writes a flame graph of the measured rounds to bench/results/<time>-<peer>-<event>.html (and .collapsed).
 set -euo pipefail
@@ -20,6 +22,8 @@ WARMUP=10
 CONNECTIONS="64 256"
 SIZES="small large"
 PEERS="upstream nginx haproxy portcullis-none portcullis-full"
+BASELINE_JAR=${BASELINE_JAR:-}
+[ -z "$BASELINE_JAR" ] || PEERS="$PEERS baseline-none baseline-full"
 PEER_CPU=${PEER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 PORT_BASE=${BENCH_PORT_BASE:-19180}
@@ -62,6 +66,7 @@ SUMMARY=$RESULTS/$STAMP.md
 
 P_UPSTREAM=$PORT_BASE; P_NGINX=$((PORT_BASE + 1)); P_HAPROXY=$((PORT_BASE + 2))
 P_NONE=$((PORT_BASE + 3)); P_NONE_ADMIN=$((PORT_BASE + 4)); P_FULL=$((PORT_BASE + 5)); P_FULL_ADMIN=$((PORT_BASE + 6))
+P_BNONE=$((PORT_BASE + 7)); P_BNONE_ADMIN=$((PORT_BASE + 8)); P_BFULL=$((PORT_BASE + 9)); P_BFULL_ADMIN=$((PORT_BASE + 10))
 
 PIDS=()
 cleanup() {
@@ -75,6 +80,10 @@ trap cleanup EXIT
 # --- fixtures: keys, tokens, GeoIP database, gateway configs; response bodies ---
 java -cp "$BENCH_JAR" dev.portcullis.bench.ProxyBenchFixtures "$BENCH_DIR" "$P_UPSTREAM" "$P_NONE" "$P_NONE_ADMIN" \
   "$P_FULL" "$P_FULL_ADMIN"
+sed -e "s/127.0.0.1:$P_NONE\"/127.0.0.1:$P_BNONE\"/" -e "s/127.0.0.1:$P_NONE_ADMIN\"/127.0.0.1:$P_BNONE_ADMIN\"/" \
+  "$BENCH_DIR/no-rules.yaml" > "$BENCH_DIR/baseline-none.yaml"
+sed -e "s/127.0.0.1:$P_FULL\"/127.0.0.1:$P_BFULL\"/" -e "s/127.0.0.1:$P_FULL_ADMIN\"/127.0.0.1:$P_BFULL_ADMIN\"/" \
+  "$BENCH_DIR/full.yaml" > "$BENCH_DIR/baseline-full.yaml"
 mkdir -p "$BENCH_DIR/www" "$BENCH_DIR/nginx-up" "$BENCH_DIR/nginx-proxy"
 chmod 777 "$BENCH_DIR/nginx-up" "$BENCH_DIR/nginx-proxy"
 head -c 100 /dev/zero | tr '\0' 'a' > "$BENCH_DIR/www/small"
@@ -135,6 +144,7 @@ wait_port() {
 declare -A PORT PID
 PORT[upstream]=$P_UPSTREAM; PORT[nginx]=$P_NGINX; PORT[haproxy]=$P_HAPROXY
 PORT[portcullis-none]=$P_NONE; PORT[portcullis-full]=$P_FULL
+PORT[baseline-none]=$P_BNONE; PORT[baseline-full]=$P_BFULL
 PID[upstream]=$(start "$LOAD_CPU" "$BENCH_DIR/nginx-up/out.log" "$NGINX" -c "$BENCH_DIR/nginx-up/nginx.conf")
 PIDS+=("${PID[upstream]}")
 for peer in $PEERS; do
@@ -144,6 +154,9 @@ for peer in $PEERS; do
     haproxy) PID[$peer]=$(start "$PEER_CPU" "$BENCH_DIR/haproxy.log" "$HAPROXY" -db -f "$BENCH_DIR/haproxy.cfg") ;;
     portcullis-none) PID[$peer]=$(start "$PEER_CPU" "$BENCH_DIR/none.log" java $JAVA_OPTS -jar "$JAR" run -c "$BENCH_DIR/no-rules.yaml") ;;
     portcullis-full) PID[$peer]=$(start "$PEER_CPU" "$BENCH_DIR/full.log" java $JAVA_OPTS -jar "$JAR" run -c "$BENCH_DIR/full.yaml") ;;
+    baseline-none|baseline-full)
+      [ -f "$BASELINE_JAR" ] || { echo "BASELINE_JAR '$BASELINE_JAR' is not a file" >&2; exit 2; }
+      PID[$peer]=$(start "$PEER_CPU" "$BENCH_DIR/$peer.log" java $JAVA_OPTS -jar "$BASELINE_JAR" run -c "$BENCH_DIR/$peer.yaml") ;;
     *) echo "unknown peer $peer" >&2; exit 2 ;;
   esac
   PIDS+=("${PID[$peer]}")
