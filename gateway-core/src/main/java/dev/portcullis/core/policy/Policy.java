@@ -28,6 +28,11 @@ public final class Policy {
      * With case-insensitive paths (upstream.case_insensitive_paths; the compiler then compiles
      * every glob case-insensitively), the request path is folded once, here, before any rule
      * runs, so that path conditions do not each fold it again.
+     *
+     * A RuleIndex, built here, narrows each request to the rules whose match can hold by its
+     * method, first path segment, host and client IP; evaluate walks only those, in order, which
+     * decides exactly as the linear walk over every rule (evaluateLinear, kept as the oracle of
+     * the tests) does.
      */
 
     private final List<Rule> rules;
@@ -36,6 +41,7 @@ public final class Policy {
     private final Effect defaultEffect;
     private final Decision defaultDecision;
     private final boolean caseInsensitivePaths;
+    private final RuleIndex index;
 
     /** A policy of {@code rules}, in order, whose names must be unique, matching paths case-sensitively. */
     public Policy(List<Rule> rules, Effect defaultEffect) {
@@ -64,6 +70,7 @@ public final class Policy {
         }
         this.defaultDecision = new Decision(defaultEffect, null, "no rule matched, default " + defaultEffect,
                 defaultEffect == Effect.ALLOW ? 200 : 403, List.of());
+        this.index = new RuleIndex(ruleArray, caseInsensitivePaths);
     }
 
     /** The rules, in evaluation order. */
@@ -89,6 +96,34 @@ public final class Policy {
         if (caseInsensitivePaths) {
             request = request.withFoldedPath();
         }
+        long[] byMethod = index.byMethod(request);
+        long[] byPath = index.byPath(request);
+        long[] byHost = index.byHost(request);
+        long[] byClientIp = index.byClientIp(request);
+        List<AuditOutcome> audit = null;
+        for (int w = 0; w < byMethod.length; w++) {
+            long candidates = byMethod[w] & byPath[w] & byHost[w] & byClientIp[w];
+            while (candidates != 0) {
+                int i = (w << 6) + Long.numberOfTrailingZeros(candidates);
+                candidates &= candidates - 1;
+                Rule rule = ruleArray[i];
+                if (!rule.match().matches(request)) {
+                    continue;
+                }
+                if (rule.mode() == Mode.ENFORCE) {
+                    return decide(i, request, audit);
+                }
+                audit = audited(audit, rule, decide(i, request, null));
+            }
+        }
+        return byDefault(audit);
+    }
+
+    /** Decides {@code request} by walking every rule in order, without the index: the oracle {@link #evaluate} meets. */
+    Decision evaluateLinear(AccessRequest request) {
+        if (caseInsensitivePaths) {
+            request = request.withFoldedPath();
+        }
         List<AuditOutcome> audit = null;
         for (int i = 0; i < ruleArray.length; i++) {
             Rule rule = ruleArray[i];
@@ -98,12 +133,18 @@ public final class Policy {
             if (rule.mode() == Mode.ENFORCE) {
                 return decide(i, request, audit);
             }
-            Decision wouldBe = decide(i, request, null);
-            if (audit == null) {
-                audit = new ArrayList<>(2);
-            }
-            audit.add(new AuditOutcome(rule.name(), wouldBe.effect(), wouldBe.reason(), wouldBe.status()));
+            audit = audited(audit, rule, decide(i, request, null));
         }
+        return byDefault(audit);
+    }
+
+    private static List<AuditOutcome> audited(@Nullable List<AuditOutcome> audit, Rule rule, Decision wouldBe) {
+        List<AuditOutcome> outcomes = audit == null ? new ArrayList<>(2) : audit;
+        outcomes.add(new AuditOutcome(rule.name(), wouldBe.effect(), wouldBe.reason(), wouldBe.status()));
+        return outcomes;
+    }
+
+    private Decision byDefault(@Nullable List<AuditOutcome> audit) {
         if (audit == null) {
             return defaultDecision;
         }
