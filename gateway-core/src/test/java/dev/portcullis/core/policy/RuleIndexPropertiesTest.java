@@ -8,6 +8,7 @@ import dev.portcullis.core.net.Cidr;
 import dev.portcullis.core.net.CidrSet;
 import dev.portcullis.core.net.IpAddress;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -20,7 +21,7 @@ import net.jqwik.api.Property;
  * {@link Policy#evaluate}, which walks only the rules its {@link RuleIndex} leaves, decides exactly as
  * {@link Policy#evaluateLinear}, which walks every rule: same effect, rule, reason, status and audit outcomes, for
  * random policies (indexed and unindexed conditions, nested under all, any and not, audit rules, case-insensitive
- * paths) and random requests drawn from the same small vocabularies, so that conditions often hold.
+ * paths, conditions shared by several rules) and random requests drawn from the same small vocabularies, so that conditions often hold.
  */
 class RuleIndexPropertiesTest {
 
@@ -41,6 +42,10 @@ class RuleIndexPropertiesTest {
             "2001:db8:1::5", "2001:db8:2::1", "::1", "::", "255.255.255.255", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
             "11.0.0.0", "9.255.255.255"};
     private static final String[] ROLES = {"admin", "ops", "user"};
+    private static final String[] REFERRER_PATTERNS = {"none", "https://app.example.com/**", "*://*.example.com/a/*",
+            "http://x.org/"};
+    private static final String[] REFERERS = {"https://app.example.com/orders?x=1", "http://b.example.com/a/q",
+            "http://x.org", "not a url", "HTTPS://APP.example.com/"};
 
     @Property(tries = 300)
     void indexedEvaluationDecidesAsTheLinearWalk(@ForAll long seed) {
@@ -81,7 +86,8 @@ class RuleIndexPropertiesTest {
     }
 
     private static RequestMatcher condition(SplittableRandom random, boolean caseInsensitive) {
-        return switch (random.nextInt(7)) {
+        return switch (random.nextInt(8)) {
+            case 7 -> ReferrerMatcher.of(pick(random, REFERRER_PATTERNS, 1 + random.nextInt(2)));
             case 0 -> MethodMatcher.of(pick(random, METHODS, 1 + random.nextInt(2)).stream()
                     .filter(m -> !m.equals("get")).findFirst().map(List::of).orElse(List.of("PATCH")));
             case 1 -> {
@@ -103,7 +109,13 @@ class RuleIndexPropertiesTest {
 
     private static AccessRequest request(SplittableRandom random) {
         IpAddress client = IpAddress.parse(IPS[random.nextInt(IPS.length)]);
-        Map<String, List<String>> headers = random.nextBoolean() ? Map.of("X-Env", List.of("prod")) : Map.of();
+        Map<String, List<String>> headers = new HashMap<>();
+        if (random.nextBoolean()) {
+            headers.put("X-Env", List.of("prod"));
+        }
+        if (random.nextInt(3) > 0) {
+            headers.put("Referer", List.of(REFERERS[random.nextInt(REFERERS.length)]));
+        }
         Identity identity = random.nextInt(3) == 0 ? Identity.ANONYMOUS
                 : new Identity("alice", Set.copyOf(pick(random, ROLES, random.nextInt(3))), Map.of(),
                         IdentitySource.FORWARDED, null);
