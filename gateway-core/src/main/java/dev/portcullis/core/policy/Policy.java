@@ -30,7 +30,7 @@ public final class Policy {
      * runs, so that path conditions do not each fold it again.
      *
      * A RuleIndex, built here, narrows each request to the rules whose match can hold by its
-     * method, first path segment, host and client IP; evaluate walks only those, in order, which
+     * method, first path segment, host, client IP and roles; evaluate walks only those, in order, which
      * decides exactly as the linear walk over every rule (evaluateLinear, kept as the oracle of
      * the tests) does.
      *
@@ -176,6 +176,9 @@ public final class Policy {
         long held = 0;
         for (int w = 0; w < byMethod.length; w++) {
             long candidates = byMethod[w] & byPath[w] & byHost[w] & byClientIp[w];
+            if (candidates != 0) {
+                candidates &= index.byRoles(request, w);
+            }
             candidates:
             while (candidates != 0) {
                 int i = (w << 6) + Long.numberOfTrailingZeros(candidates);

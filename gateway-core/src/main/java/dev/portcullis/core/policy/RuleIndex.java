@@ -13,7 +13,7 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * A compile-time index over a policy's rules that gives, for a request, a superset of the rules whose {@code match}
- * can hold, as bit masks over the rule indexes, by method, first path segment, host and client IP.
+ * can hold, as bit masks over the rule indexes, by method, first path segment, host, client IP and roles.
  */
 final class RuleIndex {
 
@@ -41,6 +41,9 @@ final class RuleIndex {
      *   that starts at a "." after the first character) gives every rule that can match. Hosts
      *   with a non-ASCII character are looked up as unconstrained: case-insensitive comparison
      *   folds some of them onto ASCII letters (the Kelvin sign is a "k").
+     * - roles: the roles named by the rule's first RoleMatcher (roles or all_roles: either needs
+     *   one of them); a request's word is the OR over its identity's roles, computed per word
+     *   (words x roles lookups) so that nothing is allocated.
      * - client IP: the boundaries of all indexed networks split the 128-bit address space into
      *   intervals, each with the mask of the rules whose networks cover it (a sweep over the
      *   networks' start and end+1 events); a request is one binary search.
@@ -60,6 +63,8 @@ final class RuleIndex {
     private final long[] ipLow;
     private final long[][] ipMasks;
     private final long[] ipOther;
+    private final Map<String, long[]> roleMasks;
+    private final long[] roleOther;
 
     RuleIndex(Rule[] rules, boolean caseInsensitivePaths) {
         int n = rules.length;
@@ -204,6 +209,19 @@ final class RuleIndex {
             ipLow[b] = bounds.get(b)[1];
         }
         this.ipMasks = masks.toArray(long[][]::new);
+
+        this.roleOther = new long[words];
+        this.roleMasks = new HashMap<>();
+        for (int i = 0; i < n; i++) {
+            RoleMatcher roles = first(conjuncts.get(i), RoleMatcher.class);
+            if (roles == null) {
+                set(roleOther, i);
+                continue;
+            }
+            for (String role : roles.roles()) {
+                set(roleMasks.computeIfAbsent(role, r -> new long[words]), i);
+            }
+        }
     }
 
     private record Event(long high, long low, int rule, int delta) {}
@@ -330,6 +348,24 @@ final class RuleIndex {
             }
         }
         return candidate < 0 ? ipOther : ipMasks[candidate];
+    }
+
+    /**
+     * Word {@code w} of the mask of the rules whose role condition the request's identity can satisfy: those without
+     * one, and those naming one of its roles (all of them for {@code all_roles}, so one is necessary).
+     */
+    long byRoles(AccessRequest request, int w) {
+        long word = roleOther[w];
+        if (roleMasks.isEmpty()) {
+            return word;
+        }
+        for (String role : request.identity().roles()) {
+            long[] mask = roleMasks.get(role);
+            if (mask != null) {
+                word |= mask[w];
+            }
+        }
+        return word;
     }
 
     /** An open-addressing table from strings to masks, looked up by a region of another string without allocating. */
