@@ -30,7 +30,7 @@ public final class Policy {
      * runs, so that path conditions do not each fold it again.
      *
      * A RuleIndex, built here, narrows each request to the rules whose match can hold by its
-     * method, first path segment, host, client IP and roles; evaluate walks only those, in order, which
+     * method, first path segment, host, client IP, roles and country; evaluate walks only those, in order, which
      * decides exactly as the linear walk over every rule (evaluateLinear, kept as the oracle of
      * the tests) does.
      *
@@ -171,13 +171,20 @@ public final class Policy {
         long[] byPath = index.byPath(request);
         long[] byHost = index.byHost(request);
         long[] byClientIp = index.byClientIp(request);
+        long[] byCountry = null;
         List<AuditOutcome> audit = null;
         long known = 0;
         long held = 0;
         for (int w = 0; w < byMethod.length; w++) {
             long candidates = byMethod[w] & byPath[w] & byHost[w] & byClientIp[w];
-            if (candidates != 0) {
+            if ((candidates & ~index.rolesUnconstrained(w)) != 0) {
                 candidates &= index.byRoles(request, w);
+            }
+            if ((candidates & ~index.countryUnconstrained(w)) != 0) {
+                if (byCountry == null) {
+                    byCountry = index.byCountry(request);
+                }
+                candidates &= byCountry[w];
             }
             candidates:
             while (candidates != 0) {

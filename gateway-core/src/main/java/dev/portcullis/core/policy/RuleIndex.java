@@ -13,7 +13,7 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * A compile-time index over a policy's rules that gives, for a request, a superset of the rules whose {@code match}
- * can hold, as bit masks over the rule indexes, by method, first path segment, host, client IP and roles.
+ * can hold, as bit masks over the rule indexes, by method, first path segment, host, client IP, roles and country.
  */
 final class RuleIndex {
 
@@ -44,6 +44,9 @@ final class RuleIndex {
      * - roles: the roles named by the rule's first RoleMatcher (roles or all_roles: either needs
      *   one of them); a request's word is the OR over its identity's roles, computed per word
      *   (words x roles lookups) so that nothing is allocated.
+     * - country: the codes of the rule's first CountryMatcher. The country is looked up (once per
+     *   request, AccessRequest.country) only when a rule left by the other dimensions has one,
+     *   which is also when the linear walk could need it.
      * - client IP: the boundaries of all indexed networks split the 128-bit address space into
      *   intervals, each with the mask of the rules whose networks cover it (a sweep over the
      *   networks' start and end+1 events); a request is one binary search.
@@ -65,6 +68,8 @@ final class RuleIndex {
     private final long[] ipOther;
     private final Map<String, long[]> roleMasks;
     private final long[] roleOther;
+    private final Map<String, long[]> countryMasks;
+    private final long[] countryOther;
 
     RuleIndex(Rule[] rules, boolean caseInsensitivePaths) {
         int n = rules.length;
@@ -222,6 +227,21 @@ final class RuleIndex {
                 set(roleMasks.computeIfAbsent(role, r -> new long[words]), i);
             }
         }
+
+        this.countryOther = new long[words];
+        Map<String, List<Integer>> byCountry = new LinkedHashMap<>();
+        for (int i = 0; i < n; i++) {
+            CountryMatcher countries = first(conjuncts.get(i), CountryMatcher.class);
+            if (countries == null) {
+                set(countryOther, i);
+            } else {
+                for (String code : countries.codes()) {
+                    byCountry.computeIfAbsent(code, c -> new ArrayList<>()).add(i);
+                }
+            }
+        }
+        this.countryMasks = new HashMap<>();
+        byCountry.forEach((code, indexes) -> countryMasks.put(code, with(countryOther, indexes)));
     }
 
     private record Event(long high, long low, int rule, int delta) {}
@@ -356,9 +376,6 @@ final class RuleIndex {
      */
     long byRoles(AccessRequest request, int w) {
         long word = roleOther[w];
-        if (roleMasks.isEmpty()) {
-            return word;
-        }
         for (String role : request.identity().roles()) {
             long[] mask = roleMasks.get(role);
             if (mask != null) {
@@ -366,6 +383,22 @@ final class RuleIndex {
             }
         }
         return word;
+    }
+
+    /** Word {@code w} of the mask of the rules without a role condition. */
+    long rolesUnconstrained(int w) {
+        return roleOther[w];
+    }
+
+    /** Word {@code w} of the mask of the rules without a country condition. */
+    long countryUnconstrained(int w) {
+        return countryOther[w];
+    }
+
+    /** The rules whose country condition admits the request's country (which this looks up). */
+    long[] byCountry(AccessRequest request) {
+        long[] mask = countryMasks.get(request.country());
+        return mask == null ? countryOther : mask;
     }
 
     /** An open-addressing table from strings to masks, looked up by a region of another string without allocating. */

@@ -2,11 +2,13 @@ package dev.portcullis.core.policy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.portcullis.core.geo.GeoLookup;
 import dev.portcullis.core.identity.Identity;
 import dev.portcullis.core.identity.IdentitySource;
 import dev.portcullis.core.net.Cidr;
 import dev.portcullis.core.net.CidrSet;
 import dev.portcullis.core.net.IpAddress;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -20,7 +22,7 @@ import net.jqwik.api.Property;
 /**
  * {@link Policy#evaluate}, which walks only the rules its {@link RuleIndex} leaves, decides exactly as
  * {@link Policy#evaluateLinear}, which walks every rule: same effect, rule, reason, status and audit outcomes, for
- * random policies (indexed and unindexed conditions, nested under all, any and not, audit rules, case-insensitive
+ * random policies (indexed and unindexed conditions, countries, nested under all, any and not, audit rules, case-insensitive
  * paths, conditions shared by several rules) and random requests drawn from the same small vocabularies, so that conditions often hold.
  */
 class RuleIndexPropertiesTest {
@@ -42,6 +44,18 @@ class RuleIndexPropertiesTest {
             "2001:db8:1::5", "2001:db8:2::1", "::1", "::", "255.255.255.255", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
             "11.0.0.0", "9.255.255.255"};
     private static final String[] ROLES = {"admin", "ops", "user"};
+    private static final String[] COUNTRIES = {"GB", "DE", "ZZ"};
+    private static final GeoLookup GEO = new GeoLookup() {
+        @Override
+        public String country(IpAddress address) {
+            return COUNTRIES[Math.floorMod(address.hashCode(), COUNTRIES.length)];
+        }
+
+        @Override
+        public long asn(IpAddress address) {
+            return UNKNOWN_ASN;
+        }
+    };
     private static final String[] REFERRER_PATTERNS = {"none", "https://app.example.com/**", "*://*.example.com/a/*",
             "http://x.org/"};
     private static final String[] REFERERS = {"https://app.example.com/orders?x=1", "http://b.example.com/a/q",
@@ -86,7 +100,8 @@ class RuleIndexPropertiesTest {
     }
 
     private static RequestMatcher condition(SplittableRandom random, boolean caseInsensitive) {
-        return switch (random.nextInt(8)) {
+        return switch (random.nextInt(9)) {
+            case 8 -> CountryMatcher.of(pick(random, COUNTRIES, 1 + random.nextInt(2)));
             case 7 -> ReferrerMatcher.of(pick(random, REFERRER_PATTERNS, 1 + random.nextInt(2)));
             case 0 -> MethodMatcher.of(pick(random, METHODS, 1 + random.nextInt(2)).stream()
                     .filter(m -> !m.equals("get")).findFirst().map(List::of).orElse(List.of("PATCH")));
@@ -119,8 +134,9 @@ class RuleIndexPropertiesTest {
         Identity identity = random.nextInt(3) == 0 ? Identity.ANONYMOUS
                 : new Identity("alice", Set.copyOf(pick(random, ROLES, random.nextInt(3))), Map.of(),
                         IdentitySource.FORWARDED, null);
-        return new AccessRequest(METHODS[random.nextInt(METHODS.length)], PATHS[random.nextInt(PATHS.length)],
-                HOSTS[random.nextInt(HOSTS.length)], client, client, RequestHeaders.of(headers), identity, null);
+        String path = PATHS[random.nextInt(PATHS.length)];
+        return new AccessRequest(METHODS[random.nextInt(METHODS.length)], path, HOSTS[random.nextInt(HOSTS.length)],
+                client, client, RequestHeaders.of(headers), identity, null, path, Clock.systemUTC(), GEO);
     }
 
     private static List<String> pick(SplittableRandom random, String[] values, int count) {
