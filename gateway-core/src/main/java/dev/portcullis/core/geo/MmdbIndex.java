@@ -26,7 +26,9 @@ final class MmdbIndex {
      * record is not a node. IPv4 addresses in an IPv6 tree are walked from the node reached by 96
      * zero bits (::a.b.c.d), computed once, as MaxMind's Reader does; IPv4-mapped addresses are
      * IPv4 addresses here (IpAddress), as in MaxMindGeoLookup, so the ::ffff:0:0/96 subtree is
-     * never walked.
+     * never walked. The first 16 bits of either family are walked once, when the index is built,
+     * into a table of 65,536 records each (256 KiB), so that a lookup starts 16 levels down; each
+     * record is one four-byte read of the mapped tree.
      *
      * The answers are not decoded by our own reading of the data section but by the caller's
      * decoder, given for each distinct data record an address whose walk ends at it (found by a
@@ -53,8 +55,12 @@ final class MmdbIndex {
     private final int[] keys;
     private final int[] answers;
     private final int mask;
+    /** The record reached by the first 16 bits of an IPv4 address, and of an IPv6 one, walked once (as ints). */
+    private final int[] ipv4Jump;
+    private final int[] ipv6Jump;
 
-    private MmdbIndex(ByteBuffer tree, long nodeCount, int recordSize, boolean ipv6, int[] keys, int[] answers) {
+    private MmdbIndex(ByteBuffer tree, long nodeCount, int recordSize, boolean ipv6, int[] keys, int[] answers,
+            boolean jumpTables) {
         this.tree = tree;
         this.nodeCount = nodeCount;
         this.recordSize = recordSize;
@@ -67,6 +73,16 @@ final class MmdbIndex {
             node = record(node, 0);
         }
         this.ipv4Start = node;
+        this.ipv4Jump = new int[jumpTables ? 1 << 16 : 0];
+        this.ipv6Jump = new int[jumpTables && ipv6 ? 1 << 16 : 0];
+        if (jumpTables) {
+            for (int prefix = 0; prefix < 1 << 16; prefix++) {
+                ipv4Jump[prefix] = (int) walk16(ipv4Start, prefix);
+                if (ipv6) {
+                    ipv6Jump[prefix] = (int) walk16(0, prefix);
+                }
+            }
+        }
     }
 
     /**
@@ -91,7 +107,7 @@ final class MmdbIndex {
             }
             tree = channel.map(FileChannel.MapMode.READ_ONLY, 0, treeBytes);
         }
-        MmdbIndex walker = new MmdbIndex(tree, nodeCount, recordSize, ipVersion == 6, new int[1], new int[1]);
+        MmdbIndex walker = new MmdbIndex(tree, nodeCount, recordSize, ipVersion == 6, new int[1], new int[1], false);
         return walker.withAnswers(decoder);
     }
 
@@ -143,7 +159,7 @@ final class MmdbIndex {
                 }
             }
         }
-        return new MmdbIndex(tree, nodeCount, recordSize, ipv6, table.keys(), table.values());
+        return new MmdbIndex(tree, nodeCount, recordSize, ipv6, table.keys(), table.values(), true);
     }
 
     private InetAddress address(long high, long low) throws UnknownHostException {
@@ -159,28 +175,33 @@ final class MmdbIndex {
         return InetAddress.getByAddress(bytes);
     }
 
-    /** Record {@code bit} (0 left, 1 right) of {@code node}. */
+    /** Record {@code bit} (0 left, 1 right) of {@code node}: one four-byte read, within the node's bytes. */
     private long record(long node, int bit) {
         switch (recordSize) {
             case 24 -> {
-                int offset = (int) (node * 6) + bit * 3;
-                return (tree.get(offset) & 0xFFL) << 16 | (tree.get(offset + 1) & 0xFF) << 8
-                        | tree.get(offset + 2) & 0xFF;
+                int offset = (int) (node * 6);
+                return bit == 0 ? tree.getInt(offset) >>> 8 : tree.getInt(offset + 2) & 0xFF_FFFFL;
             }
             case 28 -> {
                 int offset = (int) (node * 7);
-                int middle = tree.get(offset + 3) & 0xFF;
                 if (bit == 0) {
-                    return (long) (middle & 0xF0) << 20 | (tree.get(offset) & 0xFF) << 16
-                            | (tree.get(offset + 1) & 0xFF) << 8 | tree.get(offset + 2) & 0xFF;
+                    int bytes = tree.getInt(offset);
+                    return (bytes >>> 8) | (long) (bytes & 0xF0) << 20;
                 }
-                return (long) (middle & 0x0F) << 24 | (tree.get(offset + 4) & 0xFF) << 16
-                        | (tree.get(offset + 5) & 0xFF) << 8 | tree.get(offset + 6) & 0xFF;
+                return tree.getInt(offset + 3) & 0x0FFF_FFFFL;
             }
             default -> {
                 return tree.getInt((int) (node * 8) + bit * 4) & 0xFFFF_FFFFL;
             }
         }
+    }
+
+    /** The record reached from {@code node} by the 16 bits of {@code prefix}, from the most significant: a node or not. */
+    private long walk16(long node, int prefix) {
+        for (int i = 15; i >= 0 && node < nodeCount; i--) {
+            node = record(node, prefix >>> i & 1);
+        }
+        return node;
     }
 
     /** The answer of the record {@code address} is in, or {@code unknown} when the tree has no data for it. */
@@ -190,17 +211,16 @@ final class MmdbIndex {
         long high = address.high();
         long low = address.low();
         if (address.isIPv4()) {
-            node = ipv4Start;
-            bits = 32;
+            node = ipv4Jump[(int) (low >>> 16) & 0xFFFF] & 0xFFFF_FFFFL;
+            bits = 16;
         } else if (ipv6) {
-            node = 0;
-            bits = 128;
+            node = ipv6Jump[(int) (high >>> 48)] & 0xFFFF_FFFFL;
+            bits = 112;
         } else {
             return unknown;
         }
-        for (int i = 0; i < bits && node < nodeCount; i++) {
-            int position = bits - 1 - i;
-            long bit = position >= 64 ? high >>> (position - 64) : low >>> position;
+        for (int i = bits - 1; i >= 0 && node < nodeCount; i--) {
+            long bit = i >= 64 ? high >>> (i - 64) : low >>> i;
             node = record(node, (int) bit & 1);
         }
         if (node <= nodeCount) {
