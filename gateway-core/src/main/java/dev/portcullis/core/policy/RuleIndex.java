@@ -293,11 +293,6 @@ final class RuleIndex {
         mask[index >>> 6] |= 1L << index;
     }
 
-    /** The number of 64-bit words of each mask. */
-    int words() {
-        return words;
-    }
-
     /** The rules whose method condition admits the request's method. */
     long[] byMethod(AccessRequest request) {
         long[] mask = methodMasks.get(request.method());
