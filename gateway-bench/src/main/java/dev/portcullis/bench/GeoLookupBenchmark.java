@@ -28,8 +28,9 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * {@link MaxMindGeoLookup} country and ASN lookups (target: at most 1 µs each) over generated databases of
  * GeoLite2's shape: 60,000 IPv4 and 20,000 IPv6 networks in 200 countries; probes hit listed networks, with a
- * tenth of them unlisted. {@code hot}: 4,096 client addresses, all answered from the lookup's cache after the
- * first round; {@code cold}: a million, cycled, so that nearly every lookup misses the cache and reads the database.
+ * tenth of them unlisted. {@code hot}: 4,096 client addresses, cycled; {@code cold}: a million, cycled, so that the
+ * walks of the mapped search tree reach parts of it that are not in the CPU caches (the lookup keeps no cache of
+ * addresses: each lookup walks the tree).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)

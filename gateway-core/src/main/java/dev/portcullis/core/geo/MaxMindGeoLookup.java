@@ -1,7 +1,5 @@
 package dev.portcullis.core.geo;
 
-import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
 import com.maxmind.db.InvalidDatabaseException;
 import com.maxmind.db.CHMCache;
 import com.maxmind.db.Reader;
@@ -14,7 +12,6 @@ import dev.portcullis.core.net.CidrSet;
 import dev.portcullis.core.net.IpAddress;
 import java.io.IOException;
 import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -24,7 +21,7 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * A {@link GeoLookup} over MaxMind DB files (GeoLite2/GeoIP2 Country, City and ASN), memory-mapped when a
- * configuration generation is built, with the answers for recently seen addresses cached.
+ * configuration generation is built, whose lookups walk the files' search trees in place.
  */
 public final class MaxMindGeoLookup implements GeoLookup, AutoCloseable {
 
@@ -32,27 +29,23 @@ public final class MaxMindGeoLookup implements GeoLookup, AutoCloseable {
      * Implementation notes: addresses that are not globally routable (private, loopback, link-local,
      * documentation, multicast and the other IANA special-purpose blocks) are answered without asking the
      * database: they are ZZ and AS 0 by SPEC 3.2, whatever a database says about them. A lookup never throws:
-     * a failure to read a record (a damaged file, a database closed under a late request) is an unknown
-     * address. Closing only stops lookups; the mapped memory is released when the reader becomes unreachable,
-     * so close a lookup only once no configuration generation uses it.
+     * a record that cannot be read (a damaged file) is an unknown address, and so is every address once the
+     * lookup is closed. The mapped memory is released when the lookup becomes unreachable.
      *
-     * Decoding: records are read with com.maxmind.db.Reader into the small models of MmdbRecords (the two
-     * ISO codes, the AS number), so that a lookup skips names, subdivisions and organisations. The reader still
-     * decodes every map key of a record as a string; MaxMind's files write repeated keys and maps as pointers,
-     * whose decoded values each reader keeps in a CHMCache (4,096 values: the keys and the per-country maps).
-     * Even so an uncached lookup costs about a microsecond of CPU and several hundred bytes (the address,
-     * the decoder, the keys), so each lookup instance also keeps a bounded Caffeine cache of address to
-     * answer, tens of nanoseconds and no allocation on a hit (GeoLookupBenchmark, hot and cold). The cache
-     * belongs to one generation's databases, so a reload never serves an answer of the old ones.
+     * Decoding: when a database is opened, MmdbIndex walks its whole search tree and asks MaxMind's
+     * com.maxmind.db.Reader once for each distinct data record (through an address that leads to it) for the
+     * few fields of MmdbRecords (the two ISO codes, the AS number); the answers are reduced here to a country
+     * code (the country's, else the registered country's, if alpha-2, else ZZ) or an AS number, and kept by
+     * record. A lookup is then a walk of the mapped tree and one table probe: a few tens of nanoseconds and no
+     * allocation (PolicyEngineIIBenchmark geoCountryUncached), as fast as a hit of the Caffeine cache of
+     * addresses that the lookups kept before, so there is no such cache any more. The Reader is closed once
+     * the table is built; it only validates the file and reads its metadata.
      */
 
     /** What the type of an ASN database contains: the only type whose records hold just the AS (GeoLite2-ASN). */
     private static final String ASN_TYPE = "GeoLite2-ASN";
 
-    /** Addresses whose answers are kept, per database. */
-    static final int CACHED_ADDRESSES = 65_536;
-
-    private static final CidrSet SPECIAL_PURPOSE = CidrSet.of(Stream.of(
+    static final CidrSet SPECIAL_PURPOSE = CidrSet.of(Stream.of(
             // IPv4 (RFC 6890 and the IANA IPv4 Special-Purpose Address Registry), multicast and class E
             "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
             "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15",
@@ -62,16 +55,16 @@ public final class MaxMindGeoLookup implements GeoLookup, AutoCloseable {
             "2001:db8::/32", "3fff::/20", "5f00::/16", "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8")
             .map(Cidr::parse).toList());
 
-    private final @Nullable Reader countries;
-    private final @Nullable Reader asns;
+    private final @Nullable MmdbIndex countries;
+    private final String[] countryCodes;
+    private final @Nullable MmdbIndex asns;
     private final List<GeoDatabaseInfo> databases;
-    private final Cache<IpAddress, String> countryCache = Caffeine.newBuilder().maximumSize(CACHED_ADDRESSES)
-            .executor(Runnable::run).build();
-    private final Cache<IpAddress, Long> asnCache = Caffeine.newBuilder().maximumSize(CACHED_ADDRESSES)
-            .executor(Runnable::run).build();
+    private volatile boolean closed;
 
-    private MaxMindGeoLookup(@Nullable Reader countries, @Nullable Reader asns, List<GeoDatabaseInfo> databases) {
+    private MaxMindGeoLookup(@Nullable MmdbIndex countries, String[] countryCodes, @Nullable MmdbIndex asns,
+            List<GeoDatabaseInfo> databases) {
         this.countries = countries;
+        this.countryCodes = countryCodes;
         this.asns = asns;
         this.databases = List.copyOf(databases);
     }
@@ -89,6 +82,9 @@ public final class MaxMindGeoLookup implements GeoLookup, AutoCloseable {
         List<GeoDatabaseInfo> infos = new ArrayList<>(2);
         Reader countries = null;
         Reader asns = null;
+        MmdbIndex countryIndex = null;
+        MmdbIndex asnIndex = null;
+        List<String> codes = new ArrayList<>(List.of(UNKNOWN_COUNTRY));
         try {
             if (countryDatabase != null) {
                 countries = openReader(countryDatabase);
@@ -98,6 +94,16 @@ public final class MaxMindGeoLookup implements GeoLookup, AutoCloseable {
                             "is a " + type + " database (expected: a Country or City database)");
                 }
                 infos.add(info(GeoDatabaseInfo.COUNTRY, countries, countryDatabase));
+                Reader reader = countries;
+                countryIndex = index(countryDatabase, reader, address -> {
+                    String code = lookUpCountry(reader, address);
+                    int known = codes.indexOf(code);
+                    if (known < 0) {
+                        codes.add(code);
+                        return codes.size() - 1;
+                    }
+                    return known;
+                });
             }
             if (asnDatabase != null) {
                 asns = openReader(asnDatabase);
@@ -106,13 +112,23 @@ public final class MaxMindGeoLookup implements GeoLookup, AutoCloseable {
                     throw new GeoDatabaseException(asnDatabase, "is a " + type + " database (expected: an ASN database)");
                 }
                 infos.add(info(GeoDatabaseInfo.ASN, asns, asnDatabase));
+                Reader reader = asns;
+                asnIndex = index(asnDatabase, reader, address -> (int) lookUpAsn(reader, address));
             }
-        } catch (GeoDatabaseException e) {
+        } finally {
             closeQuietly(countries);
             closeQuietly(asns);
-            throw e;
         }
-        return new MaxMindGeoLookup(countries, asns, infos);
+        return new MaxMindGeoLookup(countryIndex, codes.toArray(String[]::new), asnIndex, infos);
+    }
+
+    private static MmdbIndex index(Path path, Reader reader, MmdbIndex.Decoder decoder) throws GeoDatabaseException {
+        try {
+            return MmdbIndex.build(path, reader.getMetadata().nodeCount(), reader.getMetadata().recordSize(),
+                    reader.getMetadata().ipVersion(), decoder);
+        } catch (IOException | RuntimeException e) {
+            throw new GeoDatabaseException(path, "is not a valid MaxMind DB file (" + e.getMessage() + ")");
+        }
     }
 
     /** The databases opened, country first: empty for a lookup that knows nothing. */
@@ -127,22 +143,16 @@ public final class MaxMindGeoLookup implements GeoLookup, AutoCloseable {
      */
     @Override
     public String country(IpAddress address) {
-        Reader reader = countries;
-        if (reader == null || SPECIAL_PURPOSE.contains(address)) {
+        MmdbIndex index = countries;
+        if (index == null || closed || SPECIAL_PURPOSE.contains(address)) {
             return UNKNOWN_COUNTRY;
         }
-        String cached = countryCache.getIfPresent(address);
-        if (cached != null) {
-            return cached;
-        }
-        String code = lookUpCountry(reader, address);
-        countryCache.put(address, code);
-        return code;
+        return countryCodes[index.answer(address, 0)];
     }
 
-    private static String lookUpCountry(Reader reader, IpAddress address) {
+    private static String lookUpCountry(Reader reader, InetAddress address) {
         try {
-            CountryRecord record = reader.get(toInetAddress(address), CountryRecord.class);
+            CountryRecord record = reader.get(address, CountryRecord.class);
             String code = record == null ? null : isoCode(record.country(), record.registeredCountry());
             return code == null ? UNKNOWN_COUNTRY : code;
         } catch (Exception e) {
@@ -157,22 +167,16 @@ public final class MaxMindGeoLookup implements GeoLookup, AutoCloseable {
      */
     @Override
     public long asn(IpAddress address) {
-        Reader reader = asns;
-        if (reader == null || SPECIAL_PURPOSE.contains(address)) {
+        MmdbIndex index = asns;
+        if (index == null || closed || SPECIAL_PURPOSE.contains(address)) {
             return UNKNOWN_ASN;
         }
-        Long cached = asnCache.getIfPresent(address);
-        if (cached != null) {
-            return cached;
-        }
-        long asn = lookUpAsn(reader, address);
-        asnCache.put(address, asn);
-        return asn;
+        return Integer.toUnsignedLong(index.answer(address, (int) UNKNOWN_ASN));
     }
 
-    private static long lookUpAsn(Reader reader, IpAddress address) {
+    private static long lookUpAsn(Reader reader, InetAddress address) {
         try {
-            AsnRecord record = reader.get(toInetAddress(address), AsnRecord.class);
+            AsnRecord record = reader.get(address, AsnRecord.class);
             Long number = record == null ? null : record.autonomousSystemNumber();
             return number == null || number < 0 || number > 0xffff_ffffL ? UNKNOWN_ASN : number;
         } catch (Exception e) {
@@ -183,10 +187,7 @@ public final class MaxMindGeoLookup implements GeoLookup, AutoCloseable {
     /** Closes the databases: later lookups answer unknown. */
     @Override
     public void close() {
-        countryCache.invalidateAll();
-        asnCache.invalidateAll();
-        closeQuietly(countries);
-        closeQuietly(asns);
+        closed = true;
     }
 
     @Override
@@ -205,21 +206,6 @@ public final class MaxMindGeoLookup implements GeoLookup, AutoCloseable {
     private static boolean isAlpha2(String code) {
         return code.length() == 2 && code.charAt(0) >= 'A' && code.charAt(0) <= 'Z'
                 && code.charAt(1) >= 'A' && code.charAt(1) <= 'Z';
-    }
-
-    private static InetAddress toInetAddress(IpAddress address) throws UnknownHostException {
-        // IPv4 and IPv4-mapped IPv6 addresses are looked up as IPv4, in the database's IPv4 subtree.
-        if (address.isIPv4()) {
-            int v4 = (int) address.low();
-            return InetAddress.getByAddress(new byte[] {(byte) (v4 >>> 24), (byte) (v4 >>> 16), (byte) (v4 >>> 8),
-                    (byte) v4});
-        }
-        byte[] bytes = new byte[16];
-        for (int i = 0; i < 8; i++) {
-            bytes[i] = (byte) (address.high() >>> (56 - 8 * i));
-            bytes[8 + i] = (byte) (address.low() >>> (56 - 8 * i));
-        }
-        return InetAddress.getByAddress(bytes);
     }
 
     private static Reader openReader(Path path) throws GeoDatabaseException {

@@ -76,12 +76,12 @@ public record Cidr(IpAddress network, int prefixLength) {
     }
 
     /** The last address of the network, upper half. */
-    long lastHigh() {
+    public long lastHigh() {
         return network.high() | ~highMask(bits());
     }
 
     /** The last address of the network, lower half. */
-    long lastLow() {
+    public long lastLow() {
         return network.low() | ~lowMask(bits());
     }
 

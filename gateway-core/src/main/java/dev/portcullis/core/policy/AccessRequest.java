@@ -31,6 +31,9 @@ public final class AccessRequest {
     private @Nullable Instant now;
     private @Nullable String country;
     private long asn = -1;
+    private boolean refererRead;
+    private @Nullable String referer;
+    private long refererParts = RefererParts.INVALID;
 
     /**
      * @param method the request method, as received (case-sensitive)
@@ -196,6 +199,27 @@ public final class AccessRequest {
             asn = known;
         }
         return known;
+    }
+
+    /** The first {@code Referer} value, or null: read once, when a rule first asks. */
+    @Nullable String referer() {
+        readReferer();
+        return referer;
+    }
+
+    /** The {@link RefererParts#parse parse} of {@link #referer()}: parsed once, with it. */
+    long refererParts() {
+        readReferer();
+        return refererParts;
+    }
+
+    private void readReferer() {
+        if (!refererRead) {
+            String value = headers.first(ReferrerMatcher.HEADER);
+            referer = value;
+            refererParts = value == null ? RefererParts.INVALID : RefererParts.parse(value);
+            refererRead = true;
+        }
     }
 
     @Override

@@ -73,6 +73,16 @@ public final class HostPattern {
         return length == host.length() && requestHost.regionMatches(true, 0, host, 0, length);
     }
 
+    /** The lower-case host, or for a wildcard its suffix with the leading dot ({@code .example.com}). */
+    String key() {
+        return host;
+    }
+
+    /** Whether this is a {@code *.} wildcard pattern. */
+    boolean wildcard() {
+        return wildcard;
+    }
+
     /** The pattern as written. */
     @Override
     public String toString() {

@@ -244,6 +244,14 @@ public final class PathGlob {
         return g == length;
     }
 
+    /**
+     * The first segment when it is literal (no {@code *}): every path this glob matches has it as its first segment, as
+     * {@link #matches(String)} reads it; null when the first segment has a {@code *} or is {@code **}.
+     */
+    @Nullable String firstLiteralSegment() {
+        return hasStar[0] ? null : segments[0];
+    }
+
     /** Whether this glob matches folded paths ({@code upstream.case_insensitive_paths}). */
     public boolean caseInsensitive() {
         return caseInsensitive;

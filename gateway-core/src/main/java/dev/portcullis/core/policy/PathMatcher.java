@@ -43,6 +43,11 @@ public final class PathMatcher implements RequestMatcher {
         return matchPath == request.path() ? PathCase.fold(matchPath) : matchPath;
     }
 
+    /** Whether the globs are case-insensitive, matching the folded path. */
+    boolean caseInsensitive() {
+        return caseInsensitive;
+    }
+
     /** The globs, in order. */
     public List<PathGlob> globs() {
         return List.of(globs);

@@ -28,6 +28,19 @@ public final class Policy {
      * With case-insensitive paths (upstream.case_insensitive_paths; the compiler then compiles
      * every glob case-insensitively), the request path is folded once, here, before any rule
      * runs, so that path conditions do not each fold it again.
+     *
+     * A RuleIndex, built here, narrows each request to the rules whose match can hold by its
+     * method, first path segment, host, client IP, roles and country; evaluate walks only those, in order, which
+     * decides exactly as the linear walk over every rule (evaluateLinear, kept as the oracle of
+     * the tests) does.
+     *
+     * evaluate also reads each rule's match as its top-level conjuncts, and remembers, for one
+     * request, the outcome of the conditions that several rules share (equal paths, hosts, ip,
+     * roles, referrers or schedule conditions; up to 64 of them, the most shared first) in two
+     * longs, so that a path glob written in a hundred rules is matched once. Conditions are
+     * pure, so their outcome for one request does not change; conditions that read the lazily
+     * looked-up country or ASN are not shared, so that they are read exactly when the linear walk
+     * reads them.
      */
 
     private final List<Rule> rules;
@@ -36,6 +49,9 @@ public final class Policy {
     private final Effect defaultEffect;
     private final Decision defaultDecision;
     private final boolean caseInsensitivePaths;
+    private final RuleIndex index;
+    private final RequestMatcher[][] conjuncts;
+    private final int[][] memoSlots;
 
     /** A policy of {@code rules}, in order, whose names must be unique, matching paths case-sensitively. */
     public Policy(List<Rule> rules, Effect defaultEffect) {
@@ -64,6 +80,68 @@ public final class Policy {
         }
         this.defaultDecision = new Decision(defaultEffect, null, "no rule matched, default " + defaultEffect,
                 defaultEffect == Effect.ALLOW ? 200 : 403, List.of());
+        this.index = new RuleIndex(ruleArray, caseInsensitivePaths);
+        this.conjuncts = new RequestMatcher[ruleArray.length][];
+        this.memoSlots = new int[ruleArray.length][];
+        assignMemoSlots();
+    }
+
+    /** Splits each rule's match into its conjuncts and gives the most shared conditions a memo slot each. */
+    private void assignMemoSlots() {
+        Map<Object, Integer> occurrences = new HashMap<>();
+        for (int i = 0; i < ruleArray.length; i++) {
+            RequestMatcher match = ruleArray[i].match();
+            conjuncts[i] = (match instanceof AllOf allOf ? allOf.matchers() : List.of(match))
+                    .toArray(RequestMatcher[]::new);
+            for (RequestMatcher conjunct : conjuncts[i]) {
+                Object key = memoKey(conjunct);
+                if (key != null) {
+                    occurrences.merge(key, 1, Integer::sum);
+                }
+            }
+        }
+        List<Object> shared = new ArrayList<>();
+        occurrences.forEach((key, count) -> {
+            if (count > 1) {
+                shared.add(key);
+            }
+        });
+        shared.sort((a, b) -> Integer.compare(occurrences.get(b), occurrences.get(a)));
+        Map<Object, Integer> slots = new HashMap<>();
+        for (int slot = 0; slot < Math.min(64, shared.size()); slot++) {
+            slots.put(shared.get(slot), slot);
+        }
+        for (int i = 0; i < ruleArray.length; i++) {
+            memoSlots[i] = new int[conjuncts[i].length];
+            for (int c = 0; c < conjuncts[i].length; c++) {
+                Object key = memoKey(conjuncts[i][c]);
+                Integer slot = key == null ? null : slots.get(key);
+                memoSlots[i][c] = slot == null ? -1 : slot;
+            }
+        }
+    }
+
+    /** What makes two conditions hold for the same requests, for the conditions worth remembering; else null. */
+    private static @Nullable Object memoKey(RequestMatcher matcher) {
+        if (matcher instanceof PathMatcher paths) {
+            return List.of("paths", paths.caseInsensitive(), paths.globs());
+        }
+        if (matcher instanceof HostMatcher hosts) {
+            return List.of("hosts", hosts.patterns());
+        }
+        if (matcher instanceof IpMatcher ip) {
+            return List.of("ip", ip.cidrs().cidrs());
+        }
+        if (matcher instanceof RoleMatcher roles) {
+            return List.of("roles", roles.requireAll(), roles.roles());
+        }
+        if (matcher instanceof ReferrerMatcher referrers) {
+            return List.of("referrers", referrers.patterns());
+        }
+        if (matcher instanceof ScheduleMatcher schedule) {
+            return List.of("schedule", schedule.days(), schedule.from(), schedule.to(), schedule.zone());
+        }
+        return null;
     }
 
     /** The rules, in evaluation order. */
@@ -89,6 +167,62 @@ public final class Policy {
         if (caseInsensitivePaths) {
             request = request.withFoldedPath();
         }
+        long[] byMethod = index.byMethod(request);
+        long[] byPath = index.byPath(request);
+        long[] byHost = index.byHost(request);
+        long[] byClientIp = index.byClientIp(request);
+        long[] byCountry = null;
+        List<AuditOutcome> audit = null;
+        long known = 0;
+        long held = 0;
+        for (int w = 0; w < byMethod.length; w++) {
+            long candidates = byMethod[w] & byPath[w] & byHost[w] & byClientIp[w];
+            if ((candidates & ~index.rolesUnconstrained(w)) != 0) {
+                candidates &= index.byRoles(request, w);
+            }
+            if ((candidates & ~index.countryUnconstrained(w)) != 0) {
+                if (byCountry == null) {
+                    byCountry = index.byCountry(request);
+                }
+                candidates &= byCountry[w];
+            }
+            candidates:
+            while (candidates != 0) {
+                int i = (w << 6) + Long.numberOfTrailingZeros(candidates);
+                candidates &= candidates - 1;
+                RequestMatcher[] ruleConjuncts = conjuncts[i];
+                int[] slots = memoSlots[i];
+                for (int c = 0; c < ruleConjuncts.length; c++) {
+                    int slot = slots[c];
+                    boolean holds;
+                    if (slot < 0) {
+                        holds = ruleConjuncts[c].matches(request);
+                    } else if ((known & 1L << slot) != 0) {
+                        holds = (held & 1L << slot) != 0;
+                    } else {
+                        holds = ruleConjuncts[c].matches(request);
+                        known |= 1L << slot;
+                        held |= holds ? 1L << slot : 0;
+                    }
+                    if (!holds) {
+                        continue candidates;
+                    }
+                }
+                Rule rule = ruleArray[i];
+                if (rule.mode() == Mode.ENFORCE) {
+                    return decide(i, request, audit);
+                }
+                audit = audited(audit, rule, decide(i, request, null));
+            }
+        }
+        return byDefault(audit);
+    }
+
+    /** Decides {@code request} by walking every rule in order, without the index: the oracle {@link #evaluate} meets. */
+    Decision evaluateLinear(AccessRequest request) {
+        if (caseInsensitivePaths) {
+            request = request.withFoldedPath();
+        }
         List<AuditOutcome> audit = null;
         for (int i = 0; i < ruleArray.length; i++) {
             Rule rule = ruleArray[i];
@@ -98,12 +232,18 @@ public final class Policy {
             if (rule.mode() == Mode.ENFORCE) {
                 return decide(i, request, audit);
             }
-            Decision wouldBe = decide(i, request, null);
-            if (audit == null) {
-                audit = new ArrayList<>(2);
-            }
-            audit.add(new AuditOutcome(rule.name(), wouldBe.effect(), wouldBe.reason(), wouldBe.status()));
+            audit = audited(audit, rule, decide(i, request, null));
         }
+        return byDefault(audit);
+    }
+
+    private static List<AuditOutcome> audited(@Nullable List<AuditOutcome> audit, Rule rule, Decision wouldBe) {
+        List<AuditOutcome> outcomes = audit == null ? new ArrayList<>(2) : audit;
+        outcomes.add(new AuditOutcome(rule.name(), wouldBe.effect(), wouldBe.reason(), wouldBe.status()));
+        return outcomes;
+    }
+
+    private Decision byDefault(@Nullable List<AuditOutcome> audit) {
         if (audit == null) {
             return defaultDecision;
         }

@@ -26,7 +26,8 @@ import org.jspecify.annotations.Nullable;
 public final class ReferrerMatcher implements RequestMatcher {
 
     /*
-     * Implementation notes: the Referer is parsed in place, once per evaluation, into positions packed
+     * Implementation notes: the Referer is parsed in place, once per request (AccessRequest keeps
+     * the parse for every referrers condition of every rule), into positions packed
      * into one long (RefererParts), which is why a Referer of 65535 characters or more is not parsed.
      * Each compiled UrlGlob then reads the header string through those positions, so matching allocates
      * nothing (except that a bracketed IPv6 host is validated by parsing it into an IpAddress). The host
@@ -79,11 +80,11 @@ public final class ReferrerMatcher implements RequestMatcher {
 
     @Override
     public boolean matches(AccessRequest request) {
-        String referer = request.headers().first(HEADER);
+        String referer = request.referer();
         if (referer == null) {
             return matchesNone;
         }
-        return firstMatch(referer, RefererParts.parse(referer)) != null;
+        return firstMatch(referer, request.refererParts()) != null;
     }
 
     private @Nullable UrlGlob firstMatch(String referer, long parts) {

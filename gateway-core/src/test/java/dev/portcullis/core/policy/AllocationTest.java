@@ -19,6 +19,7 @@ import dev.portcullis.core.net.Cidr;
 import dev.portcullis.core.net.CidrSet;
 import dev.portcullis.core.net.IpAddress;
 import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -57,6 +58,30 @@ class AllocationTest {
                 "org", Map.of("tenant", "acme"), "level", 3L));
         AccessRequest request = get("/api/orders").as(identity).build();
         assertThat(policy.evaluate(request).allowed()).isTrue();
+
+        assertThat(bytesAllocatedPerCall(() -> policy.evaluate(request).allowed())).isLessThan(1.0);
+    }
+
+    @Test
+    void allowingByTheLastOfManyIndexedRulesAllocatesNothing() {
+        List<Rule> rules = new ArrayList<>();
+        for (int i = 0; i < 150; i++) {
+            RequestMatcher match = switch (i % 5) {
+                case 0 -> AllOf.of(List.of(paths("/api/**"), roles("team-" + i, "ops-" + i)));
+                case 1 -> AllOf.of(List.of(ip("203.0.113." + i % 256 + "/32"), methods("GET")));
+                case 2 -> AllOf.of(List.of(hosts("tenant-" + i + ".example.com", "*.t" + i + ".example.org"),
+                        paths("/api/**")));
+                case 3 -> AllOf.of(List.of(paths("/svc-" + i + "/**"), methods("GET", "POST")));
+                default -> AllOf.of(List.of(paths("/api/**"), methods("GET"), header("X-Team", "t" + i)));
+            };
+            rules.add(new Rule("rule-" + i, match, RequestMatcher.always(), Effect.DENY, 403, Mode.ENFORCE));
+        }
+        rules.add(new Rule("last", AllOf.of(List.of(paths("/api/*/orders/**"), roles("user", "writer"))),
+                allRoles("user", "ops"), Effect.ALLOW, 403, Mode.ENFORCE));
+        Policy policy = new Policy(rules, Effect.DENY);
+        AccessRequest request = get("/api/v2/orders/42").host("api.example.com")
+                .as(jwt("alice", Set.of("user", "ops", "staff"), Map.of())).build();
+        assertThat(policy.evaluate(request).rule()).isEqualTo("last");
 
         assertThat(bytesAllocatedPerCall(() -> policy.evaluate(request).allowed())).isLessThan(1.0);
     }
