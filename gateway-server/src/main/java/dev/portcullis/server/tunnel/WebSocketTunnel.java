@@ -13,6 +13,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoop;
@@ -165,6 +166,10 @@ public final class WebSocketTunnel implements ServerContext.Tunnel {
         if (ended) {
             return;
         }
+        if (sending(client) || sending(upstream)) {
+            // bytes still leaving for a slow reader are activity: reading paused for backpressure, not idleness
+            lastActivityNanos = System.nanoTime();
+        }
         long idle = System.nanoTime() - lastActivityNanos;
         if (idle < idleTimeoutNanos) {
             idleTimer = client.eventLoop().schedule(this::idleCheck, idleTimeoutNanos - idle, TimeUnit.NANOSECONDS);
@@ -172,6 +177,11 @@ public final class WebSocketTunnel implements ServerContext.Tunnel {
             exchange.error(ExchangeError.TUNNEL_IDLE);
             end(null);
         }
+    }
+
+    private static boolean sending(Channel channel) {
+        ChannelOutboundBuffer pending = channel.unsafe().outboundBuffer();
+        return pending != null && pending.totalPendingWriteBytes() > 0;
     }
 
     private void pauseReading(Channel source) {

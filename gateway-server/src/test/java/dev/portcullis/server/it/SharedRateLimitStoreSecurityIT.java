@@ -101,20 +101,26 @@ class SharedRateLimitStoreSecurityIT {
         }
     }
 
-    /** The store answers: another key is admitted, then one key is limited after limit (2) requests. */
+    /**
+     * The store answers: another key is admitted, then one key is limited after limit (2) requests, with no store
+     * error once it is up. Requests sent while the first (TLS) connection is still being set up may be decided by
+     * on_error and counted: on a cold JVM a handshake can outlast the 200 ms timeout.
+     */
     private static void assertStoreWorks(GatewayProcess gateway) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
         while (send(gateway, "warm-up").status() != 200) {
             assertThat(System.nanoTime()).as("the store connects: " + gateway.output()).isLessThan(deadline);
             Thread.sleep(50);
         }
+        double errorsWhileConnecting = metric(gateway, "portcullis_rate_limit_store_errors_total");
         assertThat(send(gateway, "acme").status()).isEqualTo(200);
         assertThat(send(gateway, "acme").status()).isEqualTo(200);
         RawResponse limited = send(gateway, "acme");
         assertThat(limited.status()).as("limited by the bucket in Redis").isEqualTo(429);
         assertThat(Integer.parseInt(limited.header("Retry-After").orElseThrow())).isGreaterThan(1_000);
         assertThat(metric(gateway, "portcullis_rate_limit_store_up")).isEqualTo(1);
-        assertThat(metric(gateway, "portcullis_rate_limit_store_errors_total")).isZero();
+        assertThat(metric(gateway, "portcullis_rate_limit_store_errors_total")).as("no store error once up")
+                .isEqualTo(errorsWhileConnecting);
     }
 
     /**

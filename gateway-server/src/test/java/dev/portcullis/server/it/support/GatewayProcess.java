@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -52,9 +53,13 @@ public final class GatewayProcess implements AutoCloseable {
         return new GatewayProcess(builder.start());
     }
 
-    /** Waits until both listeners are bound; returns this. */
+    /** Waits (at most 60 s: a loaded CI machine starts JVMs slowly) until both listeners are bound; returns this. */
     public GatewayProcess awaitListening() throws Exception {
-        ports.get(30, TimeUnit.SECONDS);
+        try {
+            ports.get(60, TimeUnit.SECONDS);
+        } catch (TimeoutException e) {
+            throw new AssertionError("the gateway did not listen within 60 s; its output so far:\n" + output(), e);
+        }
         return this;
     }
 
