@@ -30,9 +30,9 @@ public final class Policy {
      * runs, so that path conditions do not each fold it again.
      *
      * A RuleIndex, built here, narrows each request to the rules whose match can hold by its
-     * method, first path segment, host, client IP, roles and country; evaluate walks only those, in order, which
-     * decides exactly as the linear walk over every rule (evaluateLinear, kept as the oracle of
-     * the tests) does.
+     * method, first path segment, host, client IP, roles, country and Referer host; evaluate
+     * walks only those, in order, which decides exactly as the linear walk over every rule
+     * (evaluateLinear, kept as the oracle of the tests) does.
      *
      * evaluate also reads each rule's match as its top-level conjuncts, and remembers, for one
      * request, the outcome of the conditions that several rules share (equal paths, hosts, ip,
@@ -172,6 +172,8 @@ public final class Policy {
         long[] byHost = index.byHost(request);
         long[] byClientIp = index.byClientIp(request);
         long[] byCountry = null;
+        long[] byRefererHost = null;
+        long[] byRefererSuffix = null;
         List<AuditOutcome> audit = null;
         long known = 0;
         long held = 0;
@@ -179,6 +181,13 @@ public final class Policy {
             long candidates = byMethod[w] & byPath[w] & byHost[w] & byClientIp[w];
             if ((candidates & ~index.rolesUnconstrained(w)) != 0) {
                 candidates &= index.byRoles(request, w);
+            }
+            if ((candidates & ~index.referrerUnconstrained(w)) != 0) {
+                if (byRefererHost == null) {
+                    byRefererHost = index.byRefererHost(request);
+                    byRefererSuffix = index.byRefererHostAfterFirstLabel(request);
+                }
+                candidates &= byRefererHost[w] | byRefererSuffix[w];
             }
             if ((candidates & ~index.countryUnconstrained(w)) != 0) {
                 if (byCountry == null) {

@@ -78,6 +78,16 @@ public final class ReferrerMatcher implements RequestMatcher {
         return sources;
     }
 
+    /** Whether {@code none} is one of the patterns. */
+    boolean matchesNone() {
+        return matchesNone;
+    }
+
+    /** The compiled patterns other than {@code none}. */
+    List<UrlGlob> globs() {
+        return List.of(globs);
+    }
+
     @Override
     public boolean matches(AccessRequest request) {
         String referer = request.referer();

@@ -13,7 +13,8 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * A compile-time index over a policy's rules that gives, for a request, a superset of the rules whose {@code match}
- * can hold, as bit masks over the rule indexes, by method, first path segment, host, client IP, roles and country.
+ * can hold, as bit masks over the rule indexes, by method, first path segment, host, client IP, roles, country and
+ * Referer host.
  */
 final class RuleIndex {
 
@@ -47,6 +48,15 @@ final class RuleIndex {
      * - country: the codes of the rule's first CountryMatcher. The country is looked up (once per
      *   request, AccessRequest.country) only when a rule left by the other dimensions has one,
      *   which is also when the linear walk could need it.
+     * - referrers: the rule's first ReferrerMatcher. Without a Referer, the rules whose patterns
+     *   include none; with one that does not parse, no rule with the condition; with one that
+     *   parses, the rules with a pattern whose host has no "*" and equals the Referer's (as
+     *   UrlGlob compares hosts: ASCII case-insensitively, one trailing "." dropped), those with a
+     *   pattern whose "*" are all in its first label and whose other labels equal the Referer
+     *   host after its first label ("*" never crosses a "."), and those with any other pattern.
+     *   Scheme, port and path are left to the matcher. The Referer is read (and parsed, once per
+     *   request, AccessRequest.refererParts) only when a rule left by the other dimensions has
+     *   the condition.
      * - client IP: the boundaries of all indexed networks split the 128-bit address space into
      *   intervals, each with the mask of the rules whose networks cover it (a sweep over the
      *   networks' start and end+1 events); a request is one binary search.
@@ -70,6 +80,12 @@ final class RuleIndex {
     private final long[] roleOther;
     private final Map<String, long[]> countryMasks;
     private final long[] countryOther;
+    private final long[] referrerOther;
+    private final long[] referrerAbsent;
+    private final long[] referrerAnyHost;
+    private final RegionTable referrerHosts;
+    private final RegionTable referrerHostsAfterFirstLabel;
+    private final long[] none;
 
     RuleIndex(Rule[] rules, boolean caseInsensitivePaths) {
         int n = rules.length;
@@ -242,6 +258,44 @@ final class RuleIndex {
         }
         this.countryMasks = new HashMap<>();
         byCountry.forEach((code, indexes) -> countryMasks.put(code, with(countryOther, indexes)));
+
+        this.none = new long[words];
+        this.referrerOther = new long[words];
+        this.referrerAbsent = new long[words];
+        this.referrerAnyHost = new long[words];
+        Map<String, List<Integer>> byReferrerHost = new LinkedHashMap<>();
+        Map<String, List<Integer>> byReferrerHostAfterFirstLabel = new LinkedHashMap<>();
+        for (int i = 0; i < n; i++) {
+            ReferrerMatcher referrers = first(conjuncts.get(i), ReferrerMatcher.class);
+            if (referrers == null) {
+                set(referrerOther, i);
+                continue;
+            }
+            if (referrers.matchesNone()) {
+                set(referrerAbsent, i);
+            }
+            for (UrlGlob glob : referrers.globs()) {
+                String exact = glob.exactHost();
+                String afterFirstLabel = glob.hostAfterFirstLabel();
+                if (exact != null) {
+                    byReferrerHost.computeIfAbsent(exact, h -> new ArrayList<>()).add(i);
+                } else if (afterFirstLabel != null) {
+                    byReferrerHostAfterFirstLabel.computeIfAbsent(afterFirstLabel, h -> new ArrayList<>()).add(i);
+                } else {
+                    set(referrerAnyHost, i);
+                }
+            }
+        }
+        for (int w = 0; w < words; w++) {
+            referrerAbsent[w] |= referrerOther[w];
+            referrerAnyHost[w] |= referrerOther[w];
+        }
+        Map<String, long[]> referrerHostMap = new LinkedHashMap<>();
+        byReferrerHost.forEach((host, indexes) -> referrerHostMap.put(host, with(referrerAnyHost, indexes)));
+        this.referrerHosts = new RegionTable(referrerHostMap, true);
+        Map<String, long[]> afterFirstLabelMap = new LinkedHashMap<>();
+        byReferrerHostAfterFirstLabel.forEach((host, indexes) -> afterFirstLabelMap.put(host, with(none, indexes)));
+        this.referrerHostsAfterFirstLabel = new RegionTable(afterFirstLabelMap, true);
     }
 
     private record Event(long high, long low, int rule, int delta) {}
@@ -394,6 +448,52 @@ final class RuleIndex {
     long[] byCountry(AccessRequest request) {
         long[] mask = countryMasks.get(request.country());
         return mask == null ? countryOther : mask;
+    }
+
+    /** Word {@code w} of the mask of the rules without a referrers condition. */
+    long referrerUnconstrained(int w) {
+        return referrerOther[w];
+    }
+
+    /**
+     * The rules whose referrers condition admits the request's Referer by its host, or that have none: this mask and
+     * {@link #byRefererHostAfterFirstLabel} (which reads the Referer, parsed once per request).
+     */
+    long[] byRefererHost(AccessRequest request) {
+        String referer = request.referer();
+        if (referer == null) {
+            return referrerAbsent;
+        }
+        long parts = request.refererParts();
+        if (parts == RefererParts.INVALID) {
+            return referrerOther;
+        }
+        int start = RefererParts.isHttps(referer) ? 8 : 7;
+        long[] exact = referrerHosts.get(referer, start, RefererParts.hostEnd(parts));
+        return exact == null ? referrerAnyHost : exact;
+    }
+
+    /**
+     * The rules with a pattern whose {@code *} are in the first label of its host and whose other labels are the
+     * Referer host's after its first label; an empty mask without a parsed Referer.
+     */
+    long[] byRefererHostAfterFirstLabel(AccessRequest request) {
+        String referer = request.referer();
+        long parts = request.refererParts();
+        if (referer == null || parts == RefererParts.INVALID) {
+            return none;
+        }
+        int start = RefererParts.isHttps(referer) ? 8 : 7;
+        int end = RefererParts.hostEnd(parts);
+        if (referer.charAt(start) == '[') {
+            return none;
+        }
+        int dot = referer.indexOf('.', start);
+        if (dot < 0 || dot >= end) {
+            return none;
+        }
+        long[] mask = referrerHostsAfterFirstLabel.get(referer, dot + 1, end);
+        return mask == null ? none : mask;
     }
 
     /** An open-addressing table from strings to masks, looked up by a region of another string without allocating. */

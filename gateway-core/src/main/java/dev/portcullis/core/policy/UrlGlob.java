@@ -4,6 +4,7 @@ import dev.portcullis.core.net.IpAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One compiled {@code scheme://host[:port]/path} referrer pattern, matched in place against a Referer parsed by
@@ -133,6 +134,35 @@ final class UrlGlob {
     private static IllegalArgumentException invalid(String pattern, String expected) {
         return new IllegalArgumentException(
                 "\"" + pattern + "\" is not a valid referrer pattern (expected: " + expected + ")");
+    }
+
+    /**
+     * The lower-case host a matching Referer must have (one trailing {@code .} aside), when the pattern's host has no
+     * {@code *}; else null.
+     */
+    @Nullable String exactHost() {
+        for (String label : labels) {
+            if (label.indexOf('*') >= 0) {
+                return null;
+            }
+        }
+        return String.join(".", labels);
+    }
+
+    /**
+     * When only the first label of the pattern's host has a {@code *}: what a matching Referer's host must be after its
+     * first label and dot (lower-case), since {@code *} never crosses a {@code .}; else null.
+     */
+    @Nullable String hostAfterFirstLabel() {
+        if (labels.length < 2 || labels[0].indexOf('*') < 0) {
+            return null;
+        }
+        for (int i = 1; i < labels.length; i++) {
+            if (labels[i].indexOf('*') >= 0) {
+                return null;
+            }
+        }
+        return String.join(".", List.of(labels).subList(1, labels.length));
     }
 
     /** Whether the parsed {@code referer} matches; allocation-free. */

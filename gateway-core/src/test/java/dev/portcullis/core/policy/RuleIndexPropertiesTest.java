@@ -22,7 +22,7 @@ import net.jqwik.api.Property;
 /**
  * {@link Policy#evaluate}, which walks only the rules its {@link RuleIndex} leaves, decides exactly as
  * {@link Policy#evaluateLinear}, which walks every rule: same effect, rule, reason, status and audit outcomes, for
- * random policies (indexed and unindexed conditions, countries, nested under all, any and not, audit rules, case-insensitive
+ * random policies (indexed and unindexed conditions, countries, referrers, nested under all, any and not, audit rules, case-insensitive
  * paths, conditions shared by several rules) and random requests drawn from the same small vocabularies, so that conditions often hold.
  */
 class RuleIndexPropertiesTest {
@@ -57,9 +57,14 @@ class RuleIndexPropertiesTest {
         }
     };
     private static final String[] REFERRER_PATTERNS = {"none", "https://app.example.com/**", "*://*.example.com/a/*",
-            "http://x.org/"};
+            "http://x.org/", "https://a*p.example.com/**", "*://*.*.example.com/**", "https://app.*.com/**",
+            "*://*/**", "http://[2001:db8::1]/**", "https://APP.Example.com:8443/**", "*://ex*.com/a/*",
+            "http://x.org:80/", "https://*.app.example.com/**"};
     private static final String[] REFERERS = {"https://app.example.com/orders?x=1", "http://b.example.com/a/q",
-            "http://x.org", "not a url", "HTTPS://APP.example.com/"};
+            "http://x.org", "not a url", "HTTPS://APP.example.com/", "https://app.example.com./a/b",
+            "https://app.example.com:8443/x", "http://[2001:DB8::1]/a", "https://a.b.example.com/a/q",
+            "http://x.org:80/", "https://example.com/a/q", "https://localhost/", "", "https://q.app.example.com/z",
+            "http://X.ORG./?q", "https://app.example.com@evil.example/"};
 
     @Property(tries = 300)
     void indexedEvaluationDecidesAsTheLinearWalk(@ForAll long seed) {
