@@ -73,6 +73,7 @@ public final class ConnectionState {
     private @Nullable Deadlines watched;
     private @Nullable Exchange exchange;
     private @Nullable IpAddress peer;
+    private @Nullable String peerText;
     private boolean closeAfterResponse;
     private boolean ending;
 
@@ -116,6 +117,16 @@ public final class ConnectionState {
                     ? IpAddress.fromBytes(inet.getAddress().getAddress())
                     : IpAddress.parse("0.0.0.0");
             peer = known;
+        }
+        return known;
+    }
+
+    /** The TCP peer's address as text, built once per connection. */
+    public String peerText() {
+        String known = peerText;
+        if (known == null) {
+            known = peer().toString();
+            peerText = known;
         }
         return known;
     }
@@ -274,7 +285,7 @@ public final class ConnectionState {
     private void headExpired() {
         if (phase == Phase.READING_HEAD && exchange == null) {
             Exchange timedOut = begin(RequestIds.create(), "", "");
-            timedOut.clientIp(peer().toString());
+            timedOut.clientIp(peerText());
             GatewayResponses.reject(channel, timedOut, Rejection.HEADER_TIMEOUT);
         }
     }
