@@ -231,10 +231,10 @@ public final class ConnectionState {
         }
         ScheduledFuture<?> scheduled = timer;
         if (scheduled == null) {
-            schedule(now, timeoutNanos);
+            schedule(now, heartbeatNanos);
         } else if (now + timeoutNanos - timerAt < 0) {
             scheduled.cancel(false);
-            schedule(now, timeoutNanos);
+            schedule(now, heartbeatNanos);
         }
     }
 
