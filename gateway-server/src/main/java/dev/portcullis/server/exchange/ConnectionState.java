@@ -12,12 +12,20 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * Per-connection state shared by the handlers of one client channel: the current exchange, the
- * head/idle timers and the reasons reading is paused.
+ * connection's deadlines and the reasons reading is paused.
  *
  * <p>Confined to the channel's event loop. Reading is paused while any of the pause reasons holds
  * (a pipelined request is queued, the upstream cannot take more body or, in a WebSocket tunnel, more
  * relayed bytes, the upstream is not connected yet, the identity waits for signing keys) so that one
  * mechanism owns {@code autoRead}.
+ *
+ * <p>Implementation notes: deadlines are checked lazily. A request only stores {@code System.nanoTime()}
+ * deadlines in fields (the idle or head deadline here, the exchange's in its {@link Deadlines}); one
+ * task per connection, scheduled on the event loop, compares them with the clock when it fires, acts
+ * on the expired ones and schedules itself again. It never waits longer than {@code heartbeatNanos},
+ * the smallest timeout used on the connection so far, so a deadline set after it was scheduled is
+ * never earlier than the moment it fires: the hot path neither schedules nor cancels. Only a deadline
+ * shorter than every timeout seen before moves the task earlier (once, since the heartbeat shrinks).
  */
 public final class ConnectionState {
     private static final AttributeKey<ConnectionState> KEY = AttributeKey.valueOf("portcullis.connection");
@@ -34,6 +42,16 @@ public final class ConnectionState {
         IDENTITY
     }
 
+    /** Deadlines of the exchange in flight, checked by the connection's timer. */
+    public interface Deadlines {
+        /**
+         * Acts on every deadline that has passed at {@code now} (System.nanoTime()).
+         *
+         * @return the nanoseconds until the next deadline still pending, or {@link Long#MAX_VALUE} for none
+         */
+        long expire(long now);
+    }
+
     private enum Phase {
         IDLE,
         READING_HEAD,
@@ -46,9 +64,16 @@ public final class ConnectionState {
     private final long idleTimeoutNanos;
     private int pauses;
     private Phase phase = Phase.IDLE;
+    private final Runnable tick = this::tick;
     private @Nullable ScheduledFuture<?> timer;
+    private long timerAt;
+    private long heartbeatNanos;
+    private boolean phaseDeadlineSet;
+    private long phaseDeadline;
+    private @Nullable Deadlines watched;
     private @Nullable Exchange exchange;
     private @Nullable IpAddress peer;
+    private @Nullable String peerText;
     private boolean closeAfterResponse;
     private boolean ending;
 
@@ -57,6 +82,7 @@ public final class ConnectionState {
         this.server = server;
         this.headTimeoutNanos = headTimeoutNanos;
         this.idleTimeoutNanos = idleTimeoutNanos;
+        this.heartbeatNanos = Math.min(positiveOrMax(headTimeoutNanos), positiveOrMax(idleTimeoutNanos));
         channel.attr(KEY).set(this);
     }
 
@@ -91,6 +117,16 @@ public final class ConnectionState {
                     ? IpAddress.fromBytes(inet.getAddress().getAddress())
                     : IpAddress.parse("0.0.0.0");
             peer = known;
+        }
+        return known;
+    }
+
+    /** The TCP peer's address as text, built once per connection. */
+    public String peerText() {
+        String known = peerText;
+        if (known == null) {
+            known = peer().toString();
+            peerText = known;
         }
         return known;
     }
@@ -135,7 +171,7 @@ public final class ConnectionState {
 
     /** Starts an exchange for a request head that has just been decoded. */
     public Exchange begin(String requestId, String method, String rawPath) {
-        cancelTimer();
+        phaseDeadlineSet = false;
         phase = Phase.BUSY;
         closeAfterResponse = false;
         Exchange started = new Exchange(this, requestId, method, rawPath);
@@ -157,21 +193,79 @@ public final class ConnectionState {
 
     /** Connection opened or previous exchange done: the idle timeout runs until the first byte of a head. */
     public void awaitNextHead() {
-        cancelTimer();
         phase = Phase.IDLE;
-        if (idleTimeoutNanos > 0) {
-            timer = channel.eventLoop().schedule(this::idleExpired, idleTimeoutNanos, TimeUnit.NANOSECONDS);
-        }
+        phaseDeadline(idleTimeoutNanos);
     }
 
     /** Bytes arrived: if they begin a new request head, the head timeout starts. */
     public void bytesReceived() {
         if (phase == Phase.IDLE) {
-            cancelTimer();
             phase = Phase.READING_HEAD;
-            if (headTimeoutNanos > 0) {
-                timer = channel.eventLoop().schedule(this::headExpired, headTimeoutNanos, TimeUnit.NANOSECONDS);
+            phaseDeadline(headTimeoutNanos);
+        }
+    }
+
+    private void phaseDeadline(long timeoutNanos) {
+        if (timeoutNanos > 0) {
+            long now = System.nanoTime();
+            phaseDeadline = now + timeoutNanos;
+            phaseDeadlineSet = true;
+            deadlineSet(now, timeoutNanos);
+        } else {
+            phaseDeadlineSet = false;
+        }
+    }
+
+    /** The exchange deadlines the connection's timer checks; one holder per connection. */
+    public void watch(Deadlines deadlines) {
+        this.watched = deadlines;
+    }
+
+    /**
+     * A deadline of the {@linkplain #watch watched} exchange was set to {@code now + timeoutNanos}: the
+     * timer fires by then.
+     */
+    public void deadlineSet(long now, long timeoutNanos) {
+        if (timeoutNanos < heartbeatNanos) {
+            heartbeatNanos = timeoutNanos;
+        }
+        ScheduledFuture<?> scheduled = timer;
+        if (scheduled == null) {
+            schedule(now, heartbeatNanos);
+        } else if (now + timeoutNanos - timerAt < 0) {
+            scheduled.cancel(false);
+            schedule(now, heartbeatNanos);
+        }
+    }
+
+    private void schedule(long now, long delayNanos) {
+        long delay = Math.max(delayNanos, 1);
+        timerAt = now + delay;
+        timer = channel.eventLoop().schedule(tick, delay, TimeUnit.NANOSECONDS);
+    }
+
+    private void tick() {
+        timer = null;
+        if (!channel.isActive()) {
+            return;
+        }
+        long now = System.nanoTime();
+        if (phaseDeadlineSet && now - phaseDeadline >= 0) {
+            phaseDeadlineSet = false;
+            if (phase == Phase.IDLE) {
+                idleExpired();
+            } else if (phase == Phase.READING_HEAD) {
+                headExpired();
             }
+        }
+        Deadlines exchangeDeadlines = watched;
+        long next = exchangeDeadlines == null ? Long.MAX_VALUE : exchangeDeadlines.expire(now);
+        if (phaseDeadlineSet) {
+            next = Math.min(next, phaseDeadline - now);
+        }
+        next = Math.min(next, heartbeatNanos);
+        if (next != Long.MAX_VALUE && timer == null && channel.isActive()) {
+            schedule(now, next);
         }
     }
 
@@ -191,12 +285,13 @@ public final class ConnectionState {
     private void headExpired() {
         if (phase == Phase.READING_HEAD && exchange == null) {
             Exchange timedOut = begin(RequestIds.create(), "", "");
-            timedOut.clientIp(peer().toString());
+            timedOut.clientIp(peerText());
             GatewayResponses.reject(channel, timedOut, Rejection.HEADER_TIMEOUT);
         }
     }
 
     public void released() {
+        phaseDeadlineSet = false;
         cancelTimer();
         if (exchange != null) {
             Exchange abandoned = exchange;
@@ -213,5 +308,9 @@ public final class ConnectionState {
             timer.cancel(false);
             timer = null;
         }
+    }
+
+    private static long positiveOrMax(long nanos) {
+        return nanos > 0 ? nanos : Long.MAX_VALUE;
     }
 }

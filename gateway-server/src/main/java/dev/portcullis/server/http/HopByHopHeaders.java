@@ -4,7 +4,10 @@ import dev.portcullis.core.http.HeaderValues;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
+import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Removes connection-specific headers (RFC 9110 section 7.6.1) before a message crosses the proxy:
@@ -62,23 +65,66 @@ public final class HopByHopHeaders {
         return AsciiString.regionMatches(name, true, 0, X_FORWARDED_PREFIX, 0, X_FORWARDED_PREFIX.length());
     }
 
-    /** Strips the hop-by-hop headers of {@code headers} in place. */
+    /**
+     * Strips the hop-by-hop headers of {@code headers} in place: one pass over the names finds them (no
+     * allocation when there are none, the common case); only a {@code Connection} header costs more (the
+     * headers it names).
+     */
     public static void strip(HttpHeaders headers) {
-        if (headers.contains(HttpHeaderNames.CONNECTION)) {
+        boolean connection = false;
+        List<CharSequence> doomed = null;
+        Iterator<Map.Entry<CharSequence, CharSequence>> all = headers.iteratorCharSequence();
+        while (all.hasNext()) {
+            CharSequence name = all.next().getKey();
+            if (HttpHeaderNames.CONNECTION.contentEqualsIgnoreCase(name)) {
+                connection = true;
+            } else if (isFixedHopByHop(name)) {
+                if (doomed == null) {
+                    doomed = new ArrayList<>(2);
+                }
+                doomed.add(name);
+            }
+        }
+        if (doomed != null) {
+            for (CharSequence name : doomed) {
+                headers.remove(name);
+            }
+        }
+        if (connection) {
             for (String value : headers.getAll(HttpHeaderNames.CONNECTION)) {
-                HeaderValues.forEachElement(value, token -> {
-                    if (!isProtected(token)) {
-                        headers.remove(token);
-                    }
-                });
+                removeNamedBy(headers, value);
             }
             headers.remove(HttpHeaderNames.CONNECTION);
         }
-        headers.remove(KEEP_ALIVE);
-        headers.remove(HttpHeaderNames.TE);
-        headers.remove(HttpHeaderNames.TRAILER);
-        headers.remove(HttpHeaderNames.UPGRADE);
-        HeaderTokens.removeIf(headers,
-                name -> AsciiString.regionMatches(name, true, 0, PROXY_PREFIX, 0, PROXY_PREFIX.length()));
+    }
+
+    /** {@code Keep-Alive}, {@code TE}, {@code Trailer}, {@code Upgrade} or {@code Proxy-*}. */
+    private static boolean isFixedHopByHop(CharSequence name) {
+        return switch (name.length()) {
+            case 2 -> HttpHeaderNames.TE.contentEqualsIgnoreCase(name);
+            case 7 -> HttpHeaderNames.TRAILER.contentEqualsIgnoreCase(name)
+                    || HttpHeaderNames.UPGRADE.contentEqualsIgnoreCase(name)
+                    || hasProxyPrefix(name);
+            case 10 -> KEEP_ALIVE.contentEqualsIgnoreCase(name) || hasProxyPrefix(name);
+            default -> hasProxyPrefix(name);
+        };
+    }
+
+    private static boolean hasProxyPrefix(CharSequence name) {
+        return AsciiString.regionMatches(name, true, 0, PROXY_PREFIX, 0, PROXY_PREFIX.length());
+    }
+
+    /** Removes the headers a {@code Connection} value names, except the protected ones. */
+    private static void removeNamedBy(HttpHeaders headers, String value) {
+        int start = 0;
+        while (start <= value.length()) {
+            int comma = value.indexOf(',', start);
+            int end = comma < 0 ? value.length() : comma;
+            String token = value.substring(start, end).trim();
+            if (!token.isEmpty() && !isProtected(token)) {
+                headers.remove(token);
+            }
+            start = end + 1;
+        }
     }
 }

@@ -186,7 +186,7 @@ final class AccessControlHandler extends ChannelInboundHandlerAdapter {
         if (admitted.expectsContinue() && exchange.hasBody() && !exchange.http10()) {
             channel.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
         }
-        UpstreamRequest.rewrite(request, admitted.target().uri(), admitted.hostHeader(), admitted.facts().peerIp(),
+        UpstreamRequest.rewrite(request, admitted.target().uri(), admitted.hostHeader(), state.peerText(),
                 admitted.trustedPeer(), exchange.requestId(), admitted.snapshot().config().upstream().authority());
         forwarding = !(request instanceof LastHttpContent);
         ctx.fireChannelRead(request);

@@ -47,7 +47,7 @@ final class RequestAdmission {
         Exchange exchange = state.begin(
                 RequestIds.acceptOrCreate(headers.get(RequestIds.HEADER)), request.method().name(), request.uri());
         IpAddress peer = state.peer();
-        exchange.clientIp(peer.toString());
+        exchange.clientIp(state.peerText());
         exchange.http10(request.protocolVersion().equals(HttpVersion.HTTP_1_0));
         GatewaySnapshot snapshot = take(state, exchange);
         if (snapshot == null) {

@@ -1,11 +1,11 @@
 package dev.portcullis.server.pipeline;
 
 import dev.portcullis.server.http.RequestIds;
-import dev.portcullis.core.net.IpAddress;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.AsciiString;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
 
@@ -14,12 +14,16 @@ import org.jspecify.annotations.Nullable;
  * target, HTTP/1.1, {@code Expect} removed (the gateway answers {@code 100 Continue} itself),
  * {@code X-Forwarded-For} with the peer appended, {@code X-Forwarded-Proto}, {@code X-Forwarded-Host}
  * and the request id. Hop-by-hop and untrusted forwarding headers were removed before the policy ran.
+ *
+ * <p>Implementation notes: names and constant values are cached {@link AsciiString}s, whose
+ * case-insensitive hash is computed once, and the peer's text is built once per connection.
  */
 final class UpstreamRequest {
-    static final String X_FORWARDED_FOR = "X-Forwarded-For";
-    static final String X_FORWARDED_PROTO = "X-Forwarded-Proto";
-    static final String X_FORWARDED_HOST = "X-Forwarded-Host";
-    static final String FORWARDED = "Forwarded";
+    static final AsciiString X_FORWARDED_FOR = AsciiString.cached("X-Forwarded-For");
+    static final AsciiString X_FORWARDED_PROTO = AsciiString.cached("X-Forwarded-Proto");
+    static final AsciiString X_FORWARDED_HOST = AsciiString.cached("X-Forwarded-Host");
+    static final AsciiString FORWARDED = AsciiString.cached("Forwarded");
+    private static final AsciiString HTTP = AsciiString.cached("http");
 
     private UpstreamRequest() {}
 
@@ -27,7 +31,7 @@ final class UpstreamRequest {
             HttpRequest request,
             String uri,
             @Nullable String hostHeader,
-            IpAddress peerIp,
+            String peerText,
             boolean trustedPeer,
             String requestId,
             String upstreamAuthority) {
@@ -39,11 +43,10 @@ final class UpstreamRequest {
             // an HTTP/1.0 request without Host: HTTP/1.1 requires one upstream
             headers.set(HttpHeaderNames.HOST, upstreamAuthority);
         }
-        String peerText = peerIp.toString();
         List<String> chain = trustedPeer ? headers.getAll(X_FORWARDED_FOR) : List.of();
         headers.set(X_FORWARDED_FOR, chain.isEmpty() ? peerText : String.join(", ", chain) + ", " + peerText);
         if (!trustedPeer || !headers.contains(X_FORWARDED_PROTO)) {
-            headers.set(X_FORWARDED_PROTO, "http");
+            headers.set(X_FORWARDED_PROTO, HTTP);
         }
         if (!trustedPeer || !headers.contains(X_FORWARDED_HOST)) {
             if (hostHeader != null) {

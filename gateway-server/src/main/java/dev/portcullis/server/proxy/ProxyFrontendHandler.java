@@ -64,7 +64,7 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter imp
     public ProxyFrontendHandler(ConnectionState state, Upstreams upstreams) {
         this.state = state;
         this.upstreams = upstreams;
-        this.timers = new ExchangeTimers(state.channel(), this::bodyTimedOut, this::responseTimedOut);
+        this.timers = new ExchangeTimers(state, this::bodyTimedOut, this::responseTimedOut);
     }
 
     @Override

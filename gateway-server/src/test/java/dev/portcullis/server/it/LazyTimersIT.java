@@ -1,0 +1,107 @@
+package dev.portcullis.server.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.portcullis.server.it.support.GatewayAssertions;
+import dev.portcullis.server.it.support.GatewayHarness;
+import dev.portcullis.server.it.support.GatewayHarness.Gateway;
+import dev.portcullis.server.it.support.RawHttp;
+import dev.portcullis.server.it.support.RawHttp.RawResponse;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * The connection's single lazy timer: deadlines that move on every request (idle, head, body, response)
+ * are enforced at the moment they pass, not at the moment the timer was first armed.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class LazyTimersIT {
+
+    @RegisterExtension
+    static final GatewayHarness harness = new GatewayHarness();
+
+    @Test
+    void answers408WhenARequestBodyStopsForLongerThanIdleTimeout() throws Exception {
+        Gateway gw = harness.start("client-timeouts.yaml"); // idle_timeout: 1500ms
+        try (RawHttp raw = gw.raw()) {
+            raw.send("POST /upload HTTP/1.1\r\nHost: " + gw.authority() + "\r\nContent-Length: 100\r\n\r\n0123456789");
+            long start = System.nanoTime();
+            RawResponse r = raw.readResponse();
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+            GatewayAssertions.assertGatewayError(r, 408);
+            assertThat(took).as("408 about idle_timeout after the last body part").isBetween(
+                    Duration.ofMillis(1200), Duration.ofSeconds(5));
+            assertThat(raw.awaitClosed(Duration.ofSeconds(3))).as("connection closed after 408").isTrue();
+        }
+    }
+
+    @Test
+    void aBodyThatKeepsComingIsNotCutByTheDeadlineOfItsFirstPart() throws Exception {
+        Gateway gw = harness.start("client-timeouts.yaml"); // idle_timeout: 1500ms
+        try (RawHttp raw = gw.raw()) {
+            raw.send("POST /upload HTTP/1.1\r\nHost: " + gw.authority() + "\r\nContent-Length: 8\r\n\r\n");
+            for (int i = 0; i < 8; i++) {
+                Thread.sleep(400); // 3.2 s in all, each pause well within idle_timeout
+                raw.send("x");
+            }
+            RawResponse r = raw.readResponse();
+
+            assertThat(r.status()).as("a body read in pauses shorter than idle_timeout:%n%s", r).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void aKeptAliveConnectionUsedMoreOftenThanIdleTimeoutStaysOpenAcrossManyIdlePeriods() throws Exception {
+        Gateway gw = harness.start("client-timeouts.yaml"); // idle_timeout: 1500ms
+        try (RawHttp raw = gw.raw()) {
+            for (int i = 0; i < 6; i++) { // 6 x 600 ms idle: the connection outlives its first idle deadline
+                RawResponse r = raw.send("GET /" + i + " HTTP/1.1\r\nHost: " + gw.authority() + "\r\n\r\n").readResponse();
+                assertThat(r.status()).as("request %d on a kept-alive connection", i).isEqualTo(200);
+                assertThat(raw.awaitClosed(Duration.ofMillis(600))).as("open 600 ms after response %d", i).isFalse();
+            }
+            assertThat(raw.awaitClosed(Duration.ofSeconds(4))).as("closed once idle for idle_timeout").isTrue();
+        }
+    }
+
+    @Test
+    void aHeadStartedLateOnAKeptAliveConnectionGets408AboutHeaderTimeoutAfterItsFirstByte() throws Exception {
+        Gateway gw = harness.start("client-timeouts.yaml"); // header_timeout: 1s, idle_timeout: 1500ms
+        try (RawHttp raw = gw.raw()) {
+            RawResponse first = raw.send("GET /a HTTP/1.1\r\nHost: " + gw.authority() + "\r\n\r\n").readResponse();
+            assertThat(first.status()).isEqualTo(200);
+            Thread.sleep(1200); // idle, but less than idle_timeout: the head deadline starts only now
+            long start = System.nanoTime();
+            raw.send("GET /b HTTP/1.1\r\nHost: " + gw.authority() + "\r\nX-Slow: ");
+            RawResponse r = raw.readResponse();
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+            GatewayAssertions.assertGatewayError(r, 408);
+            assertThat(took).as("408 about header_timeout after the head's first byte, not the idle deadline")
+                    .isBetween(Duration.ofMillis(800), Duration.ofSeconds(3));
+        }
+    }
+
+    @Test
+    void aResponseTimeoutShorterThanTheConnectionTimeoutsIsEnforcedOnEveryRequestOfAConnection() throws Exception {
+        Gateway gw = harness.start("upstream-timeouts.yaml"); // response_timeout: 500ms
+        try (RawHttp raw = gw.raw()) {
+            for (int i = 0; i < 2; i++) {
+                RawResponse ok = raw.send("GET /_up/delay/50 HTTP/1.1\r\nHost: " + gw.authority() + "\r\n\r\n")
+                        .readResponse();
+                assertThat(ok.status()).isEqualTo(200);
+                long start = System.nanoTime();
+                RawResponse late = raw.send("GET /_up/delay/3000 HTTP/1.1\r\nHost: " + gw.authority() + "\r\n\r\n")
+                        .readResponse();
+                Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+                GatewayAssertions.assertGatewayError(late, 504);
+                assertThat(took).as("504 about response_timeout after request %d", i).isBetween(
+                        Duration.ofMillis(400), Duration.ofMillis(2500));
+            }
+        }
+    }
+}
