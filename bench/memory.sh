@@ -11,8 +11,9 @@
 # Pinning: the gateways run on CPU $PEER_CPU, wrk, the upstream (nginx) and the idle client on CPU $LOAD_CPU.
 # Loopback only. Every step is bounded in time; every process started here is stopped by pid on exit.
 #
-# Usage: bench/memory.sh [-r ROUNDS] [-d SECONDS] [-w WARMUP_SECONDS] [-c "64 256"] [-n IDLE] [-N] [VARIANT ...]
-#   VARIANT: the JVM flags of one gateway, e.g. "" (the JVM's defaults) or "-Xmx64m -XX:+UseSerialGC";
+# Usage: bench/memory.sh [-r ROUNDS] [-d SECONDS] [-w WARMUP_SECONDS] [-c "64 256"] [-s "small large"] [-n IDLE] [-N] [-- VARIANT ...]
+#   VARIANT: the JVM flags of one gateway, e.g. "" (the JVM's defaults) or "-Xmx64m -XX:+UseSerialGC"; leading
+#            NAME=value words are put in its environment ("MALLOC_ARENA_MAX=2 -Xmx64m");
 #            default: one variant, $PORTCULLIS_JAVA_OPTS (the defaults of bench/run.sh and the image).
 #   -N: add -XX:NativeMemoryTracking=summary to every variant and print jcmd VM.native_memory at the end.
 #   (build first: mvn -B -q package -DskipTests). Output: a table on stdout; raw lines on stderr.
@@ -21,25 +22,27 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
 # The defaults shipped for the jar and the image (README "Memory and JVM flags", docker/entrypoint.sh).
-PORTCULLIS_JAVA_OPTS=${PORTCULLIS_JAVA_OPTS:-"-Xms64m -Xmx64m -XX:+UseSerialGC -XX:MaxDirectMemorySize=32m -XX:ReservedCodeCacheSize=48m -XX:MaxMetaspaceSize=96m -Xss512k -XX:TieredStopAtLevel=4 -Dio.netty.allocator.numDirectArenas=1"}
+PORTCULLIS_JAVA_OPTS=${PORTCULLIS_JAVA_OPTS:-"-Xms32m -Xmx64m -XX:+UseSerialGC -XX:MaxDirectMemorySize=48m -XX:ReservedCodeCacheSize=48m -XX:MaxMetaspaceSize=96m -XX:+ExitOnOutOfMemoryError"}
 ROUNDS=3
 DURATION=10
 WARMUP=10
 CONNECTIONS="64 256"
+SIZES="small large"
 IDLE=2000
 NMT=
 PEER_CPU=${PEER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 PORT_BASE=${BENCH_PORT_BASE:-19280}
-while getopts "r:d:w:c:n:N" opt; do
+while getopts "r:d:w:c:s:n:N" opt; do
   case $opt in
     r) ROUNDS=$OPTARG ;;
     d) DURATION=$OPTARG ;;
     w) WARMUP=$OPTARG ;;
     c) CONNECTIONS=$OPTARG ;;
+    s) SIZES=$OPTARG ;;
     n) IDLE=$OPTARG ;;
     N) NMT="-XX:NativeMemoryTracking=summary" ;;
-    *) sed -n 2,19p "$0"; exit 2 ;;
+    *) sed -n 2,20p "$0"; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
@@ -77,6 +80,7 @@ java -cp "$BENCH_JAR" dev.portcullis.bench.ProxyBenchFixtures "$BENCH_DIR" "$P_U
 mkdir -p "$BENCH_DIR/www" "$BENCH_DIR/nginx-up"
 chmod 777 "$BENCH_DIR/nginx-up"
 head -c 100 /dev/zero | tr '\0' 'a' > "$BENCH_DIR/www/small"
+head -c 65536 /dev/zero | tr '\0' 'b' > "$BENCH_DIR/www/large"
 cat > "$BENCH_DIR/nginx-up/nginx.conf" <<EOF
 worker_processes 1;
 daemon off;
@@ -117,8 +121,12 @@ for i in $(seq 0 $((n - 1))); do
   PORT[$i]=$((PORT_BASE + 10 + 2 * i))
   sed -e "s/127.0.0.1:$((PORT_BASE + 3))/127.0.0.1:${PORT[$i]}/" \
       -e "s/127.0.0.1:$((PORT_BASE + 4))/127.0.0.1:$((PORT[$i] + 1))/" "$BENCH_DIR/full.yaml" > "$BENCH_DIR/full-$i.yaml"
-  # shellcheck disable=SC2086 # the variant is a list of flags
-  PID[$i]=$(start "$PEER_CPU" "$BENCH_DIR/gateway-$i.log" java ${VARIANTS[$i]} $NMT -jar "$JAR" run -c "$BENCH_DIR/full-$i.yaml")
+  read -r -a words <<<"${VARIANTS[$i]}"
+  envs=(); while [ ${#words[@]} -gt 0 ] && [[ ${words[0]} =~ ^[A-Za-z_][A-Za-z0-9_]*= ]]; do
+    envs+=("${words[0]}"); words=("${words[@]:1}"); done
+  # shellcheck disable=SC2086 # NMT is empty or one flag
+  PID[$i]=$(start "$PEER_CPU" "$BENCH_DIR/gateway-$i.log" env "${envs[@]}" java "${words[@]}" $NMT \
+    -jar "$JAR" run -c "$BENCH_DIR/full-$i.yaml")
   PIDS+=("${PID[$i]}")
 done
 for i in $(seq 0 $((n - 1))); do wait_port "${PORT[$i]}"; done
@@ -129,10 +137,10 @@ for i in $(seq 0 $((n - 1))); do
   [ "$code" = 200 ] || { echo "variant $i: a reader's request got $code, not 200" >&2; exit 1; }
 done
 
-# one load run: prints rps and the highest RSS (kB) sampled every 0.5 s during it
-load() { # $1 variant, $2 conns, $3 seconds
+# one load run: prints rps, the highest RSS (kB) sampled every 0.5 s during it and wrk's socket errors
+load() { # $1 variant, $2 conns, $3 size, $4 seconds
   local i=$1 out max=0 r wrk_pid
-  taskset -c "$LOAD_CPU" wrk -t2 -c"$2" -d"${3}s" -s "$ROOT/bench/wrk.lua" "http://127.0.0.1:${PORT[$i]}/small" \
+  taskset -c "$LOAD_CPU" wrk -t2 -c"$2" -d"${4}s" -s "$ROOT/bench/wrk.lua" "http://127.0.0.1:${PORT[$i]}/$3" \
     > "$BENCH_DIR/wrk.out" 2>&1 &
   wrk_pid=$!
   while kill -0 "$wrk_pid" 2>/dev/null; do
@@ -141,26 +149,31 @@ load() { # $1 variant, $2 conns, $3 seconds
   done
   wait "$wrk_pid" || true
   out=$(cat "$BENCH_DIR/wrk.out")
-  if grep -q 'Non-2xx\|Socket errors' <<<"$out"; then echo "variant $i: errors under load: $out" >&2; exit 1; fi
-  echo "$(awk '/^Requests\/sec/ {print $2}' <<<"$out") $max"
+  if grep -q 'Non-2xx' <<<"$out"; then echo "variant $i: non-2xx answers under load: $out" >&2; exit 1; fi
+  echo "$(awk '/^Requests\/sec/ {print $2}' <<<"$out") $max $(awk '/Socket errors/ {gsub(",", ""); print $4 + $6 + $8 + $10}' \
+    <<<"$out" | grep . || echo 0)"
 }
 
 echo "memory: ${#VARIANTS[@]} variant(s), rounds $ROUNDS x ${DURATION}s, warm-up ${WARMUP}s, connections [$CONNECTIONS]," \
   "$IDLE idle connections; gateways on CPU $PEER_CPU, wrk/upstream/client on CPU $LOAD_CPU; load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 for i in $(seq 0 $((n - 1))); do
   echo "variant $i: ${VARIANTS[$i]:-(JVM defaults)} $NMT; RSS after start $(($(rss_kb "${PID[$i]}") / 1024)) MB" >&2
-  for conns in $CONNECTIONS; do load "$i" "$conns" "$WARMUP" >/dev/null; done
+  for conns in $CONNECTIONS; do for size in $SIZES; do load "$i" "$conns" "$size" "$WARMUP" >/dev/null; done; done
 done
 
-declare -A RPS MAXRSS
+declare -A RPS MAXRSS ERR
 for round in $(seq 1 "$ROUNDS"); do
   for conns in $CONNECTIONS; do
-    for k in $(seq 0 $((n - 1))); do
-      i=$(((k + round) % n))
-      read -r rps max <<<"$(load "$i" "$conns" "$DURATION")"
-      RPS[$i,$conns]="${RPS[$i,$conns]:-} $rps"
-      if [ "$max" -gt "${MAXRSS[$i]:-0}" ]; then MAXRSS[$i]=$max; fi
-      printf 'round %s variant %s conns %s: %s req/s, max RSS %s MB\n' "$round" "$i" "$conns" "$rps" $((max / 1024)) >&2
+    for size in $SIZES; do
+      for k in $(seq 0 $((n - 1))); do
+        i=$(((k + round) % n))
+        read -r rps max errors <<<"$(load "$i" "$conns" "$size" "$DURATION")"
+        ERR[$i]=$((${ERR[$i]:-0} + errors))
+        RPS[$i,$conns,$size]="${RPS[$i,$conns,$size]:-} $rps"
+        if [ "$max" -gt "${MAXRSS[$i]:-0}" ]; then MAXRSS[$i]=$max; fi
+        printf 'round %s variant %s conns %s %s: %s req/s, max RSS %s MB, socket errors %s, load %s\n' "$round" "$i" \
+          "$conns" "$size" "$rps" $((max / 1024)) "$errors" "$(cut -d' ' -f1 /proc/loadavg)" >&2
+      done
     done
   done
 done
@@ -204,7 +217,10 @@ for i in $(seq 0 $((n - 1))); do
   IDLE_RSS[$i]=$(rss_kb "${PID[$i]}")
   if [ -n "$NMT" ]; then
     echo "--- variant $i, $IDLE idle connections: jcmd VM.native_memory summary" >&2
-    jcmd "${PID[$i]}" VM.native_memory summary scale=MB 2>&1 | grep -E '^(Total|-  )|committed' | head -40 >&2
+    jcmd "${PID[$i]}" VM.native_memory summary scale=MB 2>&1 | grep -E '^(Total|-)' >&2
+    grep -E '^(Rss|Anonymous|Pss_File|Pss_Anon)' "/proc/${PID[$i]}/smaps_rollup" | tr -s ' ' | paste -sd ' ' >&2
+    echo "live heap (after a full GC): $(jcmd "${PID[$i]}" GC.class_histogram 2>/dev/null | awk '/^Total/ {
+      printf "%.1f MB in %d objects", $3 / 1048576, $2 }')" >&2
   fi
   exec 4>&-
   wait "$client_pid" 2>/dev/null || true
@@ -215,18 +231,19 @@ done
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2];
   else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 echo
-echo "Portcullis full policy, $ROUNDS rounds x ${DURATION}s per connection count, medians; $IDLE idle keep-alive connections;" \
+echo "Portcullis full policy, $ROUNDS rounds x ${DURATION}s per scenario (wrk -t2, connections x size), medians; $IDLE idle keep-alive connections;" \
   "$(java -version 2>&1 | head -1)"
 echo
 header="| variant | JVM flags |"; sep="|---|---|"
-for conns in $CONNECTIONS; do header="$header req/s c$conns | x variant 0 |"; sep="$sep---|---|"; done
-echo "$header max RSS under load MB | RSS with $IDLE idle MB |"
-echo "$sep---|---|"
+for conns in $CONNECTIONS; do for size in $SIZES; do
+  header="$header req/s c$conns $size | x v0 |"; sep="$sep---|---|"; done; done
+echo "$header max RSS under load MB | RSS with $IDLE idle MB | socket errors |"
+echo "$sep---|---|---|"
 for i in $(seq 0 $((n - 1))); do
   line="| $i | \`${VARIANTS[$i]:-(JVM defaults)}\` |"
-  for conns in $CONNECTIONS; do
-    m=$(median <<<"${RPS[$i,$conns]}"); m0=$(median <<<"${RPS[0,$conns]}")
+  for conns in $CONNECTIONS; do for size in $SIZES; do
+    m=$(median <<<"${RPS[$i,$conns,$size]}"); m0=$(median <<<"${RPS[0,$conns,$size]}")
     line="$line $(printf '%.0f' "$m") | $(awk -v a="$m" -v b="$m0" 'BEGIN { printf "%.2f", a / b }') |"
-  done
-  echo "$line $((MAXRSS[$i] / 1024)) | $((IDLE_RSS[$i] / 1024)) |"
+  done; done
+  echo "$line $((MAXRSS[$i] / 1024)) | $((IDLE_RSS[$i] / 1024)) | ${ERR[$i]} |"
 done
