@@ -27,7 +27,8 @@ BASELINE_JAR=${BASELINE_JAR:-}
 PEER_CPU=${PEER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 PORT_BASE=${BENCH_PORT_BASE:-19180}
-JAVA_OPTS=${JAVA_OPTS:-}
+PORTCULLIS_JAVA_OPTS="-Xms32m -Xmx64m -XX:+UseSerialGC -XX:MaxDirectMemorySize=48m -XX:ReservedCodeCacheSize=48m -XX:MaxMetaspaceSize=96m -XX:+ExitOnOutOfMemoryError"  # the README's jar flags
+JAVA_OPTS=${JAVA_OPTS-$PORTCULLIS_JAVA_OPTS}  # JAVA_OPTS= (empty): the JVM's own defaults
 while getopts "r:d:w:c:s:p:" opt; do
   case $opt in
     r) ROUNDS=$OPTARG ;;
