@@ -17,8 +17,11 @@ import org.junit.jupiter.api.Test;
  */
 class RequestPathAllocationTest {
 
-    /** Bytes per request allowed; the measured value plus about 25 % headroom. */
-    static final long BUDGET_BYTES = 10_000;
+    /**
+     * Bytes per request allowed: {@code RequestPathBenchmark -prof gc} measured 7,063 ± 79 B/op (this test 6,869 B),
+     * plus 25 %, rounded up.
+     */
+    static final long BUDGET_BYTES = 9_000;
 
     private static final int WARM_UP = 20_000;
     private static final int MEASURED = 20_000;
