@@ -32,12 +32,21 @@ public final class Upstreams implements AutoCloseable {
     private final List<UpstreamPool> retired = new ArrayList<>();
 
     public Upstreams(UpstreamSettings initial, Transport transport, Iterable<? extends EventLoop> loops) {
-        this.transport = transport;
-        this.loops = loops;
         // Names are resolved by Netty's asynchronous DNS resolver (hosts file first), never by a
         // blocking InetAddress lookup on an event loop; literal addresses need no lookup at all.
-        this.resolver = new DnsAddressResolverGroup(
-                new DnsNameResolverBuilder().datagramChannelType(transport.datagramChannelClass()));
+        this(initial, transport, loops, new DnsAddressResolverGroup(
+                new DnsNameResolverBuilder().datagramChannelType(transport.datagramChannelClass())));
+    }
+
+    /**
+     * As the other constructor, with {@code resolver} resolving upstream names (which this object closes): for
+     * benchmarks that run the pool on embedded event loops, where the DNS resolver cannot run.
+     */
+    public Upstreams(UpstreamSettings initial, Transport transport, Iterable<? extends EventLoop> loops,
+            AddressResolverGroup<InetSocketAddress> resolver) {
+        this.transport = transport;
+        this.loops = loops;
+        this.resolver = resolver;
         this.current = newPool(initial);
     }
 

@@ -1,0 +1,57 @@
+package dev.portcullis.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.lang.management.ManagementFactory;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Guards the per-request allocation budget of issue 10: the bytes the calling thread allocates for one proxied request
+ * through the real client pipeline and upstream pool ({@link RequestPathFixture}, the full policy), measured with
+ * {@link com.sun.management.ThreadMXBean#getThreadAllocatedBytes(long)} after a warm-up.
+ *
+ * <p>Everything of an exchange runs on the test thread (embedded channels), so the thread's allocation counter sees
+ * the whole request: decoding, admission, the decision, the proxying, the response and the exchange listeners. No
+ * timing is asserted. When a change moves the measured value for good, set {@link #BUDGET_BYTES} to the new
+ * {@code RequestPathBenchmark -prof gc} B/op plus about 25 % (see that class for the procedure).
+ */
+class RequestPathAllocationTest {
+
+    /**
+     * Bytes per request allowed: {@code RequestPathBenchmark -prof gc} measured 7,063 ± 79 B/op (this test 6,869 B),
+     * plus 25 %, rounded up.
+     */
+    static final long BUDGET_BYTES = 9_000;
+
+    private static final int WARM_UP = 20_000;
+    private static final int MEASURED = 20_000;
+
+    @Test
+    void oneProxiedRequestStaysWithinTheAllocationBudget() throws Exception {
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        assertThat(threads.isThreadAllocatedMemorySupported()).as("per-thread allocation counters").isTrue();
+        threads.setThreadAllocatedMemoryEnabled(true);
+        long thread = Thread.currentThread().getId();
+        try (RequestPathFixture fixture = RequestPathFixture.start()) {
+            long responseBytes = 0;
+            for (int i = 0; i < WARM_UP; i++) {
+                responseBytes += fixture.exchange();
+            }
+            long before = threads.getThreadAllocatedBytes(thread);
+            for (int i = 0; i < MEASURED; i++) {
+                responseBytes += fixture.exchange();
+            }
+            long perRequest = (threads.getThreadAllocatedBytes(thread) - before) / MEASURED;
+
+            assertThat(fixture.accessLines()).as("one access line per request").isEqualTo(WARM_UP + MEASURED);
+            assertThat(responseBytes).as("response bytes").isGreaterThan((long) (WARM_UP + MEASURED) * 13);
+            System.out.println("RequestPathAllocationTest: " + perRequest + " B allocated per request (budget "
+                    + BUDGET_BYTES + ")");
+            assertThat(perRequest)
+                    .as("bytes allocated per request through the full-policy pipeline: measured %d, budget %d"
+                            + " (RequestPathAllocationTest.BUDGET_BYTES; see its javadoc to update it)",
+                            perRequest, BUDGET_BYTES)
+                    .isLessThanOrEqualTo(BUDGET_BYTES);
+        }
+    }
+}
