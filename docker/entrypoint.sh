@@ -11,12 +11,38 @@ set -eu
 # memory, the JIT's code cache and metaspace, so that nothing grows past them unnoticed; glibc keeps at
 # most 2 malloc arenas. RSS stays below 160 MB under load. An out-of-memory error ends the process (the
 # engine restarts it); no hsperfdata file (jstat/jps do not see the JVM; jcmd still works).
+# With a container memory limit the heap is a share of it (12.5 % up front, at most 25 %: a 256 MiB limit
+# gives the measured 32-64 MiB); without one (a bare `docker run`, where the JVM would see the host's RAM)
+# it is the fixed 32-64 MiB. (MinRAMPercentage too: below ~512 MiB the JVM takes that one, 50 % by default.)
 # JAVA_OPTS comes after the defaults and overrides them; one that sizes the heap (-Xmx, -XX:MaxRAM...)
 # replaces this heap, one that picks a collector replaces the serial one.
 defaults="-XX:+ExitOnOutOfMemoryError -XX:-UsePerfData -XX:MaxDirectMemorySize=48m -XX:ReservedCodeCacheSize=48m -XX:MaxMetaspaceSize=96m"
+
+# The container's memory limit in bytes (cgroup v2, else v1), or nothing when there is none.
+memory_limit() {
+  limit=""
+  if [ -r /sys/fs/cgroup/memory.max ]; then
+    limit=$(cat /sys/fs/cgroup/memory.max)
+  elif [ -r /sys/fs/cgroup/memory/memory.limit_in_bytes ]; then
+    limit=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes)
+  fi
+  case "$limit" in
+    "" | max | *[!0-9]*) return 0 ;;
+  esac
+  # cgroup v1 reports "no limit" as a number near 2^63
+  [ "${#limit}" -lt 16 ] && echo "$limit"
+  return 0
+}
+
 case " ${JAVA_OPTS:-} " in
   *" -Xmx"* | *" -XX:MaxRAM"* | *" -XX:InitialRAM"* | *" -Xms"*) ;;
-  *) defaults="$defaults -Xms32m -Xmx64m" ;;
+  *)
+    if [ -n "$(memory_limit)" ]; then
+      defaults="$defaults -XX:InitialRAMPercentage=12.5 -XX:MinRAMPercentage=25 -XX:MaxRAMPercentage=25"
+    else
+      defaults="$defaults -Xms32m -Xmx64m"
+    fi
+    ;;
 esac
 case " ${JAVA_OPTS:-} " in
   *" -XX:+Use"*"GC "*) ;;
