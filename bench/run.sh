@@ -10,6 +10,9 @@
 #        (build first: mvn -B -q package -DskipTests). Results: bench/results/<time>.tsv (raw) and .md (medians).
 # Before/after: BASELINE_JAR=/path/to/an/older/portcullis.jar adds the peers baseline-none and baseline-full (the same
 # configs served by that jar), measured in the same rounds.
+# Shared rate limits: the peers limit-local and limit-shared (opt-in: -p "nginx limit-local limit-shared") serve
+# one rule whose rate limit (key: the bearer token; a limit never reached) is in-process or kept in a redis-server
+# started here on the load CPU; at the end the Redis commands per request are printed.
 # Profiling: PROFILE="portcullis-full:cpu" (or :alloc, :wall) attaches async-profiler to that peer after the warm-up
 # and writes a flame graph of the measured rounds to bench/results/<time>-<peer>-<event>.html (and .collapsed).
 set -euo pipefail
@@ -68,6 +71,8 @@ SUMMARY=$RESULTS/$STAMP.md
 P_UPSTREAM=$PORT_BASE; P_NGINX=$((PORT_BASE + 1)); P_HAPROXY=$((PORT_BASE + 2))
 P_NONE=$((PORT_BASE + 3)); P_NONE_ADMIN=$((PORT_BASE + 4)); P_FULL=$((PORT_BASE + 5)); P_FULL_ADMIN=$((PORT_BASE + 6))
 P_BNONE=$((PORT_BASE + 7)); P_BNONE_ADMIN=$((PORT_BASE + 8)); P_BFULL=$((PORT_BASE + 9)); P_BFULL_ADMIN=$((PORT_BASE + 10))
+P_LLOCAL=$((PORT_BASE + 11)); P_LLOCAL_ADMIN=$((PORT_BASE + 12)); P_LSHARED=$((PORT_BASE + 13))
+P_LSHARED_ADMIN=$((PORT_BASE + 14)); P_REDIS=$((PORT_BASE + 15))
 
 PIDS=()
 cleanup() {
@@ -85,6 +90,29 @@ sed -e "s/127.0.0.1:$P_NONE\"/127.0.0.1:$P_BNONE\"/" -e "s/127.0.0.1:$P_NONE_ADM
   "$BENCH_DIR/no-rules.yaml" > "$BENCH_DIR/baseline-none.yaml"
 sed -e "s/127.0.0.1:$P_FULL\"/127.0.0.1:$P_BFULL\"/" -e "s/127.0.0.1:$P_FULL_ADMIN\"/127.0.0.1:$P_BFULL_ADMIN\"/" \
   "$BENCH_DIR/full.yaml" > "$BENCH_DIR/baseline-full.yaml"
+limit_config() { # $1 = port, $2 = admin port, $3 = scope; a limit the load never reaches (no 429 expected)
+  cat <<EOF
+listen: "127.0.0.1:$1"
+admin:
+  listen: "127.0.0.1:$2"
+upstream:
+  url: "http://127.0.0.1:$P_UPSTREAM"
+rate_limits:
+  per-token: { key: "header:Authorization", limit: 1000000, per: 1s, burst: 1000000, scope: $3 }
+rate_limit_store:
+  redis:
+    url: "redis://127.0.0.1:$P_REDIS/0"
+    timeout: 50ms
+    on_error: deny
+default: deny
+rules:
+  - name: limited
+    match: { paths: ["/**"] }
+    rate_limit: per-token
+EOF
+}
+limit_config "$P_LLOCAL" "$P_LLOCAL_ADMIN" local > "$BENCH_DIR/limit-local.yaml"
+limit_config "$P_LSHARED" "$P_LSHARED_ADMIN" shared > "$BENCH_DIR/limit-shared.yaml"
 mkdir -p "$BENCH_DIR/www" "$BENCH_DIR/nginx-up" "$BENCH_DIR/nginx-proxy"
 chmod 777 "$BENCH_DIR/nginx-up" "$BENCH_DIR/nginx-proxy"
 head -c 100 /dev/zero | tr '\0' 'a' > "$BENCH_DIR/www/small"
@@ -146,6 +174,13 @@ declare -A PORT PID
 PORT[upstream]=$P_UPSTREAM; PORT[nginx]=$P_NGINX; PORT[haproxy]=$P_HAPROXY
 PORT[portcullis-none]=$P_NONE; PORT[portcullis-full]=$P_FULL
 PORT[baseline-none]=$P_BNONE; PORT[baseline-full]=$P_BFULL
+PORT[limit-local]=$P_LLOCAL; PORT[limit-shared]=$P_LSHARED
+if [[ " $PEERS " == *" limit-shared "* ]]; then  # on_error: deny, so a Redis failure shows as non-2xx
+  command -v redis-server >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server >/dev/null
+  PIDS+=("$(start "$LOAD_CPU" "$BENCH_DIR/redis.log" redis-server --port "$P_REDIS" --bind 127.0.0.1 --save '' \
+    --appendonly no --daemonize no)")
+  wait_port "$P_REDIS"
+fi
 PID[upstream]=$(start "$LOAD_CPU" "$BENCH_DIR/nginx-up/out.log" "$NGINX" -c "$BENCH_DIR/nginx-up/nginx.conf")
 PIDS+=("${PID[upstream]}")
 for peer in $PEERS; do
@@ -158,6 +193,8 @@ for peer in $PEERS; do
     baseline-none|baseline-full)
       [ -f "$BASELINE_JAR" ] || { echo "BASELINE_JAR '$BASELINE_JAR' is not a file" >&2; exit 2; }
       PID[$peer]=$(start "$PEER_CPU" "$BENCH_DIR/$peer.log" java $JAVA_OPTS -jar "$BASELINE_JAR" run -c "$BENCH_DIR/$peer.yaml") ;;
+    limit-local|limit-shared)
+      PID[$peer]=$(start "$PEER_CPU" "$BENCH_DIR/$peer.log" java $JAVA_OPTS -jar "$JAR" run -c "$BENCH_DIR/$peer.yaml") ;;
     *) echo "unknown peer $peer" >&2; exit 2 ;;
   esac
   PIDS+=("${PID[$peer]}")
@@ -261,23 +298,18 @@ profile stop
     "wrk -t2 and the upstream on CPU $LOAD_CPU; $ROUNDS rounds x ${DURATION}s after ${WARMUP}s warm-up; medians." \
     "JAVA_OPTS='$JAVA_OPTS'; java: $(java -version 2>&1 | head -1)"
   echo
-  echo "| conns | size | peer | req/s | x nginx | p50 ms | p99 ms | p99 x nginx | RSS MB | CPU % | non-2xx | errors |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
-  awk -F'\t' -v conns_list="$CONNECTIONS" -v sizes_list="$SIZES" -v peers_list="$PEERS" '
-    NR > 1 { k = $3 SUBSEP $4 SUBSEP $2; n[k]++; rps[k, n[k]] = $5; p50[k, n[k]] = $6; p99[k, n[k]] = $7
-      rss[k, n[k]] = $8; cpu[k, n[k]] = $9; bad[k] += $10; err[k] += $11 }
-    function median(a, k, c,    i, j, t, v) { for (i = 1; i <= c; i++) v[i] = a[k, i] + 0
-      for (i = 2; i <= c; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] > t; j--) v[j + 1] = v[j]; v[j + 1] = t }
-      return c % 2 ? v[(c + 1) / 2] : (v[c / 2] + v[c / 2 + 1]) / 2 }
-    END { nc = split(conns_list, cs, " "); ns = split(sizes_list, ss, " "); np = split(peers_list, ps, " ")
-      for (a = 1; a <= nc; a++) for (b = 1; b <= ns; b++) {
-        ng = cs[a] SUBSEP ss[b] SUBSEP "nginx"
-        ngr = n[ng] ? median(rps, ng, n[ng]) : 0; ng99 = n[ng] ? median(p99, ng, n[ng]) : 0
-        for (c = 1; c <= np; c++) { k = cs[a] SUBSEP ss[b] SUBSEP ps[c]; if (!n[k]) continue
-          r = median(rps, k, n[k]); q = median(p99, k, n[k])
-          printf "| %s | %s | %s | %.0f | %s | %.2f | %.2f | %s | %.0f | %.0f | %d | %d |\n", cs[a], ss[b], ps[c], r,
-            (ngr > 0 ? sprintf("%.2f", r / ngr) : "-"), median(p50, k, n[k]), q, (ng99 > 0 ? sprintf("%.2f", q / ng99) : "-"),
-            median(rss, k, n[k]) / 1024, median(cpu, k, n[k]), bad[k], err[k] } } }' "$RAW"
+  "$ROOT/bench/table.sh" "$RAW"
 } > "$SUMMARY"
+if [[ " $PEERS " == *" limit-shared "* ]]; then  # Redis commands per request answered by limit-shared
+  served=$(curl -s "http://127.0.0.1:$P_LSHARED_ADMIN/metrics" | awk '/^portcullis_requests_total/ {n += $NF}
+    END { printf "%.0f", n }')
+  redis-cli -p "$P_REDIS" INFO commandstats | tr -d '\r' | awk -F'[:=,]' -v served="$served" '
+    /^cmdstat_/ { name = substr($1, 9); calls[name] = $3; usec[name] = $5 }
+    END { printf "\nlimit-shared answered %d requests; Redis served %d EVALSHA (%.3f per request, %.1f us each in Redis)" \
+            " and %d EVAL; inside the script:", served, calls["evalsha"], calls["evalsha"] / (served ? served : 1),
+            (calls["evalsha"] ? usec["evalsha"] / calls["evalsha"] : 0), calls["eval"]
+          for (c in calls) if (c != "evalsha" && c != "eval" && c != "ping") printf " %s %d", c, calls[c]; print "" }' \
+    >> "$SUMMARY"
+fi
 cat "$SUMMARY"
 echo "raw: $RAW" >&2

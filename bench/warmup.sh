@@ -10,11 +10,14 @@
 # -A builds an AppCDS archive first (java -XX:ArchiveClassesAtExit: a gateway serves requests for a few seconds
 # and is stopped with SIGTERM; the archive holds every class it loaded) and adds a variant with
 # -XX:SharedArchiveFile=<it> to the given ones (README "Memory and JVM flags": how an image could ship one).
+# -O does the same with JDK 25's AOT cache (-XX:AOTCacheOutput, JEP 483/514/515: loaded and linked classes plus the
+# training run's method profiles) and adds a variant with -XX:AOTCache=<it>; it needs `java` 25 or newer on the PATH
+# (e.g. PATH=/usr/lib/jvm/temurin-25-jdk-amd64/bin:$PATH bench/warmup.sh -O).
 #
 # Pinning: the gateway on CPU $PEER_CPU, wrk and the upstream (nginx) on CPU $LOAD_CPU. Loopback only; bounded in
 # time; every process started here is stopped by pid on exit.
 #
-# Usage: bench/warmup.sh [-s SECONDS] [-r REPEATS] [-c CONNECTIONS] [-A] [-- VARIANT ...]
+# Usage: bench/warmup.sh [-s SECONDS] [-r REPEATS] [-c CONNECTIONS] [-A] [-O] [-- VARIANT ...]
 #   VARIANT: JVM flags (leading NAME=value words go to the environment); default: $PORTCULLIS_JAVA_OPTS.
 #   (build first: mvn -B -q package -DskipTests)
 set -euo pipefail
@@ -27,16 +30,18 @@ SECONDS_TOTAL=30
 REPEATS=2
 CONNS=64
 CDS=
+AOT=
 PEER_CPU=${PEER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 PORT_BASE=${BENCH_PORT_BASE:-19380}
-while getopts "s:r:c:A" opt; do
+while getopts "s:r:c:AO" opt; do
   case $opt in
     s) SECONDS_TOTAL=$OPTARG ;;
     r) REPEATS=$OPTARG ;;
     c) CONNS=$OPTARG ;;
     A) CDS=1 ;;
-    *) sed -n 2,19p "$0"; exit 2 ;;
+    O) AOT=1 ;;
+    *) sed -n 2,22p "$0"; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
@@ -98,9 +103,9 @@ wait_port() {
   echo "port $1 did not open" >&2; return 1
 }
 now_ms() { date +%s%3N; }
-stop() { # $1 = pid: SIGTERM, then wait for it (at most 15 s)
+stop() { # $1 = pid, $2 = seconds to wait (default 15): SIGTERM, then wait for it
   kill "$1" 2>/dev/null || true
-  for _ in $(seq 1 150); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+  for _ in $(seq 1 $((${2:-15} * 10))); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
   kill -9 "$1" 2>/dev/null || true
 }
 gateway() { # $1 = variant, $2 = log; prints the pid
@@ -124,6 +129,17 @@ if [ -n "$CDS" ]; then  # the training run: what an image build would do once
   [ -s "$archive" ] || { echo "no CDS archive written: $(tail -5 "$BENCH_DIR/cds.log")" >&2; exit 1; }
   echo "AppCDS archive: $(($(stat -c %s "$archive") / 1024 / 1024)) MB" >&2
   VARIANTS+=("$base -XX:SharedArchiveFile=$archive")
+fi
+if [ -n "$AOT" ]; then  # JDK 25: the training run writes the AOT cache when it exits (a second JVM assembles it)
+  cache=$BENCH_DIR/portcullis.aot
+  base=${VARIANTS[0]}
+  pid=$(gateway "$base -XX:AOTCacheOutput=$cache" "$BENCH_DIR/aot.log"); PIDS+=("$pid")
+  wait_port "$P_FULL"
+  taskset -c "$LOAD_CPU" wrk -t1 -c8 -d10s -s "$ROOT/bench/wrk.lua" "http://127.0.0.1:$P_FULL/small" >/dev/null
+  stop "$pid" 120
+  [ -s "$cache" ] || { echo "no AOT cache written: $(tail -5 "$BENCH_DIR/aot.log")" >&2; exit 1; }
+  echo "AOT cache: $(($(stat -c %s "$cache") / 1024 / 1024)) MB" >&2
+  VARIANTS+=("$base -XX:AOTCache=$cache")
 fi
 
 echo "warm-up: ${#VARIANTS[@]} variant(s) x $REPEATS, ${SECONDS_TOTAL} s each, wrk -c$CONNS; gateway on CPU $PEER_CPU," \
