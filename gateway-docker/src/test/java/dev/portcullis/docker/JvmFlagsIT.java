@@ -49,6 +49,7 @@ class JvmFlagsIT {
     private static String flags(Long memoryLimit, String javaOpts) {
         try (GenericContainer<?> container = new GenericContainer<>(DockerImage.name())
                 .withImagePullPolicy(name -> false)
+                .withNetworkMode("none")                 // it only prints flags: no network at all (docker-ci.md)
                 .withEnv("JAVA_OPTS", (javaOpts + " -XX:+PrintFlagsFinal").strip())
                 .withCommand("--version")
                 .withCreateContainerCmdModifier(cmd -> {
