@@ -250,6 +250,30 @@ class SharedRateLimitIT {
     }
 
     @Test
+    void theScriptIsLoadedOnceWhenTheStoreConnectsSoThatCallsAreEvalshaOnly() throws Exception {
+        assertThat(redis.command("SCRIPT", "FLUSH")).isEqualTo("OK");
+        long evalBefore = commandCalls("eval");
+        long loadsBefore = commandCalls("script|load");
+        Gateway gw = gateway(100, "1h", 0, "1s", "deny");
+        Probe p = probe(gw);
+        awaitConnected(p);
+        long evalshaBefore = commandCalls("evalsha");
+        for (int i = 0; i < 5; i++) {
+            assertThat(p.send("GET", "/shared/x", "X-Tenant: acme").status()).isEqualTo(200);
+        }
+        assertThat(commandCalls("script|load") - loadsBefore).as("SCRIPT LOAD at connect").isEqualTo(1);
+        assertThat(commandCalls("evalsha") - evalshaBefore).as("one EVALSHA per request").isEqualTo(5);
+        assertThat(commandCalls("eval") - evalBefore).as("no full EVAL: the script was loaded").isZero();
+    }
+
+    /** Calls of {@code command} (as INFO commandstats names it, e.g. {@code script|load}) since the server started. */
+    private long commandCalls(String command) throws Exception {
+        String prefix = "cmdstat_" + command + ":calls=";
+        return redis.command("INFO", "commandstats").lines().filter(l -> l.startsWith(prefix))
+                .mapToLong(l -> Long.parseLong(l.substring(prefix.length(), l.indexOf(',')))).sum();
+    }
+
+    @Test
     void aReloadKeepsTheConnectionWhenTheStoreIsUnchangedAndReplacesItWhenItChanges(@TempDir Path dir)
             throws Exception {
         Map<String, String> vars = new HashMap<>(Map.of("REDIS_URL", redis.url(), "LIMIT", "2", "PER", "1h",
