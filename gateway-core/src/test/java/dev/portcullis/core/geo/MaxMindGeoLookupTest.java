@@ -158,7 +158,8 @@ class MaxMindGeoLookupTest {
         assertThatThrownBy(() -> MaxMindGeoLookup.open(null, dir))
                 .hasMessage("\"" + dir + "\" is a directory (expected: a MaxMind DB file)")
                 .extracting(e -> ((GeoDatabaseException) e).describe(Path.of("policy.yaml")))
-                .isEqualTo("policy.yaml: geoip.asn_database: \"" + dir + "\" is a directory (expected: a MaxMind DB file)");
+                .isEqualTo("policy.yaml: geoip.asn_database: \"" + dir
+                        + "\" is a directory (expected: a MaxMind DB file)");
         Path text = Files.writeString(dir.resolve("policy.yaml"), "rules: []\n");
         assertThatThrownBy(() -> MaxMindGeoLookup.open(text, null))
                 .isInstanceOf(GeoDatabaseException.class)

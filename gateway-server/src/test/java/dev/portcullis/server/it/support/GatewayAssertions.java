@@ -20,7 +20,8 @@ public final class GatewayAssertions {
             "{\"error\":\"Forbidden\",\"message\":\"You do not have permission to access this resource\"}";
 
     /** The exact default 429 body of SPEC 3.6. */
-    public static final String RATE_LIMITED_BODY = "{\"error\":\"Too Many Requests\",\"message\":\"Rate limit exceeded\"}";
+    public static final String RATE_LIMITED_BODY =
+            "{\"error\":\"Too Many Requests\",\"message\":\"Rate limit exceeded\"}";
 
     /** Accepted reason phrases per status (RFC 9110 names, and the older names Netty still uses). */
     private static final Map<Integer, List<String>> REASONS = Map.ofEntries(
