@@ -8,15 +8,18 @@ public final class GeoDatabaseException extends ConfigResourceException {
 
     private static final long serialVersionUID = 1L;
 
+    private final String keyPath;
     private final Path path;
 
     /**
+     * @param keyPath the config key that names the file: {@code geoip.database} or {@code geoip.asn_database}
      * @param path the database file
      * @param problem what is wrong with it, completing a sentence that starts with the quoted path, e.g.
      *     {@code "is a GeoLite2-ASN database (expected: a Country or City database)"}
      */
-    public GeoDatabaseException(Path path, String problem) {
+    public GeoDatabaseException(String keyPath, Path path, String problem) {
         super("\"" + path + "\" " + problem);
+        this.keyPath = keyPath;
         this.path = path;
     }
 
@@ -27,6 +30,6 @@ public final class GeoDatabaseException extends ConfigResourceException {
 
     @Override
     public String keyPath() {
-        return "geoip";
+        return keyPath;
     }
 }

@@ -42,6 +42,10 @@ public final class MaxMindGeoLookup implements GeoLookup, AutoCloseable {
      * the table is built; it only validates the file and reads its metadata.
      */
 
+    /** The config keys that name the databases, for problems with a file (SPEC 3.9 key paths). */
+    private static final String COUNTRY_KEY = "geoip.database";
+    private static final String ASN_KEY = "geoip.asn_database";
+
     /** What the type of an ASN database contains: the only type whose records hold just the AS (GeoLite2-ASN). */
     private static final String ASN_TYPE = "GeoLite2-ASN";
 
@@ -87,15 +91,15 @@ public final class MaxMindGeoLookup implements GeoLookup, AutoCloseable {
         List<String> codes = new ArrayList<>(List.of(UNKNOWN_COUNTRY));
         try {
             if (countryDatabase != null) {
-                countries = openReader(countryDatabase);
+                countries = openReader(COUNTRY_KEY, countryDatabase);
                 String type = countries.getMetadata().databaseType();
                 if (!type.contains("City") && !type.contains("Country")) {
-                    throw new GeoDatabaseException(countryDatabase,
+                    throw new GeoDatabaseException(COUNTRY_KEY, countryDatabase,
                             "is a " + type + " database (expected: a Country or City database)");
                 }
                 infos.add(info(GeoDatabaseInfo.COUNTRY, countries, countryDatabase));
                 Reader reader = countries;
-                countryIndex = index(countryDatabase, reader, address -> {
+                countryIndex = index(COUNTRY_KEY, countryDatabase, reader, address -> {
                     String code = lookUpCountry(reader, address);
                     int known = codes.indexOf(code);
                     if (known < 0) {
@@ -106,14 +110,15 @@ public final class MaxMindGeoLookup implements GeoLookup, AutoCloseable {
                 });
             }
             if (asnDatabase != null) {
-                asns = openReader(asnDatabase);
+                asns = openReader(ASN_KEY, asnDatabase);
                 String type = asns.getMetadata().databaseType();
                 if (!type.contains(ASN_TYPE)) {
-                    throw new GeoDatabaseException(asnDatabase, "is a " + type + " database (expected: an ASN database)");
+                    throw new GeoDatabaseException(ASN_KEY, asnDatabase,
+                            "is a " + type + " database (expected: an ASN database)");
                 }
                 infos.add(info(GeoDatabaseInfo.ASN, asns, asnDatabase));
                 Reader reader = asns;
-                asnIndex = index(asnDatabase, reader, address -> (int) lookUpAsn(reader, address));
+                asnIndex = index(ASN_KEY, asnDatabase, reader, address -> (int) lookUpAsn(reader, address));
             }
         } finally {
             closeQuietly(countries);
@@ -122,12 +127,13 @@ public final class MaxMindGeoLookup implements GeoLookup, AutoCloseable {
         return new MaxMindGeoLookup(countryIndex, codes.toArray(String[]::new), asnIndex, infos);
     }
 
-    private static MmdbIndex index(Path path, Reader reader, MmdbIndex.Decoder decoder) throws GeoDatabaseException {
+    private static MmdbIndex index(String key, Path path, Reader reader, MmdbIndex.Decoder decoder)
+            throws GeoDatabaseException {
         try {
             return MmdbIndex.build(path, reader.getMetadata().nodeCount(), reader.getMetadata().recordSize(),
                     reader.getMetadata().ipVersion(), decoder);
         } catch (IOException | RuntimeException e) {
-            throw new GeoDatabaseException(path, "is not a valid MaxMind DB file (" + e.getMessage() + ")");
+            throw new GeoDatabaseException(key, path, "is not a valid MaxMind DB file (" + e.getMessage() + ")");
         }
     }
 
@@ -208,22 +214,23 @@ public final class MaxMindGeoLookup implements GeoLookup, AutoCloseable {
                 && code.charAt(1) >= 'A' && code.charAt(1) <= 'Z';
     }
 
-    private static Reader openReader(Path path) throws GeoDatabaseException {
+    private static Reader openReader(String key, Path path) throws GeoDatabaseException {
         if (!Files.exists(path)) {
-            throw new GeoDatabaseException(path, "does not exist (expected: a MaxMind DB file, e.g. GeoLite2-Country.mmdb)");
+            throw new GeoDatabaseException(key, path,
+                    "does not exist (expected: a MaxMind DB file, e.g. GeoLite2-Country.mmdb)");
         }
         if (Files.isDirectory(path)) {
-            throw new GeoDatabaseException(path, "is a directory (expected: a MaxMind DB file)");
+            throw new GeoDatabaseException(key, path, "is a directory (expected: a MaxMind DB file)");
         }
         if (!Files.isReadable(path)) {
-            throw new GeoDatabaseException(path, "is not readable");
+            throw new GeoDatabaseException(key, path, "is not readable");
         }
         try {
             return new Reader(path.toFile(), FileMode.MEMORY_MAPPED, new CHMCache());
         } catch (InvalidDatabaseException e) {
-            throw new GeoDatabaseException(path, "is not a MaxMind DB file (" + e.getMessage() + ")");
+            throw new GeoDatabaseException(key, path, "is not a MaxMind DB file (" + e.getMessage() + ")");
         } catch (IOException | RuntimeException e) {
-            throw new GeoDatabaseException(path, "cannot be read: " + e);
+            throw new GeoDatabaseException(key, path, "cannot be read: " + e);
         }
     }
 

@@ -134,10 +134,12 @@ class MaxMindGeoLookupTest {
         Path country = countryDb();
         assertThatThrownBy(() -> MaxMindGeoLookup.open(asn, null))
                 .isInstanceOf(GeoDatabaseException.class)
-                .hasMessage("\"" + asn + "\" is a GeoLite2-ASN database (expected: a Country or City database)");
+                .hasMessage("\"" + asn + "\" is a GeoLite2-ASN database (expected: a Country or City database)")
+                .extracting(e -> ((GeoDatabaseException) e).keyPath()).isEqualTo("geoip.database");
         assertThatThrownBy(() -> MaxMindGeoLookup.open(null, country))
                 .isInstanceOf(GeoDatabaseException.class)
-                .hasMessage("\"" + country + "\" is a GeoLite2-Country database (expected: an ASN database)");
+                .hasMessage("\"" + country + "\" is a GeoLite2-Country database (expected: an ASN database)")
+                .extracting(e -> ((GeoDatabaseException) e).keyPath()).isEqualTo("geoip.asn_database");
         Path anonymous = MmdbWriter.create("GeoIP2-Anonymous-IP").insert("81.2.0.0/16", Map.of("is_anonymous", true))
                 .write(dir.resolve("anon.mmdb"));
         assertThatThrownBy(() -> MaxMindGeoLookup.open(anonymous, null))
@@ -154,7 +156,10 @@ class MaxMindGeoLookupTest {
                         + "\" does not exist (expected: a MaxMind DB file, e.g. GeoLite2-Country.mmdb)")
                 .extracting(e -> ((GeoDatabaseException) e).path()).isEqualTo(missing);
         assertThatThrownBy(() -> MaxMindGeoLookup.open(null, dir))
-                .hasMessage("\"" + dir + "\" is a directory (expected: a MaxMind DB file)");
+                .hasMessage("\"" + dir + "\" is a directory (expected: a MaxMind DB file)")
+                .extracting(e -> ((GeoDatabaseException) e).describe(Path.of("policy.yaml")))
+                .isEqualTo("policy.yaml: geoip.asn_database: \"" + dir
+                        + "\" is a directory (expected: a MaxMind DB file)");
         Path text = Files.writeString(dir.resolve("policy.yaml"), "rules: []\n");
         assertThatThrownBy(() -> MaxMindGeoLookup.open(text, null))
                 .isInstanceOf(GeoDatabaseException.class)

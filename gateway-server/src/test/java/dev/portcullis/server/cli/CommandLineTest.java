@@ -2,12 +2,14 @@ package dev.portcullis.server.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.portcullis.core.geo.MmdbWriter;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -117,6 +119,44 @@ class CommandLineTest {
         assertThat(result.exit()).isEqualTo(1);
         assertThat(result.err()).startsWith(file + ":5:23: identity.forwarded.trusted_proxies[0]: \"::/0\" would"
                 + " believe identity headers from every IPv6 address");
+    }
+
+    @Test
+    void checkRefusesAGeoIpDatabaseOfTheWrongTypeNamingItsKeyAndPath(@TempDir Path dir) throws IOException {
+        MmdbWriter.asns(Map.of("81.2.69.0/24", 64500L)).write(dir.resolve("asn.mmdb"));
+        MmdbWriter.countries(Map.of("81.2.69.0/24", "GB")).write(dir.resolve("country.mmdb"));
+        Path swapped = dir.resolve("swapped.yaml");
+        Files.writeString(swapped, String.join("\n",
+                "upstream: {url: \"http://127.0.0.1:3000\"}",
+                "geoip: {database: asn.mmdb}",
+                "rules:",
+                "  - name: embargo",
+                "    match: {countries: [KP]}",
+                "    action: deny",
+                ""));
+        Result country = run("check", "-c", swapped.toString());
+        assertThat(country.exit()).isEqualTo(1);
+        assertThat(country.out()).isEmpty();
+        assertThat(country.err().lines().toList()).containsExactly(
+                swapped + ": geoip.database: \"" + dir.resolve("asn.mmdb")
+                        + "\" is a GeoLite2-ASN database (expected: a Country or City database)",
+                "1 problem in " + swapped);
+
+        Path asn = dir.resolve("asn.yaml");
+        Files.writeString(asn, String.join("\n",
+                "upstream: {url: \"http://127.0.0.1:3000\"}",
+                "geoip: {asn_database: country.mmdb}",
+                "rules:",
+                "  - name: bad-network",
+                "    match: {asns: [64500]}",
+                "    action: deny",
+                ""));
+        Result wrongAsn = run("check", "-c", asn.toString());
+        assertThat(wrongAsn.exit()).isEqualTo(1);
+        assertThat(wrongAsn.err().lines().toList()).containsExactly(
+                asn + ": geoip.asn_database: \"" + dir.resolve("country.mmdb")
+                        + "\" is a GeoLite2-Country database (expected: an ASN database)",
+                "1 problem in " + asn);
     }
 
     @Test

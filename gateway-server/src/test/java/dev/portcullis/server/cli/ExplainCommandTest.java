@@ -108,12 +108,18 @@ class ExplainCommandTest {
         Result denied = run("explain", "-c", geoConfig.toString(), "--method", "GET", "--path", "/x",
                 "--ip", "175.45.177.1");
         assertThat(denied.exit()).isZero();
-        assertThat(denied.out()).contains("KP").contains("embargo").contains("403");
+        assertThat(denied.out())
+                .contains("client    175.45.177.1, country KP, ASN unknown\n")
+                .contains("1. embargo (deny, enforce): matched")
+                .contains("decision  403 forbidden, rule embargo:");
 
         Result allowed = run("explain", "-c", geoConfig.toString(), "--method", "GET", "--path", "/x",
                 "--ip", "81.2.69.7");
         assertThat(allowed.exit()).isZero();
-        assertThat(allowed.out()).contains("GB").contains("64500").contains("200");
+        assertThat(allowed.out())
+                .contains("client    81.2.69.7, country GB, ASN AS64500\n")
+                .contains("1. embargo (deny, enforce): not matched")
+                .contains("decision  200 proxied");
     }
 
     @Test

@@ -2,11 +2,13 @@ package dev.portcullis.server.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.portcullis.core.geo.MmdbWriter;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -66,6 +68,58 @@ class TestCommandTest {
                 "FAIL  wrong rule (" + cases + ":8): expected 200, rule app; got 200, rule static-assets (allowed by "
                         + "rule static-assets)",
                 "1 passed, 2 failed");
+    }
+
+    @Test
+    void aCasesCountryAndAsnDecideGeoIpRules(@TempDir Path dir) throws IOException {
+        MmdbWriter.countries(Map.of("175.45.176.0/22", "KP", "81.2.69.0/24", "GB")).write(dir.resolve("country.mmdb"));
+        MmdbWriter.asns(Map.of("81.2.69.128/25", 64500L)).write(dir.resolve("asn.mmdb"));
+        Path config = dir.resolve("geo.yaml");
+        Files.writeString(config, """
+                upstream: { url: "http://127.0.0.1:3000" }
+                geoip: { database: "country.mmdb", asn_database: "asn.mmdb" }
+                default: allow
+                rules:
+                  - name: embargo
+                    match: { countries: [KP, IR] }
+                    action: deny
+                  - name: bad-network
+                    match: { asns: [64500] }
+                    action: deny
+                """);
+        Path cases = dir.resolve("cases.yaml");
+        Files.writeString(cases, """
+                cases:
+                  - name: embargoed country
+                    request: { path: /x, country: KP }
+                    expect: { status: 403, rule: embargo }
+                  - name: other country
+                    request: { path: /x, country: GB }
+                    expect: { status: 200 }
+                  - name: bad network
+                    request: { path: /x, country: GB, asn: 64500 }
+                    expect: { status: 403, rule: bad-network }
+                  - name: wrong country expectation
+                    request: { path: /x, country: DE }
+                    expect: { status: 403, rule: embargo }
+                  - name: wrong asn expectation
+                    request: { path: /x, asn: 64501 }
+                    expect: { status: 403, rule: bad-network }
+                """);
+
+        Result result = run("test", "-c", config.toString(), cases.toString());
+
+        assertThat(result.err()).isEmpty();
+        assertThat(result.out().lines().toList()).containsExactly(
+                "PASS  embargoed country: 403, rule embargo",
+                "PASS  other country: 200, no rule (default)",
+                "PASS  bad network: 403, rule bad-network",
+                "FAIL  wrong country expectation (" + cases + ":11): expected 403, rule embargo; got 200, no rule"
+                        + " (default) (no rule matched, default allow)",
+                "FAIL  wrong asn expectation (" + cases + ":14): expected 403, rule bad-network; got 200, no rule"
+                        + " (default) (no rule matched, default allow)",
+                "3 passed, 2 failed");
+        assertThat(result.exit()).isEqualTo(1);
     }
 
     @Test

@@ -4,20 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.classic.spi.IThrowableProxy;
-import ch.qos.logback.core.AppenderBase;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.jwk.RSAKey;
 import dev.portcullis.server.it.support.GatewayHarness;
 import dev.portcullis.server.it.support.GatewayHarness.Gateway;
 import dev.portcullis.server.it.support.JwtMint;
+import dev.portcullis.server.it.support.LogCapture;
 import dev.portcullis.server.it.support.RawHttp;
 import dev.portcullis.server.it.support.RawHttp.RawResponse;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -44,7 +40,6 @@ class AccessLogIT {
     private static final List<String> FIELDS = List.of("ts", "request_id", "client_ip", "country", "method",
             "host", "path", "subject", "rule", "decision", "reason", "audit", "status", "upstream_status",
             "duration_ms", "bytes_out");
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     @RegisterExtension
     static final GatewayHarness harness = new GatewayHarness();
@@ -56,34 +51,8 @@ class AccessLogIT {
     static RSAKey attacker;
     static String jwksFile;
 
-    /** Everything logged while a test runs, as text: message, arguments formatted, throwable chain. */
-    private static final class Capture extends AppenderBase<ILoggingEvent> {
-        final List<ILoggingEvent> events = new ArrayList<>();
-
-        @Override
-        protected synchronized void append(ILoggingEvent event) {
-            events.add(event);
-        }
-
-        synchronized List<ILoggingEvent> snapshot() {
-            return List.copyOf(events);
-        }
-
-        String text() {
-            StringBuilder all = new StringBuilder();
-            for (ILoggingEvent e : snapshot()) {
-                all.append(e.getLoggerName()).append(' ').append(e.getFormattedMessage()).append('\n');
-                for (IThrowableProxy t = e.getThrowableProxy(); t != null; t = t.getCause()) {
-                    all.append(t.getClassName()).append(": ").append(t.getMessage()).append('\n');
-                }
-            }
-            return all.toString();
-        }
-    }
-
-    private final Capture access = new Capture();
-    private final Capture operational = new Capture();
-    private Logger accessLogger;
+    private LogCapture access;
+    private LogCapture operational;
     private Logger projectLogger;
     private Level projectLevel;
 
@@ -96,23 +65,17 @@ class AccessLogIT {
 
     @BeforeEach
     void capture() {
-        accessLogger = (Logger) LoggerFactory.getLogger("portcullis.access");
-        Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
         projectLogger = (Logger) LoggerFactory.getLogger("dev.portcullis");
         projectLevel = projectLogger.getLevel();
         projectLogger.setLevel(Level.DEBUG);
-        for (Capture c : List.of(access, operational)) {
-            c.setContext(accessLogger.getLoggerContext());
-            c.start();
-        }
-        accessLogger.addAppender(access);
-        root.addAppender(operational);
+        access = LogCapture.attach("portcullis.access");
+        operational = LogCapture.attach(org.slf4j.Logger.ROOT_LOGGER_NAME);
     }
 
     @AfterEach
     void release() {
-        accessLogger.detachAppender(access);
-        ((Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)).detachAppender(operational);
+        access.detach();
+        operational.detach();
         projectLogger.setLevel(projectLevel);
     }
 
@@ -131,17 +94,7 @@ class AccessLogIT {
 
     /** The access line whose request_id is {@code requestId}, waited for (it is logged after the response). */
     private JsonNode lineFor(String requestId) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (System.nanoTime() < deadline) {
-            for (ILoggingEvent e : access.snapshot()) {
-                JsonNode line = JSON.readTree(e.getFormattedMessage());
-                if (requestId.equals(line.path("request_id").asText(null))) {
-                    return line;
-                }
-            }
-            Thread.sleep(10);
-        }
-        throw new AssertionError("no access line with request_id " + requestId + " in " + access.text());
+        return access.jsonLineFor(requestId);
     }
 
     private static void assertFieldsInOrder(JsonNode line) {

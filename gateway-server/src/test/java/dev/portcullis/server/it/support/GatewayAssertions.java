@@ -19,6 +19,10 @@ public final class GatewayAssertions {
     public static final String FORBIDDEN_BODY =
             "{\"error\":\"Forbidden\",\"message\":\"You do not have permission to access this resource\"}";
 
+    /** The exact default 429 body of SPEC 3.6. */
+    public static final String RATE_LIMITED_BODY =
+            "{\"error\":\"Too Many Requests\",\"message\":\"Rate limit exceeded\"}";
+
     /** Accepted reason phrases per status (RFC 9110 names, and the older names Netty still uses). */
     private static final Map<Integer, List<String>> REASONS = Map.ofEntries(
             Map.entry(400, List.of("Bad Request")),
@@ -28,6 +32,7 @@ public final class GatewayAssertions {
             Map.entry(408, List.of("Request Timeout")),
             Map.entry(413, List.of("Content Too Large", "Payload Too Large", "Request Entity Too Large")),
             Map.entry(414, List.of("URI Too Long", "Request-URI Too Long")),
+            Map.entry(429, List.of("Too Many Requests")),
             Map.entry(431, List.of("Request Header Fields Too Large")),
             Map.entry(502, List.of("Bad Gateway")),
             Map.entry(503, List.of("Service Unavailable")),
