@@ -83,7 +83,8 @@ class SharedRateLimitMidLoadIT {
 
         for (Answer a : outage.answers) {
             assertThat(a.status).as("on_error: allow proxies every request: %s", a).isEqualTo(200);
-            assertThat(a.millis()).as("answered within timeout + margin: %s", a).isLessThanOrEqualTo(ANSWER_BOUND_MILLIS);
+            assertThat(a.millis()).as("answered within timeout + margin: %s", a)
+                    .isLessThanOrEqualTo(ANSWER_BOUND_MILLIS);
         }
         double errors = StoreMeters.value(harness, gw, StoreMeters.ERRORS) - errorsBefore;
         assertThat(outage.inFlight()).as("requests waiting on Redis when it went (%s)", outage).isPositive();
@@ -104,7 +105,8 @@ class SharedRateLimitMidLoadIT {
         Outage outage = stopRedisUnderLoad(p);
 
         for (Answer a : outage.answers) {
-            assertThat(a.millis()).as("answered within timeout + margin: %s", a).isLessThanOrEqualTo(ANSWER_BOUND_MILLIS);
+            assertThat(a.millis()).as("answered within timeout + margin: %s", a)
+                    .isLessThanOrEqualTo(ANSWER_BOUND_MILLIS);
             if (a.answeredNanos < outage.pausing) {
                 assertThat(a.status).as("Redis up, a fresh tenant: admitted: %s", a).isEqualTo(200);
             } else if (a.sentNanos >= outage.paused) {
