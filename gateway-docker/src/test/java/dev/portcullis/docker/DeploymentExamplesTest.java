@@ -7,15 +7,21 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.portcullis.core.config.CompiledConfig;
 import dev.portcullis.core.config.ConfigLoader;
+import dev.portcullis.core.ratelimit.RateLimitDefinition;
+import dev.portcullis.core.ratelimit.SharedStoreSettings;
+import java.io.Reader;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.stream.StreamSupport;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.yaml.snakeyaml.Yaml;
 
 /**
  * The Compose and Kubernetes examples under docker/ parse, keep their promises (only the gateway's
@@ -50,6 +56,60 @@ class DeploymentExamplesTest {
         assertThat(config.adminListen().host()).as("admin stays inside the container").isEqualTo("127.0.0.1");
         assertThat(config.upstream().host() + ":" + config.upstream().port()).isEqualTo("app:5678");
         assertThat(texts(app.path("command"))).contains("-listen=:5678");
+    }
+
+    @Test
+    void sharedLimitsComposeRunsTwoHardenedReplicasOnOneRedisWithAPolicyThatLoads() throws Exception {
+        JsonNode services = composeWithMergeKeys(DOCKER.resolve("compose.shared-limits.yaml")).path("services");
+        assertThat(names(services)).containsExactlyInAnyOrder("redis", "app", "gateway-1", "gateway-2");
+        JsonNode redis = services.path("redis");
+        JsonNode app = services.path("app");
+        assertThat(redis.has("ports") || redis.has("expose")).as("Redis publishes no port").isFalse();
+        assertThat(app.has("ports") || app.has("expose")).as("the app publishes no port").isFalse();
+
+        Path policy = DOCKER.resolve("../config/examples/shared-rate-limits.yaml").normalize();
+        assertThat(policy).isRegularFile();
+        CompiledConfig config = ConfigLoader.load(policy);
+        SharedStoreSettings store = config.rateLimitStore();
+        assertThat(store).as("the example's policy has a rate_limit_store").isNotNull();
+        assertThat(store.host()).as("the store is the Compose service").isEqualTo("redis");
+        assertThat(store.port()).isEqualTo(6379);
+        assertThat(config.rateLimits()).extracting(RateLimitDefinition::scope)
+                .contains(RateLimitDefinition.Scope.SHARED);
+        assertThat(config.upstream().host()).isEqualTo("app");
+        assertThat(texts(app.path("command"))).contains("-listen=:" + config.upstream().port());
+        assertThat(config.listen().host()).isEqualTo("0.0.0.0");
+
+        // the Redis password reaches both: requirepass, and the variable password_env names
+        List<String> redisCommand = texts(redis.path("command"));
+        String password = redisCommand.get(redisCommand.indexOf("--requirepass") + 1);
+
+        List<String> published = new ArrayList<>();
+        for (String name : List.of("gateway-1", "gateway-2")) {
+            JsonNode gateway = services.path(name);
+            assertThat(gateway.path("image").asText()).as(name).isEqualTo("portcullis:latest");
+            assertThat(texts(gateway.path("volumes"))).as(name + ": the example's policy, read-only, where the image "
+                    + "reads it").containsExactly("../config/examples/shared-rate-limits.yaml:"
+                    + "/etc/portcullis/policy.yaml:ro");
+            assertThat(gateway.path("init").asBoolean()).as(name + ": init forwards SIGHUP and SIGTERM").isTrue();
+            assertThat(gateway.path("read_only").asBoolean()).as(name).isTrue();
+            assertThat(texts(gateway.path("tmpfs"))).as(name + ": a writable /tmp on a read-only root")
+                    .contains("/tmp");
+            assertThat(composeDuration(gateway.path("stop_grace_period").asText()))
+                    .as(name + ": stop_grace_period lets the gateway drain (drain_timeout %s)", config.drainTimeout())
+                    .isGreaterThan(config.drainTimeout());
+            assertThat(gateway.path("environment").path(store.passwordEnv()).asText()).as(name + ": password_env")
+                    .isEqualTo(password);
+            assertThat(texts(gateway.path("depends_on"))).as(name).contains("redis", "app");
+            assertThat(texts(gateway.path("networks"))).as(name + ": on the network of Redis and the app")
+                    .containsAll(texts(redis.path("networks"))).containsAll(texts(app.path("networks")));
+            List<String> ports = texts(gateway.path("ports"));
+            assertThat(ports).as(name).hasSize(1);
+            assertThat(ports.get(0)).as(name + ": publishes the policy's listener")
+                    .endsWith(":" + config.listen().port());
+            published.add(ports.get(0).substring(0, ports.get(0).indexOf(':')));
+        }
+        assertThat(published).as("each replica on its own host port").doesNotHaveDuplicates();
     }
 
     @Test
@@ -90,6 +150,27 @@ class DeploymentExamplesTest {
         assertThat(ports.size()).as("the Service targets one port").isEqualTo(1);
         assertThat(ports.get(0).path("targetPort").asText()).isEqualTo("http");
         assertThat(service.path("spec").path("selector")).isEqualTo(deployment.path("spec").path("selector").path("matchLabels"));
+    }
+
+    /**
+     * A Compose file with its anchors and merge keys ({@code <<: *gateway}) resolved, which Jackson's YAML parser
+     * does not do.
+     */
+    private static JsonNode composeWithMergeKeys(Path file) throws IOException {
+        try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            return YAML.valueToTree(new Yaml().load(reader));
+        }
+    }
+
+    /** A Compose duration such as {@code 35s} or {@code 1m30s}. */
+    private static Duration composeDuration(String text) {
+        return Duration.parse("PT" + text.toUpperCase(Locale.ROOT));
+    }
+
+    private static List<String> names(JsonNode object) {
+        List<String> names = new ArrayList<>();
+        object.fieldNames().forEachRemaining(names::add);
+        return names;
     }
 
     private static List<JsonNode> documents(Path file) throws IOException {

@@ -5,6 +5,7 @@ import dev.portcullis.server.metrics.RateLimitStoreMetrics;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,14 +19,22 @@ final class StoreFailures {
 
     private final SharedStoreSettings settings;
     private final RateLimitStoreMetrics metrics;
-    private final AtomicLong lastLogNanos = new AtomicLong(System.nanoTime() - LOG_INTERVAL_NANOS);
+    private final LongSupplier nanoTime;
+    private final AtomicLong lastLogNanos;
     private final LongAdder unlogged = new LongAdder();
     /** Confined to the store's loop. */
     private boolean up;
 
     StoreFailures(SharedStoreSettings settings, RateLimitStoreMetrics metrics) {
+        this(settings, metrics, System::nanoTime);
+    }
+
+    /** With the clock the once-per-second log reads ({@link System#nanoTime} but in tests). */
+    StoreFailures(SharedStoreSettings settings, RateLimitStoreMetrics metrics, LongSupplier nanoTime) {
         this.settings = settings;
         this.metrics = metrics;
+        this.nanoTime = nanoTime;
+        this.lastLogNanos = new AtomicLong(nanoTime.getAsLong() - LOG_INTERVAL_NANOS);
     }
 
     /** An exception for a failure of this store, naming it. */
@@ -53,7 +62,7 @@ final class StoreFailures {
     }
 
     private void logMessage(String message) {
-        long now = System.nanoTime();
+        long now = nanoTime.getAsLong();
         long last = lastLogNanos.get();
         if (now - last >= LOG_INTERVAL_NANOS && lastLogNanos.compareAndSet(last, now)) {
             LOG.warn("{} ({} more failures in the last second); on_error {} decides", message, unlogged.sumThenReset(),

@@ -8,6 +8,7 @@ import dev.portcullis.server.it.support.Probe;
 import dev.portcullis.server.it.support.PrometheusText;
 import dev.portcullis.server.it.support.RawHttp.RawResponse;
 import dev.portcullis.server.it.support.RedisServer;
+import dev.portcullis.server.it.support.StoreMeters;
 import dev.portcullis.core.runtime.ReloadOutcome;
 import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
@@ -65,27 +66,12 @@ class SharedRateLimitIT {
         return harness.start("shared-rate-limit.yaml", vars);
     }
 
-    /** Sends until the store answers (the connection is set up in the background at start). */
-    private static void awaitConnected(Probe p) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-        while (System.nanoTime() < deadline) {
-            if (PrometheusText.parse(metricsText(p)).valueOrZero("portcullis_rate_limit_store_up", Map.of()) == 1) {
-                return;
-            }
-            Thread.sleep(20);
-        }
-        throw new AssertionError("the rate limit store did not connect");
+    /** Waits until the store is up (the connection is set up in the background at start). */
+    private static void awaitConnected(Gateway gw) throws Exception {
+        StoreMeters.awaitUp(harness, gw, Duration.ofSeconds(5));
     }
 
-    private static Gateway current;
-
-    private static String metricsText(Probe p) throws Exception {
-        return harness.client().send(HttpRequest.newBuilder(current.adminUri("/metrics")).build(),
-                HttpResponse.BodyHandlers.ofString()).body();
-    }
-
-    private Probe probe(Gateway gw) {
-        current = gw;
+    private static Probe probe(Gateway gw) {
         return new Probe(harness, gw);
     }
 
@@ -94,10 +80,9 @@ class SharedRateLimitIT {
         Gateway a = gateway(5, "1h", 3, "1s", "deny");
         Gateway b = gateway(5, "1h", 3, "1s", "deny");
         Probe pa = probe(a);
-        Probe pb = new Probe(harness, b);
-        awaitConnected(pa);
-        current = b;
-        awaitConnected(pb);
+        Probe pb = probe(b);
+        awaitConnected(a);
+        awaitConnected(b);
 
         List<CompletableFuture<Integer>> answers = new ArrayList<>();
         for (int i = 0; i < 40; i++) {
@@ -126,7 +111,7 @@ class SharedRateLimitIT {
     void keysAreHashedNamespacedAndExpire() throws Exception {
         Gateway gw = gateway(2, "1s", 0, "1s", "deny");
         Probe p = probe(gw);
-        awaitConnected(p);
+        awaitConnected(gw);
         assertThat(p.send("GET", "/shared/x", "X-Tenant: secret-tenant-42").status()).isEqualTo(200);
 
         String keys = redis.command("KEYS", "*");
@@ -149,7 +134,7 @@ class SharedRateLimitIT {
             throws Exception {
         Gateway gw = gateway(3, "1h", 0, "100ms", "allow");
         Probe p = probe(gw);
-        awaitConnected(p);
+        awaitConnected(gw);
         for (int i = 0; i < 3; i++) {
             assertThat(p.send("GET", "/shared/x", "X-Tenant: acme").status()).isEqualTo(200);
         }
@@ -163,9 +148,9 @@ class SharedRateLimitIT {
             assertThat(r.status()).as("on_error: allow").isEqualTo(200);
             assertThat(millis).as("answered within timeout + margin").isLessThan(100 + 400);
         }
-        PrometheusText metrics = PrometheusText.parse(metricsText(p));
-        assertThat(metrics.valueOrZero("portcullis_rate_limit_store_errors_total", Map.of())).isGreaterThanOrEqualTo(20);
-        assertThat(metrics.valueOrZero("portcullis_rate_limit_store_up", Map.of())).isZero();
+        PrometheusText metrics = PrometheusText.parse(StoreMeters.metricsText(harness, gw));
+        assertThat(metrics.valueOrZero(StoreMeters.ERRORS, Map.of())).isGreaterThanOrEqualTo(20);
+        assertThat(metrics.valueOrZero(StoreMeters.UP, Map.of())).isZero();
         assertThat(harness.client().send(HttpRequest.newBuilder(gw.adminUri("/readyz")).build(),
                 HttpResponse.BodyHandlers.ofString()).statusCode()).as("/readyz unaffected").isEqualTo(200);
 
@@ -179,16 +164,16 @@ class SharedRateLimitIT {
             Thread.sleep(20);
         }
         assertThat(limited).as("a fresh Redis: 3 admitted, then limited again, no gateway restart").isEqualTo(1);
-        assertThat(PrometheusText.parse(metricsText(p)).valueOrZero("portcullis_rate_limit_store_up", Map.of()))
-                .isEqualTo(1);
-        assertThat(metricsText(p)).contains("portcullis_rate_limit_store_duration_seconds_count");
+        assertThat(StoreMeters.value(harness, gw, StoreMeters.UP)).isEqualTo(1);
+        assertThat(StoreMeters.metricsText(harness, gw))
+                .contains("portcullis_rate_limit_store_duration_seconds_count");
     }
 
     @Test
     void redisDownWithOnErrorDenyAnswers429WithRetryAfterOne() throws Exception {
         Gateway gw = gateway(3, "1h", 0, "100ms", "deny");
         Probe p = probe(gw);
-        awaitConnected(p);
+        awaitConnected(gw);
         redis.stop();
         for (int i = 0; i < 5; i++) {
             long start = System.nanoTime();
@@ -204,7 +189,7 @@ class SharedRateLimitIT {
     void aSlowRedisNeverStallsUnrelatedRequestsAndALateAnswerIsDecidedAtTheTimeout() throws Exception {
         Gateway gw = gateway(100, "1s", 0, "200ms", "deny");
         Probe p = probe(gw);
-        awaitConnected(p);
+        awaitConnected(gw);
         CompletableFuture<String> sleeping = CompletableFuture.supplyAsync(() -> {
             try {
                 return redis.command("DEBUG", "SLEEP", "2");
@@ -240,13 +225,12 @@ class SharedRateLimitIT {
     void scriptEvictionIsSurvived() throws Exception {
         Gateway gw = gateway(2, "1h", 0, "1s", "deny");
         Probe p = probe(gw);
-        awaitConnected(p);
+        awaitConnected(gw);
         assertThat(p.send("GET", "/shared/x", "X-Tenant: acme").status()).isEqualTo(200);
         assertThat(redis.command("SCRIPT", "FLUSH")).isEqualTo("OK");
         assertThat(p.send("GET", "/shared/x", "X-Tenant: acme").status()).isEqualTo(200);
         assertThat(p.send("GET", "/shared/x", "X-Tenant: acme").status()).isEqualTo(429);
-        assertThat(PrometheusText.parse(metricsText(p)).valueOrZero("portcullis_rate_limit_store_errors_total",
-                Map.of())).isZero();
+        assertThat(StoreMeters.value(harness, gw, StoreMeters.ERRORS)).isZero();
     }
 
     @Test
@@ -284,7 +268,7 @@ class SharedRateLimitIT {
         Files.writeString(file, harness.fill(template, vars));
         Gateway gw = harness.startFile(file);
         Probe p = probe(gw);
-        awaitConnected(p);
+        awaitConnected(gw);
         assertThat(p.send("GET", "/shared/x", "X-Tenant: acme").status()).isEqualTo(200);
         String clientsBefore = clientIds();
 
@@ -308,7 +292,7 @@ class SharedRateLimitIT {
             Thread.sleep(20);
         }
         assertThat(clientIds()).isNotEqualTo(clientsBefore).doesNotContain("\n");
-        awaitConnected(p);
+        awaitConnected(gw);
         assertThat(p.send("GET", "/shared/x", "X-Tenant: acme").status()).as("same bucket in Redis").isEqualTo(429);
     }
 

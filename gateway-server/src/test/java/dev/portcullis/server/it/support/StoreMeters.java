@@ -1,0 +1,42 @@
+package dev.portcullis.server.it.support;
+
+import dev.portcullis.server.it.support.GatewayHarness.Gateway;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.Map;
+
+/**
+ * The shared rate limit store's meters (SPEC 5) as a gateway's {@code /metrics} shows them:
+ * {@code portcullis_rate_limit_store_errors_total} and {@code portcullis_rate_limit_store_up}.
+ */
+public final class StoreMeters {
+    public static final String ERRORS = "portcullis_rate_limit_store_errors_total";
+    public static final String UP = "portcullis_rate_limit_store_up";
+
+    private StoreMeters() {
+    }
+
+    /** The gateway's {@code /metrics} text. */
+    public static String metricsText(GatewayHarness harness, Gateway gw) throws Exception {
+        return harness.client().send(HttpRequest.newBuilder(gw.adminUri("/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+    }
+
+    /** The unlabelled sample {@code name}, or 0 when there is none. */
+    public static double value(GatewayHarness harness, Gateway gw, String name) throws Exception {
+        return PrometheusText.parse(metricsText(harness, gw)).valueOrZero(name, Map.of());
+    }
+
+    /** Waits until the store's connection is up (it is set up in the background, and reconnects with backoff). */
+    public static void awaitUp(GatewayHarness harness, Gateway gw, Duration within) throws Exception {
+        long deadline = System.nanoTime() + within.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (value(harness, gw, UP) == 1) {
+                return;
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("the rate limit store did not connect within " + within);
+    }
+}
