@@ -240,7 +240,7 @@ class SharedRateLimitIT {
         long loadsBefore = commandCalls("script|load");
         Gateway gw = gateway(100, "1h", 0, "1s", "deny");
         Probe p = probe(gw);
-        awaitConnected(p);
+        awaitConnected(gw);
         long evalshaBefore = commandCalls("evalsha");
         for (int i = 0; i < 5; i++) {
             assertThat(p.send("GET", "/shared/x", "X-Tenant: acme").status()).isEqualTo(200);
