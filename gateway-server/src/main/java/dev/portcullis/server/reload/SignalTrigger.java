@@ -5,6 +5,7 @@ import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import sun.misc.Signal;
+import sun.misc.SignalHandler;
 
 /**
  * Turns SIGHUP into a reload (SPEC 3.8). Installed before the gateway starts, so that a SIGHUP never
@@ -19,11 +20,22 @@ public final class SignalTrigger {
 
     private SignalTrigger() {}
 
-    /** Installs the SIGHUP handler; reloads go nowhere until {@link #reloadWith} is called. */
+    /**
+     * Installs the SIGHUP handler; reloads go nowhere until {@link #reloadWith} is called. A process that
+     * inherited SIGHUP as ignored (started under {@code nohup}, or by a parent that ignores it) keeps ignoring
+     * it: the JVM does not install handlers for an ignored SIGHUP. That is logged as a warning, with the other
+     * ways to reload, instead of leaving an operator's {@code kill -HUP} without effect or explanation.
+     */
     public static SignalTrigger install() {
         SignalTrigger trigger = new SignalTrigger();
-        Signal.handle(new Signal("HUP"), signal -> trigger.hangup());
-        LOG.debug("SIGHUP handler installed");
+        SignalHandler previous = Signal.handle(new Signal("HUP"), signal -> trigger.hangup());
+        if (previous == SignalHandler.SIG_IGN) {
+            LOG.warn("SIGHUP is ignored by this process (inherited from its parent, e.g. nohup): kill -HUP will not "
+                    + "reload the config; reload with POST /reload on the admin port or watch: true, or start the "
+                    + "gateway with SIGHUP at its default (without nohup, or via env --default-signal=HUP)");
+        } else {
+            LOG.debug("SIGHUP handler installed");
+        }
         return trigger;
     }
 
