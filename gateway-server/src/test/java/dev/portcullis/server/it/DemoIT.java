@@ -46,7 +46,9 @@ class DemoIT {
         Path jar = Path.of("target", "portcullis.jar");
         assertThat(jar).as("the packaged jar (mvn package runs before the ITs)").exists();
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process process = new ProcessBuilder(java, "-jar", jar.toString(), "demo").redirectErrorStream(true).start();
+        // every signal at its default, whatever the runner inherited (a background job ignores SIGINT)
+        Process process = new ProcessBuilder("env", "--default-signal", java, "-jar", jar.toString(), "demo")
+                .redirectErrorStream(true).start();
         List<String> lines = new CopyOnWriteArrayList<>();
         CompletableFuture<Void> ready = readInto(process, lines);
         try {

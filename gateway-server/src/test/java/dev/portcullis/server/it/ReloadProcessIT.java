@@ -62,9 +62,9 @@ class ReloadProcessIT {
             Path config = dir.resolve("policy.yaml");
             Files.writeString(config, policyA, StandardCharsets.UTF_8);
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            // SIGHUP at its default disposition whatever the test runner inherited (under nohup it is ignored,
-            // and the JVM cannot handle an inherited ignored SIGHUP: ProcessLifecycleIT)
-            Process process = new ProcessBuilder("env", "--default-signal=HUP", java, "-jar", jar.toString(), "run",
+            // every signal at its default disposition whatever the test runner inherited (under nohup SIGHUP is
+            // ignored, and the JVM cannot handle an inherited ignored SIGHUP: ProcessLifecycleIT)
+            Process process = new ProcessBuilder("env", "--default-signal", java, "-jar", jar.toString(), "run",
                     "-c", config.toString())
                     .redirectErrorStream(true)
                     .start();
