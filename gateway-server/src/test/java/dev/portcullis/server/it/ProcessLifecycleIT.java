@@ -38,7 +38,8 @@ class ProcessLifecycleIT {
 
     @Test
     void sighupDoesNotStopTheGatewayAndSigtermExitsZero(@TempDir Path dir) throws Exception {
-        // every signal at its default disposition whatever the test runner inherited (under nohup SIGHUP is ignored, in a background job SIGINT)
+        // every signal at its default disposition, whatever the runner inherited (nohup ignores SIGHUP,
+        // a background job SIGINT)
         Launched gateway = launch(dir, "env", "--default-signal");
         Process process = gateway.process();
         List<String> lines = gateway.lines();
