@@ -42,7 +42,6 @@ final class RedisConnection implements RedisPipeline.HandshakeListener {
     private static final long MIN_BACKOFF_MILLIS = 100;
     private static final long MAX_BACKOFF_MILLIS = 2_000;
     private static final byte[] SCRIPT_LOAD = Resp.concat(Resp.bulk("SCRIPT"), Resp.bulk("LOAD"));
-    private static final byte[] SCRIPT_SOURCE = Resp.bulk(RedisScript.SOURCE);
 
     private final SharedStoreSettings settings;
     private final EventLoop loop;
@@ -146,7 +145,7 @@ final class RedisConnection implements RedisPipeline.HandshakeListener {
         // the bucket script is loaded once per connection, so that calls go out as EVALSHA from the first one
         // (after a SCRIPT FLUSH or a failover the pipeline resends a call as EVAL on NOSCRIPT, which loads it
         // again); it also proves the connection usable: a server that wants a password answers NOAUTH, not up
-        pipeline.handshake(ch, RedisCall.handshake("SCRIPT LOAD"), 3, SCRIPT_LOAD, SCRIPT_SOURCE);
+        pipeline.handshake(ch, RedisCall.handshake("SCRIPT LOAD"), 3, SCRIPT_LOAD, RedisScript.SOURCE_BULK);
         handshakePending++;
     }
 

@@ -35,8 +35,6 @@ final class RedisPipeline {
     private static final byte[] SCRIPT_HEAD = Resp.arrayHead(9);
     private static final byte[] EVALSHA = Resp.bulk("EVALSHA");
     private static final byte[] EVAL = Resp.bulk("EVAL");
-    private static final byte[] SHA = Resp.bulk(RedisScript.SHA1);
-    private static final byte[] SOURCE = Resp.bulk(RedisScript.SOURCE);
     private static final byte[] ONE = Resp.bulk("1");
 
     /** What the connection hears of its handshake's answers. */
@@ -92,9 +90,10 @@ final class RedisPipeline {
 
     private void writeScript(Channel ch, RedisCall call, boolean eval) {
         inFlight.add(call);
-        ByteBuf buf = ch.alloc().buffer(64 + call.key.length + call.args.length + (eval ? SOURCE.length : 0));
+        byte[] script = eval ? RedisScript.SOURCE_BULK : RedisScript.SHA1_BULK;
+        ByteBuf buf = ch.alloc().buffer(64 + call.key.length + call.args.length + script.length);
         buf.writeBytes(SCRIPT_HEAD);
-        buf.writeBytes(eval ? EVAL : EVALSHA).writeBytes(eval ? SOURCE : SHA).writeBytes(ONE);
+        buf.writeBytes(eval ? EVAL : EVALSHA).writeBytes(script).writeBytes(ONE);
         buf.writeBytes(call.key).writeBytes(call.args);
         ch.writeAndFlush(buf, ch.voidPromise());
     }

@@ -49,6 +49,12 @@ final class RedisScript {
     /** The script's SHA-1, as {@code EVALSHA} names it. */
     static final String SHA1 = sha1(SOURCE);
 
+    /** {@link #SOURCE} as a RESP bulk string, as {@code EVAL} and {@code SCRIPT LOAD} send it. */
+    static final byte[] SOURCE_BULK = Resp.bulk(SOURCE);
+
+    /** {@link #SHA1} as a RESP bulk string, as {@code EVALSHA} sends it. */
+    static final byte[] SHA1_BULK = Resp.bulk(SHA1);
+
     private RedisScript() {}
 
     private static String sha1(String text) {
