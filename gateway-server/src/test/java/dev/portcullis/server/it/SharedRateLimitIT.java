@@ -2,12 +2,10 @@ package dev.portcullis.server.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.portcullis.server.it.support.GatewayHarness;
 import dev.portcullis.server.it.support.GatewayHarness.Gateway;
 import dev.portcullis.server.it.support.Probe;
 import dev.portcullis.server.it.support.PrometheusText;
 import dev.portcullis.server.it.support.RawHttp.RawResponse;
-import dev.portcullis.server.it.support.RedisServer;
 import dev.portcullis.server.it.support.StoreMeters;
 import dev.portcullis.core.runtime.ReloadOutcome;
 import java.net.http.HttpRequest;
@@ -23,11 +21,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -35,25 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
  * across gateways, Retry-After, key hygiene, Redis down, slow and restarted, and script eviction.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
-class SharedRateLimitIT {
-
-    @RegisterExtension
-    static final GatewayHarness harness = new GatewayHarness();
-
-    private RedisServer redis;
-
-    @BeforeEach
-    void startRedis() throws Exception {
-        redis = RedisServer.start();
-    }
-
-    @AfterEach
-    void stopRedis() throws Exception {
-        harness.closeGateways();
-        if (redis != null) {
-            redis.stop();
-        }
-    }
+class SharedRateLimitIT extends RedisPerTest {
 
     private Gateway gateway(long limit, String per, long burst, String timeout, String onError) throws Exception {
         Map<String, String> vars = new HashMap<>();

@@ -2,11 +2,9 @@ package dev.portcullis.server.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.portcullis.server.it.support.GatewayHarness;
 import dev.portcullis.server.it.support.GatewayHarness.Gateway;
 import dev.portcullis.server.it.support.Probe;
 import dev.portcullis.server.it.support.RawHttp.RawResponse;
-import dev.portcullis.server.it.support.RedisServer;
 import dev.portcullis.server.it.support.StoreMeters;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -22,11 +20,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
 import org.jspecify.annotations.Nullable;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Redis stopped while several clients keep sending to a rule with a shared limiter (issue 11, "Redis stopped
@@ -35,7 +30,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * again without a gateway restart.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
-class SharedRateLimitMidLoadIT {
+class SharedRateLimitMidLoadIT extends RedisPerTest {
     private static final int CLIENTS = 6;
     private static final String TIMEOUT = "100ms";
     /**
@@ -46,24 +41,6 @@ class SharedRateLimitMidLoadIT {
     private static final long ANSWER_BOUND_MILLIS = 1_000;
     /** Requests the clients send after Redis is gone, at least. */
     private static final int SENT_WHILE_DOWN = 100;
-
-    @RegisterExtension
-    static final GatewayHarness harness = new GatewayHarness();
-
-    private RedisServer redis;
-
-    @BeforeEach
-    void startRedis() throws Exception {
-        redis = RedisServer.start();
-    }
-
-    @AfterEach
-    void stopRedis() throws Exception {
-        harness.closeGateways();
-        if (redis != null) {
-            redis.stop();
-        }
-    }
 
     /** 3 per hour and tenant, shared; every load request is for a fresh tenant, so Redis admits it. */
     private Gateway gateway(String onError) throws Exception {

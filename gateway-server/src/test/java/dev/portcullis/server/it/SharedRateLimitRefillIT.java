@@ -2,21 +2,16 @@ package dev.portcullis.server.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.portcullis.server.it.support.GatewayHarness;
 import dev.portcullis.server.it.support.GatewayHarness.Gateway;
 import dev.portcullis.server.it.support.Probe;
 import dev.portcullis.server.it.support.RawHttp.RawResponse;
-import dev.portcullis.server.it.support.RedisServer;
 import dev.portcullis.server.it.support.StoreMeters;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A shared bucket refills through Redis as the local bucket refills in the process (issue 11: the same arithmetic,
@@ -25,26 +20,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * that little enough did.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
-class SharedRateLimitRefillIT {
+class SharedRateLimitRefillIT extends RedisPerTest {
     private static final long SECOND = TimeUnit.SECONDS.toNanos(1);
-
-    @RegisterExtension
-    static final GatewayHarness harness = new GatewayHarness();
-
-    private RedisServer redis;
-
-    @BeforeEach
-    void startRedis() throws Exception {
-        redis = RedisServer.start();
-    }
-
-    @AfterEach
-    void stopRedis() throws Exception {
-        harness.closeGateways();
-        if (redis != null) {
-            redis.stop();
-        }
-    }
 
     @Test
     void aSharedBucketRefillsEvenlyLikeTheLocalOne() throws Exception {
