@@ -2,6 +2,7 @@ package dev.portcullis.server.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.portcullis.server.it.support.GatewayProcess;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -46,9 +47,9 @@ class DemoIT {
         Path jar = Path.of("target", "portcullis.jar");
         assertThat(jar).as("the packaged jar (mvn package runs before the ITs)").exists();
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        // every signal at its default, whatever the runner inherited (a background job ignores SIGINT)
-        Process process = new ProcessBuilder("env", "--default-signal", java, "-jar", jar.toString(), "demo")
-                .redirectErrorStream(true).start();
+        List<String> demo = new ArrayList<>(GatewayProcess.DEFAULT_SIGNALS); // a background job ignores SIGINT
+        demo.addAll(List.of(java, "-jar", jar.toString(), "demo"));
+        Process process = new ProcessBuilder(demo).redirectErrorStream(true).start();
         List<String> lines = new CopyOnWriteArrayList<>();
         CompletableFuture<Void> ready = readInto(process, lines);
         try {

@@ -4,10 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.portcullis.server.it.support.ConfigAdmin;
+import dev.portcullis.server.it.support.GatewayProcess;
 import dev.portcullis.server.it.support.UpstreamServer;
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -17,11 +15,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -33,8 +28,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class ReloadProcessIT {
-    private static final Pattern LISTENING =
-            Pattern.compile("listening on \\\\?/127\\.0\\.0\\.1:(\\d+) \\(admin \\\\?/127\\.0\\.0\\.1:(\\d+)\\)");
     private static final Duration DEADLINE = Duration.ofSeconds(15);
     private static final Duration QUIET = Duration.ofMillis(500);
 
@@ -54,24 +47,14 @@ class ReloadProcessIT {
 
     @Test
     void sighupReloadsRejectsInvalidFilesSurvivesABurstAndSigtermExitsZero(@TempDir Path dir) throws Exception {
-        Path jar = Path.of("target", "portcullis.jar");
-        assertThat(jar).as("the packaged jar (mvn package runs before the ITs)").exists();
         try (UpstreamServer upstream = UpstreamServer.start()) {
             String policyA = policy(upstream.port(), "a");
             String policyB = policy(upstream.port(), "b");
             Path config = dir.resolve("policy.yaml");
             Files.writeString(config, policyA, StandardCharsets.UTF_8);
-            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            // every signal at its default disposition whatever the test runner inherited (under nohup SIGHUP is
-            // ignored, and the JVM cannot handle an inherited ignored SIGHUP: ProcessLifecycleIT)
-            Process process = new ProcessBuilder("env", "--default-signal", java, "-jar", jar.toString(), "run",
-                    "-c", config.toString())
-                    .redirectErrorStream(true)
-                    .start();
-            List<String> lines = new CopyOnWriteArrayList<>();
-            CompletableFuture<int[]> ports = readPorts(process, lines);
-            try {
-                int[] bound = ports.get(30, TimeUnit.SECONDS);
+            try (GatewayProcess gateway = GatewayProcess.start(config, Map.of(), List.of())) {
+                Process process = gateway.process();
+                int[] bound = {gateway.awaitListening().port(), gateway.adminPort()};
                 int port = bound[0];
                 ConfigAdmin admin = new ConfigAdmin(bound[1]);
                 HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
@@ -79,41 +62,38 @@ class ReloadProcessIT {
                 assertDecidedBy("a", client, port);
 
                 Files.writeString(config, policyB, StandardCharsets.UTF_8);
-                signal("HUP", process.pid());
+                gateway.signal("HUP");
                 JsonNode applied = admin.awaitVersion(ConfigAdmin.version(policyB), DEADLINE);
                 assertThat(applied.path("generation").asLong()).isEqualTo(2);
-                assertThat(process.isAlive()).as("alive after SIGHUP; output: %s", lines).isTrue();
+                assertThat(process.isAlive()).as("alive after SIGHUP; output: %s", gateway.output()).isTrue();
                 assertDecidedBy("b", client, port);
 
                 Files.writeString(config, policyA.replace("default: deny", "default: nope"), StandardCharsets.UTF_8);
-                signal("HUP", process.pid());
+                gateway.signal("HUP");
                 JsonNode rejected = admin.await(c -> c.path("reloads").path("rejected").asLong() == 1, DEADLINE,
                         "one rejected reload");
                 assertThat(rejected.path("version").asText()).isEqualTo(ConfigAdmin.version(policyB));
                 assertThat(rejected.path("last_error").path("trigger").asText()).isEqualTo("SIGHUP");
                 assertThat(rejected.path("last_error").path("problems").toString()).contains("nope");
-                assertThat(process.isAlive()).as("alive after a rejected SIGHUP; output: %s", lines).isTrue();
+                assertThat(process.isAlive()).as("alive after a rejected SIGHUP; output: %s", gateway.output()).isTrue();
                 assertDecidedBy("b", client, port);
 
                 String last = null;
                 for (int i = 0; i < 50; i++) {
                     last = i % 2 == 0 ? policyA : policyB;
                     ConfigAdmin.replaceAtomically(config, last);
-                    signal("HUP", process.pid());
+                    gateway.signal("HUP");
                 }
                 assertThat(last).isEqualTo(policyB);
                 JsonNode settled = awaitSettled(admin, ConfigAdmin.version(last));
                 assertThat(settled.path("reloads").path("applied").asLong()).isBetween(2L, 51L);
-                assertThat(process.isAlive()).as("alive after 50 SIGHUPs; output: %s", lines).isTrue();
+                assertThat(process.isAlive()).as("alive after 50 SIGHUPs; output: %s", gateway.output()).isTrue();
                 assertDecidedBy("b", client, port);
                 assertThat(status(client, URI.create("http://127.0.0.1:" + bound[1] + "/readyz"))).isEqualTo(200);
 
-                signal("TERM", process.pid());
+                gateway.signal("TERM");
                 assertThat(process.waitFor(30, TimeUnit.SECONDS)).as("exited after SIGTERM").isTrue();
-                assertThat(process.exitValue()).as("exit code after SIGTERM; output: %s", lines).isZero();
-            } finally {
-                process.destroyForcibly();
-                process.waitFor(10, TimeUnit.SECONDS);
+                assertThat(process.exitValue()).as("exit code after SIGTERM; output: %s", gateway.output()).isZero();
             }
         }
     }
@@ -153,37 +133,8 @@ class ReloadProcessIT {
                 .as("/%s/x is denied", other).isEqualTo(403);
     }
 
-    private static CompletableFuture<int[]> readPorts(Process process, List<String> lines) {
-        CompletableFuture<int[]> ports = new CompletableFuture<>();
-        Thread reader = new Thread(() -> {
-            try (BufferedReader in = new BufferedReader(
-                    new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-                String line;
-                while ((line = in.readLine()) != null) {
-                    lines.add(line);
-                    Matcher m = LISTENING.matcher(line);
-                    if (m.find()) {
-                        ports.complete(new int[] {Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2))});
-                    }
-                }
-                ports.completeExceptionally(new IOException("the gateway's output ended: " + lines));
-            } catch (IOException e) {
-                ports.completeExceptionally(e);
-            }
-        });
-        reader.setDaemon(true);
-        reader.start();
-        return ports;
-    }
-
     private static int status(HttpClient client, URI uri) throws Exception {
         return client.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(5)).build(),
                 HttpResponse.BodyHandlers.discarding()).statusCode();
-    }
-
-    private static void signal(String name, long pid) throws Exception {
-        Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(pid)).inheritIO().start();
-        assertThat(kill.waitFor(5, TimeUnit.SECONDS)).isTrue();
-        assertThat(kill.exitValue()).isZero();
     }
 }

@@ -17,9 +17,15 @@ import java.util.regex.Pattern;
 
 /**
  * The packaged gateway ({@code target/portcullis.jar}) as a child JVM with its own environment and system
- * properties: its ports read from its "listening on" line, its output kept for assertions, stopped by pid.
+ * properties: its ports read from its "listening on" line, its output kept for assertions, signalled and
+ * stopped by pid. It starts with every signal at its default disposition ({@code env --default-signal}),
+ * whatever the test runner inherited: under {@code nohup} SIGHUP is ignored, in a background job SIGINT, and
+ * the JVM cannot handle a signal it inherited as ignored.
  */
 public final class GatewayProcess implements AutoCloseable {
+    /** Runs the rest of the command with every signal at its default disposition. */
+    public static final List<String> DEFAULT_SIGNALS = List.of("env", "--default-signal");
+
     private static final Pattern LISTENING =
             Pattern.compile("listening on \\\\?/127\\.0\\.0\\.1:(\\d+) \\(admin \\\\?/127\\.0\\.0\\.1:(\\d+)\\)");
 
@@ -40,11 +46,17 @@ public final class GatewayProcess implements AutoCloseable {
      */
     public static GatewayProcess start(Path config, Map<String, String> env, List<String> jvmArgs)
             throws IOException {
+        return start(DEFAULT_SIGNALS, config, env, jvmArgs);
+    }
+
+    /** As {@link #start(Path, Map, List)}, through {@code launcher}: a command that execs the rest of the line. */
+    public static GatewayProcess start(List<String> launcher, Path config, Map<String, String> env,
+            List<String> jvmArgs) throws IOException {
         Path jar = Path.of("target", "portcullis.jar");
         if (!jar.toFile().exists()) {
             throw new IOException("no packaged jar at " + jar.toAbsolutePath() + " (mvn package runs before the ITs)");
         }
-        List<String> command = new ArrayList<>();
+        List<String> command = new ArrayList<>(launcher);
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(jvmArgs);
         command.addAll(List.of("-jar", jar.toString(), "run", "-c", config.toString()));
@@ -80,6 +92,19 @@ public final class GatewayProcess implements AutoCloseable {
 
     public long pid() {
         return process.pid();
+    }
+
+    /** The child process itself: alive, exit code, waiting for its end. */
+    public Process process() {
+        return process;
+    }
+
+    /** Sends {@code SIG<name>} (e.g. {@code HUP}, {@code TERM}) with {@code kill}, as an operator does. */
+    public void signal(String name) throws Exception {
+        Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start();
+        if (!kill.waitFor(5, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+            throw new AssertionError("kill -" + name + " " + process.pid() + " failed");
+        }
     }
 
     private void read() {
