@@ -1,15 +1,6 @@
 package dev.portcullis.core.policy;
 
-import dev.portcullis.core.net.Cidr;
-import dev.portcullis.core.net.IpAddress;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Comparator;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
-import org.jspecify.annotations.Nullable;
 
 /**
  * A compile-time index over a policy's rules that gives, for a request, a superset of the rules whose {@code match}
@@ -57,12 +48,14 @@ final class RuleIndex {
      *   Scheme, port and path are left to the matcher. The Referer is read (and parsed, once per
      *   request, AccessRequest.refererParts) only when a rule left by the other dimensions has
      *   the condition.
-     * - client IP: the boundaries of all indexed networks split the 128-bit address space into
-     *   intervals, each with the mask of the rules whose networks cover it (a sweep over the
-     *   networks' start and end+1 events); a request is one binary search.
+     * - client IP (IpRangeMasks): the boundaries of all indexed networks split the 128-bit
+     *   address space into intervals, each with the mask of the rules whose networks cover it (a
+     *   sweep over the networks' start and end+1 events); a request is one binary search.
+     *
+     * RuleIndexBuilder computes every mask and table once, here; host, path segment and Referer
+     * host masks are held in RegionTables, looked up by a region of the request's string.
      */
 
-    private final int words;
     private final long[] all;
     private final boolean caseInsensitivePaths;
     private final Map<String, long[]> methodMasks;
@@ -72,10 +65,7 @@ final class RuleIndex {
     private final RegionTable exactHostMasks;
     private final RegionTable suffixHostMasks;
     private final long[] hostOther;
-    private final long[] ipHigh;
-    private final long[] ipLow;
-    private final long[][] ipMasks;
-    private final long[] ipOther;
+    private final IpRangeMasks ipRanges;
     private final Map<String, long[]> roleMasks;
     private final long[] roleOther;
     private final Map<String, long[]> countryMasks;
@@ -87,264 +77,29 @@ final class RuleIndex {
     private final RegionTable referrerHostsAfterFirstLabel;
     private final long[] none;
 
+    /** Indexes {@code rules} (in evaluation order) for a policy whose path conditions are case-insensitive or not. */
     RuleIndex(Rule[] rules, boolean caseInsensitivePaths) {
-        int n = rules.length;
-        this.words = (n + 63) >>> 6;
+        RuleIndexBuilder built = new RuleIndexBuilder(rules, caseInsensitivePaths);
         this.caseInsensitivePaths = caseInsensitivePaths;
-        this.all = new long[words];
-        for (int i = 0; i < n; i++) {
-            set(all, i);
-        }
-        List<List<RequestMatcher>> conjuncts = new ArrayList<>(n);
-        for (Rule rule : rules) {
-            RequestMatcher match = rule.match();
-            conjuncts.add(match instanceof AllOf allOf ? allOf.matchers() : List.of(match));
-        }
-
-        this.methodOther = new long[words];
-        Map<String, List<Integer>> byMethod = new LinkedHashMap<>();
-        for (int i = 0; i < n; i++) {
-            MethodMatcher methods = first(conjuncts.get(i), MethodMatcher.class);
-            if (methods == null) {
-                set(methodOther, i);
-            } else {
-                for (String method : methods.methods()) {
-                    byMethod.computeIfAbsent(method, m -> new ArrayList<>()).add(i);
-                }
-            }
-        }
-        this.methodMasks = new HashMap<>();
-        byMethod.forEach((method, indexes) -> methodMasks.put(method, with(methodOther, indexes)));
-
-        this.pathOther = new long[words];
-        Map<String, List<Integer>> bySegment = new LinkedHashMap<>();
-        for (int i = 0; i < n; i++) {
-            List<String> segments = firstSegments(conjuncts.get(i), caseInsensitivePaths);
-            if (segments == null) {
-                set(pathOther, i);
-            } else {
-                for (String segment : segments) {
-                    bySegment.computeIfAbsent(segment, s -> new ArrayList<>()).add(i);
-                }
-            }
-        }
-        Map<String, long[]> segmentMap = new LinkedHashMap<>();
-        bySegment.forEach((segment, indexes) -> segmentMap.put(segment, with(pathOther, indexes)));
-        this.segmentMasks = new RegionTable(segmentMap, false);
-
-        this.hostOther = new long[words];
-        Map<String, List<Integer>> byExactHost = new LinkedHashMap<>();
-        Map<String, List<Integer>> bySuffix = new LinkedHashMap<>();
-        List<HostPattern> wildcards = new ArrayList<>();
-        List<Integer> wildcardRules = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            HostMatcher hosts = first(conjuncts.get(i), HostMatcher.class);
-            if (hosts == null) {
-                set(hostOther, i);
-                continue;
-            }
-            for (HostPattern pattern : hosts.patterns()) {
-                if (pattern.wildcard()) {
-                    bySuffix.computeIfAbsent(pattern.key(), s -> new ArrayList<>()).add(i);
-                    wildcards.add(pattern);
-                    wildcardRules.add(i);
-                } else {
-                    byExactHost.computeIfAbsent(pattern.key(), s -> new ArrayList<>()).add(i);
-                }
-            }
-        }
-        Map<String, long[]> exactMap = new LinkedHashMap<>();
-        byExactHost.forEach((host, indexes) -> {
-            long[] mask = with(hostOther, indexes);
-            for (int w = 0; w < wildcards.size(); w++) {
-                if (wildcards.get(w).matches(host)) {
-                    set(mask, wildcardRules.get(w));
-                }
-            }
-            exactMap.put(host, mask);
-        });
-        Map<String, long[]> suffixMap = new LinkedHashMap<>();
-        for (String suffix : bySuffix.keySet()) {
-            long[] mask = hostOther.clone();
-            bySuffix.forEach((shorter, indexes) -> {
-                if (suffix.endsWith(shorter)) {
-                    for (int index : indexes) {
-                        set(mask, index);
-                    }
-                }
-            });
-            suffixMap.put(suffix, mask);
-        }
-        this.exactHostMasks = new RegionTable(exactMap, true);
-        this.suffixHostMasks = new RegionTable(suffixMap, true);
-
-        this.ipOther = new long[words];
-        List<Event> events = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            IpMatcher ip = first(conjuncts.get(i), IpMatcher.class);
-            if (ip == null) {
-                set(ipOther, i);
-                continue;
-            }
-            for (Cidr cidr : ip.cidrs().cidrs()) {
-                events.add(new Event(cidr.network().high(), cidr.network().low(), i, 1));
-                long endLow = cidr.lastLow() + 1;
-                long endHigh = endLow == 0 ? cidr.lastHigh() + 1 : cidr.lastHigh();
-                if (!(cidr.lastHigh() == -1L && cidr.lastLow() == -1L)) {
-                    events.add(new Event(endHigh, endLow, i, -1));
-                }
-            }
-        }
-        events.sort(Comparator.<Event>comparingLong(e -> e.high ^ Long.MIN_VALUE)
-                .thenComparingLong(e -> e.low ^ Long.MIN_VALUE));
-        List<long[]> bounds = new ArrayList<>();
-        List<long[]> masks = new ArrayList<>();
-        Map<List<Long>, long[]> distinct = new HashMap<>();
-        int[] cover = new int[n];
-        long[] current = ipOther.clone();
-        for (int e = 0; e < events.size(); ) {
-            Event at = events.get(e);
-            while (e < events.size() && events.get(e).high == at.high && events.get(e).low == at.low) {
-                Event event = events.get(e++);
-                cover[event.rule] += event.delta;
-                if (cover[event.rule] > 0) {
-                    set(current, event.rule);
-                } else {
-                    current[event.rule >>> 6] &= ~(1L << event.rule);
-                }
-            }
-            if (!masks.isEmpty() && Arrays.equals(masks.get(masks.size() - 1), current)) {
-                continue;
-            }
-            if (masks.isEmpty() && Arrays.equals(ipOther, current)) {
-                continue;
-            }
-            long[] mask = distinct.computeIfAbsent(key(current), k -> current.clone());
-            bounds.add(new long[] {at.high, at.low});
-            masks.add(mask);
-        }
-        this.ipHigh = new long[bounds.size()];
-        this.ipLow = new long[bounds.size()];
-        for (int b = 0; b < bounds.size(); b++) {
-            ipHigh[b] = bounds.get(b)[0];
-            ipLow[b] = bounds.get(b)[1];
-        }
-        this.ipMasks = masks.toArray(long[][]::new);
-
-        this.roleOther = new long[words];
-        this.roleMasks = new HashMap<>();
-        for (int i = 0; i < n; i++) {
-            RoleMatcher roles = first(conjuncts.get(i), RoleMatcher.class);
-            if (roles == null) {
-                set(roleOther, i);
-                continue;
-            }
-            for (String role : roles.roles()) {
-                set(roleMasks.computeIfAbsent(role, r -> new long[words]), i);
-            }
-        }
-
-        this.countryOther = new long[words];
-        Map<String, List<Integer>> byCountry = new LinkedHashMap<>();
-        for (int i = 0; i < n; i++) {
-            CountryMatcher countries = first(conjuncts.get(i), CountryMatcher.class);
-            if (countries == null) {
-                set(countryOther, i);
-            } else {
-                for (String code : countries.codes()) {
-                    byCountry.computeIfAbsent(code, c -> new ArrayList<>()).add(i);
-                }
-            }
-        }
-        this.countryMasks = new HashMap<>();
-        byCountry.forEach((code, indexes) -> countryMasks.put(code, with(countryOther, indexes)));
-
-        this.none = new long[words];
-        this.referrerOther = new long[words];
-        this.referrerAbsent = new long[words];
-        this.referrerAnyHost = new long[words];
-        Map<String, List<Integer>> byReferrerHost = new LinkedHashMap<>();
-        Map<String, List<Integer>> byReferrerHostAfterFirstLabel = new LinkedHashMap<>();
-        for (int i = 0; i < n; i++) {
-            ReferrerMatcher referrers = first(conjuncts.get(i), ReferrerMatcher.class);
-            if (referrers == null) {
-                set(referrerOther, i);
-                continue;
-            }
-            if (referrers.matchesNone()) {
-                set(referrerAbsent, i);
-            }
-            for (UrlGlob glob : referrers.globs()) {
-                String exact = glob.exactHost();
-                String afterFirstLabel = glob.hostAfterFirstLabel();
-                if (exact != null) {
-                    byReferrerHost.computeIfAbsent(exact, h -> new ArrayList<>()).add(i);
-                } else if (afterFirstLabel != null) {
-                    byReferrerHostAfterFirstLabel.computeIfAbsent(afterFirstLabel, h -> new ArrayList<>()).add(i);
-                } else {
-                    set(referrerAnyHost, i);
-                }
-            }
-        }
-        for (int w = 0; w < words; w++) {
-            referrerAbsent[w] |= referrerOther[w];
-            referrerAnyHost[w] |= referrerOther[w];
-        }
-        Map<String, long[]> referrerHostMap = new LinkedHashMap<>();
-        byReferrerHost.forEach((host, indexes) -> referrerHostMap.put(host, with(referrerAnyHost, indexes)));
-        this.referrerHosts = new RegionTable(referrerHostMap, true);
-        Map<String, long[]> afterFirstLabelMap = new LinkedHashMap<>();
-        byReferrerHostAfterFirstLabel.forEach((host, indexes) -> afterFirstLabelMap.put(host, with(none, indexes)));
-        this.referrerHostsAfterFirstLabel = new RegionTable(afterFirstLabelMap, true);
-    }
-
-    private record Event(long high, long low, int rule, int delta) {}
-
-    private static List<Long> key(long[] mask) {
-        List<Long> key = new ArrayList<>(mask.length);
-        for (long word : mask) {
-            key.add(word);
-        }
-        return key;
-    }
-
-    private static <T extends RequestMatcher> @Nullable T first(List<RequestMatcher> conjuncts, Class<T> type) {
-        for (RequestMatcher conjunct : conjuncts) {
-            if (type.isInstance(conjunct)) {
-                return type.cast(conjunct);
-            }
-        }
-        return null;
-    }
-
-    /** The literal first segments of the rule's path globs, or null when its paths do not constrain the first one. */
-    private static @Nullable List<String> firstSegments(List<RequestMatcher> conjuncts, boolean caseInsensitivePaths) {
-        for (RequestMatcher conjunct : conjuncts) {
-            if (conjunct instanceof PathMatcher paths && paths.caseInsensitive() == caseInsensitivePaths) {
-                List<String> segments = new ArrayList<>();
-                for (PathGlob glob : paths.globs()) {
-                    String segment = glob.firstLiteralSegment();
-                    if (segment == null) {
-                        return null;
-                    }
-                    segments.add(segment);
-                }
-                return segments;
-            }
-        }
-        return null;
-    }
-
-    private long[] with(long[] base, List<Integer> indexes) {
-        long[] mask = base.clone();
-        for (int index : indexes) {
-            set(mask, index);
-        }
-        return mask;
-    }
-
-    private static void set(long[] mask, int index) {
-        mask[index >>> 6] |= 1L << index;
+        this.all = built.all;
+        this.methodMasks = built.methodMasks;
+        this.methodOther = built.methodOther;
+        this.segmentMasks = built.segmentMasks;
+        this.pathOther = built.pathOther;
+        this.exactHostMasks = built.exactHostMasks;
+        this.suffixHostMasks = built.suffixHostMasks;
+        this.hostOther = built.hostOther;
+        this.ipRanges = built.ipRanges;
+        this.roleMasks = built.roleMasks;
+        this.roleOther = built.roleOther;
+        this.countryMasks = built.countryMasks;
+        this.countryOther = built.countryOther;
+        this.referrerOther = built.referrerOther;
+        this.referrerAbsent = built.referrerAbsent;
+        this.referrerAnyHost = built.referrerAnyHost;
+        this.referrerHosts = built.referrerHosts;
+        this.referrerHostsAfterFirstLabel = built.referrerHostsAfterFirstLabel;
+        this.none = built.none;
     }
 
     /** The rules whose method condition admits the request's method. */
@@ -400,23 +155,7 @@ final class RuleIndex {
 
     /** The rules whose ip condition admits the request's client IP. */
     long[] byClientIp(AccessRequest request) {
-        IpAddress address = request.clientIp();
-        long high = address.high();
-        long low = address.low();
-        int lo = 0;
-        int hi = ipHigh.length - 1;
-        int candidate = -1;
-        while (lo <= hi) {
-            int mid = (lo + hi) >>> 1;
-            int c = Long.compareUnsigned(ipHigh[mid], high);
-            if (c < 0 || c == 0 && Long.compareUnsigned(ipLow[mid], low) <= 0) {
-                candidate = mid;
-                lo = mid + 1;
-            } else {
-                hi = mid - 1;
-            }
-        }
-        return candidate < 0 ? ipOther : ipMasks[candidate];
+        return ipRanges.get(request.clientIp());
     }
 
     /**
@@ -494,53 +233,5 @@ final class RuleIndex {
         }
         long[] mask = referrerHostsAfterFirstLabel.get(referer, dot + 1, end);
         return mask == null ? none : mask;
-    }
-
-    /** An open-addressing table from strings to masks, looked up by a region of another string without allocating. */
-    private static final class RegionTable {
-        private final String[] keys;
-        private final long[][] values;
-        private final int mask;
-        private final boolean ignoreCase;
-
-        RegionTable(Map<String, long[]> entries, boolean ignoreCase) {
-            int capacity = Integer.highestOneBit(Math.max(4, entries.size() * 2)) * 2;
-            this.keys = new String[capacity];
-            this.values = new long[capacity][];
-            this.mask = capacity - 1;
-            this.ignoreCase = ignoreCase;
-            entries.forEach((key, value) -> {
-                int slot = hash(key, 0, key.length(), ignoreCase) & mask;
-                while (keys[slot] != null) {
-                    slot = (slot + 1) & mask;
-                }
-                keys[slot] = key;
-                values[slot] = value;
-            });
-        }
-
-        private static int hash(String s, int start, int end, boolean ignoreCase) {
-            int h = 0;
-            for (int i = start; i < end; i++) {
-                char c = s.charAt(i);
-                if (ignoreCase && c >= 'A' && c <= 'Z') {
-                    c = (char) (c + ('a' - 'A'));
-                }
-                h = 31 * h + c;
-            }
-            return h ^ (h >>> 16);
-        }
-
-        long @Nullable [] get(String s, int start, int end) {
-            int length = end - start;
-            int slot = hash(s, start, end, ignoreCase) & mask;
-            for (String key = keys[slot]; key != null; key = keys[slot]) {
-                if (key.length() == length && s.regionMatches(ignoreCase, start, key, 0, length)) {
-                    return values[slot];
-                }
-                slot = (slot + 1) & mask;
-            }
-            return null;
-        }
     }
 }
