@@ -10,16 +10,15 @@ import java.util.Map;
 final class RuleIndex {
 
     /*
-     * Implementation notes: each dimension maps a request to a mask of "rules that could match
-     * in this dimension"; Policy ANDs the masks word by word (method, path, host and client IP
-     * always; roles, country and Referer host only when a remaining rule has such a condition)
-     * and evaluates only the rules left, in ascending index order, so that first-match order
-     * and audit records are exactly those of the linear walk. A rule is constrained in a dimension only by a condition that is
-     * one of the top-level conjuncts of its match (the match itself, or a direct child of its
-     * AllOf), because only then must that condition hold for the match to hold; conditions
-     * under any, not or all, and those of require (a rule whose match holds decides even when
-     * its require fails), constrain nothing. Every mask is precomputed; a lookup allocates
-     * nothing.
+     * Implementation notes: each dimension maps a request to a mask of "rules that could match in
+     * this dimension"; Policy ANDs the masks word by word (method, path, host and client IP always;
+     * roles, country and Referer host only when a remaining rule has such a condition) and evaluates
+     * only the rules left, in ascending index order, so that first-match order and audit records are
+     * exactly those of the linear walk. A rule is constrained in a dimension only by a condition
+     * that is one of the top-level conjuncts of its match (the match itself, or a direct child of
+     * its AllOf), because only then must that condition hold for the match to hold; conditions under
+     * any, not or all, and those of require (a rule whose match holds decides even when its require
+     * fails), constrain nothing. Every mask is precomputed; a lookup allocates nothing.
      *
      * - method: the methods of the rule's first MethodMatcher, compared exactly as it does.
      * - path: the first segment of each glob of the rule's first PathMatcher, when every glob's
