@@ -1,0 +1,74 @@
+package dev.portcullis.server.proxy;
+
+import dev.portcullis.server.exchange.ConnectionState;
+import dev.portcullis.server.exchange.Exchange;
+import dev.portcullis.server.exchange.ExchangeError;
+import dev.portcullis.server.exchange.GatewayResponses;
+
+/**
+ * How the exchange in flight on one client connection ends when it fails: with a gateway-made status
+ * (400, 408, 413, 502, 504) while nothing of the response was sent, else by ending both connections.
+ *
+ * <p>Implementation notes: one per client connection, created by its {@link UpstreamExchange}, which owns
+ * the exchange and its upstream connection; confined to the client channel's event loop. The upstream
+ * connection of a failed exchange is never reused: part of the request or of the response may still be
+ * on it.
+ */
+final class ExchangeFailures {
+    private final ConnectionState state;
+    private final UpstreamExchange upstreamSide;
+
+    ExchangeFailures(ConnectionState state, UpstreamExchange upstreamSide) {
+        this.state = state;
+        this.upstreamSide = upstreamSide;
+    }
+
+    /** No request body part arrived for limits.idle_timeout. */
+    void bodyTimedOut() {
+        if (upstreamSide.exchange() != null && !upstreamSide.requestComplete()) {
+            failOrAbort(408, ExchangeError.BODY_TIMEOUT);
+        }
+    }
+
+    /** No response head arrived within upstream.response_timeout of sending the request. */
+    void responseTimedOut() {
+        if (upstreamSide.exchange() != null && !upstreamSide.relay().responseStarted()) {
+            fail(504, ExchangeError.UPSTREAM_TIMEOUT);
+        }
+    }
+
+    /** Answers with {@code status} if nothing of the response was sent yet, else ends both connections. */
+    void failOrAbort(int status, ExchangeError error) {
+        if (upstreamSide.exchange() == null) {
+            return;
+        }
+        if (!upstreamSide.relay().responseStarted()) {
+            fail(status, error);
+        } else {
+            abort(error);
+        }
+    }
+
+    /** Answers the exchange with a gateway-made status, dropping the upstream connection. */
+    void fail(int status, ExchangeError error) {
+        Exchange current = upstreamSide.exchange();
+        if (current == null) {
+            return;
+        }
+        current.error(error);
+        boolean close = !upstreamSide.requestComplete() || state.closeAfterResponse();
+        upstreamSide.end(false);
+        GatewayResponses.send(state.channel(), current, status, close);
+    }
+
+    /** The response already started: all that can be done is to end both connections. */
+    void abort(ExchangeError error) {
+        Exchange current = upstreamSide.exchange();
+        upstreamSide.end(false);
+        state.channel().close();
+        if (current != null) {
+            current.error(error);
+            current.finish();
+        }
+    }
+}

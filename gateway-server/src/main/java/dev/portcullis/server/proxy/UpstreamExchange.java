@@ -1,0 +1,301 @@
+package dev.portcullis.server.proxy;
+
+import dev.portcullis.server.exchange.ConnectionState;
+import dev.portcullis.server.exchange.Exchange;
+import dev.portcullis.server.exchange.ExchangeError;
+import io.netty.channel.Channel;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.concurrent.Future;
+import java.util.ArrayDeque;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The exchange in flight on one client connection, seen from its upstream side: acquires a pooled upstream
+ * connection, writes the request head and streams the body to it, listens to it while it is lent, and ends
+ * the exchange, returning the connection to its pool.
+ *
+ * <p>Implementation notes: one per client connection, created by its {@link ProxyFrontendHandler}; all state
+ * is per exchange and confined to the client channel's event loop, and the upstream connection is bound to
+ * the same loop by {@link UpstreamPool}. Body parts that arrive before the upstream is connected wait in
+ * {@code pending} while reading is paused. A request without a body that fails on a reused keep-alive
+ * connection before any response byte (the upstream closed it while idle) is retried once on another
+ * connection; anything else gets 502, or 504 when no response head arrives within
+ * {@code upstream.response_timeout} ({@link ExchangeFailures}). What the upstream answers goes to the
+ * client through the {@link ResponseRelay}.
+ */
+final class UpstreamExchange implements UpstreamListener {
+    private static final Logger LOG = LoggerFactory.getLogger(UpstreamExchange.class);
+
+    private final ConnectionState state;
+    private final Upstreams upstreams;
+    private final ExchangeTimers timers;
+    private final ExchangeFailures failures;
+    private final ResponseRelay relay;
+
+    private @Nullable Exchange exchange;
+    private @Nullable HttpRequest head;
+    private final ArrayDeque<HttpContent> pending = new ArrayDeque<>();
+    private @Nullable Channel upstream;
+    private boolean hasBody;
+    private long bodyBytes;
+    private boolean requestComplete;
+    private boolean requestSent;
+    private boolean reusedConnection;
+    private boolean retried;
+
+    UpstreamExchange(ConnectionState state, Upstreams upstreams) {
+        this.state = state;
+        this.upstreams = upstreams;
+        this.failures = new ExchangeFailures(state, this);
+        this.timers = new ExchangeTimers(state, failures::bodyTimedOut, failures::responseTimedOut);
+        this.relay = new ResponseRelay(state, this, failures);
+    }
+
+    /** Where the response of each exchange goes to the client. */
+    ResponseRelay relay() {
+        return relay;
+    }
+
+    /** The exchange in flight, or null between exchanges. */
+    @Nullable Exchange exchange() {
+        return exchange;
+    }
+
+    /** The upstream connection lent to the exchange in flight, or null when there is none (yet). */
+    @Nullable Channel upstream() {
+        return upstream;
+    }
+
+    /** True once the last request body part arrived from the client. */
+    boolean requestComplete() {
+        return requestComplete;
+    }
+
+    /** True once the whole request was written to the upstream connection. */
+    boolean requestSent() {
+        return requestSent;
+    }
+
+    /** An allowed request head: starts its exchange and acquires an upstream connection for it. */
+    void begin(HttpRequest request) {
+        Exchange current = state.exchange();
+        if (current == null) {
+            throw new IllegalStateException("allowed request without an exchange");
+        }
+        exchange = current;
+        head = request;
+        hasBody = current.hasBody();
+        bodyBytes = 0;
+        requestComplete = false;
+        requestSent = false;
+        relay.begin();
+        retried = false;
+        if (hasBody) {
+            timers.awaitBody(current.snapshot().config().limits().idleTimeout().toNanos());
+        }
+        connect();
+    }
+
+    private void connect() {
+        Exchange current = exchange;
+        if (current == null) {
+            return;
+        }
+        // the pool of the generation deciding this exchange: a reload to another upstream applies to new exchanges
+        UpstreamPool pool = upstreams.poolFor(current.snapshot().config().upstream());
+        Future<Channel> acquired = pool.acquire(state.channel().eventLoop());
+        if (acquired.isDone()) {
+            onAcquired(acquired);
+        } else {
+            state.pause(ConnectionState.Pause.UPSTREAM_CONNECTING);
+            acquired.addListener(this::onAcquired);
+        }
+    }
+
+    private void onAcquired(Future<? super Channel> acquired) {
+        state.resume(ConnectionState.Pause.UPSTREAM_CONNECTING);
+        Exchange current = exchange;
+        if (!acquired.isSuccess()) {
+            if (current != null) {
+                Throwable cause = acquired.cause();
+                LOG.debug("cannot reach upstream for {}", current.requestId(), cause);
+                failures.fail(502, cause instanceof UpstreamPoolExhaustedException
+                        ? ExchangeError.UPSTREAM_POOL_EXHAUSTED : ExchangeError.UPSTREAM_UNREACHABLE);
+            }
+            return;
+        }
+        Channel channel = (Channel) acquired.getNow();
+        if (current == null || !state.channel().isActive()) {
+            UpstreamPool.release(channel, true);
+            return;
+        }
+        UpstreamHandler handler = channel.pipeline().get(UpstreamHandler.class);
+        reusedConnection = handler.reused();
+        handler.lend(this, head.method());
+        upstream = channel;
+        current.upstreamStarted();
+        channel.write(head);
+        HttpContent part;
+        while ((part = pending.poll()) != null) {
+            channel.write(part);
+        }
+        if (requestComplete) {
+            requestWritten();
+        }
+        channel.flush();
+        if (!channel.isWritable()) {
+            state.pause(ConnectionState.Pause.UPSTREAM_BACKPRESSURE);
+        }
+    }
+
+    /** A request body part from the client; ownership passes here. */
+    void onClientBody(HttpContent content) {
+        Exchange current = exchange;
+        if (current == null || requestComplete) {
+            content.release();
+            return;
+        }
+        if (content.decoderResult().isFailure()) {
+            // A broken chunk: the upstream already has part of the body, so it cannot be reused;
+            // the client gets 400 if nothing of the response has been sent yet.
+            content.release();
+            failures.failOrAbort(400, ExchangeError.MALFORMED_BODY);
+            return;
+        }
+        timers.bodyRead();
+        bodyBytes += content.content().readableBytes();
+        if (bodyBytes > current.snapshot().config().limits().maxBodySize()) {
+            content.release();
+            failures.failOrAbort(413, ExchangeError.BODY_TOO_LARGE);
+            return;
+        }
+        boolean last = content instanceof LastHttpContent;
+        if (last && !((LastHttpContent) content).trailingHeaders().isEmpty()) {
+            // SPEC 3.7: request trailer fields are not forwarded; an upstream that merges them into the
+            // headers would see fields the policy never saw
+            ((LastHttpContent) content).trailingHeaders().clear();
+        }
+        Channel channel = upstream;
+        if (channel == null) {
+            pending.add(content);
+        } else {
+            channel.write(content);
+            if (!channel.isWritable()) {
+                state.pause(ConnectionState.Pause.UPSTREAM_BACKPRESSURE);
+            }
+        }
+        if (last) {
+            requestComplete = true;
+            timers.cancelBody();
+            if (channel != null) {
+                channel.flush();
+                requestWritten();
+            }
+        }
+    }
+
+    /** The whole request is on the upstream connection: its response head is due from now. */
+    private void requestWritten() {
+        requestSent = true;
+        Exchange current = exchange;
+        if (current != null && !relay.responseStarted()) {
+            timers.awaitResponse(current.snapshot().config().upstream().responseTimeout().toNanos());
+        }
+    }
+
+    /** The final response head arrived: it is no longer waited for. */
+    void responseHeadArrived() {
+        timers.cancelResponse();
+    }
+
+    /** The client read burst ended: flush what was written to the upstream. */
+    void flush() {
+        Channel channel = upstream;
+        if (channel != null) {
+            channel.flush();
+        }
+    }
+
+    @Override
+    public void onUpstreamMessage(HttpObject message) {
+        relay.relay(message);
+    }
+
+    @Override
+    public void onUpstreamReadComplete() {
+        relay.flush();
+    }
+
+    @Override
+    public void onUpstreamWritabilityChanged(boolean writable) {
+        if (writable) {
+            state.resume(ConnectionState.Pause.UPSTREAM_BACKPRESSURE);
+        } else if (!requestComplete) {
+            state.pause(ConnectionState.Pause.UPSTREAM_BACKPRESSURE);
+        }
+    }
+
+    @Override
+    public void onUpstreamClosed(@Nullable Throwable cause) {
+        Exchange current = exchange;
+        if (current == null) {
+            return;
+        }
+        upstream = null;
+        if (relay.responseStarted()) {
+            failures.abort(cause == null ? ExchangeError.UPSTREAM_CLOSED_MID_RESPONSE
+                    : ExchangeError.UPSTREAM_ERROR_MID_RESPONSE);
+        } else if (reusedConnection && !retried && !hasBody && head != null && isIdempotent(head.method())) {
+            retried = true;
+            timers.cancelResponse();
+            requestComplete = true;
+            pending.add(LastHttpContent.EMPTY_LAST_CONTENT);
+            connect();
+        } else {
+            failures.fail(502, cause == null ? ExchangeError.UPSTREAM_CLOSED : ExchangeError.UPSTREAM_ERROR);
+        }
+    }
+
+    private static boolean isIdempotent(HttpMethod method) {
+        return method.equals(HttpMethod.GET) || method.equals(HttpMethod.HEAD) || method.equals(HttpMethod.OPTIONS)
+                || method.equals(HttpMethod.PUT) || method.equals(HttpMethod.DELETE);
+    }
+
+    /** The client connection closed: the exchange in flight, if any, ends with it. */
+    void clientClosed() {
+        Exchange current = exchange;
+        end(false);
+        if (current != null) {
+            current.error(ExchangeError.CLIENT_CLOSED);
+        }
+    }
+
+    /** Ends the exchange and returns its upstream connection, if any, to the pool ({@code reusable} or closed). */
+    void end(boolean reusable) {
+        Channel channel = upstream;
+        resetExchange();
+        if (channel != null) {
+            UpstreamPool.release(channel, reusable);
+        }
+    }
+
+    /** Ends the exchange, leaving its upstream connection, if any, to the caller. */
+    void resetExchange() {
+        timers.cancelAll();
+        state.resume(ConnectionState.Pause.UPSTREAM_BACKPRESSURE);
+        state.resume(ConnectionState.Pause.UPSTREAM_CONNECTING);
+        exchange = null;
+        head = null;
+        upstream = null;
+        HttpContent part;
+        while ((part = pending.poll()) != null) {
+            part.release();
+        }
+    }
+}
