@@ -4,9 +4,9 @@ import static dev.portcullis.core.policy.Effect.ALLOW;
 import static dev.portcullis.core.policy.Effect.DENY;
 import static dev.portcullis.core.policy.TestRequests.get;
 import static dev.portcullis.core.policy.TestRequests.paths;
+import static dev.portcullis.core.testing.AllocationMeter.bytesPerCall;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import static org.junit.jupiter.params.provider.Arguments.arguments;
 
 import dev.portcullis.core.geo.GeoLookup;
@@ -14,7 +14,6 @@ import dev.portcullis.core.geo.MaxMindGeoLookup;
 import dev.portcullis.core.geo.MmdbWriter;
 import dev.portcullis.core.identity.Identity;
 import dev.portcullis.core.net.IpAddress;
-import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
@@ -22,7 +21,6 @@ import java.time.ZoneOffset;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
@@ -131,29 +129,11 @@ class GeoMatchersTest {
         RequestMatcher dach = countries("DE", "AT", "CH");
         RequestMatcher partner = asns(3320L, 64_500L, 4_200_000_000L);
 
-        assertThat(bytesAllocatedPerCall(() -> POLICY.evaluate(request).allowed())).isLessThan(1.0);
-        assertThat(bytesAllocatedPerCall(() -> dach.matches(request))).isLessThan(1.0);
-        assertThat(bytesAllocatedPerCall(() -> partner.matches(request))).isLessThan(1.0);
+        assertThat(bytesPerCall(() -> POLICY.evaluate(request).allowed())).isLessThan(1.0);
+        assertThat(bytesPerCall(() -> dach.matches(request))).isLessThan(1.0);
+        assertThat(bytesPerCall(() -> partner.matches(request))).isLessThan(1.0);
     }
 
-    /** As {@code AllocationTest} measures it: bytes allocated by this thread per call, after a warm-up. */
-    private static double bytesAllocatedPerCall(BooleanSupplier call) {
-        assumeTrue(ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean);
-        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-        assumeTrue(threads.isThreadAllocatedMemorySupported() && threads.isThreadAllocatedMemoryEnabled());
-        int iterations = 100_000;
-        boolean sink = false;
-        for (int i = 0; i < iterations; i++) {
-            sink ^= call.getAsBoolean();
-        }
-        long before = threads.getCurrentThreadAllocatedBytes();
-        for (int i = 0; i < iterations; i++) {
-            sink ^= call.getAsBoolean();
-        }
-        long allocated = threads.getCurrentThreadAllocatedBytes() - before;
-        assertThat(sink || !sink).isTrue();
-        return (double) allocated / iterations;
-    }
 
     @Test
     void explainsCountriesAndAsns() {

@@ -1,5 +1,6 @@
 package dev.portcullis.core.policy;
 
+import static dev.portcullis.core.testing.AllocationMeter.bytesPerCall;
 import static dev.portcullis.core.policy.TestRequests.get;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -255,10 +256,10 @@ class ReferrerMatcherTest {
         AccessRequest invalid = withReferer("not a url");
 
         assertThat(matcher.matches(glob)).isTrue();
-        assertThat(ScheduleMatcherTest.bytesAllocatedPerCall(() -> matcher.matches(direct))).isLessThan(1.0);
-        assertThat(ScheduleMatcherTest.bytesAllocatedPerCall(() -> matcher.matches(app))).isLessThan(1.0);
-        assertThat(ScheduleMatcherTest.bytesAllocatedPerCall(() -> matcher.matches(glob))).isLessThan(1.0);
-        assertThat(ScheduleMatcherTest.bytesAllocatedPerCall(() -> matcher.matches(other))).isLessThan(1.0);
-        assertThat(ScheduleMatcherTest.bytesAllocatedPerCall(() -> matcher.matches(invalid))).isLessThan(1.0);
+        assertThat(bytesPerCall(() -> matcher.matches(direct))).isLessThan(1.0);
+        assertThat(bytesPerCall(() -> matcher.matches(app))).isLessThan(1.0);
+        assertThat(bytesPerCall(() -> matcher.matches(glob))).isLessThan(1.0);
+        assertThat(bytesPerCall(() -> matcher.matches(other))).isLessThan(1.0);
+        assertThat(bytesPerCall(() -> matcher.matches(invalid))).isLessThan(1.0);
     }
 }

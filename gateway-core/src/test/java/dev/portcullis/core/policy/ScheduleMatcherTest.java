@@ -1,12 +1,11 @@
 package dev.portcullis.core.policy;
 
 import static dev.portcullis.core.policy.TestRequests.get;
+import static dev.portcullis.core.testing.AllocationMeter.bytesPerCall;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.portcullis.core.geo.GeoLookup;
-import java.lang.management.ManagementFactory;
 import java.time.Clock;
 import java.time.DayOfWeek;
 import java.time.Instant;
@@ -21,7 +20,6 @@ import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.TreeSet;
-import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -356,24 +354,7 @@ class ScheduleMatcherTest {
         ScheduleMatcher matcher = schedule(spec);
         AccessRequest request = at(instant);
 
-        assertThat(bytesAllocatedPerCall(() -> matcher.matches(request))).isLessThan(1.0);
+        assertThat(bytesPerCall(() -> matcher.matches(request))).isLessThan(1.0);
     }
 
-    /** As in {@link AllocationTest}. */
-    static double bytesAllocatedPerCall(BooleanSupplier call) {
-        assumeTrue(ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean);
-        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-        assumeTrue(threads.isThreadAllocatedMemorySupported() && threads.isThreadAllocatedMemoryEnabled());
-        boolean sink = false;
-        for (int i = 0; i < 100_000; i++) {
-            sink ^= call.getAsBoolean();
-        }
-        long before = threads.getCurrentThreadAllocatedBytes();
-        for (int i = 0; i < 100_000; i++) {
-            sink ^= call.getAsBoolean();
-        }
-        long allocated = threads.getCurrentThreadAllocatedBytes() - before;
-        assertThat(sink || !sink).isTrue();
-        return (double) allocated / 100_000;
-    }
 }

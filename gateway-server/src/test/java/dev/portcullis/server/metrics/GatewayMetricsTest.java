@@ -121,13 +121,20 @@ class GatewayMetricsTest {
             // warm up first: the interpreter and the JIT's first tiers allocate while they profile
             metrics.exchangeFinished(exchange);
         }
-        long before = threads.getThreadAllocatedBytes(thread);
-        for (int i = 0; i < calls; i++) {
-            metrics.exchangeFinished(exchange);
+        // C2 compiles in the background: on a loaded machine measure again until it has caught up (a real allocation
+        // shows in every round, so the fewest bytes of up to 20 rounds still reveals it)
+        long fewest = Long.MAX_VALUE;
+        int rounds = 0;
+        while (rounds < 20 && fewest >= calls / 10) {
+            long before = threads.getThreadAllocatedBytes(thread);
+            for (int i = 0; i < calls; i++) {
+                metrics.exchangeFinished(exchange);
+            }
+            fewest = Math.min(fewest, threads.getThreadAllocatedBytes(thread) - before);
+            rounds++;
         }
-        long allocated = threads.getThreadAllocatedBytes(thread) - before;
-        assertThat(allocated).as("bytes allocated by %d recordings", calls).isLessThan(calls / 10);
-        assertThat(requests("public", "allow", "2xx")).isEqualTo(2 + 2 * calls);
+        assertThat(fewest).as("fewest bytes allocated by %d recordings", calls).isLessThan(calls / 10);
+        assertThat(requests("public", "allow", "2xx")).isEqualTo(2 + (1 + rounds) * (long) calls);
     }
 
     @Test
