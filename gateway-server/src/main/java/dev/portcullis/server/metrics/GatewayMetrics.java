@@ -132,7 +132,6 @@ public final class GatewayMetrics implements ExchangeListener, AutoCloseable {
         String decision = exchange.decisionLabel();
         int index = decision == null ? RuleMeters.NO_DECISION : decision.equals("allow") ? RuleMeters.ALLOW
                 : RuleMeters.DENY;
-        meters.request(index, exchange.status());
         List<AuditOutcome> audit = exchange.audit();
         for (int i = 0; i < audit.size(); i++) {
             AuditOutcome outcome = audit.get(i);
@@ -143,6 +142,8 @@ public final class GatewayMetrics implements ExchangeListener, AutoCloseable {
         if (upstream >= 0) {
             upstreamDuration.record(upstream, TimeUnit.NANOSECONDS);
         }
+        // counted last: a scrape that sees the request counted sees its durations and audit outcomes too
+        meters.request(index, exchange.status());
     }
 
     /** Counts an applied reload ({@code portcullis_config_reloads_total{result="success"}}). */

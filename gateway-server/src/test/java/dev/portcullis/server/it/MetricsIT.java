@@ -156,13 +156,18 @@ class MetricsIT {
      * Scrapes until {@code requests} more requests have been counted than in {@code before}: a response can reach
      * the client a moment before its exchange is reported finished.
      */
+    /**
+     * Scrapes until every request is counted: the response reaches the client before the exchange's metrics are
+     * recorded (its counter last), so wait for the counters and, to be sure, the duration histogram.
+     */
     private static PrometheusText scrapeUntil(Gateway gw, PrometheusText before, int requests) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (true) {
             PrometheusText text = scrape(gw);
             double counted = deltas(before, text, "portcullis_requests_total").values().stream()
                     .mapToDouble(Double::doubleValue).sum();
-            if (counted >= requests || System.nanoTime() > deadline) {
+            double timed = delta(before, text, "portcullis_request_duration_seconds_count", Map.of());
+            if (counted >= requests && timed >= requests || System.nanoTime() > deadline) {
                 return text;
             }
             Thread.onSpinWait();
