@@ -1,6 +1,7 @@
 package dev.portcullis.core.config;
 
 import dev.portcullis.core.policy.RequestMatcher;
+import dev.portcullis.core.policy.RoleBits;
 import java.util.List;
 import java.util.Map;
 import org.jspecify.annotations.Nullable;
@@ -94,6 +95,9 @@ abstract class ConditionKey<T> {
 
         /** Whether a GeoIP ASN database is configured ({@code geoip.asn_database}). */
         boolean hasAsnDatabase();
+
+        /** The bits the policy's role conditions share ({@link RoleBits}). */
+        RoleBits roleBits();
 
         /** Reports a problem at {@code path}. */
         void problem(String path, String message);

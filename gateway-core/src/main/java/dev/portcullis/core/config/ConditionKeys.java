@@ -83,11 +83,11 @@ final class ConditionKeys {
             flag("authenticated", AuthenticatedMatcher::of),
             strings("roles", "a list of roles", "role, e.g. admin", (roles, c, path) -> {
                 List<String> checked = c.each(roles, path, RoleMatcher::checkRole);
-                return checked == null ? null : c.build(path, () -> RoleMatcher.any(checked));
+                return checked == null ? null : c.build(path, () -> RoleMatcher.any(checked, c.roleBits()));
             }),
             strings("all_roles", "a list of roles", "role, e.g. admin", (roles, c, path) -> {
                 List<String> checked = c.each(roles, path, RoleMatcher::checkRole);
-                return checked == null ? null : c.build(path, () -> RoleMatcher.all(checked));
+                return checked == null ? null : c.build(path, () -> RoleMatcher.all(checked, c.roleBits()));
             }),
             new MapKey("claims", "a map of claim paths to lists of values", "claim path, e.g. tenant") {
                 @Override

@@ -18,6 +18,7 @@ import dev.portcullis.core.policy.PathGlob;
 import dev.portcullis.core.policy.PathMatcher;
 import dev.portcullis.core.policy.Policy;
 import dev.portcullis.core.policy.RequestMatcher;
+import dev.portcullis.core.policy.RoleBits;
 import dev.portcullis.core.policy.RoleMatcher;
 import dev.portcullis.core.policy.Rule;
 import java.util.ArrayList;
@@ -43,6 +44,7 @@ final class PolicyCompiler {
     private final boolean hasCountryDatabase;
     private final boolean hasAsnDatabase;
     private final List<String> limiters = new ArrayList<>();
+    private final RoleBits roleBits = new RoleBits();
 
     private PolicyCompiler(Problems problems, boolean caseInsensitivePaths, boolean hasCountryDatabase,
             boolean hasAsnDatabase) {
@@ -145,6 +147,11 @@ final class PolicyCompiler {
         @Override
         public boolean hasAsnDatabase() {
             return hasAsnDatabase;
+        }
+
+        @Override
+        public RoleBits roleBits() {
+            return roleBits;
         }
 
         @Override

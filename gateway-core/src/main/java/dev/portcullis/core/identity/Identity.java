@@ -14,7 +14,7 @@ import org.jspecify.annotations.Nullable;
  * numbers {@code Long} or {@code Double}; {@code exp}, {@code nbf} and {@code iat} are epoch seconds.
  *
  * @param subject the subject ({@code subject_claim}); empty only for {@link #ANONYMOUS}
- * @param roles the roles ({@code roles_claim}), possibly empty
+ * @param roles the roles ({@code roles_claim}), possibly empty; kept as {@link Roles}, in the order given
  * @param claims every verified claim by name; empty for non-JWT identities
  * @param source where the identity came from
  * @param expiresAt the token's {@code exp}, or null when it has none or is not a token
@@ -35,13 +35,18 @@ public record Identity(
             throw new IllegalArgumentException("\"\" is not a valid subject for a " + source.code()
                     + " identity (expected: a non-empty subject)");
         }
-        roles = Set.copyOf(roles);
+        roles = Roles.copyOf(roles);
         claims = Map.copyOf(claims);
     }
 
     /** True for {@link IdentitySource#ANONYMOUS}. */
     public boolean isAnonymous() {
         return source == IdentitySource.ANONYMOUS;
+    }
+
+    /** {@link #roles()} as the {@link Roles} the constructor kept: readable by index, without an iterator. */
+    public Roles indexedRoles() {
+        return (Roles) roles;
     }
 
     /** True when the identity has {@code role}. */

@@ -34,6 +34,8 @@ public final class AccessRequest {
     private boolean refererRead;
     private @Nullable String referer;
     private long refererParts = RefererParts.INVALID;
+    private @Nullable RoleBits roleTable;
+    private long roleBits;
 
     /**
      * @param method the request method, as received (case-sensitive)
@@ -199,6 +201,18 @@ public final class AccessRequest {
             asn = known;
         }
         return known;
+    }
+
+    /**
+     * The identity's roles as bits of {@code table}: computed when a role condition first asks, and again only if one
+     * compiled into another policy asks (a matcher built alone has a table of its own).
+     */
+    long roleBits(RoleBits table) {
+        if (roleTable != table) {
+            roleBits = table.of(identity.indexedRoles());
+            roleTable = table;
+        }
+        return roleBits;
     }
 
     /** The first {@code Referer} value, or null: read once, when a rule first asks. */

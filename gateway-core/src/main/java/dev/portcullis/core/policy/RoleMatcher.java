@@ -14,20 +14,44 @@ public final class RoleMatcher implements RequestMatcher {
 
     private final String[] roles;
     private final boolean requireAll;
+    private final RoleBits table;
+    /** The bits of {@link #roles} in {@link #table}; 0 when one of them has no bit (then the role set decides). */
+    private final long mask;
 
-    private RoleMatcher(Collection<String> roles, boolean requireAll) {
+    private RoleMatcher(Collection<String> roles, boolean requireAll, RoleBits table) {
         this.roles = roles.toArray(String[]::new);
         this.requireAll = requireAll;
+        this.table = table;
+        long bits = 0;
+        for (String role : this.roles) {
+            int bit = table.register(role);
+            if (bit < 0) {
+                bits = 0;
+                break;
+            }
+            bits |= 1L << bit;
+        }
+        this.mask = bits;
     }
 
     /** A matcher that holds when the identity has at least one of {@code roles}; duplicates are dropped. */
     public static RoleMatcher any(Collection<String> roles) {
-        return new RoleMatcher(check(roles, "roles"), false);
+        return any(roles, new RoleBits());
+    }
+
+    /** {@link #any(Collection)} with the role bits of the policy it is compiled into. */
+    public static RoleMatcher any(Collection<String> roles, RoleBits table) {
+        return new RoleMatcher(check(roles, "roles"), false, table);
     }
 
     /** A matcher that holds when the identity has every one of {@code roles}; duplicates are dropped. */
     public static RoleMatcher all(Collection<String> roles) {
-        return new RoleMatcher(check(roles, "all_roles"), true);
+        return all(roles, new RoleBits());
+    }
+
+    /** {@link #all(Collection)} with the role bits of the policy it is compiled into. */
+    public static RoleMatcher all(Collection<String> roles, RoleBits table) {
+        return new RoleMatcher(check(roles, "all_roles"), true, table);
     }
 
     /** Returns {@code role} if it is not blank, else throws {@link IllegalArgumentException}. */
@@ -63,6 +87,10 @@ public final class RoleMatcher implements RequestMatcher {
 
     @Override
     public boolean matches(AccessRequest request) {
+        if (mask != 0) {
+            long present = request.roleBits(table);
+            return requireAll ? (present & mask) == mask : (present & mask) != 0;
+        }
         // A loop over the array instead of Identity.hasAnyRole/hasAllRoles: no iterator on the request path.
         Identity identity = request.identity();
         if (requireAll) {

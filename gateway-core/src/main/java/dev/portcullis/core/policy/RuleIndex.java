@@ -1,5 +1,6 @@
 package dev.portcullis.core.policy;
 
+import dev.portcullis.core.identity.Roles;
 import java.util.Map;
 
 /**
@@ -164,8 +165,9 @@ final class RuleIndex {
      */
     long byRoles(AccessRequest request, int w) {
         long word = roleOther[w];
-        for (String role : request.identity().roles()) {
-            long[] mask = roleMasks.get(role);
+        Roles roles = request.identity().indexedRoles();
+        for (int i = 0; i < roles.size(); i++) {
+            long[] mask = roleMasks.get(roles.get(i));
             if (mask != null) {
                 word |= mask[w];
             }
