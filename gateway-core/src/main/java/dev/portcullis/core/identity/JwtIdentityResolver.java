@@ -73,7 +73,8 @@ public final class JwtIdentityResolver implements AutoCloseable {
     }
 
     /**
-     * A resolver for {@code providers}; starts fetching every {@code jwks_url} in the background.
+     * A resolver for {@code providers}; starts fetching every {@code jwks_url} in the background, unless the options
+     * are {@linkplain JwtResolverOptions#offline() offline}.
      *
      * @throws KeySourceException when a file, PEM or secret cannot be loaded
      * @throws IllegalArgumentException when no provider is given, two share an issuer, or two have none
@@ -89,7 +90,8 @@ public final class JwtIdentityResolver implements AutoCloseable {
         this.options = options;
         this.clock = options.clock();
         this.counters = previous != null ? previous.counters : new JwtCounters();
-        boolean fetches = settings.stream().anyMatch(s -> s.keySource() instanceof KeySource.JwksUrl);
+        boolean fetches = options.fetchRemoteKeys()
+                && settings.stream().anyMatch(s -> s.keySource() instanceof KeySource.JwksUrl);
         this.http = !fetches ? null : sharedHttp != null ? sharedHttp : new JwksHttp(options.scheduler(),
                 options.fetchTimeout());
         List<JwtProvider> replaced = previous == null ? List.of() : previous.providers.all();

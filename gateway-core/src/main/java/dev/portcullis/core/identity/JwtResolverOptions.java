@@ -7,7 +7,8 @@ import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 
 /**
- * How a {@link JwtIdentityResolver} runs, as opposed to what it checks: time, threads, environment and limits.
+ * How a {@link JwtIdentityResolver} runs, as opposed to what it checks: time, threads, network, environment and
+ * limits.
  *
  * @param clock the time for {@code exp}/{@code nbf}/{@code iat}, the cache and the unknown-kid refetch limit
  * @param scheduler runs JWKS fetches, their retries and the periodic refresh; owned by the caller, never
@@ -17,6 +18,8 @@ import org.jspecify.annotations.Nullable;
  * @param initialRetryDelay the first retry after a failed JWKS fetch; each further failure doubles it
  * @param maxRetryDelay the longest retry delay (never longer than the provider's {@code jwks_refresh})
  * @param fetchTimeout a JWKS fetch that has not completed within this is abandoned and counts as failed
+ * @param fetchRemoteKeys whether {@code jwks_url} key sets are fetched; false for a resolver that must not touch
+ *     the network (validating a config offline), whose {@code jwks_url} providers then hold no keys
  */
 public record JwtResolverOptions(
         Clock clock,
@@ -25,7 +28,8 @@ public record JwtResolverOptions(
         int cacheSize,
         Duration initialRetryDelay,
         Duration maxRetryDelay,
-        Duration fetchTimeout) {
+        Duration fetchTimeout,
+        boolean fetchRemoteKeys) {
 
     /** Verified tokens kept by default. */
     public static final int DEFAULT_CACHE_SIZE = 10_000;
@@ -42,34 +46,44 @@ public record JwtResolverOptions(
 
     /**
      * The production options: {@code System::getenv}, {@value #DEFAULT_CACHE_SIZE} cached tokens, retries from
-     * 1 s doubling up to 60 s, 10 s fetch timeout.
+     * 1 s doubling up to 60 s, 10 s fetch timeout, {@code jwks_url} key sets fetched.
      */
     public static JwtResolverOptions defaults(Clock clock, ScheduledExecutorService scheduler) {
         return new JwtResolverOptions(clock, scheduler, System::getenv, DEFAULT_CACHE_SIZE, Duration.ofSeconds(1),
-                Duration.ofSeconds(60), Duration.ofSeconds(10));
+                Duration.ofSeconds(60), Duration.ofSeconds(10), true);
+    }
+
+    /**
+     * A copy that never fetches a {@code jwks_url}: files and secrets are still loaded (and their problems
+     * reported), but no HTTP client is built and nothing runs on the scheduler.
+     */
+    public JwtResolverOptions offline() {
+        return new JwtResolverOptions(clock, scheduler, environment, cacheSize, initialRetryDelay, maxRetryDelay,
+                fetchTimeout, false);
     }
 
     /** A copy with this environment lookup. */
     public JwtResolverOptions withEnvironment(Function<String, @Nullable String> newEnvironment) {
         return new JwtResolverOptions(clock, scheduler, newEnvironment, cacheSize, initialRetryDelay, maxRetryDelay,
-                fetchTimeout);
+                fetchTimeout, fetchRemoteKeys);
     }
 
     /** A copy with this cache size. */
     public JwtResolverOptions withCacheSize(int newCacheSize) {
         return new JwtResolverOptions(clock, scheduler, environment, newCacheSize, initialRetryDelay, maxRetryDelay,
-                fetchTimeout);
+                fetchTimeout, fetchRemoteKeys);
     }
 
     /** A copy with these retry delays. */
     public JwtResolverOptions withRetryDelays(Duration initial, Duration max) {
-        return new JwtResolverOptions(clock, scheduler, environment, cacheSize, initial, max, fetchTimeout);
+        return new JwtResolverOptions(clock, scheduler, environment, cacheSize, initial, max, fetchTimeout,
+                fetchRemoteKeys);
     }
 
     /** A copy with this fetch timeout. */
     public JwtResolverOptions withFetchTimeout(Duration newFetchTimeout) {
         return new JwtResolverOptions(clock, scheduler, environment, cacheSize, initialRetryDelay, maxRetryDelay,
-                newFetchTimeout);
+                newFetchTimeout, fetchRemoteKeys);
     }
 
     private static void requirePositive(Duration duration, String what) {

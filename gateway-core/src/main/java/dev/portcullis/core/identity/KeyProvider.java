@@ -31,6 +31,47 @@ interface KeyProvider extends AutoCloseable {
     @Override
     void close();
 
+    /** A {@code jwks_url} that an {@linkplain JwtResolverOptions#offline() offline} resolver never fetches: no keys. */
+    final class NotFetched implements KeyProvider {
+        @Override
+        public @Nullable KeySet current() {
+            return null;
+        }
+
+        @Override
+        public @Nullable CompletableFuture<Void> keyMissing() {
+            return null;
+        }
+
+        @Override
+        public CompletableFuture<Void> refresh() {
+            return CompletableFuture.completedFuture(null);
+        }
+
+        @Override
+        public @Nullable String document() {
+            return null;
+        }
+
+        @Override
+        public long fetches() {
+            return 0;
+        }
+
+        @Override
+        public long fetchFailures() {
+            return 0;
+        }
+
+        @Override
+        public @Nullable Instant lastSuccess() {
+            return null;
+        }
+
+        @Override
+        public void close() {}
+    }
+
     /** Keys loaded once, when the resolver was built: a JWKS file, a PEM file or a secret. */
     final class Static implements KeyProvider {
         private final KeySet keys;

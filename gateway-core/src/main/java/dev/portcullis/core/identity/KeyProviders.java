@@ -23,7 +23,7 @@ final class KeyProviders {
      *
      * @param previous the providers of the generation being replaced, whose last fetched JWKS a
      *     {@code jwks_url} provider starts with; empty on first load
-     * @param http the client for {@code jwks_url} providers; null when none is configured
+     * @param http the client for {@code jwks_url} providers; null when none is configured or the options are offline
      * @throws KeySourceException when a file, PEM or secret cannot be loaded
      */
     static KeyProvider load(int index, JwtProviderSettings settings, List<JwtProvider> previous,
@@ -57,6 +57,9 @@ final class KeyProviders {
                 return new KeyProvider.Static(new KeySet(1, List.of(hmac)), clock.instant());
             }
             KeySource.JwksUrl url = (KeySource.JwksUrl) source;
+            if (!options.fetchRemoteKeys()) {
+                return new KeyProvider.NotFetched();
+            }
             if (http == null) {
                 throw new IllegalStateException("no HTTP client for a jwks_url provider");
             }

@@ -97,7 +97,18 @@ public final class GatewaySnapshot implements AutoCloseable {
     public static GatewaySnapshot create(CompiledConfig config, long generation, Clock clock,
             ScheduledExecutorService scheduler, SharedBucketStore.Factory stores)
             throws KeySourceException, GeoDatabaseException {
-        return build(null, config, generation, clock, scheduler, stores);
+        return build(null, config, generation, clock, scheduler, stores, true);
+    }
+
+    /**
+     * A snapshot that validates {@code config} without network access, for {@code portcullis check}: key files and
+     * secrets are loaded and the GeoIP databases opened as {@link #create} does, but no {@code jwks_url} is fetched
+     * (its provider holds no keys, so it rejects every token) and no {@code rate_limit_store} is connected. Not for
+     * deciding requests. Blocking file I/O.
+     */
+    public static GatewaySnapshot offline(CompiledConfig config, Clock clock, ScheduledExecutorService scheduler)
+            throws KeySourceException, GeoDatabaseException {
+        return build(null, config, 1, clock, scheduler, SharedBucketStore.Factory.NONE, false);
     }
 
     /**
@@ -109,11 +120,11 @@ public final class GatewaySnapshot implements AutoCloseable {
     public static GatewaySnapshot next(
             GatewaySnapshot previous, CompiledConfig config, Clock clock, ScheduledExecutorService scheduler)
             throws KeySourceException, GeoDatabaseException {
-        return build(previous, config, previous.generation + 1, clock, scheduler, previous.stores);
+        return build(previous, config, previous.generation + 1, clock, scheduler, previous.stores, true);
     }
 
     private static GatewaySnapshot build(@Nullable GatewaySnapshot previous, CompiledConfig config, long generation,
-            Clock clock, ScheduledExecutorService scheduler, SharedBucketStore.Factory stores)
+            Clock clock, ScheduledExecutorService scheduler, SharedBucketStore.Factory stores, boolean fetchRemoteKeys)
             throws KeySourceException, GeoDatabaseException {
         GeoIpSettings geoip = config.geoip();
         MaxMindGeoLookup geo = geoip.isConfigured()
@@ -127,8 +138,9 @@ public final class GatewaySnapshot implements AutoCloseable {
             } else if (before != null) {
                 jwt = JwtIdentityResolver.reloaded(before, config.identity().jwtProviders());
             } else {
+                JwtResolverOptions options = JwtResolverOptions.defaults(clock, scheduler);
                 jwt = new JwtIdentityResolver(config.identity().jwtProviders(),
-                        JwtResolverOptions.defaults(clock, scheduler));
+                        fetchRemoteKeys ? options : options.offline());
             }
             return new GatewaySnapshot(config, generation, clock.instant(), jwt, clock,
                     geo == null ? GeoLookup.NONE : geo, previous == null ? null : previous.limiters, stores);

@@ -7,10 +7,11 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
 /**
- * {@code portcullis check -c FILE}: load and compile the config; print every warning to stderr and
- * {@code OK: <n> rules} (exit 0), or every problem (exit 1).
+ * {@code portcullis check -c FILE}: load and compile the config with the files it names, offline (a {@code jwks_url}
+ * is never fetched); print every warning to stderr and {@code OK: <n> rules} (exit 0), or every problem (exit 1).
  */
-@Command(name = "check", mixinStandardHelpOptions = true, description = "Validate a policy file and exit (0 valid, 1 invalid).")
+@Command(name = "check", mixinStandardHelpOptions = true, description = "Validate a policy file and the files it names"
+        + " and exit (0 valid, 1 invalid). Offline: a jwks_url is never fetched.")
 final class CheckCommand implements Callable<Integer> {
     @Mixin
     ConfigOption config;

@@ -39,8 +39,8 @@ final class ConfigFiles {
     }
 
     /**
-     * Loads the config and its key material (JWKS files, PEM keys, secrets), as {@code run} would;
-     * null after printing every problem to {@code err}.
+     * Loads the config, its key material (JWKS files, PEM keys, secrets) and GeoIP databases, as {@code run} would
+     * but without network access: no {@code jwks_url} is fetched. Null after printing every problem to {@code err}.
      */
     static @Nullable CompiledConfig loadWithKeys(Path file, PrintWriter err) {
         CompiledConfig config = load(file, err);
@@ -48,7 +48,7 @@ final class ConfigFiles {
             return config;
         }
         ScheduledExecutorService background = GatewayServer.newBackgroundExecutor();
-        try (GatewaySnapshot snapshot = GatewaySnapshot.create(config, 1, Clock.systemUTC(), background)) {
+        try (GatewaySnapshot snapshot = GatewaySnapshot.offline(config, Clock.systemUTC(), background)) {
             return snapshot.config();
         } catch (ConfigResourceException e) {
             printProblem(file, e, err);

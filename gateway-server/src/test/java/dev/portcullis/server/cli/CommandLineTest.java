@@ -6,6 +6,9 @@ import dev.portcullis.core.geo.MmdbWriter;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -105,6 +108,42 @@ class CommandLineTest {
     }
 
     @Test
+    void checkAndTestNeverConnectToAJwksUrl(@TempDir Path dir) throws Exception {
+        try (ConnectionRecorder jwks = ConnectionRecorder.start()) {
+            Path file = dir.resolve("remote-keys.yaml");
+            Files.writeString(file, String.join("\n",
+                    "upstream: {url: \"http://127.0.0.1:3000\"}",
+                    "identity:",
+                    "  jwt:",
+                    "    issuer: https://auth.example.com/",
+                    "    audience: [orders-api]",
+                    "    jwks_url: http://127.0.0.1:" + jwks.port() + "/jwks.json",
+                    "rules:",
+                    "  - name: admin",
+                    "    match: {paths: [\"/admin/**\"]}",
+                    "    require: {roles: [admin]}",
+                    ""));
+            Path cases = dir.resolve("cases.yaml");
+            Files.writeString(cases, String.join("\n",
+                    "cases:",
+                    "  - name: admins",
+                    "    request: {path: /admin/x, subject: alice, roles: [admin]}",
+                    "    expect: {status: 200, rule: admin}",
+                    ""));
+
+            Result check = run("check", "-c", file.toString());
+            Result test = run("test", "-c", file.toString(), cases.toString());
+
+            assertThat(check.err()).isEmpty();
+            assertThat(check.out()).isEqualTo("OK: 1 rule\n");
+            assertThat(check.exit()).isZero();
+            assertThat(test.out()).endsWith("1 passed, 0 failed\n");
+            assertThat(test.exit()).isZero();
+            assertThat(jwks.connectionsBeforeOwnProbe()).isZero();
+        }
+    }
+
+    @Test
     void checkRefusesAForwardedSectionWithoutItsOwnTrustedProxies(@TempDir Path dir) throws IOException {
         Path file = dir.resolve("fwd.yaml");
         Files.writeString(file, String.join("\n",
@@ -183,5 +222,45 @@ class CommandLineTest {
         Result result = run("run", "-c", file.toString());
         assertThat(result.exit()).isEqualTo(1);
         assertThat(result.err()).contains("upstream.url");
+    }
+
+    /**
+     * A loopback listener that records connections. {@link #connectionsBeforeOwnProbe} connects itself and counts
+     * the connections the kernel queued before that probe: every connection attempt made before the call.
+     */
+    private static final class ConnectionRecorder implements AutoCloseable {
+        private final ServerSocket server;
+
+        private ConnectionRecorder(ServerSocket server) {
+            this.server = server;
+        }
+
+        static ConnectionRecorder start() throws IOException {
+            return new ConnectionRecorder(new ServerSocket(0, 50, InetAddress.getLoopbackAddress()));
+        }
+
+        int port() {
+            return server.getLocalPort();
+        }
+
+        int connectionsBeforeOwnProbe() throws IOException {
+            server.setSoTimeout(10_000);
+            try (Socket probe = new Socket(InetAddress.getLoopbackAddress(), port())) {
+                int before = 0;
+                while (true) {
+                    try (Socket accepted = server.accept()) {
+                        if (accepted.getPort() == probe.getLocalPort()) {
+                            return before;
+                        }
+                        before++;
+                    }
+                }
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            server.close();
+        }
     }
 }

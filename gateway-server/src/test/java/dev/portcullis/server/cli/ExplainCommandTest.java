@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.jwk.RSAKey;
+import dev.portcullis.server.it.support.JwksServer;
 import dev.portcullis.server.it.support.JwtMint;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -146,6 +147,25 @@ class ExplainCommandTest {
                 .contains("identity  jwt alice, roles [admin]")
                 .contains("require holds: roles [admin] -- role admin present")
                 .contains("decision  200 proxied, rule admin");
+    }
+
+    @Test
+    void aJwksUrlIsFetchedToVerifyTheToken() throws Exception {
+        try (JwksServer jwks = JwksServer.start(List.of(KEY))) {
+            Path remote = dir.resolve("remote.yaml");
+            Files.writeString(remote, Files.readString(jwtConfig).replace("jwks_file: \"jwks.json\"",
+                    "jwks_url: \"http://127.0.0.1:" + jwks.port() + JwksServer.PATH + "\""));
+            String token = JwtMint.sign(KEY, JWSAlgorithm.RS256, JwtMint.claims("alice", "admin").build());
+
+            Result result = run("explain", "-c", remote.toString(), "--method", "GET", "--path", "/admin/users",
+                    "--header", "Authorization: Bearer " + token);
+
+            assertThat(result.out())
+                    .contains("identity  jwt alice, roles [admin]")
+                    .contains("decision  200 proxied, rule admin");
+            assertThat(result.exit()).isZero();
+            assertThat(jwks.fetches()).isPositive();
+        }
     }
 
     @Test
