@@ -112,6 +112,12 @@ import org.openjdk.jmh.annotations.Warmup;
  * after. The decision now meets 2 µs on the median, narrowly and not in every round; the next cost is the 25
  * {@code any} conditions (a role set probe and an ASN binary search each), which a roles bitmask or an index of
  * {@code any} branches would remove.
+ *
+ * <p>Then role conditions became bit masks ({@code RoleBits}: the roles a policy names get bits, the identity's roles
+ * are turned into bits once per request). Before and after alternated three times in one session (2026-12-06,
+ * {@code -wi 4 -i 5 -w 1 -r 1 -f 1}, load average 3.4 to 5.4 from builds running beside it): decide 2,007 / 2,010 /
+ * 2,098 ns/op before, 1,801 / 1,724 / 1,836 after (about 12 % less); 160 B/op instead of 144 (the request holds the
+ * bits and their table: 16 B more per request).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
