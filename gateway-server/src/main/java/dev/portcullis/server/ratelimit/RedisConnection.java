@@ -25,6 +25,15 @@ import org.slf4j.LoggerFactory;
  * A store's one connection to Redis: connects (TLS for {@code rediss://}, verifying the certificate and host name
  * against the JVM's default trust store), sends AUTH and SELECT (or PING), and reconnects with backoff when it is
  * lost.
+ *
+ * <p>The client is Netty's {@code codec-redis}, not Lettuce. Checked for lettuce-core 7.7.0.RELEASE: its POM
+ * declares Netty 4.2.13.Final (netty-common, netty-handler, netty-transport, netty-resolver-dns; the native
+ * transports optional), which our netty-bom aligns to 4.2.18.Final ({@code mvn dependency:tree}), so it pulls no
+ * second Netty, and a PING and an EVAL through it worked on 4.2.18 against redis-server 7.0. It would still add
+ * reactor-core 3.6.6 (with reactive-streams 1.0.4) and redis-authx-core 0.1.1-beta2, and, with its default
+ * resources, event-loop and timer threads of its own, for a store that sends five commands (AUTH, SELECT, SCRIPT
+ * LOAD, EVALSHA, EVAL). {@code codec-redis} is part of the netty-all the server already depends on, and runs on
+ * the store's event loop.
  */
 final class RedisConnection implements RedisPipeline.HandshakeListener {
 

@@ -2,6 +2,8 @@ package dev.portcullis.server.it;
 
 import dev.portcullis.server.it.support.GatewayHarness;
 import dev.portcullis.server.it.support.RedisServer;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -30,5 +32,16 @@ abstract class RedisPerTest {
         if (redis != null) {
             redis.stop();
         }
+    }
+
+    /** The ids of the gateways' connections to Redis (every client but the one asking), one per line. */
+    String clientIds() throws Exception {
+        List<String> ids = new ArrayList<>();
+        for (String line : redis.command("CLIENT", "LIST").split("\n")) {
+            if (!line.contains("cmd=client")) {
+                ids.add(line.substring(0, line.indexOf(' ')));
+            }
+        }
+        return String.join("\n", ids);
     }
 }

@@ -34,11 +34,17 @@ class SharedRateLimitMidLoadIT extends RedisPerTest {
     private static final int CLIENTS = 6;
     private static final String TIMEOUT = "100ms";
     /**
-     * The store's {@code timeout} (100 ms) plus a margin for a fresh connection, the proxying and a loaded 2-core
-     * machine; a request left waiting on a dead connection or on a reconnect would take far longer (connect
-     * timeout 1 s, backoff up to 2 s).
+     * The store's {@code timeout} (100 ms) plus a margin, for every request answered after Redis was told to stop
+     * answering. Redis cannot hold a request longer than the timeout: the handler's own timer settles it then
+     * (AccessControlHandler.awaitRateLimit), and a store that is not connected, or still connecting, fails a call
+     * at once. The margin (400 ms, as in the sequential tests) covers the rest of the request on a loaded 2-core
+     * machine: the client's fresh connection, the proxying, a GC pause, six clients and the test on two cores;
+     * runs here used at most ~35 ms of it, also with both cores kept busy by other processes. A request left
+     * waiting on a dead connection or on a reconnect would take longer (connect timeout 1 s, backoff up to 2 s).
+     * The requests answered before the pause are not bounded: they start the load on a cold gateway (JIT, first
+     * connections), which took up to ~400 ms here, not Redis.
      */
-    private static final long ANSWER_BOUND_MILLIS = 1_000;
+    private static final long ANSWER_BOUND_MILLIS = 100 + 400;
     /** Requests the clients send after Redis is gone, at least. */
     private static final int SENT_WHILE_DOWN = 100;
 
@@ -60,8 +66,7 @@ class SharedRateLimitMidLoadIT extends RedisPerTest {
 
         for (Answer a : outage.answers) {
             assertThat(a.status).as("on_error: allow proxies every request: %s", a).isEqualTo(200);
-            assertThat(a.millis()).as("answered within timeout + margin: %s", a)
-                    .isLessThanOrEqualTo(ANSWER_BOUND_MILLIS);
+            outage.assertAnsweredInTime(a);
         }
         double errors = StoreMeters.value(harness, gw, StoreMeters.ERRORS) - errorsBefore;
         assertThat(outage.inFlight()).as("requests waiting on Redis when it went (%s)", outage).isPositive();
@@ -82,8 +87,7 @@ class SharedRateLimitMidLoadIT extends RedisPerTest {
         Outage outage = stopRedisUnderLoad(p);
 
         for (Answer a : outage.answers) {
-            assertThat(a.millis()).as("answered within timeout + margin: %s", a)
-                    .isLessThanOrEqualTo(ANSWER_BOUND_MILLIS);
+            outage.assertAnsweredInTime(a);
             if (a.answeredNanos < outage.pausing) {
                 assertThat(a.status).as("Redis up, a fresh tenant: admitted: %s", a).isEqualTo(200);
             } else if (a.sentNanos >= outage.paused) {
@@ -193,6 +197,14 @@ class SharedRateLimitMidLoadIT extends RedisPerTest {
      * ({@code paused}), was stopped, and was gone ({@code stopped}).
      */
     private record Outage(List<Answer> answers, long pausing, long paused, long stopped) {
+        /** {@code a} was answered within {@link #ANSWER_BOUND_MILLIS} if Redis's outage could have held it. */
+        void assertAnsweredInTime(Answer a) {
+            if (a.answeredNanos >= pausing) {
+                assertThat(a.millis()).as("answered within timeout + margin: %s", a)
+                        .isLessThanOrEqualTo(ANSWER_BOUND_MILLIS);
+            }
+        }
+
         /** Requests Redis could not answer: sent after it paused. */
         long unanswerable() {
             return answers.stream().filter(a -> a.sentNanos >= paused).count();

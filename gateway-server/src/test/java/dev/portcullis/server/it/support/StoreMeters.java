@@ -39,4 +39,22 @@ public final class StoreMeters {
         }
         throw new AssertionError("the rate limit store did not connect within " + within);
     }
+
+    /**
+     * Waits until the unlabelled sample {@code name} is {@code expected}. A failed answer is counted on the store's
+     * loop, which may be after the gateway answered the request on its own loop, so a scrape right after the
+     * answer may not show it yet.
+     */
+    public static void awaitValue(GatewayHarness harness, Gateway gw, String name, double expected, Duration within)
+            throws Exception {
+        long deadline = System.nanoTime() + within.toNanos();
+        double last = value(harness, gw, name);
+        while (last != expected && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+            last = value(harness, gw, name);
+        }
+        if (last != expected) {
+            throw new AssertionError(name + " is " + last + " after " + within + " (expected: " + expected + ")");
+        }
+    }
 }
