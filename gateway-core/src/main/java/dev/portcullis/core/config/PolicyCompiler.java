@@ -78,6 +78,7 @@ final class PolicyCompiler {
                 rules.add(rule);
             }
         }
+        roleBits.freeze();
         if (!problems.isEmpty()) {
             return null;
         }

@@ -77,7 +77,7 @@ final class ClaimValues {
 
     /**
      * The roles in a {@code roles_claim} value: the strings of an array, or the words of a string
-     * separated by spaces and/or commas (an OAuth {@code scope}); anything else gives none.
+     * separated by spaces and/or commas (an OAuth {@code scope}), in the token's order; anything else gives none.
      */
     static Set<String> roles(@Nullable Object value) {
         if (value instanceof String text) {
@@ -93,7 +93,7 @@ final class ClaimValues {
                     }
                 }
             }
-            return Set.copyOf(roles);
+            return Roles.copyOf(roles);
         }
         return Set.of();
     }
@@ -110,7 +110,7 @@ final class ClaimValues {
                 start = i;
             }
         }
-        return Set.copyOf(words);
+        return Roles.copyOf(words);
     }
 
     private static boolean isSeparator(char c) {

@@ -18,12 +18,24 @@ public final class RoleBits {
     static final int BITS = Long.SIZE;
 
     private final Map<String, Integer> bits = new HashMap<>();
+    private boolean frozen;
+
+    /**
+     * Ends registration: the compiler calls it before the policy is published, after which the table is only read
+     * (by event loops, without locks), and a matcher built on it then is a programming error.
+     */
+    public void freeze() {
+        frozen = true;
+    }
 
     /** The bit of {@code role}, registering it; -1 when the first {@value #BITS} roles are already registered. */
     int register(String role) {
         Integer known = bits.get(role);
         if (known != null) {
             return known;
+        }
+        if (frozen) {
+            throw new IllegalStateException("role " + role + " registered after its policy was compiled");
         }
         if (bits.size() == BITS) {
             return -1;

@@ -50,6 +50,13 @@ class RolesTest {
     }
 
     @Test
+    void aRolesClaimKeepsTheTokensOrder() {
+        assertThat(ClaimValues.roles(List.of("zeta", " alpha ", "zeta", "mu"))).containsExactly("zeta", "alpha", "mu");
+        assertThat(ClaimValues.roles("write:orders admin,read:orders")).containsExactly("write:orders", "admin",
+                "read:orders");
+    }
+
+    @Test
     void anIdentityKeepsItsRolesInTheOrderGiven() {
         Identity identity = new Identity("alice", new LinkedHashSet<>(List.of("z", "a", "m")), Map.of(),
                 IdentitySource.JWT, null);

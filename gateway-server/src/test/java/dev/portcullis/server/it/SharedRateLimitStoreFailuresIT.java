@@ -92,6 +92,12 @@ class SharedRateLimitStoreFailuresIT extends RedisPerTest {
             throws Exception {
         Gateway gw = gateway("200ms", onError);
         Probe p = new Probe(harness, gw);
+        // one request down each path first (another tenant's bucket), so that the bounds below time a warm gateway
+        p.allowed("/shared/x", "X-Tenant: warm-up");
+        for (int i = 0; i < 3; i++) {
+            p.allowed("/local/x");
+            p.allowed("/open/x");
+        }
         // Redis holds every command for 2 s (read, not answered) from the moment it answers OK; a DEBUG SLEEP
         // sent from another thread would have no such moment to start the limited request after
         assertThat(redis.command("CLIENT", "PAUSE", "2000", "ALL")).isEqualTo("OK");
