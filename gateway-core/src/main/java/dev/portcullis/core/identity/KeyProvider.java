@@ -31,59 +31,24 @@ interface KeyProvider extends AutoCloseable {
     @Override
     void close();
 
-    /** A {@code jwks_url} that an {@linkplain JwtResolverOptions#offline() offline} resolver never fetches: no keys. */
-    final class NotFetched implements KeyProvider {
-        @Override
-        public @Nullable KeySet current() {
-            return null;
-        }
-
-        @Override
-        public @Nullable CompletableFuture<Void> keyMissing() {
-            return null;
-        }
-
-        @Override
-        public CompletableFuture<Void> refresh() {
-            return CompletableFuture.completedFuture(null);
-        }
-
-        @Override
-        public @Nullable String document() {
-            return null;
-        }
-
-        @Override
-        public long fetches() {
-            return 0;
-        }
-
-        @Override
-        public long fetchFailures() {
-            return 0;
-        }
-
-        @Override
-        public @Nullable Instant lastSuccess() {
-            return null;
-        }
-
-        @Override
-        public void close() {}
-    }
-
-    /** Keys loaded once, when the resolver was built: a JWKS file, a PEM file or a secret. */
+    /**
+     * Keys loaded once, when the resolver was built: a JWKS file, a PEM file or a secret; or none ({@link #NONE}) for
+     * a {@code jwks_url} that an {@linkplain JwtResolverOptions#offline() offline} resolver never fetches.
+     */
     final class Static implements KeyProvider {
-        private final KeySet keys;
-        private final Instant loadedAt;
+        /** No keys, never fetched. */
+        static final Static NONE = new Static(null, null);
 
-        Static(KeySet keys, Instant loadedAt) {
+        private final @Nullable KeySet keys;
+        private final @Nullable Instant loadedAt;
+
+        Static(@Nullable KeySet keys, @Nullable Instant loadedAt) {
             this.keys = keys;
             this.loadedAt = loadedAt;
         }
 
         @Override
-        public KeySet current() {
+        public @Nullable KeySet current() {
             return keys;
         }
 
@@ -113,7 +78,7 @@ interface KeyProvider extends AutoCloseable {
         }
 
         @Override
-        public Instant lastSuccess() {
+        public @Nullable Instant lastSuccess() {
             return loadedAt;
         }
 

@@ -58,7 +58,7 @@ final class KeyProviders {
             }
             KeySource.JwksUrl url = (KeySource.JwksUrl) source;
             if (!options.fetchRemoteKeys()) {
-                return new KeyProvider.NotFetched();
+                return KeyProvider.Static.NONE;
             }
             if (http == null) {
                 throw new IllegalStateException("no HTTP client for a jwks_url provider");

@@ -32,11 +32,13 @@ public final class Roles extends AbstractSet<String> {
         if (roles.isEmpty()) {
             return NONE;
         }
-        LinkedHashSet<String> unique = new LinkedHashSet<>();
-        for (String role : roles) {
-            unique.add(Objects.requireNonNull(role, "role"));
+        // a set (what the claim and header readers build) is unique already: its array is all there is to copy
+        Collection<String> unique = roles instanceof Set<String> ? roles : new LinkedHashSet<>(roles);
+        String[] names = unique.toArray(String[]::new);
+        for (String name : names) {
+            Objects.requireNonNull(name, "role");
         }
-        return new Roles(unique.toArray(String[]::new));
+        return new Roles(names);
     }
 
     /** The role at {@code index}, in the order first given. */

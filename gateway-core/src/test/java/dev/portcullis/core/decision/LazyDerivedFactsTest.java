@@ -13,12 +13,10 @@ import dev.portcullis.core.policy.AccessRequest;
 import dev.portcullis.core.policy.Decision;
 import dev.portcullis.core.policy.RequestHeaders;
 import dev.portcullis.core.runtime.GatewaySnapshot;
+import dev.portcullis.core.testing.MutableClock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
@@ -41,7 +39,7 @@ class LazyDerivedFactsTest {
     static Path dir;
 
     private final CountingGeo geo = new CountingGeo();
-    private final CountingClock clock = new CountingClock(MONDAY_NOON_BERLIN);
+    private final MutableClock clock = new MutableClock(MONDAY_NOON_BERLIN);
 
     @BeforeAll
     static void writeDatabases() throws Exception {
@@ -119,7 +117,7 @@ class LazyDerivedFactsTest {
 
         assertThat(geo.countryLookups).as("country lookups").isZero();
         assertThat(geo.asnLookups).as("ASN lookups").isZero();
-        assertThat(clock.reads).as("clock reads").isZero();
+        assertThat(clock.reads()).as("clock reads").isZero();
     }
 
     @Test
@@ -138,7 +136,7 @@ class LazyDerivedFactsTest {
         get(step, "/other", DE_CLIENT);
         assertThat(geo.countryLookups).as("one per request, for the log line's country").isEqualTo(2);
         assertThat(geo.asnLookups).as("ASN lookups").isZero();
-        assertThat(clock.reads).as("clock reads").isZero();
+        assertThat(clock.reads()).as("clock reads").isZero();
     }
 
     @Test
@@ -151,7 +149,7 @@ class LazyDerivedFactsTest {
         assertThat(allowed.rule()).isEqualTo("de-shop");
         assertThat(geo.countryLookups).as("country lookups").isEqualTo(1);
         assertThat(geo.asnLookups).as("ASN lookups (hosting, partner-shop, de-shop read it)").isEqualTo(1);
-        assertThat(clock.reads).as("clock reads (night-freeze, de-shop read it)").isEqualTo(1);
+        assertThat(clock.reads()).as("clock reads (night-freeze, de-shop read it)").isEqualTo(1);
 
         Decision denied = get(step, "/shop/cart", RU_CLIENT);
 
@@ -159,7 +157,7 @@ class LazyDerivedFactsTest {
         assertThat(denied.reason()).isEqualTo("rule embargo: country RU in [KP, RU]");
         assertThat(geo.countryLookups).as("country lookups, the explanation included").isEqualTo(2);
         assertThat(geo.asnLookups).as("ASN lookups: no rule read it before embargo decided").isEqualTo(1);
-        assertThat(clock.reads).as("clock reads: no rule read it before embargo decided").isEqualTo(1);
+        assertThat(clock.reads()).as("clock reads: no rule read it before embargo decided").isEqualTo(1);
     }
 
     @Test
@@ -173,7 +171,7 @@ class LazyDerivedFactsTest {
         assertThat(later.rule()).as("decided by the new time, not the first request's").isEqualTo("night-freeze");
         assertThat(geo.countryLookups).as("country lookups").isEqualTo(2);
         assertThat(geo.asnLookups).as("ASN lookups").isEqualTo(2);
-        assertThat(clock.reads).as("clock reads").isEqualTo(2);
+        assertThat(clock.reads()).as("clock reads").isEqualTo(2);
     }
 
     /** A GeoIP lookup that counts its calls: 81.2.69.1 is DE in AS3320, 81.2.69.4 is RU, the rest unknown. */
@@ -191,36 +189,6 @@ class LazyDerivedFactsTest {
         public long asn(IpAddress address) {
             asnLookups++;
             return address.equals(DE_CLIENT) ? 3320L : UNKNOWN_ASN;
-        }
-    }
-
-    /** A settable UTC clock that counts how often the time is read. */
-    private static final class CountingClock extends Clock {
-        private Instant now;
-        int reads;
-
-        CountingClock(Instant now) {
-            this.now = now;
-        }
-
-        void set(Instant next) {
-            now = next;
-        }
-
-        @Override
-        public Instant instant() {
-            reads++;
-            return now;
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            throw new UnsupportedOperationException("a counting clock stays in UTC");
         }
     }
 }

@@ -10,6 +10,7 @@ import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.jwk.Curve;
 import com.nimbusds.jose.jwk.ECKey;
 import com.nimbusds.jose.jwk.RSAKey;
+import dev.portcullis.core.testing.MutableClock;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URI;

@@ -20,6 +20,7 @@ import com.nimbusds.jose.jwk.RSAKey;
 import com.nimbusds.jose.util.Base64URL;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
+import dev.portcullis.core.testing.MutableClock;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -30,14 +30,9 @@ public final class StoreMeters {
 
     /** Waits until the store's connection is up (it is set up in the background, and reconnects with backoff). */
     public static void awaitUp(GatewayHarness harness, Gateway gw, Duration within) throws Exception {
-        long deadline = System.nanoTime() + within.toNanos();
-        while (System.nanoTime() < deadline) {
-            if (value(harness, gw, UP) == 1) {
-                return;
-            }
-            Thread.sleep(20);
+        if (await(harness, gw, UP, 1, within) != 1) {
+            throw new AssertionError("the rate limit store did not connect within " + within);
         }
-        throw new AssertionError("the rate limit store did not connect within " + within);
     }
 
     /**
@@ -47,14 +42,21 @@ public final class StoreMeters {
      */
     public static void awaitValue(GatewayHarness harness, Gateway gw, String name, double expected, Duration within)
             throws Exception {
+        double last = await(harness, gw, name, expected, within);
+        if (last != expected) {
+            throw new AssertionError(name + " is " + last + " after " + within + " (expected: " + expected + ")");
+        }
+    }
+
+    /** Scrapes until sample {@code name} is {@code expected} or {@code within} has passed; returns its last value. */
+    private static double await(GatewayHarness harness, Gateway gw, String name, double expected, Duration within)
+            throws Exception {
         long deadline = System.nanoTime() + within.toNanos();
         double last = value(harness, gw, name);
         while (last != expected && System.nanoTime() < deadline) {
             Thread.sleep(20);
             last = value(harness, gw, name);
         }
-        if (last != expected) {
-            throw new AssertionError(name + " is " + last + " after " + within + " (expected: " + expected + ")");
-        }
+        return last;
     }
 }
