@@ -14,28 +14,47 @@ public final class BearerTokens {
         if (authorization == null) {
             return null;
         }
+        int start = tokenStart(authorization);
+        return start < 0 ? null : authorization.substring(start, tokenEnd(authorization));
+    }
+
+    /**
+     * Where the bearer token of an {@code Authorization} header value starts, or -1 when there is no header or its
+     * scheme is not {@code Bearer}; the token ends at {@link #tokenEnd} (equal to the start when it is empty). Lets a
+     * caller read the token in place, without the substring {@link #parse} makes.
+     */
+    public static int tokenStart(@Nullable String authorization) {
+        if (authorization == null) {
+            return -1;
+        }
         int start = 0;
-        int end = authorization.length();
+        int end = tokenEnd(authorization);
         while (start < end && isWhitespace(authorization.charAt(start))) {
             start++;
         }
-        while (end > start && isWhitespace(authorization.charAt(end - 1))) {
-            end--;
-        }
         if (end - start < 6 || !authorization.regionMatches(true, start, "Bearer", 0, 6)) {
-            return null;
+            return -1;
         }
         int i = start + 6;
         if (i == end) {
-            return "";
+            return i;
         }
         if (!isWhitespace(authorization.charAt(i))) {
-            return null;
+            return -1;
         }
         while (i < end && isWhitespace(authorization.charAt(i))) {
             i++;
         }
-        return authorization.substring(i, end);
+        return i;
+    }
+
+    /** The end of an {@code Authorization} header value without its trailing whitespace. */
+    public static int tokenEnd(String authorization) {
+        int end = authorization.length();
+        while (end > 0 && isWhitespace(authorization.charAt(end - 1))) {
+            end--;
+        }
+        return end;
     }
 
     private static boolean isWhitespace(char c) {

@@ -46,7 +46,12 @@ final class VerifiedTokenCache {
      * must be rejected before.
      */
     static boolean scan(String token) {
-        return SCRATCH.get().copyIfCompactJws(token) >= 0;
+        return scan(token, 0, token.length());
+    }
+
+    /** As {@link #scan(String)}, for the token {@code text[start, end)}. */
+    static boolean scan(String text, int start, int end) {
+        return SCRATCH.get().copyIfCompactJws(text, start, end) >= 0;
     }
 
     /** The cached outcome for the token this thread scanned last, if it is still valid at {@code now}. */
@@ -120,21 +125,21 @@ final class VerifiedTokenCache {
             }
         }
 
-        /** Copies a compact JWS into {@link #bytes}; its length, or -1. */
+        /** Copies the compact JWS {@code token[start, end)} into {@link #bytes}; its length, or -1. */
         @SuppressWarnings("deprecation") // String.getBytes(int, int, byte[], int): a plain copy of Latin-1 text
-        int copyIfCompactJws(String token) {
+        int copyIfCompactJws(String token, int start, int end) {
             lastKey = null;
             int dots = 0;
             int partStart = 0;
-            int n = token.length();
+            int n = end - start;
             byte[] out = bytes;
             // Copies the low byte of each char; a char above 0xFF could alias a valid byte, so the scan
             // below rejects every byte that is not base64url or '.', and the copy is checked against
             // the string only for non-Latin-1 input, which String.getBytes cannot represent.
-            token.getBytes(0, n, out, 0);
+            token.getBytes(start, end, out, 0);
             for (int i = 0; i < n; i++) {
                 int c = out[i];
-                if (c < 0 || !BASE64URL_OR_DOT[c] || token.charAt(i) != c) {
+                if (c < 0 || !BASE64URL_OR_DOT[c] || token.charAt(start + i) != c) {
                     return -1;
                 }
                 if (c == '.') {

@@ -651,6 +651,14 @@ class JwtIdentityResolverTest {
         assertThat(BearerTokens.parse("Bearerx")).isNull();
         assertThat(BearerTokens.parse("BEARER\tabc")).isEqualTo("abc");
         assertThat(BearerTokens.parse("Bearer ")).isEmpty();
+        assertThat(BearerTokens.parse(" Bearer\t abc \t")).isEqualTo("abc");
+        assertThat(BearerTokens.parse("Bearer\u00a0abc")).isNull();
+        assertThat(BearerTokens.tokenStart(null)).isEqualTo(-1);
+        assertThat(BearerTokens.tokenStart("Basic abc")).isEqualTo(-1);
+        assertThat(BearerTokens.tokenStart("Bearer")).isEqualTo(6);
+        assertThat(BearerTokens.tokenEnd("Bearer")).isEqualTo(6);
+        assertThat(BearerTokens.tokenStart(" Bearer  abc ")).isEqualTo(9);
+        assertThat(BearerTokens.tokenEnd(" Bearer  abc ")).isEqualTo(12);
     }
 
     @Test

@@ -157,4 +157,38 @@ class VerifiedTokenCacheTest {
         assertThat(before).isEqualTo(100);
         assertThat(resolver.signatureVerifications()).isEqualTo(101);
     }
+
+    @Test
+    void headerValuesAreReadInPlaceAndHitTheCacheOfTheSameToken() throws Exception {
+        resolver(100);
+        String token = sign(KEY, JWSAlgorithm.RS256, claims().build());
+
+        Resolution first = resolver.resolve("Bearer " + token);
+        Resolution spaced = resolver.resolve(" \tbearer \t" + token + "\t ");
+        Resolution bare = resolver.verify(token);
+
+        assertThat(first).isInstanceOf(Resolution.Resolved.class);
+        assertThat(spaced).isSameAs(first);
+        assertThat(bare).isSameAs(first);
+        assertThat(resolver.signatureVerifications()).isEqualTo(1);
+        assertThat(resolver.cacheHits()).isEqualTo(2);
+    }
+
+    @Test
+    void onlyTheTokensOwnCharactersAreScanned() throws Exception {
+        resolver(100);
+        String token = sign(KEY, JWSAlgorithm.RS256, claims().build());
+        resolver.resolve("Bearer " + token);
+
+        // a cached token followed by anything but whitespace is another (malformed) token, never a hit
+        assertThat(resolver.resolve("Bearer " + token + "x."))
+                .isEqualTo(Resolution.Rejected.of(RejectReason.MALFORMED_TOKEN));
+        assertThat(resolver.resolve("Bearer " + token + " extra"))
+                .isEqualTo(Resolution.Rejected.of(RejectReason.MALFORMED_TOKEN));
+        assertThat(resolver.resolve("Bearer " + token.substring(0, token.length() - 1)))
+                .isEqualTo(Resolution.Rejected.of(RejectReason.BAD_SIGNATURE));
+        assertThat(resolver.resolve("Bearer x" + token))
+                .isInstanceOf(Resolution.Rejected.class);
+        assertThat(resolver.cacheHits()).isZero();
+    }
 }
