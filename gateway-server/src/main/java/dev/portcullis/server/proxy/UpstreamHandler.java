@@ -5,8 +5,9 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObject;
-import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -20,12 +21,21 @@ import org.slf4j.LoggerFactory;
  * during a read goes back to the pool only at the end of that read, and only if nothing was decoded
  * after the response and nothing waits in the decoder; otherwise it is closed, never lent to the next
  * exchange (SPEC 3.7).
+ *
+ * <p>A connection that idles in the pool for {@code idleNanos} is closed. Rather than Netty's IdleStateHandler,
+ * which takes the time and adds a promise listener at every read and write, one timer per connection checks a
+ * plain timestamp, taken when the connection goes back to the pool, when it fires, and re-arms itself for the
+ * rest of the idle time: a busy connection costs one clock read per exchange and nothing more.
  */
 final class UpstreamHandler extends ChannelInboundHandlerAdapter {
     private static final Logger LOG = LoggerFactory.getLogger(UpstreamHandler.class);
 
     private final UpstreamPool pool;
     private final UpstreamResponseDecoder decoder;
+    private final long idleNanos;
+    /** When the connection last went idle (the executor's ticker); meaningful while no listener is bound. */
+    private long idleSince;
+    private @Nullable ScheduledFuture<?> idleCheck;
     private @Nullable UpstreamListener listener;
     private boolean reused;
     private boolean reading;
@@ -33,9 +43,11 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
     private boolean leftover;
     private @Nullable Channel channel;
 
-    UpstreamHandler(UpstreamPool pool, UpstreamResponseDecoder decoder) {
+    /** A handler for a connection of {@code pool} that is closed after idling {@code idleNanos} in it. */
+    UpstreamHandler(UpstreamPool pool, UpstreamResponseDecoder decoder, long idleNanos) {
         this.pool = pool;
         this.decoder = decoder;
+        this.idleNanos = idleNanos;
     }
 
     /** The connection is lent to an exchange whose request has {@code method}. */
@@ -67,6 +79,10 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
     void unbind() {
         this.listener = null;
         this.reused = true;
+        Channel own = channel;
+        if (own != null) {
+            idleSince = own.eventLoop().ticker().nanoTime();
+        }
     }
 
     /** True once the connection has served an exchange before (a stale keep-alive may be closed by the peer). */
@@ -77,6 +93,35 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.channel = ctx.channel();
+        this.idleSince = ctx.executor().ticker().nanoTime();
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        armIdleCheck(ctx, idleNanos);
+        ctx.fireChannelActive();
+    }
+
+    private void armIdleCheck(ChannelHandlerContext ctx, long delayNanos) {
+        idleCheck = ctx.executor().schedule(() -> checkIdle(ctx), delayNanos, TimeUnit.NANOSECONDS);
+    }
+
+    /** Closes the connection if it has idled in the pool for {@link #idleNanos}; otherwise checks again later. */
+    private void checkIdle(ChannelHandlerContext ctx) {
+        if (!ctx.channel().isActive()) {
+            return;
+        }
+        if (listener != null) {
+            armIdleCheck(ctx, idleNanos);
+            return;
+        }
+        long idleFor = ctx.executor().ticker().nanoTime() - idleSince;
+        if (idleFor >= idleNanos) {
+            LOG.debug("upstream connection {} idle for {} s: closed", ctx.channel(), idleFor / 1_000_000_000L);
+            ctx.close();
+        } else {
+            armIdleCheck(ctx, idleNanos - idleFor);
+        }
     }
 
     private Channel ctxChannel() {
@@ -131,16 +176,11 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
     }
 
     @Override
-    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        if (evt instanceof IdleStateEvent && listener == null) {
-            ctx.close();
-        } else {
-            ReferenceCountUtil.release(evt);
-        }
-    }
-
-    @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        ScheduledFuture<?> check = idleCheck;
+        if (check != null) {
+            check.cancel(false);
+        }
         UpstreamListener current = listener;
         listener = null;
         if (current != null) {

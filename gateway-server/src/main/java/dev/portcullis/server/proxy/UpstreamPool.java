@@ -11,7 +11,6 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.handler.codec.http.HttpRequestEncoder;
 import io.netty.handler.codec.http.HttpDecoderConfig;
-import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.resolver.AddressResolverGroup;
 import io.netty.util.concurrent.FastThreadLocal;
 import io.netty.util.concurrent.Promise;
@@ -36,7 +35,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * its connections do ({@link #serves}); the DNS resolver belongs to {@link Upstreams}.
  */
 public final class UpstreamPool {
-    static final int IDLE_SECONDS = 60;
+    /** How long a connection may idle in the pool before it is closed. */
+    static final long IDLE_NANOS = TimeUnit.SECONDS.toNanos(60);
 
     private final UpstreamSettings settings;
     private final Transport transport;
@@ -157,10 +157,9 @@ public final class UpstreamPool {
                     protected void initChannel(Channel ch) {
                         UpstreamResponseDecoder decoder = new UpstreamResponseDecoder(decoderConfig());
                         ch.pipeline()
-                                .addLast("idle", new IdleStateHandler(0, 0, IDLE_SECONDS, TimeUnit.SECONDS))
                                 .addLast("decoder", decoder)
                                 .addLast("encoder", new HttpRequestEncoder())
-                                .addLast("upstream", new UpstreamHandler(UpstreamPool.this, decoder));
+                                .addLast("upstream", new UpstreamHandler(UpstreamPool.this, decoder, IDLE_NANOS));
                     }
                 });
         bootstrap.resolver(resolver);
