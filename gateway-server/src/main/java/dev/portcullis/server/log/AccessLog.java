@@ -14,7 +14,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The line is built here, with Jackson, rather than by a logback encoder so that its shape is stable
  * whatever the operator's {@code logback.xml} does with layout; {@code logback.xml} routes this logger to
- * stdout with the bare message.
+ * stdout with the bare message and a newline, in UTF-8 ({@link MessageLineEncoder}).
  */
 public final class AccessLog implements ExchangeListener {
 

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.joran.JoranConfigurator;
 import ch.qos.logback.classic.spi.ILoggingEvent;
@@ -167,9 +166,8 @@ class DroppingAsyncAppenderTest {
         OutputStreamAppender<ILoggingEvent> stream = new OutputStreamAppender<>();
         stream.setContext(context);
         stream.setName("STREAM");
-        PatternLayoutEncoder encoder = new PatternLayoutEncoder();
+        MessageLineEncoder encoder = new MessageLineEncoder();
         encoder.setContext(context);
-        encoder.setPattern("%msg%n");
         encoder.start();
         stream.setEncoder(encoder);
         stream.setImmediateFlush(false);
@@ -284,9 +282,8 @@ class DroppingAsyncAppenderTest {
         BufferedConsoleAppender<ILoggingEvent> console = new BufferedConsoleAppender<>();
         console.setContext(context);
         console.setName("ACCESS");
-        PatternLayoutEncoder encoder = new PatternLayoutEncoder();
+        MessageLineEncoder encoder = new MessageLineEncoder();
         encoder.setContext(context);
-        encoder.setPattern("%msg%n");
         encoder.start();
         console.setEncoder(encoder);
         console.setImmediateFlush(false);
@@ -327,6 +324,8 @@ class DroppingAsyncAppenderTest {
             assertThat(console).isNotNull();
             assertThat(console.isStarted()).isTrue();
             assertThat(console.isImmediateFlush()).isFalse();
+            assertThat(console.getEncoder()).isInstanceOf(MessageLineEncoder.class);
+            assertThat(console.getEncoder().isStarted()).isTrue();
             assertThat(access.isAdditive()).isFalse();
         } finally {
             context.stop();
