@@ -130,6 +130,7 @@ public final class JwtIdentityResolver implements AutoCloseable {
 
     /** As {@link #resolve}, through {@link #verifyAsync}. */
     public CompletableFuture<Resolution> resolveAsync(@Nullable String authorization) {
+        // a copy of the token is fine here: this runs only after a token's key was missing
         String token = BearerTokens.parse(authorization);
         return token == null ? CompletableFuture.completedFuture(Resolution.notPresented()) : verifyAsync(token);
     }
@@ -140,7 +141,7 @@ public final class JwtIdentityResolver implements AutoCloseable {
      * refetch, at most once per 30 s per provider; a later token succeeds once it has landed.
      */
     public Resolution verify(String token) {
-        return counters.count(verify(token, 0, token.length(), null));
+        return counters.count(verify(token, null));
     }
 
     /**
@@ -150,12 +151,12 @@ public final class JwtIdentityResolver implements AutoCloseable {
      */
     public CompletableFuture<Resolution> verifyAsync(String token) {
         Pending pending = new Pending();
-        Resolution first = verify(token, 0, token.length(), pending);
+        Resolution first = verify(token, pending);
         CompletableFuture<Void> fetch = pending.fetch;
         if (fetch == null) {
             return CompletableFuture.completedFuture(counters.count(first));
         }
-        return fetch.handle((ignored, error) -> counters.count(verify(token, 0, token.length(), null)));
+        return fetch.handle((ignored, error) -> counters.count(verify(token, null)));
     }
 
     /** Fetches every {@code jwks_url} now (joining running fetches); completes when all have landed or failed. */
@@ -202,6 +203,10 @@ public final class JwtIdentityResolver implements AutoCloseable {
         for (JwtProvider provider : providers.all()) {
             provider.keys.close();
         }
+    }
+
+    private Resolution verify(String token, @Nullable Pending pending) {
+        return verify(token, 0, token.length(), pending);
     }
 
     /** Verifies the token {@code text[start, end)}. */

@@ -12,16 +12,12 @@ import org.jspecify.annotations.Nullable;
 public final class MessageLineEncoder extends EncoderBase<ILoggingEvent> {
 
     /*
-     * Why not PatternLayoutEncoder with %msg%n: for every line it grew a StringBuilder through the
-     * converter chain (PatternLayoutBase.writeLoopOnConverters, FormattingConverter.write), made a String of
-     * it and encoded that String into the byte array (LayoutWrappingEncoder.convertToBytes): three copies of
-     * a line that was finished before it was logged, to append one '\n'. Under load that was about 15 % of
-     * the bytes the gateway allocated per proxied request. Here the one allocation per line is the array
-     * returned.
+     * Why not PatternLayoutEncoder with %msg%n: it copies a line that is finished before it is logged three
+     * times (the converters' StringBuilder, a String, then the bytes) to append one '\n'. Here the one
+     * allocation per line is the array returned.
      *
-     * The charset is UTF-8 whatever the JVM's default. PatternLayoutEncoder without <charset> encoded with the
-     * default charset, which on JDK 17 under the POSIX (C) locale, e.g. a container without LANG, is ASCII
-     * (ANSI_X3.4-1968): every non-ASCII character of a line (a JWT subject, a reason) became '?'.
+     * The charset is UTF-8 whatever the JVM's default, which on JDK 17 under the POSIX (C) locale (a container
+     * without LANG) is ASCII, where every non-ASCII character of a line would become '?'.
      *
      * Encoding: a scan for the first char >= 0x80. An all-ASCII message (nearly every access line) is copied
      * into new byte[length + 1] by String.getBytes(int, int, byte[], int), which keeps the low 8 bits of each

@@ -108,7 +108,7 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
 
     /** Closes the connection if it has idled in the pool for {@link #idleNanos}; otherwise checks again later. */
     private void checkIdle(ChannelHandlerContext ctx) {
-        if (!ctx.channel().isActive()) {
+        if (ctx.isRemoved() || !ctx.channel().isActive()) {
             return;
         }
         if (listener != null) {
@@ -175,12 +175,23 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /** The connection became a tunnel (WebSocketTunnel takes the pipeline over): it is no longer the pool's. */
     @Override
-    public void channelInactive(ChannelHandlerContext ctx) {
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        cancelIdleCheck();
+    }
+
+    private void cancelIdleCheck() {
         ScheduledFuture<?> check = idleCheck;
+        idleCheck = null;
         if (check != null) {
             check.cancel(false);
         }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        cancelIdleCheck();
         UpstreamListener current = listener;
         listener = null;
         if (current != null) {

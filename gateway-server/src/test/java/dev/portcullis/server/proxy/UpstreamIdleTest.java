@@ -7,12 +7,16 @@ import dev.portcullis.server.transport.Transport;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.resolver.DefaultAddressResolverGroup;
+import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.MockTicker;
 import io.netty.util.concurrent.Ticker;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -72,10 +76,36 @@ class UpstreamIdleTest {
         assertThat(channel.runScheduledPendingTasks()).isEqualTo(-1);
     }
 
+    @Test
+    void aConnectionTakenOverByATunnelLeavesNoTimerBehind() {
+        handler.lend(new NoOpListener(), HttpMethod.GET);
+        channel.pipeline().remove(handler);
+
+        assertThat(channel.runScheduledPendingTasks()).isEqualTo(-1);
+        advanceSeconds(600);
+        assertThat(channel.isActive()).isTrue();
+    }
+
+    @Test
+    void aConnectionReleasedDuringAReadIsIdleFromThatRelease() {
+        handler.lend(new NoOpListener(), HttpMethod.GET);
+        advanceSeconds(50);
+        channel.pipeline().fireChannelRead(LastHttpContent.EMPTY_LAST_CONTENT);
+        handler.release(true);
+        channel.pipeline().fireChannelReadComplete();
+        advanceSeconds(59);
+        assertThat(channel.isActive()).isTrue();
+
+        advanceSeconds(1);
+        assertThat(channel.isActive()).isFalse();
+    }
+
     /** An exchange that ignores what the connection reports. */
     private static final class NoOpListener implements UpstreamListener {
         @Override
-        public void onUpstreamMessage(io.netty.handler.codec.http.HttpObject message) {}
+        public void onUpstreamMessage(HttpObject message) {
+            ReferenceCountUtil.release(message);
+        }
 
         @Override
         public void onUpstreamReadComplete() {}
@@ -84,6 +114,6 @@ class UpstreamIdleTest {
         public void onUpstreamWritabilityChanged(boolean writable) {}
 
         @Override
-        public void onUpstreamClosed(@org.jspecify.annotations.Nullable Throwable cause) {}
+        public void onUpstreamClosed(@Nullable Throwable cause) {}
     }
 }
