@@ -16,7 +16,8 @@ import java.util.ArrayDeque;
  * to the previous one has been written, so answers leave in request order.
  *
  * <p>It watches inbound {@link LastHttpContent} (request done) and outbound final responses
- * (response done; 1xx interim responses do not count). Queued messages are replayed from a fresh
+ * (response done; 1xx interim responses do not count). A full request or response is both a head and
+ * its last content, and counts as both. Queued messages are replayed from a fresh
  * event-loop task so that the handler finishing an exchange is never re-entered. Once an answer that
  * closes the connection was written ({@link ConnectionState#isEnding()}), everything read, queued or not,
  * is dropped: a request pipelined behind a 400 is never decided or forwarded.

@@ -1,7 +1,12 @@
 package dev.portcullis.server.pipeline;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.CombinedChannelDuplexHandler;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
+import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
@@ -9,6 +14,7 @@ import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.codec.http.HttpStatusClass;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.AsciiString;
 import java.util.ArrayDeque;
 import java.util.List;
@@ -27,7 +33,9 @@ import java.util.List;
  *       body differently.
  * </ul>
  *
- * Both raise a decoder failure, which the access-control step answers with 400 and a close. Like
+ * Both raise a decoder failure, which the access-control step answers with 400 and a close. A request
+ * without a body is passed on as one {@link FullHttpRequest} (empty content) rather than a head and an
+ * empty last content, so that it crosses the pipeline and is written to the upstream as one message. Like
  * {@code HttpServerCodec}, the encoder knows which responses answer HEAD requests, so that their
  * framing headers are kept without a body being written.
  */
@@ -52,16 +60,36 @@ final class StrictHttpServerCodec extends CombinedChannelDuplexHandler<StrictHtt
             this.methods = methods;
         }
 
+        /*
+         * Netty ends a bodiless request in the same decode call that produced its head, with the shared
+         * EMPTY_LAST_CONTENT right after it (a constant whose decoder result is always a success): only
+         * that exact pair, after a successfully decoded head, becomes one full request. The head of a
+         * request with a body (Content-Length > 0 or chunked) comes alone and is never merged, so its
+         * framing is left wholly to Netty and the strict checks here. The full request is still an
+         * HttpRequest, so every request is counted once in methods.
+         */
         @Override
-        protected void decode(ChannelHandlerContext ctx, io.netty.buffer.ByteBuf buffer, List<Object> out)
-                throws Exception {
+        protected void decode(ChannelHandlerContext ctx, ByteBuf buffer, List<Object> out) throws Exception {
             int before = out.size();
             super.decode(ctx, buffer, out);
             for (int i = before; i < out.size(); i++) {
                 if (out.get(i) instanceof HttpRequest request) {
                     methods.add(request.method());
+                    if (i + 1 < out.size() && out.get(i + 1) == LastHttpContent.EMPTY_LAST_CONTENT
+                            && !(request instanceof FullHttpRequest) && request.decoderResult().isSuccess()) {
+                        out.set(i, bodiless(request));
+                        out.remove(i + 1);
+                    }
                 }
             }
+        }
+
+        /** {@code request} as a full request with no content, sharing its headers. */
+        private static FullHttpRequest bodiless(HttpRequest request) {
+            FullHttpRequest full = new DefaultFullHttpRequest(request.protocolVersion(), request.method(),
+                    request.uri(), Unpooled.EMPTY_BUFFER, request.headers(), EmptyHttpHeaders.INSTANCE);
+            full.setDecoderResult(request.decoderResult());
+            return full;
         }
 
         @Override

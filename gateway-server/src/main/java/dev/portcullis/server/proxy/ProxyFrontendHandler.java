@@ -39,11 +39,11 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (msg instanceof HttpRequest request) {
+            // a full request (no body) is its own last content: begin takes it whole
             exchange.begin(request);
-        }
-        if (msg instanceof HttpContent content) {
+        } else if (msg instanceof HttpContent content) {
             exchange.onClientBody(content);
-        } else if (!(msg instanceof HttpRequest)) {
+        } else {
             ReferenceCountUtil.release(msg);
         }
     }

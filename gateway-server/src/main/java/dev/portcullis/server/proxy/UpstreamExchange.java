@@ -26,8 +26,11 @@ import org.slf4j.LoggerFactory;
  * {@code pending} while reading is paused. A request without a body that fails on a reused keep-alive
  * connection before any response byte (the upstream closed it while idle) is retried once on another
  * connection; anything else gets 502, or 504 when no response head arrives within
- * {@code upstream.response_timeout} ({@link ExchangeFailures}). What the upstream answers goes to the
- * client through the {@link ResponseRelay}.
+ * {@code upstream.response_timeout} ({@link ExchangeFailures}). The retry writes the same head again: for
+ * a full request (the codec's form of a request without a body) that is safe because its content is the
+ * unreleasable {@code Unpooled.EMPTY_BUFFER}, so the encoder's release after the first write is a no-op,
+ * and it is never released here either. What the upstream answers goes to the client through the
+ * {@link ResponseRelay}.
  */
 final class UpstreamExchange implements UpstreamListener {
     private static final Logger LOG = LoggerFactory.getLogger(UpstreamExchange.class);
@@ -82,7 +85,11 @@ final class UpstreamExchange implements UpstreamListener {
         return requestSent;
     }
 
-    /** An allowed request head: starts its exchange and acquires an upstream connection for it. */
+    /**
+     * An allowed request head: starts its exchange and acquires an upstream connection for it. A full request
+     * (a head that is also its last content, as the codec makes of a request without a body) is the whole
+     * request: it is written once, with nothing after it.
+     */
     void begin(HttpRequest request) {
         Exchange current = state.exchange();
         if (current == null) {
@@ -92,11 +99,11 @@ final class UpstreamExchange implements UpstreamListener {
         head = request;
         hasBody = current.hasBody();
         bodyBytes = 0;
-        requestComplete = false;
+        requestComplete = request instanceof LastHttpContent;
         requestSent = false;
         relay.begin();
         retried = false;
-        if (hasBody) {
+        if (hasBody && !requestComplete) {
             timers.awaitBody(current.snapshot().config().limits().idleTimeout().toNanos());
         }
         connect();
@@ -255,7 +262,9 @@ final class UpstreamExchange implements UpstreamListener {
             retried = true;
             timers.cancelResponse();
             requestComplete = true;
-            pending.add(LastHttpContent.EMPTY_LAST_CONTENT);
+            if (!(head instanceof LastHttpContent)) {
+                pending.add(LastHttpContent.EMPTY_LAST_CONTENT);
+            }
             connect();
         } else {
             failures.fail(502, cause == null ? ExchangeError.UPSTREAM_CLOSED : ExchangeError.UPSTREAM_ERROR);

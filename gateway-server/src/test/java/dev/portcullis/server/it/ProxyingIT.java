@@ -19,6 +19,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -169,6 +171,50 @@ class ProxyingIT {
                     .containsExactly("/p1", "/p2", "/p3");
             assertThat(r2.bodyText()).isEqualTo("abc");
         }
+    }
+
+    @Test
+    void answersPipelinedBodilessRequestsInOrderAndAHeadAmongThemWithoutABody() throws Exception {
+        Gateway gw = harness.start("proxy.yaml");
+        String host = "Host: " + gw.authority() + "\r\n";
+        try (RawHttp raw = gw.raw()) {
+            raw.send("GET /_up/bytes/3 HTTP/1.1\r\n" + host + "\r\n"
+                    + "HEAD /_up/bytes/5 HTTP/1.1\r\n" + host + "\r\n"
+                    + "DELETE /_up/bytes/7 HTTP/1.1\r\n" + host + "Content-Length: 0\r\n\r\n");
+            RawResponse get = raw.readResponse();
+            RawResponse head = raw.readResponse(true);
+            RawResponse delete = raw.readResponse();
+            assertThat(List.of(get, head, delete)).extracting(RawResponse::status).containsExactly(200, 200, 200);
+            assertThat(get.body()).isEqualTo(PatternBytes.bytes(3));
+            assertThat(head.header("Content-Length")).contains("5");
+            assertThat(delete.body()).as("the HEAD answer carried no body into it").isEqualTo(PatternBytes.bytes(7));
+        }
+        assertThat(harness.upstream().awaitRequests(3, Duration.ofSeconds(5)))
+                .extracting(RecordedRequest::method).containsExactly("GET", "HEAD", "DELETE");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"GET", "HEAD"})
+    void retriesABodilessRequestOnceWhenItsReusedUpstreamConnectionWasClosedWhileIdle(String method) throws Exception {
+        Gateway gw = harness.start("proxy.yaml");
+        Set<Integer> answered = ConcurrentHashMap.newKeySet();
+        // each upstream connection answers its first request, then closes on the next as if it had idled out
+        harness.upstream().handler(req -> answered.add(req.connectionId())
+                ? UpstreamServer.Reply.echo() : UpstreamServer.Reply.closeWithoutAnswer());
+        try (RawHttp raw = gw.raw()) {
+            RawResponse first = raw.send(method + " /first HTTP/1.1\r\nHost: " + gw.authority() + "\r\n\r\n")
+                    .readResponse(method.equals("HEAD"));
+            RawResponse second = raw.send(method + " /second HTTP/1.1\r\nHost: " + gw.authority() + "\r\n\r\n")
+                    .readResponse(method.equals("HEAD"));
+
+            assertThat(first.status()).isEqualTo(200);
+            assertThat(second.status()).isEqualTo(200);
+            assertThat(second.header("X-Echo-Target")).contains("/second");
+            assertThat(second.header("X-Echo-Method")).contains(method);
+        }
+        assertThat(harness.upstream().connectionsAccepted()).as("the retry went to a new connection").isEqualTo(2);
+        assertThat(harness.upstream().awaitRequests(3, Duration.ofSeconds(5))).extracting(RecordedRequest::target)
+                .containsExactly("/first", "/second", "/second");
     }
 
     @Test

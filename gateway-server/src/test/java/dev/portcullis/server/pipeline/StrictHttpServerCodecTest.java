@@ -6,12 +6,18 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -70,5 +76,133 @@ class StrictHttpServerCodecTest {
         }
         channel.finishAndReleaseAll();
         assertThat(wire.toString()).startsWith("HTTP/1.1 200 OK\r\n").endsWith("\r\n\r\n").doesNotContain("0\r\n\r\n");
+    }
+
+    /** Every message the codec decodes from {@code wire}, in order (the caller releases them). */
+    private static List<Object> decodeAll(EmbeddedChannel channel, String wire) {
+        channel.writeInbound(Unpooled.copiedBuffer(wire, StandardCharsets.ISO_8859_1));
+        List<Object> messages = new ArrayList<>();
+        Object in;
+        while ((in = channel.readInbound()) != null) {
+            messages.add(in);
+        }
+        return messages;
+    }
+
+    private static void releaseAll(List<Object> messages) {
+        messages.forEach(ReferenceCountUtil::release);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+        "GET /a?q=1 HTTP/1.1\r\nHost: h\r\nX-A: 1\r\n\r\n",
+        "DELETE /a?q=1 HTTP/1.1\r\nHost: h\r\nX-A: 1\r\nContent-Length: 0\r\n\r\n",
+        "GET /a?q=1 HTTP/1.0\r\nHost: h\r\nX-A: 1\r\n\r\n"
+    })
+    void aRequestWithoutABodyIsOneFullRequest(String wire) {
+        EmbeddedChannel channel = new EmbeddedChannel(new StrictHttpServerCodec(new HttpDecoderConfig()));
+        List<Object> messages = decodeAll(channel, wire);
+
+        assertThat(messages).hasSize(1);
+        FullHttpRequest request = (FullHttpRequest) messages.get(0);
+        assertThat(request.method().name()).isEqualTo(wire.substring(0, wire.indexOf(' ')));
+        assertThat(request.uri()).isEqualTo("/a?q=1");
+        assertThat(request.protocolVersion().text())
+                .isEqualTo(wire.substring(wire.indexOf("HTTP/"), wire.indexOf('\r')));
+        assertThat(request.headers().get("X-A")).isEqualTo("1");
+        assertThat(request.decoderResult().isSuccess()).isTrue();
+        assertThat(request.content()).isSameAs(Unpooled.EMPTY_BUFFER);
+        assertThat(request.trailingHeaders().isEmpty()).isTrue();
+        releaseAll(messages);
+        assertThat(channel.finishAndReleaseAll()).isFalse();
+    }
+
+    @Test
+    void aRequestWithABodyKeepsItsHeadAndContentApart() {
+        EmbeddedChannel channel = new EmbeddedChannel(new StrictHttpServerCodec(new HttpDecoderConfig()));
+        List<Object> messages = decodeAll(channel, "POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nhi");
+
+        assertThat(messages).hasSize(2);
+        assertThat(messages.get(0)).isInstanceOf(HttpRequest.class).isNotInstanceOf(HttpContent.class);
+        LastHttpContent body = (LastHttpContent) messages.get(1);
+        assertThat(body.content().toString(StandardCharsets.US_ASCII)).isEqualTo("hi");
+        releaseAll(messages);
+        channel.finishAndReleaseAll();
+    }
+
+    @Test
+    void aChunkedRequestIsNeverMergedEvenWhenItsBodyIsEmpty() {
+        EmbeddedChannel channel = new EmbeddedChannel(new StrictHttpServerCodec(new HttpDecoderConfig()));
+        List<Object> messages = decodeAll(channel,
+                "POST /a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+
+        assertThat(messages).hasSize(2);
+        assertThat(messages.get(0)).isInstanceOf(HttpRequest.class).isNotInstanceOf(HttpContent.class);
+        assertThat(messages.get(1)).isInstanceOf(LastHttpContent.class).isNotInstanceOf(HttpRequest.class);
+        releaseAll(messages);
+        channel.finishAndReleaseAll();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+        "GET /a HTTP/1.1\r\nHost: h\r\nTransfer_Encoding: chunked\r\n\r\n",
+        "GET /a HTTP/1.1\r\nHost: h\r\nContent-Length: 1, 1\r\n\r\n"
+    })
+    void aHeadWithBadHeadersIsPassedOnAloneAndFailed(String wire) {
+        EmbeddedChannel channel = new EmbeddedChannel(new StrictHttpServerCodec(new HttpDecoderConfig()));
+        List<Object> messages = decodeAll(channel, wire);
+
+        assertThat(messages).hasSize(1);
+        assertThat(messages.get(0)).isInstanceOf(HttpRequest.class).isNotInstanceOf(HttpContent.class);
+        assertThat(((HttpRequest) messages.get(0)).decoderResult().isFailure()).isTrue();
+        releaseAll(messages);
+        channel.finishAndReleaseAll();
+    }
+
+    @Test
+    void aBadRequestLineIsNettysOwnFailedFullRequestAndNothingElse() {
+        EmbeddedChannel channel = new EmbeddedChannel(new StrictHttpServerCodec(new HttpDecoderConfig()));
+        List<Object> messages = decodeAll(channel, "GET /a\tHTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\n\r\n");
+
+        assertThat(messages).hasSize(1);
+        assertThat(((HttpRequest) messages.get(0)).decoderResult().isFailure()).isTrue();
+        releaseAll(messages);
+        channel.finishAndReleaseAll();
+    }
+
+    @Test
+    void pipelinedRequestsWithoutBodiesAreFullRequestsAndHeadAnswersStayBodiless() {
+        EmbeddedChannel channel = new EmbeddedChannel(new StrictHttpServerCodec(new HttpDecoderConfig()));
+        List<Object> messages = decodeAll(channel, "HEAD /1 HTTP/1.1\r\nHost: h\r\n\r\n"
+                + "GET /2 HTTP/1.1\r\nHost: h\r\n\r\n"
+                + "POST /3 HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\nx"
+                + "GET /4 HTTP/1.1\r\nHost: h\r\n\r\n");
+
+        assertThat(messages).hasSize(5);
+        assertThat(((FullHttpRequest) messages.get(0)).method()).isEqualTo(HttpMethod.HEAD);
+        assertThat(((FullHttpRequest) messages.get(1)).uri()).isEqualTo("/2");
+        assertThat(messages.get(2)).isNotInstanceOf(FullHttpRequest.class);
+        assertThat(messages.get(3)).isInstanceOf(LastHttpContent.class).isNotInstanceOf(HttpRequest.class);
+        assertThat(((FullHttpRequest) messages.get(4)).uri()).isEqualTo("/4");
+        releaseAll(messages);
+
+        // one method counted per request: only the first answer is the answer to a HEAD
+        StringBuilder wire = new StringBuilder();
+        for (int i = 0; i < 4; i++) {
+            DefaultFullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
+                    Unpooled.copiedBuffer("body", StandardCharsets.US_ASCII));
+            response.headers().set("Content-Length", 4);
+            channel.writeOutbound(response);
+            ByteBuf out;
+            while ((out = channel.readOutbound()) != null) {
+                wire.append(out.toString(StandardCharsets.US_ASCII));
+                out.release();
+            }
+            wire.append('|');
+        }
+        assertThat(wire.toString().split("\\|"))
+                .extracting(answer -> answer.endsWith("\r\n\r\nbody"))
+                .containsExactly(false, true, true, true);
+        channel.finishAndReleaseAll();
     }
 }
