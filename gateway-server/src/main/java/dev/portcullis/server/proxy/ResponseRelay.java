@@ -64,7 +64,10 @@ final class ResponseRelay {
         return responseStarted;
     }
 
-    /** A response head or body part from the upstream; ownership passes here. */
+    /**
+     * A response head or body part from the upstream; ownership passes here. A full response (a head that
+     * is also its last content) is written once, by the content step, after its head was shaped.
+     */
     void relay(HttpObject message) {
         ChannelHandlerContext client = ctx;
         Exchange current = upstreamSide.exchange();
@@ -104,7 +107,10 @@ final class ResponseRelay {
         }
     }
 
-    /** Forwards a response head; false when the response cannot be relayed (already answered 502). */
+    /**
+     * Forwards a response head (a full one is left to the content step); false when the response cannot be
+     * relayed (already answered 502).
+     */
     private boolean onResponseHead(ChannelHandlerContext client, Exchange current, HttpResponse response) {
         int code = response.status().code();
         if (response.status().codeClass() == HttpStatusClass.INFORMATIONAL) {
@@ -120,7 +126,7 @@ final class ResponseRelay {
                 return false;
             }
             interim = true;
-            if (ResponseHeads.interimForClient(response, current.http10())) {
+            if (ResponseHeads.interimForClient(response, current.http10()) && !(response instanceof HttpContent)) {
                 client.write(response);
             }
             return true;
@@ -132,7 +138,9 @@ final class ResponseRelay {
         upstreamKeepAlive = HttpUtil.isKeepAlive(response); // before the Connection header is stripped
         closeClient = ResponseHeads.finalForClient(response, current.requestId(), current.http10(), current.method(),
                 state.closeAfterResponse() || !upstreamSide.requestComplete());
-        client.write(response);
+        if (!(response instanceof HttpContent)) {
+            client.write(response);
+        }
         return true;
     }
 

@@ -1,16 +1,36 @@
 package dev.portcullis.server.proxy;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
+import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseDecoder;
 import io.netty.handler.codec.http.HttpStatusClass;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.LastHttpContent;
+import java.util.List;
 
 /**
  * Decodes the responses of a pooled upstream connection: knows whether the response answers a HEAD (no
- * body, whatever its headers say), and can tell whether bytes were left over after a response, which
- * makes the connection unfit for reuse (SPEC 3.7).
+ * body, whatever its headers say), can tell whether bytes were left over after a response, which
+ * makes the connection unfit for reuse (SPEC 3.7), and passes a final response whose whole body is
+ * already received on as one {@link FullHttpResponse}.
+ *
+ * <p>Implementation notes: Netty emits a bodiless response (HEAD, 204, 304, Content-Length: 0) as a head
+ * and the shared EMPTY_LAST_CONTENT in one decode call; a Content-Length body comes from the next call,
+ * as one last content when it is all there and fits a chunk. Either way the pair becomes one full
+ * response; the second call is made here only after a final, delimited, successfully decoded head with
+ * bytes after it, and its output is merged only when it is exactly one successful last content without
+ * trailers (anything else, e.g. a partial body, is passed on as it is). Interim responses (1xx,
+ * including 101), chunked and close-delimited bodies are never merged. Bytes after the response stay
+ * in the buffer, so {@link #hasLeftover()} is unchanged.
  */
 final class UpstreamResponseDecoder extends HttpResponseDecoder {
     private boolean head;
@@ -31,6 +51,44 @@ final class UpstreamResponseDecoder extends HttpResponseDecoder {
             return true;
         }
         return super.isContentAlwaysEmpty(msg);
+    }
+
+    @Override
+    protected void decode(ChannelHandlerContext ctx, ByteBuf buffer, List<Object> out) throws Exception {
+        int before = out.size();
+        super.decode(ctx, buffer, out);
+        int decoded = out.size() - before;
+        if (decoded == 2) {
+            if (out.get(before) instanceof HttpResponse response && mergeable(response)
+                    && out.get(before + 1) == LastHttpContent.EMPTY_LAST_CONTENT) {
+                out.set(before, full(response, Unpooled.EMPTY_BUFFER, EmptyHttpHeaders.INSTANCE));
+                out.remove(before + 1);
+            }
+        } else if (decoded == 1 && buffer.isReadable() && out.get(before) instanceof HttpResponse response
+                && mergeable(response) && HttpUtil.isContentLengthSet(response)
+                && !HttpUtil.isTransferEncodingChunked(response)) {
+            super.decode(ctx, buffer, out);
+            if (out.size() == before + 2 && out.get(before + 1) instanceof LastHttpContent last
+                    && !(last instanceof HttpMessage) && last.decoderResult().isSuccess()
+                    && last.trailingHeaders().isEmpty()) {
+                // the full response takes over the body's buffer; the last content is dropped unreleased
+                out.set(before, full(response, last.content(), last.trailingHeaders()));
+                out.remove(before + 1);
+            }
+        }
+    }
+
+    /** A final head decoded successfully that is not already full. */
+    private static boolean mergeable(HttpResponse response) {
+        return response.status().codeClass() != HttpStatusClass.INFORMATIONAL
+                && response.decoderResult().isSuccess() && !(response instanceof FullHttpResponse);
+    }
+
+    private static FullHttpResponse full(HttpResponse response, ByteBuf content, HttpHeaders trailers) {
+        FullHttpResponse full = new DefaultFullHttpResponse(
+                response.protocolVersion(), response.status(), content, response.headers(), trailers);
+        full.setDecoderResult(response.decoderResult());
+        return full;
     }
 
     /** True when received bytes wait in the decoder beyond the messages decoded so far. */

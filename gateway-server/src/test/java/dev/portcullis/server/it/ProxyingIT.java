@@ -194,6 +194,34 @@ class ProxyingIT {
     }
 
     @ParameterizedTest
+    @ValueSource(strings = {
+        "HTTP/1.1 204 No Content\r\nX-Up: 1\r\n\r\n",
+        "HTTP/1.1 304 Not Modified\r\nX-Up: 1\r\nContent-Length: 12\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nX-Up: 1\r\nContent-Length: 0\r\n\r\n"
+    })
+    void relaysABodilessUpstreamAnswerAndKeepsBothConnections(String answer) throws Exception {
+        Gateway gw = harness.start("proxy.yaml");
+        harness.upstream().handler(req -> req.path().equals("/empty")
+                ? (r, out) -> {
+                    out.write(answer.getBytes(StandardCharsets.ISO_8859_1));
+                    return true;
+                }
+                : UpstreamServer.Reply.generated(10));
+        try (RawHttp raw = gw.raw()) {
+            RawResponse empty = raw.send("GET /empty HTTP/1.1\r\nHost: " + gw.authority() + "\r\n\r\n").readResponse();
+            assertThat(empty.status()).isEqualTo(Integer.parseInt(answer.substring(9, 12)));
+            assertThat(empty.header("X-Up")).contains("1");
+            assertThat(empty.body()).isEmpty();
+
+            RawResponse next = raw.send("GET /ten HTTP/1.1\r\nHost: " + gw.authority() + "\r\n\r\n")
+                    .readResponse();
+            assertThat(next.status()).isEqualTo(200);
+            assertThat(next.body()).isEqualTo(PatternBytes.bytes(10));
+        }
+        assertThat(harness.upstream().connectionsAccepted()).as("the upstream connection was reused").isEqualTo(1);
+    }
+
+    @ParameterizedTest
     @ValueSource(strings = {"GET", "HEAD"})
     void retriesABodilessRequestOnceWhenItsReusedUpstreamConnectionWasClosedWhileIdle(String method) throws Exception {
         Gateway gw = harness.start("proxy.yaml");

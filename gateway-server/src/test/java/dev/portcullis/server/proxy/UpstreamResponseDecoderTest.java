@@ -1,0 +1,222 @@
+package dev.portcullis.server.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** Which upstream responses are passed on as one full response, and which stay a head and its content. */
+class UpstreamResponseDecoderTest {
+    private final List<Object> decoded = new ArrayList<>();
+    private UpstreamResponseDecoder decoder = new UpstreamResponseDecoder(new HttpDecoderConfig());
+    private EmbeddedChannel channel = new EmbeddedChannel(decoder);
+
+    @AfterEach
+    void releaseEverything() {
+        decoded.forEach(ReferenceCountUtil::release);
+        channel.finishAndReleaseAll();
+    }
+
+    /** The messages decoded from {@code wire} so far (owned by the test, released after it). */
+    private List<Object> read(String wire) {
+        channel.writeInbound(Unpooled.copiedBuffer(wire, StandardCharsets.ISO_8859_1));
+        List<Object> messages = new ArrayList<>();
+        Object in;
+        while ((in = channel.readInbound()) != null) {
+            messages.add(in);
+        }
+        decoded.addAll(messages);
+        return messages;
+    }
+
+    private static String body(HttpContent content) {
+        return content.content().toString(StandardCharsets.US_ASCII);
+    }
+
+    @Test
+    void aContentLengthBodyAlreadyReceivedMakesOneFullResponse() {
+        List<Object> messages = read("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\n\r\nhello");
+
+        assertThat(messages).hasSize(1);
+        FullHttpResponse response = (FullHttpResponse) messages.get(0);
+        assertThat(response.status().code()).isEqualTo(200);
+        assertThat(response.headers().get("X-A")).isEqualTo("1");
+        assertThat(response.decoderResult().isSuccess()).isTrue();
+        assertThat(body(response)).isEqualTo("hello");
+        assertThat(response.refCnt()).isEqualTo(1);
+        assertThat(response.trailingHeaders().isEmpty()).isTrue();
+        assertThat(decoder.hasLeftover()).isFalse();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+        "HTTP/1.1 204 No Content\r\nX-A: 1\r\n\r\n",
+        "HTTP/1.1 304 Not Modified\r\nX-A: 1\r\nContent-Length: 12\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.0 200 OK\r\nX-A: 1\r\nContent-Length: 0\r\n\r\n"
+    })
+    void aBodilessResponseIsOneFullResponse(String wire) {
+        List<Object> messages = read(wire);
+
+        assertThat(messages).hasSize(1);
+        FullHttpResponse response = (FullHttpResponse) messages.get(0);
+        assertThat(response.headers().get("X-A")).isEqualTo("1");
+        assertThat(response.protocolVersion().text()).isEqualTo(wire.substring(0, 8));
+        assertThat(response.content()).isSameAs(Unpooled.EMPTY_BUFFER);
+        assertThat(decoder.hasLeftover()).isFalse();
+    }
+
+    @Test
+    void theAnswerToHeadIsFullAndKeepsItsContentLength() {
+        decoder.expectResponseTo(HttpMethod.HEAD);
+        List<Object> messages = read("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n");
+
+        assertThat(messages).hasSize(1);
+        FullHttpResponse response = (FullHttpResponse) messages.get(0);
+        assertThat(response.headers().get("Content-Length")).isEqualTo("100");
+        assertThat(response.content().isReadable()).isFalse();
+        assertThat(decoder.hasLeftover()).isFalse();
+    }
+
+    @Test
+    void bytesPastTheResponseAreStillLeftOver() {
+        List<Object> messages = read("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhiHTTP/1.1 200");
+
+        assertThat(messages).hasSize(1);
+        assertThat(body((FullHttpResponse) messages.get(0))).isEqualTo("hi");
+        assertThat(decoder.hasLeftover()).isTrue();
+    }
+
+    @Test
+    void aBodyOnAnAnswerToHeadIsLeftOver() {
+        decoder.expectResponseTo(HttpMethod.HEAD);
+        List<Object> messages = read("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+
+        assertThat(messages).hasSize(1);
+        assertThat(((FullHttpResponse) messages.get(0)).content().isReadable()).isFalse();
+        assertThat(decoder.hasLeftover()).isTrue();
+    }
+
+    @Test
+    void aChunkedResponseIsNeverMerged() {
+        List<Object> messages = read("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n");
+
+        assertThat(messages).hasSize(3);
+        assertThat(messages.get(0)).isInstanceOf(HttpResponse.class).isNotInstanceOf(HttpContent.class);
+        assertThat(body((HttpContent) messages.get(1))).isEqualTo("hi");
+        assertThat(messages.get(2)).isSameAs(LastHttpContent.EMPTY_LAST_CONTENT);
+    }
+
+    @Test
+    void aPartialBodyIsPassedOnAsItCame() {
+        List<Object> first = read("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel");
+
+        assertThat(first).hasSize(2);
+        assertThat(first.get(0)).isInstanceOf(HttpResponse.class).isNotInstanceOf(HttpContent.class);
+        assertThat(first.get(1)).isNotInstanceOf(LastHttpContent.class);
+        assertThat(body((HttpContent) first.get(1))).isEqualTo("hel");
+
+        List<Object> rest = read("lo");
+        assertThat(rest).hasSize(1);
+        assertThat(rest.get(0)).isInstanceOf(LastHttpContent.class).isNotInstanceOf(HttpResponse.class);
+        assertThat(body((HttpContent) rest.get(0))).isEqualTo("lo");
+    }
+
+    @Test
+    void aBodyThatArrivesAfterItsHeadIsNotMerged() {
+        List<Object> head = read("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n");
+        assertThat(head).hasSize(1);
+        assertThat(head.get(0)).isNotInstanceOf(HttpContent.class);
+
+        List<Object> rest = read("hi");
+        assertThat(rest).hasSize(1);
+        assertThat(rest.get(0)).isInstanceOf(LastHttpContent.class).isNotInstanceOf(HttpResponse.class);
+    }
+
+    @Test
+    void aBodyLargerThanOneChunkIsNotMerged() {
+        decoder = new UpstreamResponseDecoder(new HttpDecoderConfig().setMaxChunkSize(4));
+        channel.finishAndReleaseAll();
+        channel = new EmbeddedChannel(decoder);
+        List<Object> messages = read("HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nabcdef");
+
+        assertThat(messages).hasSize(3);
+        assertThat(messages.get(0)).isNotInstanceOf(HttpContent.class);
+        assertThat(messages.get(1)).isNotInstanceOf(LastHttpContent.class);
+        assertThat(messages.get(2)).isInstanceOf(LastHttpContent.class).isNotInstanceOf(HttpResponse.class);
+    }
+
+    @Test
+    void aCloseDelimitedBodyIsNotMerged() {
+        List<Object> messages = read("HTTP/1.1 200 OK\r\n\r\nhello");
+
+        assertThat(messages).hasSize(2);
+        assertThat(messages.get(0)).isNotInstanceOf(HttpContent.class);
+        assertThat(messages.get(1)).isNotInstanceOf(LastHttpContent.class);
+    }
+
+    @Test
+    void anInterimResponseStaysApartAndTheFinalOneAfterItIsMerged() {
+        List<Object> messages = read("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi");
+
+        assertThat(messages).hasSize(3);
+        assertThat(((HttpResponse) messages.get(0)).status().code()).isEqualTo(100);
+        assertThat(messages.get(0)).isNotInstanceOf(HttpContent.class);
+        assertThat(messages.get(1)).isSameAs(LastHttpContent.EMPTY_LAST_CONTENT);
+        assertThat(body((FullHttpResponse) messages.get(2))).isEqualTo("hi");
+    }
+
+    @Test
+    void aSwitchToWebSocketIsNotMerged() {
+        List<Object> messages = read("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n");
+
+        assertThat(messages).hasSize(2);
+        assertThat(((HttpResponse) messages.get(0)).status().code()).isEqualTo(101);
+        assertThat(messages.get(0)).isNotInstanceOf(HttpContent.class);
+        assertThat(messages.get(1)).isSameAs(LastHttpContent.EMPTY_LAST_CONTENT);
+    }
+
+    @Test
+    void aHeadWithBadHeadersIsPassedOnAloneAndFailed() {
+        List<Object> messages = read("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nhi");
+
+        assertThat(messages).hasSize(1);
+        assertThat(messages.get(0)).isInstanceOf(HttpResponse.class).isNotInstanceOf(HttpContent.class);
+        assertThat(((HttpResponse) messages.get(0)).decoderResult().isFailure()).isTrue();
+    }
+
+    @Test
+    void aBadStatusLineIsNettysOwnFailedResponseAndNothingElse() {
+        List<Object> messages = read("HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n");
+
+        assertThat(messages).hasSize(1);
+        assertThat(((HttpResponse) messages.get(0)).decoderResult().isFailure()).isTrue();
+    }
+
+    @Test
+    void aFullResponseHoldsTheOnlyReferenceToItsBody() {
+        List<Object> messages = read("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+        FullHttpResponse response = (FullHttpResponse) messages.get(0);
+        ByteBuf content = response.content();
+
+        decoded.clear();
+        assertThat(response.release()).isTrue();
+        assertThat(content.refCnt()).isZero();
+    }
+}
