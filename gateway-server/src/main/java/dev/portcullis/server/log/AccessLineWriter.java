@@ -61,6 +61,7 @@ public final class AccessLineWriter {
 
     private final Buffer buffer = new Buffer(512);
     private final char[] ts = new char[IsoInstant.MAX_LENGTH];
+    private final char[] duration = new char[24];
     private final JsonGenerator json;
 
     public AccessLineWriter() {
@@ -110,7 +111,7 @@ public final class AccessLineWriter {
                 g.writeNull();
             }
             g.writeFieldName(DURATION_MS);
-            g.writeNumber(e.durationNanos() / 1_000_000.0);
+            g.writeNumber(this.duration, 0, millis(e.durationNanos(), this.duration));
             g.writeFieldName(BYTES_OUT);
             g.writeNumber(e.bytesOut());
             List<String> removed = e.removedHeaders();
@@ -133,6 +134,28 @@ public final class AccessLineWriter {
             throw new UncheckedIOException(impossible);
         }
         return buffer.toString();
+    }
+
+    /**
+     * Writes {@code nanos} as milliseconds with three decimals (microseconds), e.g. {@code 12.345} or {@code 0.007},
+     * into {@code out} and returns the length: a plain decimal, never an exponent, without formatting a double.
+     */
+    static int millis(long nanos, char[] out) {
+        long micros = Math.max(0, nanos) / 1000;
+        long whole = micros / 1000;
+        int n = 1;
+        for (long rest = whole; rest >= 10; rest /= 10) {
+            n++;
+        }
+        for (int i = n - 1; i >= 0; i--, whole /= 10) {
+            out[i] = (char) ('0' + whole % 10);
+        }
+        int fraction = (int) (micros % 1000);
+        out[n] = '.';
+        out[n + 1] = (char) ('0' + fraction / 100);
+        out[n + 2] = (char) ('0' + fraction / 10 % 10);
+        out[n + 3] = (char) ('0' + fraction % 10);
+        return n + 4;
     }
 
     private static void field(JsonGenerator g, SerializedString name, @Nullable String value) throws IOException {
