@@ -67,6 +67,12 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
         pool.takeBack(ctxChannel(), reusable && !decoder.hasLeftover());
     }
 
+    /** True when {@code channel} is open and nothing was received on it since its last response ended. */
+    static boolean isClean(Channel channel) {
+        UpstreamHandler handler = channel.pipeline().get(UpstreamHandler.class);
+        return channel.isActive() && handler != null && !handler.decoder.hasLeftover();
+    }
+
     /** The pool this connection belongs to. */
     UpstreamPool pool() {
         return pool;

@@ -95,10 +95,12 @@ public final class UpstreamPool {
         ArrayDeque<Channel> free = idle.get();
         Channel channel;
         while ((channel = free.pollLast()) != null) {
-            if (channel.isActive()) {
+            if (UpstreamHandler.isClean(channel)) {
                 promise.trySuccess(channel);
                 return;
             }
+            // bytes arrived while it idled (lines of an unsolicited response): never lent again
+            channel.close();
         }
         if (tryReserveSlot()) {
             connect(loop, promise);

@@ -34,6 +34,8 @@ import java.util.List;
  */
 final class UpstreamResponseDecoder extends HttpResponseDecoder {
     private boolean head;
+    /** True from the first byte of a response until its last content is decoded. */
+    private boolean midMessage;
 
     UpstreamResponseDecoder(HttpDecoderConfig config) {
         super(config);
@@ -56,6 +58,18 @@ final class UpstreamResponseDecoder extends HttpResponseDecoder {
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf buffer, List<Object> out) throws Exception {
         int before = out.size();
+        int start = buffer.readerIndex();
+        decodeMerging(ctx, buffer, out, before);
+        if (out.size() > before) {
+            midMessage = !(out.get(out.size() - 1) instanceof LastHttpContent);
+        } else if (buffer.readerIndex() != start) {
+            // whole lines taken into the decoder's state (a status line, headers) without a message yet
+            midMessage = true;
+        }
+    }
+
+    private void decodeMerging(ChannelHandlerContext ctx, ByteBuf buffer, List<Object> out, int before)
+            throws Exception {
         super.decode(ctx, buffer, out);
         int decoded = out.size() - before;
         if (decoded == 2) {
@@ -91,8 +105,11 @@ final class UpstreamResponseDecoder extends HttpResponseDecoder {
         return full;
     }
 
-    /** True when received bytes wait in the decoder beyond the messages decoded so far. */
+    /**
+     * True when received bytes wait in the decoder beyond the messages decoded so far, or were already taken
+     * into its state as the beginning of another message (complete lines, which leave no readable bytes).
+     */
     boolean hasLeftover() {
-        return actualReadableBytes() > 0;
+        return midMessage || actualReadableBytes() > 0;
     }
 }

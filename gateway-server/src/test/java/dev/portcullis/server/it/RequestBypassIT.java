@@ -155,6 +155,14 @@ class RequestBypassIT {
     }
 
     @Test
+    void wholeLinesPastContentLengthPoisonNoOtherRequest() throws Exception {
+        // complete lines leave no readable bytes behind: the decoder has taken them in as a new response's head
+        assertExtraBytesPoisonNothing("GET", "/lines",
+                "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nX-Poison: 1\r\n"
+                        .getBytes(StandardCharsets.US_ASCII));
+    }
+
+    @Test
     void aBodyOn204PoisonsNoOtherRequest() throws Exception {
         assertExtraBytesPoisonNothing("GET", "/nocontent",
                 ("HTTP/1.1 204 No Content\r\n\r\n" + STRAY).getBytes(StandardCharsets.US_ASCII));

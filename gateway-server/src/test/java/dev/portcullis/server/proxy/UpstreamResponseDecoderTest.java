@@ -94,6 +94,25 @@ class UpstreamResponseDecoderTest {
     }
 
     @Test
+    void wholeLinesPastTheResponseAreLeftOverToo() {
+        List<Object> messages = read("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhiHTTP/1.1 200 OK\r\nX-B: 2\r\n");
+
+        assertThat(messages).hasSize(1);
+        assertThat(decoder.hasLeftover()).as("the lines were taken in as the head of another response").isTrue();
+    }
+
+    @Test
+    void aResponseInProgressIsLeftOverUntilItsLastContent() {
+        List<Object> head = read("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nab");
+        assertThat(decoder.hasLeftover()).isTrue();
+        List<Object> rest = read("cd");
+
+        assertThat(head).hasSize(2);
+        assertThat(rest).singleElement().isInstanceOf(LastHttpContent.class);
+        assertThat(decoder.hasLeftover()).isFalse();
+    }
+
+    @Test
     void bytesPastTheResponseAreStillLeftOver() {
         List<Object> messages = read("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhiHTTP/1.1 200");
 
