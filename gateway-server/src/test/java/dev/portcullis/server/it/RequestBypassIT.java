@@ -163,6 +163,34 @@ class RequestBypassIT {
     }
 
     @Test
+    void linesArrivingWhileTheConnectionIdlesPoisonNoOtherRequest() throws Exception {
+        Gateway gw = harness.start("pool-one.yaml");
+        harness.upstream().handler(req -> req.path().equals("/late")
+                ? (r, out) -> {
+                    out.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".getBytes(StandardCharsets.US_ASCII));
+                    out.flush();
+                    sleep(300);
+                    out.write("HTTP/1.1 200 OK\r\nX-Poison: 1\r\n".getBytes(StandardCharsets.US_ASCII));
+                    out.flush();
+                    return true;
+                }
+                : Reply.echo());
+        // one client connection, so one event loop: the next request would take the same pooled connection
+        try (RawHttp client = gw.raw()) {
+            client.send("GET /late HTTP/1.1\r\nHost: " + gw.authority() + "\r\n\r\n");
+            assertThat(client.readResponse().status()).isEqualTo(200);
+            sleep(800); // the stray lines reach the pooled connection while it idles
+            client.send("GET /victim HTTP/1.1\r\nHost: " + gw.authority() + "\r\n\r\n");
+            RawResponse next = client.readResponse();
+            assertThat(next.status()).isEqualTo(200);
+            assertThat(next.header("X-Echo-Target")).contains("/victim");
+        }
+        List<RecordedRequest> seen = harness.upstream().awaitRequests(2, Duration.ofSeconds(5));
+        assertThat(seen.get(1).connectionId()).as("the dirty connection was not lent again")
+                .isNotEqualTo(seen.get(0).connectionId());
+    }
+
+    @Test
     void aBodyOn204PoisonsNoOtherRequest() throws Exception {
         assertExtraBytesPoisonNothing("GET", "/nocontent",
                 ("HTTP/1.1 204 No Content\r\n\r\n" + STRAY).getBytes(StandardCharsets.US_ASCII));
