@@ -147,14 +147,9 @@ public final class AccessLineWriter {
         for (long rest = whole; rest >= 10; rest /= 10) {
             n++;
         }
-        for (int i = n - 1; i >= 0; i--, whole /= 10) {
-            out[i] = (char) ('0' + whole % 10);
-        }
-        int fraction = (int) (micros % 1000);
+        IsoInstant.digits(out, 0, whole, n);
         out[n] = '.';
-        out[n + 1] = (char) ('0' + fraction / 100);
-        out[n + 2] = (char) ('0' + fraction / 10 % 10);
-        out[n + 3] = (char) ('0' + fraction % 10);
+        IsoInstant.digits(out, n + 1, micros % 1000, 3);
         return n + 4;
     }
 

@@ -68,7 +68,8 @@ final class IsoInstant {
         return pos;
     }
 
-    private static void digits(char[] out, int at, int value, int width) {
+    /** Writes the last {@code width} decimal digits of {@code value} (not negative) into {@code out} at {@code at}. */
+    static void digits(char[] out, int at, long value, int width) {
         for (int i = at + width - 1; i >= at; i--) {
             out[i] = (char) ('0' + value % 10);
             value /= 10;

@@ -2,6 +2,8 @@ package dev.portcullis.server.log;
 
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.encoder.EncoderBase;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -21,16 +23,14 @@ public final class MessageLineEncoder extends EncoderBase<ILoggingEvent> {
      *
      * Encoding: a scan for the first char >= 0x80. An all-ASCII message (nearly every access line) is copied
      * into new byte[length + 1] by String.getBytes(int, int, byte[], int), which keeps the low 8 bits of each
-     * char: exact for ASCII, and an array copy for a Latin-1 string. Otherwise a first pass sizes the UTF-8
-     * form of the rest and a second writes it: 2 bytes below U+0800, 4 for a surrogate pair, 3 for the other
-     * chars, and '?' for a surrogate not part of a pair, as String.getBytes(UTF_8) does.
+     * char: exact for ASCII, and an array copy for a Latin-1 string. A line with any other character (rare: a
+     * subject or path outside ASCII) is String.getBytes(UTF_8) copied into an array one byte longer.
      *
      * The encoder keeps no state per line, so any number of appenders and threads may share it. A null
      * message (never the access line) is written as "null", as %msg wrote it.
      */
 
     private static final byte NEWLINE = '\n';
-    private static final byte REPLACEMENT = '?';
 
     /** Always null: there is no header. */
     @Override
@@ -58,17 +58,15 @@ public final class MessageLineEncoder extends EncoderBase<ILoggingEvent> {
         while (ascii < length && message.charAt(ascii) < 0x80) {
             ascii++;
         }
-        byte[] line;
-        int end;
-        if (ascii == length) {
-            line = new byte[length + 1];
-            end = length;
-        } else {
-            line = new byte[ascii + utf8Length(message, ascii) + 1];
-            end = encodeUtf8(message, ascii, line, ascii);
+        if (ascii < length) {
+            byte[] utf8 = message.getBytes(StandardCharsets.UTF_8);
+            byte[] line = Arrays.copyOf(utf8, utf8.length + 1);
+            line[utf8.length] = NEWLINE;
+            return line;
         }
-        copyAscii(message, ascii, line);
-        line[end] = NEWLINE;
+        byte[] line = new byte[length + 1];
+        copyAscii(message, length, line);
+        line[length] = NEWLINE;
         return line;
     }
 
@@ -76,61 +74,5 @@ public final class MessageLineEncoder extends EncoderBase<ILoggingEvent> {
     @SuppressWarnings("deprecation") // exact for ASCII, which is all it is given; an array copy for a Latin-1 string
     private static void copyAscii(String message, int count, byte[] to) {
         message.getBytes(0, count, to, 0);
-    }
-
-    /** The number of UTF-8 bytes of {@code s} from index {@code from} on. */
-    private static int utf8Length(String s, int from) {
-        int length = s.length();
-        int bytes = 0;
-        for (int i = from; i < length; i++) {
-            char c = s.charAt(i);
-            if (c < 0x80) {
-                bytes += 1;
-            } else if (c < 0x800) {
-                bytes += 2;
-            } else if (isPairAt(s, i)) {
-                bytes += 4;
-                i++;
-            } else if (Character.isSurrogate(c)) {
-                bytes += 1;
-            } else {
-                bytes += 3;
-            }
-        }
-        return bytes;
-    }
-
-    /** Writes {@code s} from index {@code from} on as UTF-8 into {@code to} at {@code at}; returns the end. */
-    private static int encodeUtf8(String s, int from, byte[] to, int at) {
-        int length = s.length();
-        int p = at;
-        for (int i = from; i < length; i++) {
-            char c = s.charAt(i);
-            if (c < 0x80) {
-                to[p++] = (byte) c;
-            } else if (c < 0x800) {
-                to[p++] = (byte) (0xC0 | c >> 6);
-                to[p++] = (byte) (0x80 | c & 0x3F);
-            } else if (isPairAt(s, i)) {
-                int cp = Character.toCodePoint(c, s.charAt(++i));
-                to[p++] = (byte) (0xF0 | cp >> 18);
-                to[p++] = (byte) (0x80 | cp >> 12 & 0x3F);
-                to[p++] = (byte) (0x80 | cp >> 6 & 0x3F);
-                to[p++] = (byte) (0x80 | cp & 0x3F);
-            } else if (Character.isSurrogate(c)) {
-                to[p++] = REPLACEMENT;
-            } else {
-                to[p++] = (byte) (0xE0 | c >> 12);
-                to[p++] = (byte) (0x80 | c >> 6 & 0x3F);
-                to[p++] = (byte) (0x80 | c & 0x3F);
-            }
-        }
-        return p;
-    }
-
-    /** Whether a high surrogate at {@code i} is followed by a low one: a supplementary character. */
-    private static boolean isPairAt(String s, int i) {
-        return Character.isHighSurrogate(s.charAt(i)) && i + 1 < s.length()
-                && Character.isLowSurrogate(s.charAt(i + 1));
     }
 }

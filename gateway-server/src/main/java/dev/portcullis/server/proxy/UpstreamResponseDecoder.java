@@ -30,7 +30,7 @@ import java.util.List;
  * bytes after it, and its output is merged only when it is exactly one successful last content without
  * trailers (anything else, e.g. a partial body, is passed on as it is). Interim responses (1xx,
  * including 101), chunked and close-delimited bodies are never merged. Bytes after the response stay
- * in the buffer, so {@link #hasLeftover()} is unchanged.
+ * in the buffer or in the decoder's state, where {@link #hasLeftover()} sees them either way.
  */
 final class UpstreamResponseDecoder extends HttpResponseDecoder {
     private boolean head;
