@@ -65,6 +65,11 @@ class ProtocolIT {
                         "GET /x HTTP/1.1\r\n" + HOST + "Content-Length: 5\r\n\r\nhello"),
                 Arguments.of("body on GET (chunked)",
                         "GET /x HTTP/1.1\r\n" + HOST + "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"),
+                // Netty's HttpObjectDecoder gives a Hixie-76 handshake an implicit 8-byte body (the key3 bytes)
+                Arguments.of("body on GET (Hixie-76 WebSocket handshake, no Content-Length)",
+                        "GET /x HTTP/1.1\r\n" + HOST + "Connection: Upgrade\r\nUpgrade: WebSocket\r\n"
+                                + "Sec-WebSocket-Key1: 4 @1  46546xW%0l 1 5\r\n"
+                                + "Sec-WebSocket-Key2: 12998 5 Y3 1  .P00\r\n\r\n^n:ds[4U"),
                 Arguments.of("body on HEAD",
                         "HEAD /x HTTP/1.1\r\n" + HOST + "Content-Length: 5\r\n\r\nhello"),
                 Arguments.of("body on OPTIONS",
