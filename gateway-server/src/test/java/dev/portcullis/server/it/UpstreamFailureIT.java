@@ -50,6 +50,40 @@ class UpstreamFailureIT {
     }
 
     @Test
+    void keepsTheConnectionAliveAfterA502ForABodilessRequestWhenTheUpstreamRefuses() throws Exception {
+        Gateway gw = harness.start("upstream-down.yaml");
+        try (RawHttp raw = gw.raw()) {
+            for (String path : new String[] {"/a", "/b"}) {
+                RawResponse r = raw.send("GET " + path + " HTTP/1.1\r\nHost: " + gw.authority() + "\r\n\r\n")
+                        .readResponse();
+                GatewayAssertions.assertGatewayError(r, 502);
+                assertThat(r.connectionTokens()).as("502 for GET %s", path).doesNotContain("close");
+                assertThat(raw.await(Duration.ofMillis(300)))
+                        .as("the connection stays open after the 502 for GET %s", path)
+                        .isEqualTo(RawHttp.State.OPEN);
+            }
+        }
+    }
+
+    @Test
+    void keepsTheConnectionAliveAfterA502WhenTheRequestBodyWasReadWhole() throws Exception {
+        Gateway gw = harness.start("upstream-down.yaml");
+        try (RawHttp raw = gw.raw()) {
+            for (String path : new String[] {"/a", "/b"}) {
+                // head and body in one write: the body is read whole by the time the refusal is answered
+                RawResponse r = raw.send("POST " + path + " HTTP/1.1\r\nHost: " + gw.authority()
+                                + "\r\nContent-Length: 10\r\n\r\n0123456789")
+                        .readResponse();
+                GatewayAssertions.assertGatewayError(r, 502);
+                assertThat(r.connectionTokens()).as("502 for POST %s", path).doesNotContain("close");
+                assertThat(raw.await(Duration.ofMillis(300)))
+                        .as("the connection stays open after the 502 for POST %s", path)
+                        .isEqualTo(RawHttp.State.OPEN);
+            }
+        }
+    }
+
+    @Test
     void answers502WhenTheUpstreamClosesWithoutAnswering() throws Exception {
         Gateway gw = harness.start("proxy.yaml");
 
