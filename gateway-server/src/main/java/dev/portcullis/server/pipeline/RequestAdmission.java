@@ -49,17 +49,17 @@ final class RequestAdmission {
         IpAddress peer = state.peer();
         exchange.clientIp(state.peerText());
         exchange.http10(request.protocolVersion().equals(HttpVersion.HTTP_1_0));
+        String hostHeader = RequestScreen.host(headers);
+        String host = hostHeader == null ? "" : RequestScreen.policyHost(hostHeader);
+        exchange.host(host); // first, so that a 503 or a protocol rejection is logged with the host too
         GatewaySnapshot snapshot = take(state, exchange);
         if (snapshot == null) {
             return null;
         }
-        String hostHeader = RequestScreen.host(headers);
         TargetResult.Accepted target = screen(state, request, exchange, snapshot, hostHeader);
         if (target == null) {
             return null;
         }
-        String host = hostHeader == null ? "" : RequestScreen.policyHost(hostHeader);
-        exchange.host(host);
         if (!HttpUtil.isKeepAlive(request)) {
             state.closeAfterResponse(true);
         }

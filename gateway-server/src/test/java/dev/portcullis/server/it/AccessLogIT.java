@@ -216,6 +216,7 @@ class AccessLogIT {
         JsonNode line = lineFor(response.header("X-Request-Id").orElseThrow());
         assertCommon(line, response, "GET", before);
         assertThat(line.get("path").asText()).isEqualTo("/x/..;/admin");
+        assertThat(line.get("host").asText()).isEqualTo("127.0.0.1");
         assertThat(line.get("subject").isNull()).isTrue();
         assertThat(line.get("rule").isNull()).isTrue();
         assertThat(line.get("decision").asText()).isEqualTo("deny");
@@ -236,6 +237,7 @@ class AccessLogIT {
         JsonNode line = lineFor(response.header("X-Request-Id").orElseThrow());
         assertCommon(line, response, "GET", before);
         assertThat(line.get("path").asText()).isEqualTo("/callback");
+        assertThat(line.get("host").asText()).isEqualTo("127.0.0.1");
         assertThat(line.get("rule").isNull()).isTrue();
         assertNothingLogged("frag-secret-0c41", "access_token");
     }
