@@ -2,6 +2,7 @@ package dev.portcullis.server.http;
 
 import io.netty.handler.codec.http.HttpHeaders;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
@@ -29,6 +30,20 @@ public final class HeaderTokens {
 
     private static Iterable<Map.Entry<CharSequence, CharSequence>> iterable(HttpHeaders headers) {
         return headers::iteratorCharSequence;
+    }
+
+    /**
+     * How many header lines named {@code name} the message has, counted up to {@code max}: what
+     * {@code getAll(name).size()} says for counts up to {@code max}, without building the list.
+     */
+    public static int lines(HttpHeaders headers, CharSequence name, int max) {
+        Iterator<? extends CharSequence> values = headers.valueCharSequenceIterator(name);
+        int count = 0;
+        while (count < max && values.hasNext()) {
+            values.next();
+            count++;
+        }
+        return count;
     }
 
     /** Header names compare case-insensitively with {@code _} equal to {@code -}; {@code prefix}: {@code expected} starts {@code name}. */

@@ -1,5 +1,6 @@
 package dev.portcullis.server.pipeline;
 
+import dev.portcullis.server.http.HeaderTokens;
 import dev.portcullis.server.http.HopByHopHeaders;
 import dev.portcullis.server.exchange.Rejection;
 import dev.portcullis.core.config.Limits;
@@ -65,7 +66,7 @@ final class RequestScreen {
         if (contentLength > limits.maxBodySize()) {
             return Rejection.BODY_TOO_LARGE;
         }
-        if (headers.getAll(HttpHeaderNames.AUTHORIZATION).size() > 1) {
+        if (HeaderTokens.lines(headers, HttpHeaderNames.AUTHORIZATION, 2) > 1) {
             // the gateway would check one credential and an upstream might read another
             return Rejection.AMBIGUOUS_AUTHORIZATION;
         }
@@ -160,7 +161,7 @@ final class RequestScreen {
     /** The single Host header if it is present exactly once and looks like an authority, else null. */
     static @Nullable String host(HttpHeaders headers) {
         String host = headers.get(HttpHeaderNames.HOST);
-        if (host == null || host.isEmpty() || headers.getAll(HttpHeaderNames.HOST).size() != 1) {
+        if (host == null || host.isEmpty() || HeaderTokens.lines(headers, HttpHeaderNames.HOST, 2) != 1) {
             return null;
         }
         for (int i = 0; i < host.length(); i++) {

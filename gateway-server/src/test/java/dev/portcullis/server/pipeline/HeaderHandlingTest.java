@@ -112,6 +112,19 @@ class HeaderHandlingTest {
     }
 
     @Test
+    void headerLinesAreCountedCaseInsensitivelyUpToTheGivenMaximum() {
+        HttpHeaders headers = new DefaultHttpHeaders()
+                .add("Host", "a.example")
+                .add("authorization", "Bearer a")
+                .add("AUTHORIZATION", "Bearer b")
+                .add("Authorization", "Bearer c");
+        assertThat(HeaderTokens.lines(headers, "host", 2)).isEqualTo(1);
+        assertThat(HeaderTokens.lines(headers, "Authorization", 2)).isEqualTo(2);
+        assertThat(HeaderTokens.lines(headers, "authorization", 5)).isEqualTo(3);
+        assertThat(HeaderTokens.lines(headers, "cookie", 2)).isZero();
+    }
+
+    @Test
     void identityValuesArePercentEncodedWhereTheyAreNotPlainVisibleAscii() {
         assertThat(HeaderTokens.encodeValue("alice@example.com", ' ')).isEqualTo("alice@example.com");
         assertThat(HeaderTokens.encodeValue("ąlice", ' ')).isEqualTo("%C4%85lice");
