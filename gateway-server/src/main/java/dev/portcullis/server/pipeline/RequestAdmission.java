@@ -44,8 +44,10 @@ final class RequestAdmission {
     /** The admitted request, or null when the head was answered here (the caller still releases it). */
     static @Nullable AdmittedRequest admit(ConnectionState state, HttpRequest request) {
         HttpHeaders headers = request.headers();
-        Exchange exchange = state.begin(
-                RequestIds.acceptOrCreate(headers.get(RequestIds.HEADER)), request.method().name(), request.uri());
+        // a request line that could not be read leaves method and target unknown, logged as "" like a 408's
+        boolean lineRead = !(request instanceof StrictHttpServerCodec.UnreadRequest);
+        Exchange exchange = state.begin(RequestIds.acceptOrCreate(headers.get(RequestIds.HEADER)),
+                lineRead ? request.method().name() : "", lineRead ? request.uri() : "");
         IpAddress peer = state.peer();
         exchange.clientIp(state.peerText());
         exchange.http10(request.protocolVersion().equals(HttpVersion.HTTP_1_0));

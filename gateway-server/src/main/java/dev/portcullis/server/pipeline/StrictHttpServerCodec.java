@@ -8,12 +8,14 @@ import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.codec.http.HttpStatusClass;
+import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.AsciiString;
 import java.util.ArrayDeque;
@@ -92,6 +94,15 @@ final class StrictHttpServerCodec extends CombinedChannelDuplexHandler<StrictHtt
             return full;
         }
 
+        /**
+         * The stand-in for a request whose request line could not be read (too long, malformed): Netty's
+         * says {@code GET /bad-request}, which the access log would show as if the client had sent it.
+         */
+        @Override
+        protected HttpMessage createInvalidMessage() {
+            return new UnreadRequest();
+        }
+
         @Override
         protected String splitFirstWordInitialLine(byte[] line, int start, int length) {
             firstWordEnd = start + length;
@@ -146,6 +157,16 @@ final class StrictHttpServerCodec extends CombinedChannelDuplexHandler<StrictHtt
                 j++;
             }
             return j == folded.length() && !isExact;
+        }
+    }
+
+    /**
+     * A request the decoder failed on before its request line was read: its method, target and headers are
+     * unknown (Netty's own stand-in values, kept so that the answer is framed as before, are not the client's).
+     */
+    static final class UnreadRequest extends DefaultFullHttpRequest {
+        UnreadRequest() {
+            super(HttpVersion.HTTP_1_0, HttpMethod.GET, "/bad-request", Unpooled.EMPTY_BUFFER);
         }
     }
 

@@ -160,14 +160,33 @@ class StrictHttpServerCodecTest {
     }
 
     @Test
-    void aBadRequestLineIsNettysOwnFailedFullRequestAndNothingElse() {
+    void aBadRequestLineIsOneFailedUnreadRequestAndNothingElse() {
         EmbeddedChannel channel = new EmbeddedChannel(new StrictHttpServerCodec(new HttpDecoderConfig()));
         List<Object> messages = decodeAll(channel, "GET /a\tHTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\n\r\n");
 
         assertThat(messages).hasSize(1);
+        assertThat(messages.get(0)).isInstanceOf(StrictHttpServerCodec.UnreadRequest.class);
         assertThat(((HttpRequest) messages.get(0)).decoderResult().isFailure()).isTrue();
         releaseAll(messages);
         channel.finishAndReleaseAll();
+    }
+
+    @Test
+    void aRequestLineOverTheLimitIsAnUnreadRequestButAFailureInTheHeadersIsNot() {
+        EmbeddedChannel channel = new EmbeddedChannel(
+                new StrictHttpServerCodec(new HttpDecoderConfig().setMaxInitialLineLength(64)));
+        List<Object> tooLong = decodeAll(channel, "GET /" + "a".repeat(100) + " HTTP/1.1\r\nHost: h\r\n\r\n");
+        assertThat(tooLong).hasSize(1);
+        assertThat(tooLong.get(0)).isInstanceOf(StrictHttpServerCodec.UnreadRequest.class);
+        releaseAll(tooLong);
+        channel.finishAndReleaseAll();
+
+        EmbeddedChannel second = new EmbeddedChannel(new StrictHttpServerCodec(new HttpDecoderConfig()));
+        List<Object> badHeader = decodeAll(second, "GET /a HTTP/1.1\r\nHost: h\r\nTransfer_Encoding: chunked\r\n\r\n");
+        assertThat(badHeader.get(0)).isNotInstanceOf(StrictHttpServerCodec.UnreadRequest.class);
+        assertThat(((HttpRequest) badHeader.get(0)).uri()).isEqualTo("/a");
+        releaseAll(badHeader);
+        second.finishAndReleaseAll();
     }
 
     @Test
