@@ -17,6 +17,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.jspecify.annotations.Nullable;
+import org.yaml.snakeyaml.error.Mark;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
 
 /** Reads YAML bytes into a tree of {@link YamlNode}s with Jackson's streaming parser, reporting what it cannot read. */
@@ -66,7 +67,7 @@ final class YamlTreeReader {
             }
             return root;
         } catch (JacksonException e) {
-            problems.add(location(e.getLocation()), "", syntaxMessage(e));
+            problems.add(syntaxLocation(e), "", syntaxMessage(e));
             return null;
         } catch (IOException e) {
             // Only declared: the input is an in-memory string.
@@ -183,6 +184,15 @@ final class YamlTreeReader {
             return Location.START;
         }
         return new Location(location.getLineNr(), Math.max(1, location.getColumnNr()));
+    }
+
+    /** Where SnakeYAML found the problem; Jackson's own location is the end of the last token it read. */
+    private static Location syntaxLocation(JacksonException e) {
+        if (e.getCause() instanceof MarkedYAMLException yaml && yaml.getProblemMark() != null) {
+            Mark mark = yaml.getProblemMark();
+            return new Location(mark.getLine() + 1, mark.getColumn() + 1);
+        }
+        return location(e.getLocation());
     }
 
     private static String syntaxMessage(JacksonException e) {

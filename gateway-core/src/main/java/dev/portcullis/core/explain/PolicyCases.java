@@ -100,14 +100,14 @@ public final class PolicyCases {
                 + "{method: GET, path: /api/orders}");
         MapNode expect = problems.requiredMapping(map, path, "expect", EXPECT_KEYS,
                 "the expected answer, e.g. {status: 200}");
-        if (request == null || expect == null) {
-            return null;
-        }
-        CaseRequestReader.Request r = CaseRequestReader.read(request, path + ".request", problems);
+        // each part is checked even when another is broken, so that every problem is reported at once
+        CaseRequestReader.Request r = request == null ? null
+                : CaseRequestReader.read(request, path + ".request", problems);
         String exp = path + ".expect";
-        int status = status(expect, exp);
-        String rule = problems.optionalString(expect, exp, "rule", "the name of the deciding rule");
-        if (problems.count() != before || name == null || r == null) {
+        int status = expect == null ? 0 : status(expect, exp);
+        String rule = expect == null ? null
+                : problems.optionalString(expect, exp, "rule", "the name of the deciding rule");
+        if (problems.count() != before || name == null || r == null || expect == null) {
             return null;
         }
         return new PolicyCase(name, node.line(), r.method(), r.target(), r.host(), r.ip(), r.identity(), r.headers(),

@@ -74,6 +74,25 @@ public final class MaxMindGeoLookup implements GeoLookup, AutoCloseable {
     }
 
     /**
+     * The databases of the two that cannot be opened, each tried on its own ({@link #open} stops at the first), in
+     * that order; empty when both open. Blocking file I/O.
+     */
+    public static List<GeoDatabaseException> failures(@Nullable Path countryDatabase, @Nullable Path asnDatabase) {
+        List<GeoDatabaseException> failures = new ArrayList<>(2);
+        for (int i = 0; i < 2; i++) {
+            Path database = i == 0 ? countryDatabase : asnDatabase;
+            if (database != null) {
+                try {
+                    (i == 0 ? open(database, null) : open(null, database)).close();
+                } catch (GeoDatabaseException e) {
+                    failures.add(e);
+                }
+            }
+        }
+        return failures;
+    }
+
+    /**
      * Opens the databases, memory-mapped. Call it off the event loops: it reads the files' metadata.
      *
      * @param countryDatabase a Country or City database, or null when no rule uses {@code countries}

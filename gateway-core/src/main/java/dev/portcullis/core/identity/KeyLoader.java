@@ -243,7 +243,8 @@ final class KeyLoader {
                         + " RSA PUBLIC KEY or CERTIFICATE)");
             };
         } catch (GeneralSecurityException e) {
-            throw new InvalidKeysException("holds an unreadable " + label + " (" + e.getClass().getSimpleName() + ")");
+            throw new InvalidKeysException("holds a " + label + " block that is not a valid key (expected: the PEM of"
+                    + " a public key or certificate)");
         }
     }
 

@@ -132,11 +132,22 @@ public final class Reloader implements AutoCloseable {
         if (previous == null) {
             return reject(trigger, "no config loaded yet", List.of());
         }
+        CompiledConfig loaded;
+        try {
+            loaded = ConfigLoader.load(file);
+        } catch (ConfigException | IOException e) {
+            return rejectFile(trigger, e);
+        }
         GatewaySnapshot next;
         try {
-            next = GatewaySnapshot.next(previous, ConfigLoader.load(file), clock, keys);
-        } catch (ConfigException | IOException | ConfigResourceException e) {
-            return rejectFile(trigger, e);
+            next = GatewaySnapshot.next(previous, loaded, clock, keys);
+        } catch (ConfigResourceException e) {
+            List<String> problems = new ArrayList<>();
+            for (ConfigProblem problem : ResourceFailures.problems(file, loaded, e, clock, keys)) {
+                problems.add(problem.render());
+            }
+            return reject(trigger, problems.size() + (problems.size() == 1 ? " problem" : " problems") + " in "
+                    + file, problems);
         }
         List<String> warnings = prepare(previous, next);
         holder.swap(next);
@@ -170,9 +181,6 @@ public final class Reloader implements AutoCloseable {
             }
             return reject(trigger, problems.size() + (problems.size() == 1 ? " problem" : " problems") + " in "
                     + file, problems);
-        }
-        if (e instanceof ConfigResourceException resource) {
-            return reject(trigger, "1 problem in " + file, List.of(resource.describe(file)));
         }
         String problem = e instanceof NoSuchFileException ? file + ": no such file"
                 : file + ": cannot be read (" + e.getClass().getSimpleName() + ")";

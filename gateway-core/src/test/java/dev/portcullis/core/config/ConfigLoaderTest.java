@@ -455,7 +455,20 @@ class ConfigLoaderTest {
         assertThat(e.problems()).singleElement().satisfies(problem -> {
             assertThat(problem.path()).isEmpty();
             assertThat(problem.message()).startsWith("invalid YAML: ").contains("TAB").doesNotContain("\n");
+            assertThat(problem.render()).as("located at the tab itself").startsWith("tabs.yaml:2:1: ");
         });
+    }
+
+    @Test
+    void locatesAnUnclosedQuoteWhereTheScannerFoundTheProblem() {
+        byte[] yaml = "upstream:\n  url: \"http://127.0.0.1:3000\nrules: []\n".getBytes(StandardCharsets.UTF_8);
+
+        ConfigException e =
+                catchThrowableOfType(ConfigException.class, () -> ConfigLoader.load("quote.yaml", yaml, VALID));
+
+        // the end of the stream, where the quote was still open; not the ':' before the value
+        assertThat(e.problems()).extracting(ConfigProblem::render).singleElement().asString()
+                .startsWith("quote.yaml:4:1: (root): invalid YAML: while scanning a quoted scalar");
     }
 
     @Test

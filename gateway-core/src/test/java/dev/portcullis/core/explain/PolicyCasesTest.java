@@ -158,6 +158,21 @@ class PolicyCasesTest {
     }
 
     @Test
+    void aBrokenRequestDoesNotHideTheProblemsOfItsExpect() {
+        PolicyCases.Loaded loaded = PolicyCases.read("cases.yaml", """
+                cases:
+                  - name: one
+                    request: GET /reports/q1
+                    expect: { status: two hundred }
+                """);
+
+        assertThat(loaded.problems()).extracting(ConfigProblem::render)
+                .anySatisfy(p -> assertThat(p).startsWith("cases.yaml:3:14: cases[0].request: "))
+                .anySatisfy(p -> assertThat(p).startsWith("cases.yaml:4:23: cases[0].expect.status: "))
+                .hasSize(2);
+    }
+
+    @Test
     void brokenYamlAndAWrongShapeAreProblemsToo() {
         assertThat(PolicyCases.read("cases.yaml", "cases: [ { name: x\n").problems())
                 .singleElement().satisfies(p -> assertThat(p.render()).startsWith("cases.yaml:2:1: (root): invalid YAML: while parsing a flow mapping: expected ',' or '}'"));

@@ -207,7 +207,7 @@ class KeySourceTest {
         assertThat(loadFails(JwtProviderSettings.of(ISSUER, new KeySource.PublicKeyFile(badBase64))))
                 .hasMessageContaining("invalid base64");
         assertThat(loadFails(JwtProviderSettings.of(ISSUER, new KeySource.PublicKeyFile(garbage))))
-                .hasMessageContaining("unreadable PUBLIC KEY");
+                .hasMessageContaining("holds a PUBLIC KEY block that is not a valid key");
     }
 
     @Test

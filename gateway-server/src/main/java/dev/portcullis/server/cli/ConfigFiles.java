@@ -6,12 +6,14 @@ import dev.portcullis.core.config.ConfigLoader;
 import dev.portcullis.core.config.ConfigProblem;
 import dev.portcullis.core.config.ConfigResourceException;
 import dev.portcullis.core.runtime.GatewaySnapshot;
+import dev.portcullis.core.runtime.ResourceFailures;
 import dev.portcullis.server.GatewayServer;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.List;
 import java.util.concurrent.ScheduledExecutorService;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -51,17 +53,24 @@ final class ConfigFiles {
         try (GatewaySnapshot snapshot = GatewaySnapshot.offline(config, Clock.systemUTC(), background)) {
             return snapshot.config();
         } catch (ConfigResourceException e) {
-            printProblem(file, e, err);
+            printProblems(file, config, e, background, err);
             return null;
         } finally {
             background.shutdownNow();
         }
     }
 
-    /** Prints a file or secret the config names that could not be loaded, as {@code check} prints problems. */
-    static void printProblem(Path file, ConfigResourceException e, PrintWriter err) {
-        err.println(e.describe(file));
-        err.println("1 problem in " + file);
+    /**
+     * Prints the files and secrets {@code config} names that cannot be used, after building it threw {@code first}:
+     * every one of them, located at its key, as {@code check} prints problems.
+     */
+    static void printProblems(Path file, CompiledConfig config, ConfigResourceException first,
+            ScheduledExecutorService background, PrintWriter err) {
+        List<ConfigProblem> problems = ResourceFailures.problems(file, config, first, Clock.systemUTC(), background);
+        for (ConfigProblem problem : problems) {
+            err.println(problem.render());
+        }
+        err.println(problems.size() + (problems.size() == 1 ? " problem" : " problems") + " in " + file);
         err.flush();
     }
 

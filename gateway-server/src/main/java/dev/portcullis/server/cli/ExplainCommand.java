@@ -109,7 +109,7 @@ final class ExplainCommand implements Callable<Integer> {
             out.flush();
             return 0;
         } catch (ConfigResourceException e) {
-            ConfigFiles.printProblem(config.resolve(), e, err);
+            ConfigFiles.printProblems(config.resolve(), compiled, e, background, err);
             return 1;
         } finally {
             background.shutdownNow();

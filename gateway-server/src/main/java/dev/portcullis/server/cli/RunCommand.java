@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ScheduledExecutorService;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
@@ -55,8 +56,12 @@ final class RunCommand implements Callable<Integer> {
             server = GatewayServer.start(compiled, config.resolve(),
                     "nio".equals(transport) ? Transport.nio() : Transport.best(true));
         } catch (ConfigResourceException e) {
-            spec.commandLine().getErr().println(e.describe(config.resolve()));
-            spec.commandLine().getErr().flush();
+            ScheduledExecutorService background = GatewayServer.newBackgroundExecutor();
+            try {
+                ConfigFiles.printProblems(config.resolve(), compiled, e, background, spec.commandLine().getErr());
+            } finally {
+                background.shutdownNow();
+            }
             return 1;
         } catch (IOException e) {
             spec.commandLine().getErr().println("cannot start: " + e.getMessage());

@@ -161,7 +161,7 @@ class CommandLineTest {
     }
 
     @Test
-    void checkRefusesAGeoIpDatabaseOfTheWrongTypeNamingItsKeyAndPath(@TempDir Path dir) throws IOException {
+    void checkRefusesAGeoIpDatabaseOfTheWrongTypeLocatingItsKeyAndNamingItsPath(@TempDir Path dir) throws IOException {
         MmdbWriter.asns(Map.of("81.2.69.0/24", 64500L)).write(dir.resolve("asn.mmdb"));
         MmdbWriter.countries(Map.of("81.2.69.0/24", "GB")).write(dir.resolve("country.mmdb"));
         Path swapped = dir.resolve("swapped.yaml");
@@ -177,7 +177,7 @@ class CommandLineTest {
         assertThat(country.exit()).isEqualTo(1);
         assertThat(country.out()).isEmpty();
         assertThat(country.err().lines().toList()).containsExactly(
-                swapped + ": geoip.database: \"" + dir.resolve("asn.mmdb")
+                swapped + ":2:19: geoip.database: \"" + dir.resolve("asn.mmdb")
                         + "\" is a GeoLite2-ASN database (expected: a Country or City database)",
                 "1 problem in " + swapped);
 
@@ -193,7 +193,7 @@ class CommandLineTest {
         Result wrongAsn = run("check", "-c", asn.toString());
         assertThat(wrongAsn.exit()).isEqualTo(1);
         assertThat(wrongAsn.err().lines().toList()).containsExactly(
-                asn + ": geoip.asn_database: \"" + dir.resolve("country.mmdb")
+                asn + ":2:23: geoip.asn_database: \"" + dir.resolve("country.mmdb")
                         + "\" is a GeoLite2-Country database (expected: an ASN database)",
                 "1 problem in " + asn);
     }

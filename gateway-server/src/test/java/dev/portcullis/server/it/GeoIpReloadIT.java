@@ -112,7 +112,7 @@ class GeoIpReloadIT {
         ConfigAdmin.Answer broken = admin.reload();
         assertThat(broken.status()).as("POST /reload: %s", broken.body()).isEqualTo(422);
         assertThat(broken.body().path("problems").get(0).asText())
-                .startsWith(dir.resolve("policy.yaml") + ": geoip.database: \"" + database
+                .startsWith(dir.resolve("policy.yaml") + ":9:13: geoip.database: \"" + database
                         + "\" is not a MaxMind DB file");
         assertOldDataDecides(gw, p, admin);
 
@@ -121,7 +121,7 @@ class GeoIpReloadIT {
         ConfigAdmin.Answer wrongType = admin.reload();
         assertThat(wrongType.status()).as("POST /reload: %s", wrongType.body()).isEqualTo(422);
         assertThat(wrongType.body().path("problems").get(0).asText()).isEqualTo(dir.resolve("policy.yaml")
-                + ": geoip.database: \"" + database + "\" is a GeoLite2-ASN database (expected: a Country or City"
+                + ":9:13: geoip.database: \"" + database + "\" is a GeoLite2-ASN database (expected: a Country or City"
                 + " database)");
         assertOldDataDecides(gw, p, admin);
         assertThat(admin.config().path("reloads").path("rejected").asLong()).isEqualTo(2);

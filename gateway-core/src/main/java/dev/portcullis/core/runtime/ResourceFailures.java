@@ -1,0 +1,60 @@
+package dev.portcullis.core.runtime;
+
+import dev.portcullis.core.config.CompiledConfig;
+import dev.portcullis.core.config.ConfigProblem;
+import dev.portcullis.core.config.ConfigResourceException;
+import dev.portcullis.core.config.GeoIpSettings;
+import dev.portcullis.core.config.ResourceProblems;
+import dev.portcullis.core.geo.MaxMindGeoLookup;
+import dev.portcullis.core.identity.JwtResolverOptions;
+import dev.portcullis.core.identity.KeySourceCheck;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ScheduledExecutorService;
+
+/**
+ * What to report when a snapshot could not be built because a file or secret the config names cannot be used:
+ * building stops at the first such resource, so every resource is then tried on its own, and each failure is
+ * located in the config file at the key that names it (SPEC 3.9: every error, as {@code FILE:LINE:COLUMN}).
+ */
+public final class ResourceFailures {
+
+    private ResourceFailures() {}
+
+    /**
+     * The problems of {@code config}'s resources, loaded from {@code file}, after building a snapshot of it threw
+     * {@code first}: {@code first} and every other resource that fails on its own, in the file's order. Nothing is
+     * fetched from the network. Blocking file I/O: not for an event loop.
+     */
+    public static List<ConfigProblem> problems(Path file, CompiledConfig config, ConfigResourceException first,
+            Clock clock, ScheduledExecutorService scheduler) {
+        List<ConfigResourceException> failures = new ArrayList<>();
+        failures.add(first);
+        GeoIpSettings geoip = config.geoip();
+        List<ConfigResourceException> others = new ArrayList<>();
+        if (geoip.isConfigured()) {
+            others.addAll(MaxMindGeoLookup.failures(geoip.database(), geoip.asnDatabase()));
+        }
+        others.addAll(KeySourceCheck.failures(config.identity().jwtProviders(),
+                JwtResolverOptions.defaults(clock, scheduler)));
+        for (ConfigResourceException other : others) {
+            if (!other.keyPath().equals(first.keyPath())) {
+                failures.add(other);
+            }
+        }
+        byte[] yaml;
+        try {
+            yaml = Files.readAllBytes(file);
+        } catch (IOException e) {
+            yaml = new byte[0]; // gone since it was loaded: the problems are reported at 1:1
+        }
+        List<ConfigProblem> problems = new ArrayList<>(ResourceProblems.locate(file.toString(), yaml, failures));
+        problems.sort((a, b) -> a.line() != b.line() ? Integer.compare(a.line(), b.line())
+                : Integer.compare(a.column(), b.column()));
+        return problems;
+    }
+}
