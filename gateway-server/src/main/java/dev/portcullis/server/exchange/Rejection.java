@@ -22,6 +22,7 @@ public enum Rejection {
     BODY_TOO_LARGE(413, "body_too_large"),
     BAD_HOST_HEADER(400, "bad_host_header"),
     AMBIGUOUS_AUTHORIZATION(400, "ambiguous_authorization"),
+    AMBIGUOUS_HEADER(400, "ambiguous_header"),
     HEADER_TIMEOUT(408, "header_timeout");
 
     private final int status;

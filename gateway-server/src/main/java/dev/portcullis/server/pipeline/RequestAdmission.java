@@ -11,6 +11,7 @@ import dev.portcullis.server.exchange.ConnectionState;
 import dev.portcullis.server.exchange.Exchange;
 import dev.portcullis.server.exchange.GatewayResponses;
 import dev.portcullis.server.exchange.Rejection;
+import dev.portcullis.server.http.HeaderTokens;
 import dev.portcullis.server.http.HopByHopHeaders;
 import dev.portcullis.server.http.OverrideHeaders;
 import dev.portcullis.server.http.RequestIds;
@@ -70,6 +71,11 @@ final class RequestAdmission {
         ClientIpResolver clients = snapshot.config().clientIps();
         boolean trustedPeer = clients.isTrusted(peer);
         sanitize(request, exchange, snapshot.decisions().identity(), peer, trustedPeer);
+        if (repeatsAHeaderThePolicyReads(headers, snapshot.config().policy().headersRead())) {
+            // the policy would decide on one line and the upstream might read another (SPEC 3.6: deny on doubt)
+            GatewayResponses.reject(state.channel(), exchange, Rejection.AMBIGUOUS_HEADER);
+            return null;
+        }
         IpAddress clientIp = trustedPeer
                 ? clients.resolve(peer, headers.getAll(UpstreamRequest.X_FORWARDED_FOR),
                         headers.getAll(UpstreamRequest.FORWARDED))
@@ -81,6 +87,15 @@ final class RequestAdmission {
                 new NettyRequestHeaders(headers), headers.get(HttpHeaderNames.AUTHORIZATION));
         return new AdmittedRequest(request, exchange, snapshot, facts, target, hostHeader, trustedPeer,
                 expectsContinue);
+    }
+
+    private static boolean repeatsAHeaderThePolicyReads(HttpHeaders headers, List<String> names) {
+        for (int i = 0; i < names.size(); i++) {
+            if (HeaderTokens.lines(headers, names.get(i), 2) > 1) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The generation that decides the exchange, taken for it; null after answering 503 (none, or draining). */

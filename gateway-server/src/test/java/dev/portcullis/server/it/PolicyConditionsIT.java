@@ -155,6 +155,18 @@ class PolicyConditionsIT {
     }
 
     @Test
+    void aRepeatedHeaderThatAConditionReadsIsRefusedAsAmbiguous() throws Exception {
+        Probe p = new Probe(harness, harness.start("headers.yaml"));
+
+        // the policy would accept "acme" while an upstream reading the first line sees "initech": 400, closed
+        p.rejected(400, "GET", "/tenant/x", "X-Tenant: initech", "X-Tenant: acme");
+        p.rejected(400, "GET", "/tenant/x", "X-Tenant: acme", "x-tenant: acme");
+        p.rejected(400, "GET", "/any-key/x", "X-Api-Key: a", "X-API-KEY: b");
+        // a header no condition reads may repeat
+        p.allowed("/tenant/x", "X-Tenant: acme", "X-Other: 1", "X-Other: 2");
+    }
+
+    @Test
     void composesConditionsWithAnyAllAndNot() throws Exception {
         Probe p = new Probe(harness, harness.start("composition.yaml"));
 
