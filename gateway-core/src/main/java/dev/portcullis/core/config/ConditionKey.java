@@ -102,6 +102,9 @@ abstract class ConditionKey<T> {
         /** Reports a problem at {@code path}. */
         void problem(String path, String message);
 
+        /** Reports a warning, which does not stop the load, at {@code path}. */
+        void warning(String path, String message);
+
         /** Applies {@code factory} to each text, reporting each failure at its index; null if any failed. */
         <E> @Nullable List<E> each(@Nullable List<String> texts, String path, Factory<E> factory);
 

@@ -45,6 +45,9 @@ final class ConditionKeys {
     static final List<ConditionKey<?>> ALL = List.of(
             strings("paths", "a list of path globs", "path glob, e.g. \"/api/**\"", (globs, c, path) -> {
                 List<PathGlob> compiled = c.each(globs, path, glob -> PathGlob.compile(glob, c.caseInsensitivePaths()));
+                if (compiled != null) {
+                    warnOfEncodableCharacters(globs, c, path);
+                }
                 return compiled == null ? null : c.build(path, () -> PathMatcher.of(compiled));
             }),
             strings("methods", "a list of methods", "method, e.g. GET", (methods, c, path) -> {
@@ -245,6 +248,31 @@ final class ConditionKeys {
                     parts.add(part);
                 }
             });
+        }
+    }
+
+    /** Reserved characters a path may hold literally, which a client may also send percent-encoded. */
+    private static final String ENCODABLE = ":@!$&'(),+=";
+
+    /*
+     * SPEC 3.4 decodes only unreserved characters, so "/v1/x%3Adelete" stays as sent and does not match a glob
+     * written "/v1/*:delete"; an upstream that decodes %3A routes it as "/v1/x:delete". The operator is warned,
+     * with the other spelling to add to the list.
+     */
+    private static void warnOfEncodableCharacters(List<String> globs, ConditionKey.Compiler c, String path) {
+        for (int i = 0; i < globs.size(); i++) {
+            String glob = globs.get(i);
+            for (int j = 0; j < glob.length(); j++) {
+                char ch = glob.charAt(j);
+                if (ENCODABLE.indexOf(ch) >= 0) {
+                    String encoded = String.format("%%%02X", (int) ch);
+                    c.warning(KeyPaths.index(path, i), ConfigValues.quote(glob) + " has '" + ch + "', which a request"
+                            + " may also send as " + encoded + ": that spelling does not match this pattern, and an"
+                            + " upstream that decodes it sees the same path (add "
+                            + ConfigValues.quote(glob.replace(String.valueOf(ch), encoded)) + " to the list)");
+                    break;
+                }
+            }
         }
     }
 }

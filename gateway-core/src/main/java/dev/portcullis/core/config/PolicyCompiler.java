@@ -156,6 +156,11 @@ final class PolicyCompiler {
         }
 
         @Override
+        public void warning(String path, String message) {
+            problems.warn(path, message);
+        }
+
+        @Override
         public void problem(String path, String message) {
             problems.add(path, message);
         }

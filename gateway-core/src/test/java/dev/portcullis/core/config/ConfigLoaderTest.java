@@ -173,6 +173,22 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void warnsThatAPathGlobWithAReservedCharacterDoesNotMatchItsPercentEncodedSpelling() throws Exception {
+        byte[] yaml = ("upstream: { url: \"http://127.0.0.1:3000\" }\n"
+                + "rules:\n"
+                + "  - name: no-delete\n"
+                + "    match: { paths: [\"/v1/**\", \"/v1/*:delete\", \"/v1/*%3Adelete\"] }\n"
+                + "    action: deny\n").getBytes(StandardCharsets.UTF_8);
+
+        CompiledConfig config = ConfigLoader.load("w.yaml", yaml, VALID);
+
+        assertThat(config.warnings()).extracting(ConfigProblem::renderAsWarning).singleElement().asString()
+                .startsWith("w.yaml:4:32: rules[0].match.paths[1]: warning: \"/v1/*:delete\" has ':', which a"
+                        + " request may also send as %3A")
+                .endsWith("(add \"/v1/*%3Adelete\" to the list)");
+    }
+
+    @Test
     void warnsButLoadsWhenTheIdentityProxyRangeIsWiderThanASlash16OrSlash48() throws Exception {
         byte[] yaml = ("upstream: { url: \"http://127.0.0.1:3000\" }\n"
                 + "identity:\n  forwarded:\n"
