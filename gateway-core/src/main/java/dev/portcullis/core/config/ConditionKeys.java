@@ -262,16 +262,24 @@ final class ConditionKeys {
     private static void warnOfEncodableCharacters(List<String> globs, ConditionKey.Compiler c, String path) {
         for (int i = 0; i < globs.size(); i++) {
             String glob = globs.get(i);
+            StringBuilder encoded = new StringBuilder(glob.length() + 8);
+            StringBuilder found = new StringBuilder();
             for (int j = 0; j < glob.length(); j++) {
                 char ch = glob.charAt(j);
                 if (ENCODABLE.indexOf(ch) >= 0) {
-                    String encoded = String.format("%%%02X", (int) ch);
-                    c.warning(KeyPaths.index(path, i), ConfigValues.quote(glob) + " has '" + ch + "', which a request"
-                            + " may also send as " + encoded + ": that spelling does not match this pattern, and an"
-                            + " upstream that decodes it sees the same path (add "
-                            + ConfigValues.quote(glob.replace(String.valueOf(ch), encoded)) + " to the list)");
-                    break;
+                    encoded.append(String.format("%%%02X", (int) ch));
+                    if (found.indexOf(String.valueOf(ch)) < 0) {
+                        found.append(found.length() == 0 ? "" : " ").append(ch);
+                    }
+                } else {
+                    encoded.append(ch);
                 }
+            }
+            if (found.length() > 0 && !globs.contains(encoded.toString())) {
+                c.warning(KeyPaths.index(path, i), ConfigValues.quote(glob) + " has " + found + ", which a request"
+                        + " may also send percent-encoded: that spelling does not match this pattern, and an upstream"
+                        + " that decodes it sees the same path (add " + ConfigValues.quote(encoded.toString())
+                        + " to the list)");
             }
         }
     }

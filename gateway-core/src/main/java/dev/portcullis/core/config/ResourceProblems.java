@@ -16,7 +16,7 @@ public final class ResourceProblems {
 
     /**
      * Each failure as a config problem of {@code displayName}, located in {@code yaml} (the config's bytes) at the
-     * value of its key, or at the start of the file when the key cannot be found there.
+     * value of its key, or at its nearest enclosing value that is there (the start of the file if none is).
      */
     public static List<ConfigProblem> locate(String displayName, byte[] yaml,
             List<? extends ConfigResourceException> failures) {
@@ -41,10 +41,10 @@ public final class ResourceProblems {
                 return node.location();
             }
             if (bracket >= 0) {
-                int index = Integer.parseInt(segment.substring(bracket + 1, segment.length() - 1));
+                int index = index(segment, bracket);
                 // a single mapping where a list of them is allowed (identity.jwt: {...}) is item 0
                 YamlNode item = next instanceof YamlNode.Sequence list
-                        ? (index < list.items().size() ? list.items().get(index) : null)
+                        ? (index >= 0 && index < list.items().size() ? list.items().get(index) : null)
                         : (index == 0 ? next : null);
                 if (item == null) {
                     return next.location();
@@ -54,6 +54,15 @@ public final class ResourceProblems {
             node = next;
         }
         return node.location();
+    }
+
+    /** The n of a {@code key[n]} segment; -1 (no item) for anything else. */
+    private static int index(String segment, int bracket) {
+        try {
+            return segment.endsWith("]") ? Integer.parseInt(segment.substring(bracket + 1, segment.length() - 1)) : -1;
+        } catch (NumberFormatException e) {
+            return -1;
+        }
     }
 
     private static @Nullable YamlNode value(YamlNode node, String key) {

@@ -16,6 +16,7 @@ import dev.portcullis.core.ratelimit.RateLimiters;
 import dev.portcullis.core.ratelimit.SharedRateLimiter;
 import java.time.Clock;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
@@ -31,6 +32,7 @@ public final class DecisionStep {
     private final Clock clock;
     private final GeoLookup geo;
     private final boolean logCountry;
+    private final List<String> headersRead;
 
     /**
      * @param limiters the generation's rate limiters, by the names rules refer to
@@ -58,6 +60,15 @@ public final class DecisionStep {
             }
         }
         this.limiterByRule = Map.copyOf(byRule);
+        this.headersRead = PolicyHeaders.readBy(policy.rules(), limiterByRule);
+    }
+
+    /**
+     * The request headers that decide access ({@link PolicyHeaders}), lower case: a request that repeats one of them,
+     * in any spelling of its name, is ambiguous and must be refused before it is decided.
+     */
+    public List<String> headersRead() {
+        return headersRead;
     }
 
     /** The identity chain of this generation. */

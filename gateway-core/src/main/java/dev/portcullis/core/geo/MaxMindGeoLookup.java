@@ -43,7 +43,8 @@ public final class MaxMindGeoLookup implements GeoLookup, AutoCloseable {
      */
 
     /** The config keys that name the databases, for problems with a file (SPEC 3.9 key paths). */
-    private static final String COUNTRY_KEY = "geoip.database";
+    /** The config key of the country database, as {@link GeoDatabaseException#keyPath} names it. */
+    public static final String COUNTRY_KEY = "geoip.database";
     private static final String ASN_KEY = "geoip.asn_database";
 
     /** What the type of an ASN database contains: the only type whose records hold just the AS (GeoLite2-ASN). */
@@ -249,7 +250,7 @@ public final class MaxMindGeoLookup implements GeoLookup, AutoCloseable {
         } catch (InvalidDatabaseException e) {
             throw new GeoDatabaseException(key, path, "is not a MaxMind DB file (" + e.getMessage() + ")");
         } catch (IOException | RuntimeException e) {
-            throw new GeoDatabaseException(key, path, "cannot be read: " + e);
+            throw new GeoDatabaseException(key, path, "cannot be read (" + e.getMessage() + ")");
         }
     }
 

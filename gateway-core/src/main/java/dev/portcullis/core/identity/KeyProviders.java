@@ -3,7 +3,9 @@ package dev.portcullis.core.identity;
 import com.nimbusds.jose.JWSAlgorithm;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
@@ -89,9 +91,15 @@ final class KeyProviders {
                         + JwksHttp.MAX_DOCUMENT_BYTES + " bytes (expected: a key file)");
             }
             return Files.readString(path, StandardCharsets.UTF_8);
+        } catch (NoSuchFileException e) {
+            throw new KeySourceException(index, key, key + " \"" + path + "\" does not exist (expected: a key file)",
+                    e);
+        } catch (AccessDeniedException e) {
+            throw new KeySourceException(index, key, key + " \"" + path + "\" is not readable (permission denied)",
+                    e);
         } catch (IOException e) {
             throw new KeySourceException(index, key, key + " \"" + path + "\" cannot be read ("
-                    + e.getClass().getSimpleName() + ")", e);
+                    + (Files.isDirectory(path) ? "it is a directory" : e.getMessage()) + ")", e);
         }
     }
 }

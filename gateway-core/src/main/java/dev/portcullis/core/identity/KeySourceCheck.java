@@ -9,13 +9,14 @@ public final class KeySourceCheck {
     private KeySourceCheck() {}
 
     /**
-     * The providers whose key file, PEM or secret cannot be loaded, in provider order. Nothing is fetched: a
-     * {@code jwks_url} is not tried. Blocking file I/O.
+     * The providers from index {@code from} on whose key file, PEM or secret cannot be loaded, in provider order.
+     * Nothing is fetched: a {@code jwks_url} is not tried. Blocking file I/O.
      */
-    public static List<KeySourceException> failures(List<JwtProviderSettings> providers, JwtResolverOptions options) {
+    public static List<KeySourceException> failures(List<JwtProviderSettings> providers, int from,
+            JwtResolverOptions options) {
         JwtResolverOptions offline = options.offline();
         List<KeySourceException> failures = new ArrayList<>();
-        for (int i = 0; i < providers.size(); i++) {
+        for (int i = from; i < providers.size(); i++) {
             try {
                 KeyProviders.load(i, providers.get(i), List.of(), offline, null);
             } catch (KeySourceException e) {

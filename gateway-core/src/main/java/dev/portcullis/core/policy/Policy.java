@@ -52,7 +52,6 @@ public final class Policy {
     private final RuleIndex index;
     private final RequestMatcher[][] conjuncts;
     private final int[][] memoSlots;
-    private final List<String> headersRead;
 
     /** A policy of {@code rules}, in order, whose names must be unique, matching paths case-sensitively. */
     public Policy(List<Rule> rules, Effect defaultEffect) {
@@ -68,7 +67,6 @@ public final class Policy {
         this.rules = List.copyOf(rules);
         this.defaultEffect = Objects.requireNonNull(defaultEffect, "defaultEffect");
         this.ruleArray = this.rules.toArray(Rule[]::new);
-        this.headersRead = PolicyHeaders.readBy(this.rules);
         this.allowDecisions = new Decision[ruleArray.length];
         Map<String, Integer> seen = new HashMap<>();
         for (int i = 0; i < ruleArray.length; i++) {
@@ -152,11 +150,6 @@ public final class Policy {
     }
 
     /** The effect when no enforce-mode rule matches. */
-    /** The request headers the conditions read, lower case ({@link PolicyHeaders}): none may be repeated. */
-    public List<String> headersRead() {
-        return headersRead;
-    }
-
     public Effect defaultEffect() {
         return defaultEffect;
     }

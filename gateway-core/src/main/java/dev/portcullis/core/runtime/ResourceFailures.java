@@ -3,10 +3,10 @@ package dev.portcullis.core.runtime;
 import dev.portcullis.core.config.CompiledConfig;
 import dev.portcullis.core.config.ConfigProblem;
 import dev.portcullis.core.config.ConfigResourceException;
-import dev.portcullis.core.config.GeoIpSettings;
 import dev.portcullis.core.config.ResourceProblems;
 import dev.portcullis.core.geo.MaxMindGeoLookup;
 import dev.portcullis.core.identity.JwtResolverOptions;
+import dev.portcullis.core.identity.KeySourceException;
 import dev.portcullis.core.identity.KeySourceCheck;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -34,12 +34,16 @@ public final class ResourceFailures {
             Clock clock, ScheduledExecutorService scheduler) {
         List<ConfigResourceException> failures = new ArrayList<>();
         failures.add(first);
-        GeoIpSettings geoip = config.geoip();
+        // Only what the failed build did not reach is tried: it opens the country database, then the ASN database,
+        // then each provider's keys, and stops at the first failure (opening a database indexes all of it).
         List<ConfigResourceException> others = new ArrayList<>();
-        if (geoip.isConfigured()) {
-            others.addAll(MaxMindGeoLookup.failures(geoip.database(), geoip.asnDatabase()));
+        int fromProvider = 0;
+        if (first instanceof KeySourceException keys) {
+            fromProvider = keys.providerIndex() + 1;
+        } else if (first.keyPath().equals(MaxMindGeoLookup.COUNTRY_KEY)) {
+            others.addAll(MaxMindGeoLookup.failures(null, config.geoip().asnDatabase()));
         }
-        others.addAll(KeySourceCheck.failures(config.identity().jwtProviders(),
+        others.addAll(KeySourceCheck.failures(config.identity().jwtProviders(), fromProvider,
                 JwtResolverOptions.defaults(clock, scheduler)));
         for (ConfigResourceException other : others) {
             if (!other.keyPath().equals(first.keyPath())) {

@@ -94,7 +94,7 @@ class KeySourceTest {
 
         assertThat(e.providerIndex()).isZero();
         assertThat(e.configKey()).isEqualTo("jwks_file");
-        assertThat(e).hasMessage("jwks_file \"" + missing + "\" cannot be read (NoSuchFileException)");
+        assertThat(e).hasMessage("jwks_file \"" + missing + "\" does not exist (expected: a key file)");
     }
 
     @Test

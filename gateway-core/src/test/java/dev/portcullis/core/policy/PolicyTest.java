@@ -87,19 +87,4 @@ class PolicyTest {
         assertThat(Mode.AUDIT.label()).isEqualTo("audit");
         assertThat(Mode.ENFORCE).hasToString("enforce");
     }
-
-    @Test
-    void knowsTheHeadersItsConditionsReadWhereverTheyAreNested() {
-        RequestMatcher tenant = HeaderMatcher.of("X-Tenant", List.of("acme"));
-        Policy policy = new Policy(List.of(
-                new Rule("a", AllOf.of(List.of(paths("/a/**"), Not.of(HeaderMatcher.of("X-Debug", List.of())))),
-                        AnyOf.of(List.of(tenant, ReferrerMatcher.of(List.of("https://app.example.com/**")))),
-                        Effect.ALLOW, 403, Mode.ENFORCE),
-                new Rule("b", HeaderMatcher.of("x-tenant", List.of("globex")), ALWAYS, Effect.DENY, 403, Mode.AUDIT)),
-                Effect.DENY);
-
-        assertThat(policy.headersRead()).containsExactly("x-debug", "x-tenant", "referer");
-        assertThat(new Policy(List.of(new Rule("c", paths("/**"), ALWAYS, Effect.ALLOW, 403, Mode.ENFORCE)),
-                Effect.DENY).headersRead()).isEmpty();
-    }
 }

@@ -3,7 +3,9 @@ package dev.portcullis.server.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.portcullis.server.it.support.GatewayHarness;
+import dev.portcullis.server.it.support.LogCapture;
 import dev.portcullis.server.it.support.Probe;
+import dev.portcullis.server.it.support.RawHttp.RawResponse;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -158,10 +160,19 @@ class PolicyConditionsIT {
     void aRepeatedHeaderThatAConditionReadsIsRefusedAsAmbiguous() throws Exception {
         Probe p = new Probe(harness, harness.start("headers.yaml"));
 
-        // the policy would accept "acme" while an upstream reading the first line sees "initech": 400, closed
-        p.rejected(400, "GET", "/tenant/x", "X-Tenant: initech", "X-Tenant: acme");
-        p.rejected(400, "GET", "/tenant/x", "X-Tenant: acme", "x-tenant: acme");
-        p.rejected(400, "GET", "/any-key/x", "X-Api-Key: a", "X-API-KEY: b");
+        LogCapture access = LogCapture.attach("portcullis.access");
+        try {
+            // the policy would accept "acme" while an upstream reading the first line sees "initech": 400
+            RawResponse r = p.rejected(400, "GET", "/tenant/x", "X-Tenant: initech", "X-Tenant: acme");
+            assertThat(access.jsonLineFor(r.header("X-Request-Id").orElseThrow()).get("reason").asText())
+                    .isEqualTo("ambiguous_header");
+            p.rejected(400, "GET", "/tenant/x", "X-Tenant: acme", "x-tenant: acme");
+            p.rejected(400, "GET", "/any-key/x", "X-Api-Key: a", "X-API-KEY: b");
+            // CGI-style upstreams read X_Tenant as X-Tenant
+            p.rejected(400, "GET", "/tenant/x", "X-Tenant: acme", "X_Tenant: initech");
+        } finally {
+            access.detach();
+        }
         // a header no condition reads may repeat
         p.allowed("/tenant/x", "X-Tenant: acme", "X-Other: 1", "X-Other: 2");
     }

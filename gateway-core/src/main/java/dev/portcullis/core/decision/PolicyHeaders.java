@@ -1,0 +1,62 @@
+package dev.portcullis.core.decision;
+
+import dev.portcullis.core.policy.AllOf;
+import dev.portcullis.core.policy.AnyOf;
+import dev.portcullis.core.policy.HeaderMatcher;
+import dev.portcullis.core.policy.Mode;
+import dev.portcullis.core.policy.Not;
+import dev.portcullis.core.policy.ReferrerMatcher;
+import dev.portcullis.core.policy.RequestMatcher;
+import dev.portcullis.core.policy.Rule;
+import dev.portcullis.core.ratelimit.RateLimitDefinition;
+import dev.portcullis.core.ratelimit.RateLimiter;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The request headers that decide access: the names of the {@code headers} conditions of enforcing rules,
+ * {@code Referer} when one has a {@code referrers} condition, and the header a {@code header:<Name>} rate limiter of
+ * an enforcing rule counts by. A request that repeats one of them is ambiguous: the gateway would decide on one line
+ * (or on any of them) and the upstream might read another, so it is refused, as a repeated {@code Authorization} is.
+ * Audit rules never block, so what they read is not included.
+ */
+final class PolicyHeaders {
+
+    private PolicyHeaders() {}
+
+    /** The names, lower case, in rule order, each once. */
+    static List<String> readBy(List<Rule> rules, Map<String, RateLimiter> limiterByRule) {
+        Set<String> names = new LinkedHashSet<>();
+        for (Rule rule : rules) {
+            if (rule.mode() == Mode.AUDIT) {
+                continue;
+            }
+            collect(rule.match(), names);
+            collect(rule.require(), names);
+            RateLimiter limiter = limiterByRule.get(rule.name());
+            String header = limiter == null || limiter.definition().key() != RateLimitDefinition.KeyKind.HEADER
+                    ? null : limiter.definition().header();
+            if (header != null) {
+                names.add(header.toLowerCase(Locale.ROOT));
+            }
+        }
+        return List.copyOf(names);
+    }
+
+    private static void collect(RequestMatcher matcher, Set<String> names) {
+        if (matcher instanceof HeaderMatcher header) {
+            names.add(header.name().toLowerCase(Locale.ROOT));
+        } else if (matcher instanceof ReferrerMatcher) {
+            names.add("referer");
+        } else if (matcher instanceof AllOf all) {
+            all.matchers().forEach(m -> collect(m, names));
+        } else if (matcher instanceof AnyOf any) {
+            any.matchers().forEach(m -> collect(m, names));
+        } else if (matcher instanceof Not not) {
+            collect(not.matcher(), names);
+        }
+    }
+}
