@@ -16,6 +16,11 @@ public record ConfigProblem(String file, int line, int column, String path, Stri
         return file + ':' + line + ':' + column + ": " + (path.isEmpty() ? "(root)" : path) + ": " + message;
     }
 
+    /** The line that ends a list of problems: {@code 1 problem in FILE} or {@code N problems in FILE}. */
+    public static String summary(int count, Object file) {
+        return count + (count == 1 ? " problem" : " problems") + " in " + file;
+    }
+
     /** Renders {@code FILE:LINE:COLUMN: path: warning: message}, for a problem that does not stop the load. */
     public String renderAsWarning() {
         return file + ':' + line + ':' + column + ": " + (path.isEmpty() ? "(root)" : path) + ": warning: " + message;

@@ -6,6 +6,7 @@ import dev.portcullis.core.config.ConfigLoader;
 import dev.portcullis.core.config.ConfigProblem;
 import dev.portcullis.core.config.ConfigResourceException;
 import java.io.IOException;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -142,12 +143,7 @@ public final class Reloader implements AutoCloseable {
         try {
             next = GatewaySnapshot.next(previous, loaded, clock, keys);
         } catch (ConfigResourceException e) {
-            List<String> problems = new ArrayList<>();
-            for (ConfigProblem problem : ResourceFailures.problems(file, loaded, e, clock, keys)) {
-                problems.add(problem.render());
-            }
-            return reject(trigger, problems.size() + (problems.size() == 1 ? " problem" : " problems") + " in "
-                    + file, problems);
+            return reject(trigger, ResourceFailures.problems(file, loaded, e, clock, keys));
         }
         List<String> warnings = prepare(previous, next);
         holder.swap(next);
@@ -175,16 +171,21 @@ public final class Reloader implements AutoCloseable {
     /** The rejection of a file that does not load: every problem, located where possible. */
     private ReloadOutcome.Rejected rejectFile(String trigger, Exception e) {
         if (e instanceof ConfigException invalid) {
-            List<String> problems = new ArrayList<>();
-            for (ConfigProblem problem : invalid.problems()) {
-                problems.add(problem.render());
-            }
-            return reject(trigger, problems.size() + (problems.size() == 1 ? " problem" : " problems") + " in "
-                    + file, problems);
+            return reject(trigger, invalid.problems());
         }
         String problem = e instanceof NoSuchFileException ? file + ": no such file"
-                : file + ": cannot be read (" + e.getClass().getSimpleName() + ")";
+                : e instanceof AccessDeniedException ? file + ": is not readable (permission denied)"
+                : file + ": cannot be read (" + e.getMessage() + ")";
         return reject(trigger, problem, List.of(problem));
+    }
+
+    /** The rejection of every one of {@code problems}, each rendered as {@code FILE:LINE:COLUMN: path: message}. */
+    private ReloadOutcome.Rejected reject(String trigger, List<ConfigProblem> problems) {
+        List<String> rendered = new ArrayList<>(problems.size());
+        for (ConfigProblem problem : problems) {
+            rendered.add(problem.render());
+        }
+        return reject(trigger, ConfigProblem.summary(problems.size(), file), rendered);
     }
 
     /** The warnings of applying {@code next}, once the listeners prepared for it; closes it if that fails. */

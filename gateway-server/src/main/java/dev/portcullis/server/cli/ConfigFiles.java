@@ -66,12 +66,15 @@ final class ConfigFiles {
      */
     static void printProblems(Path file, CompiledConfig config, ConfigResourceException first,
             ScheduledExecutorService background, PrintWriter err) {
-        List<ConfigProblem> problems = ResourceFailures.problems(file, config, first, Clock.systemUTC(), background);
+        print(ResourceFailures.problems(file, config, first, Clock.systemUTC(), background), file, err);
+        err.flush();
+    }
+
+    private static void print(List<ConfigProblem> problems, Path file, PrintWriter err) {
         for (ConfigProblem problem : problems) {
             err.println(problem.render());
         }
-        err.println(problems.size() + (problems.size() == 1 ? " problem" : " problems") + " in " + file);
-        err.flush();
+        err.println(ConfigProblem.summary(problems.size(), file));
     }
 
     /** The compiled config, or null after printing every problem to {@code err}. */
@@ -79,10 +82,7 @@ final class ConfigFiles {
         try {
             return ConfigLoader.load(file);
         } catch (ConfigException e) {
-            for (ConfigProblem problem : e.problems()) {
-                err.println(problem.render());
-            }
-            err.println(e.problems().size() + (e.problems().size() == 1 ? " problem" : " problems") + " in " + file);
+            print(e.problems(), file, err);
         } catch (NoSuchFileException e) {
             err.println(file + ": no such file");
         } catch (IOException e) {

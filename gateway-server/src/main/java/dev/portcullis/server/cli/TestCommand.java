@@ -105,7 +105,7 @@ final class TestCommand implements Callable<Integer> {
             err.println(problem.render());
         }
         int n = loaded.problems().size();
-        err.println(n + (n == 1 ? " problem" : " problems") + " in " + casesFile);
+        err.println(ConfigProblem.summary(n, casesFile));
         err.flush();
         return null;
     }
