@@ -19,6 +19,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Decides a screened request: identity (SPEC 3.5), then the first-match policy, then the deciding rule's
@@ -69,6 +70,14 @@ public final class DecisionStep {
      */
     public List<String> headersRead() {
         return headersRead;
+    }
+
+    /**
+     * For a simulated request ({@code explain}), headers by name with their lines' values: the first header that
+     * decides access and is repeated, which the server refuses before any rule runs; null when there is none.
+     */
+    public @Nullable String repeatedHeader(Map<String, List<String>> headers) {
+        return PolicyHeaders.repeated(headers, headersRead);
     }
 
     /** The identity chain of this generation. */

@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The request headers that decide access: the names of the {@code headers} conditions of enforcing rules,
@@ -44,6 +45,38 @@ final class PolicyHeaders {
             }
         }
         return List.copyOf(names);
+    }
+
+    /**
+     * The first of {@code names} that {@code headers} (name to its lines' values) holds more than one line of, its
+     * spellings in any case and with {@code _} for {@code -} counted together; null when none is repeated.
+     */
+    static @Nullable String repeated(Map<String, List<String>> headers, List<String> names) {
+        for (String name : names) {
+            int lines = 0;
+            for (Map.Entry<String, List<String>> header : headers.entrySet()) {
+                if (sameName(header.getKey(), name)) {
+                    lines += header.getValue().size();
+                }
+            }
+            if (lines > 1) {
+                return name;
+            }
+        }
+        return null;
+    }
+
+    private static boolean sameName(String given, String lowerName) {
+        if (given.length() != lowerName.length()) {
+            return false;
+        }
+        for (int i = 0; i < given.length(); i++) {
+            char c = Character.toLowerCase(given.charAt(i));
+            if ((c == '_' ? '-' : c) != lowerName.charAt(i)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static void collect(RequestMatcher matcher, Set<String> names) {

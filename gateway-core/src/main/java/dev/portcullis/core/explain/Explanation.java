@@ -92,6 +92,15 @@ public record Explanation(
                 tokenRejection, at, null, PolicyTrace.of(policy, request));
     }
 
+    /**
+     * This request as the gateway would refuse it before any rule runs, for {@code reason}: e.g. 400
+     * {@code ambiguous_header} when it repeats a header that decides access.
+     */
+    public Explanation refused(TargetResult.Rejected reason) {
+        return new Explanation(method, target, path, host, clientIp, peerIp, country, asn, identity, tokenRejection,
+                at, reason, null);
+    }
+
     /** The status the gateway would answer: 200 when it would proxy the request. */
     public int status() {
         if (rejection != null) {

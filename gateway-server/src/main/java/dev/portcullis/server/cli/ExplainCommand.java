@@ -4,8 +4,9 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.portcullis.core.config.CompiledConfig;
-import dev.portcullis.core.explain.Explanation;
 import dev.portcullis.core.config.ConfigResourceException;
+import dev.portcullis.core.explain.Explanation;
+import dev.portcullis.core.http.TargetResult;
 import dev.portcullis.core.identity.Identity;
 import dev.portcullis.core.identity.IdentityChain;
 import dev.portcullis.core.identity.RejectReason;
@@ -138,9 +139,14 @@ final class ExplainCommand implements Callable<Integer> {
         RejectReason rejection = bearer instanceof Resolution.Rejected rejected ? rejected.reason() : null;
         Identity identity = chain.identity(bearer, requestHeaders, address);
         CompiledConfig compiled = snapshot.config();
-        return Explanation.of(compiled.policy(), method, path, host, address, address, requestHeaders, identity,
-                rejection, clock, snapshot.geo(), compiled.geoip().database() != null,
+        Explanation explanation = Explanation.of(compiled.policy(), method, path, host, address, address,
+                requestHeaders, identity, rejection, clock, snapshot.geo(), compiled.geoip().database() != null,
                 compiled.geoip().asnDatabase() != null);
+        Map<String, List<String>> kept = new LinkedHashMap<>(given);
+        kept.keySet().removeIf(name -> !seen.containsKey(name));
+        // as the server does after removing what the peer may not send: a repeated header that decides access
+        return snapshot.decisions().repeatedHeader(kept) == null ? explanation
+                : explanation.refused(new TargetResult.Rejected(400, "ambiguous_header"));
     }
 
     private static <T> @Nullable T await(CompletableFuture<T> future) {

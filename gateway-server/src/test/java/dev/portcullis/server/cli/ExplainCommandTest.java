@@ -33,6 +33,29 @@ class ExplainCommandTest {
 
     private static Path jwtConfig;
 
+    @Test
+    void aRepeatedHeaderThatARuleDecidesOnIsRefusedAsTheServerWould() throws Exception {
+        Path tenants = dir.resolve("tenants.yaml");
+        Files.writeString(tenants, """
+                upstream: { url: "http://127.0.0.1:3000" }
+                default: deny
+                rules:
+                  - name: acme
+                    match: { headers: { X-Tenant: [acme] } }
+                """);
+
+        Result once = run("explain", "-c", tenants.toString(), "--method", "GET", "--path", "/x",
+                "--header", "X-Tenant: acme");
+        assertThat(once.out()).contains("decision  200 proxied");
+        Result twice = run("explain", "-c", tenants.toString(), "--method", "GET", "--path", "/x",
+                "--header", "X-Tenant: initech", "--header", "x_tenant: acme");
+        assertThat(twice.exit()).isZero();
+        assertThat(twice.out()).contains("decision  400: the gateway would answer 400: ambiguous_header");
+        Result other = run("explain", "-c", tenants.toString(), "--method", "GET", "--path", "/x",
+                "--header", "X-Tenant: acme", "--header", "X-Other: 1", "--header", "X-Other: 2");
+        assertThat(other.out()).contains("decision  200 proxied");
+    }
+
     record Result(int exit, String out, String err) {}
 
     private static Result run(String... args) {
