@@ -23,8 +23,10 @@ public final class SharedRateLimiter implements RateLimiter {
 
     /*
      * Implementation notes: the bucket key is portcullis:rl:<limiter>:<h>, h the unpadded base64url
-     * SHA-256 of the key's value (a subject, an IP, a header value), so the store never holds a raw
-     * value; every replica computes the same key. The store's script counts with BucketRate.forStore
+     * SHA-256 of the limiter's definition (key kind, limit, per, burst) and the key's value (a subject, an
+     * IP, a header value), so the store never holds a raw value; every replica with the same definition
+     * computes the same key, and a definition changed by a reload starts with full buckets, as a local
+     * limiter does (the old buckets expire). The store's script counts with BucketRate.forStore
      * on the store's clock (TIME), so replicas' clocks do not matter. Limited and failed answers are
      * counted when the caller settles the answer (settle), on whichever thread that is.
      */
@@ -38,6 +40,7 @@ public final class SharedRateLimiter implements RateLimiter {
     private final SharedStoreHandle handle;
     private final BucketRate rate;
     private final String keyPrefix;
+    private final byte[] definitionPrefix;
     private final long ttlMillis;
     private final OnError onError;
     private final RateLimitResult onErrorResult;
@@ -58,6 +61,7 @@ public final class SharedRateLimiter implements RateLimiter {
         }
         this.rate = BucketRate.forStore(definition.limit(), definition.burst(), definition.per());
         this.keyPrefix = KEY_PREFIX + definition.name() + ":";
+        this.definitionPrefix = definitionPrefix(definition);
         long fillMillis = TimeUnit.NANOSECONDS.toMillis(rate.nanosToFill()) + 1;
         this.ttlMillis = fillMillis > Long.MAX_VALUE - TTL_MARGIN_MILLIS ? Long.MAX_VALUE : fillMillis + TTL_MARGIN_MILLIS;
         this.onError = handle.settings().onError();
@@ -138,11 +142,18 @@ public final class SharedRateLimiter implements RateLimiter {
         return failures.sum();
     }
 
-    /** {@code portcullis:rl:<limiter>:<base64url SHA-256 of value>}. */
+    /** {@code portcullis:rl:<limiter>:<base64url SHA-256 of the definition prefix and the value>}. */
     String bucketKey(String value) {
         MessageDigest digest = sha256.get();
+        digest.update(definitionPrefix);
         byte[] hash = digest.digest(value.getBytes(StandardCharsets.UTF_8));
         return keyPrefix + Base64.getUrlEncoder().withoutPadding().encodeToString(hash);
+    }
+
+    /** What a bucket's tokens mean: {@code <key>|<limit>|<per nanos>|<burst>|}, hashed before each key value. */
+    static byte[] definitionPrefix(RateLimitDefinition definition) {
+        return (definition.keyText() + "|" + definition.limit() + "|" + definition.per().toNanos() + "|"
+                + definition.burst() + "|").getBytes(StandardCharsets.UTF_8);
     }
 
     private static MessageDigest newDigest() {

@@ -56,13 +56,25 @@ class SharedRateLimiterTest {
     };
 
     @Test
+    void aChangedDefinitionHasItsOwnBucketsAndAnUnchangedOneTheSame() {
+        String value = "198.51.100.7";
+        String key = limiter("per-ip", "client_ip", 10, 5, OnError.ALLOW).bucketKey(value);
+
+        assertThat(limiter("per-ip", "client_ip", 10, 5, OnError.DENY).bucketKey(value)).isEqualTo(key);
+        assertThat(limiter("per-ip", "client_ip", 20, 5, OnError.ALLOW).bucketKey(value)).isNotEqualTo(key);
+        assertThat(limiter("per-ip", "client_ip", 10, 6, OnError.ALLOW).bucketKey(value)).isNotEqualTo(key);
+        assertThat(limiter("per-ip", "header:X-Ip", 10, 5, OnError.ALLOW).bucketKey(value)).isNotEqualTo(key);
+    }
+
+    @Test
     void bucketKeysAreNamespacedHashesOfTheKeyValueNeverTheValue() throws Exception {
         SharedRateLimiter limiter = limiter("per-ip", "client_ip", 10, 5, OnError.ALLOW);
         limiter.acquire(request("198.51.100.7", Map.of()));
 
         String key = opened.get(0).keys.get(0);
         String expected = Base64.getUrlEncoder().withoutPadding().encodeToString(MessageDigest.getInstance("SHA-256")
-                .digest("198.51.100.7".getBytes(StandardCharsets.UTF_8)));
+                .digest(("client_ip|10|" + limiter.definition().per().toNanos() + "|5|198.51.100.7")
+                        .getBytes(StandardCharsets.UTF_8)));
         assertThat(key).isEqualTo("portcullis:rl:per-ip:" + expected).doesNotContain("198.51.100.7");
 
         SharedRateLimiter tenants = limiter("per-tenant", "header:X-Tenant", 10, 0, OnError.ALLOW);
