@@ -146,7 +146,9 @@ class DemoIT {
     }
 
     private static boolean hasLine(List<String> lines, int from, String... fragments) {
-        return lines.subList(from, lines.size()).stream()
+        // a snapshot: a sub-list of the live list throws once the reader thread appends a line
+        List<String> now = List.copyOf(lines);
+        return now.subList(Math.min(from, now.size()), now.size()).stream()
                 .anyMatch(l -> Arrays.stream(fragments).allMatch(l::contains));
     }
 
