@@ -1,5 +1,7 @@
 package dev.portcullis.core.config;
 
+import java.util.Comparator;
+
 /**
  * One problem found in a config file, located by 1-based line and column and by the key path of the offending value.
  *
@@ -10,6 +12,10 @@ package dev.portcullis.core.config;
  * @param message what is wrong, showing the offending value and what was expected
  */
 public record ConfigProblem(String file, int line, int column, String path, String message) {
+
+    /** Problems in the order of the file: by line, then column. */
+    public static final Comparator<ConfigProblem> FILE_ORDER =
+            Comparator.comparingInt(ConfigProblem::line).thenComparingInt(ConfigProblem::column);
 
     /** Renders {@code FILE:LINE:COLUMN: path: message}, with {@code (root)} standing for the empty path. */
     public String render() {

@@ -1,7 +1,6 @@
 package dev.portcullis.core.config;
 
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,9 +20,6 @@ final class Problems {
      * path that was never written (a missing required key) falls back to the nearest enclosing
      * value that was, and finally to the start of the file.
      */
-
-    private static final Comparator<ConfigProblem> FILE_ORDER =
-            Comparator.comparingInt(ConfigProblem::line).thenComparingInt(ConfigProblem::column);
 
     private final String file;
     private final List<ConfigProblem> problems = new ArrayList<>();
@@ -53,7 +49,7 @@ final class Problems {
     /** The warnings reported so far, in file order (stable for equal locations). */
     List<ConfigProblem> warnings() {
         List<ConfigProblem> sorted = new ArrayList<>(warnings);
-        sorted.sort(FILE_ORDER);
+        sorted.sort(ConfigProblem.FILE_ORDER);
         return List.copyOf(sorted);
     }
 
@@ -102,7 +98,7 @@ final class Problems {
     /** An exception carrying every problem reported so far, in file order (stable for equal locations). */
     ConfigException toException() {
         List<ConfigProblem> sorted = new ArrayList<>(problems);
-        sorted.sort(FILE_ORDER);
+        sorted.sort(ConfigProblem.FILE_ORDER);
         return new ConfigException(file, sorted);
     }
 }

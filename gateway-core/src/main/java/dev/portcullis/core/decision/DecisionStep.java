@@ -73,11 +73,12 @@ public final class DecisionStep {
     }
 
     /**
-     * For a simulated request ({@code explain}), headers by name with their lines' values: the first header that
-     * decides access and is repeated, which the server refuses before any rule runs; null when there is none.
+     * The first header that decides access ({@link #headersRead}) and that two of the request's header
+     * {@code lines} (name and value, in order) are named, in any spelling: such a request is refused before any rule
+     * runs. Null when there is none; {@code lines} is not iterated when no header decides access.
      */
-    public @Nullable String repeatedHeader(Map<String, List<String>> headers) {
-        return PolicyHeaders.repeated(headers, headersRead);
+    public @Nullable String repeatedHeader(Iterable<? extends Map.Entry<? extends CharSequence, ?>> lines) {
+        return PolicyHeaders.repeated(lines, headersRead);
     }
 
     /** The identity chain of this generation. */

@@ -1,5 +1,6 @@
 package dev.portcullis.core.decision;
 
+import dev.portcullis.core.http.HeaderValues;
 import dev.portcullis.core.policy.AllOf;
 import dev.portcullis.core.policy.AnyOf;
 import dev.portcullis.core.policy.HeaderMatcher;
@@ -48,35 +49,23 @@ final class PolicyHeaders {
     }
 
     /**
-     * The first of {@code names} that {@code headers} (name to its lines' values) holds more than one line of, its
-     * spellings in any case and with {@code _} for {@code -} counted together; null when none is repeated.
+     * The first of {@code names} that two of the request's header {@code lines} (name and value, in order) are
+     * named, in any case and with {@code _} for {@code -}; null when none is repeated.
      */
-    static @Nullable String repeated(Map<String, List<String>> headers, List<String> names) {
-        for (String name : names) {
-            int lines = 0;
-            for (Map.Entry<String, List<String>> header : headers.entrySet()) {
-                if (sameName(header.getKey(), name)) {
-                    lines += header.getValue().size();
+    static @Nullable String repeated(Iterable<? extends Map.Entry<? extends CharSequence, ?>> lines,
+            List<String> names) {
+        if (names.isEmpty()) {
+            return null;
+        }
+        int[] seen = new int[names.size()];
+        for (Map.Entry<? extends CharSequence, ?> line : lines) {
+            for (int i = 0; i < seen.length; i++) {
+                if (HeaderValues.sameName(line.getKey(), names.get(i), false) && ++seen[i] > 1) {
+                    return names.get(i);
                 }
-            }
-            if (lines > 1) {
-                return name;
             }
         }
         return null;
-    }
-
-    private static boolean sameName(String given, String lowerName) {
-        if (given.length() != lowerName.length()) {
-            return false;
-        }
-        for (int i = 0; i < given.length(); i++) {
-            char c = Character.toLowerCase(given.charAt(i));
-            if ((c == '_' ? '-' : c) != lowerName.charAt(i)) {
-                return false;
-            }
-        }
-        return true;
     }
 
     private static void collect(RequestMatcher matcher, Set<String> names) {

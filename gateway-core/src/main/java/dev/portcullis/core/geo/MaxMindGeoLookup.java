@@ -74,23 +74,14 @@ public final class MaxMindGeoLookup implements GeoLookup, AutoCloseable {
         this.databases = List.copyOf(databases);
     }
 
-    /**
-     * The databases of the two that cannot be opened, each tried on its own ({@link #open} stops at the first), in
-     * that order; empty when both open. Blocking file I/O.
-     */
-    public static List<GeoDatabaseException> failures(@Nullable Path countryDatabase, @Nullable Path asnDatabase) {
-        List<GeoDatabaseException> failures = new ArrayList<>(2);
-        for (int i = 0; i < 2; i++) {
-            Path database = i == 0 ? countryDatabase : asnDatabase;
-            if (database != null) {
-                try {
-                    (i == 0 ? open(database, null) : open(null, database)).close();
-                } catch (GeoDatabaseException e) {
-                    failures.add(e);
-                }
-            }
+    /** Why the databases cannot be opened, or null when they can (each is opened, indexed and closed). */
+    public static @Nullable GeoDatabaseException failure(@Nullable Path countryDatabase, @Nullable Path asnDatabase) {
+        try {
+            open(countryDatabase, asnDatabase).close();
+            return null;
+        } catch (GeoDatabaseException e) {
+            return e;
         }
-        return failures;
     }
 
     /**

@@ -2,7 +2,10 @@ package dev.portcullis.core.http;
 
 import java.util.function.Consumer;
 
-/** Reading list-valued header fields (RFC 9110 5.6.1), shared by the server and the identity chain. */
+/**
+ * Reading list-valued header fields (RFC 9110 5.6.1) and comparing header names, shared by the server, the identity
+ * chain and the decision step.
+ */
 public final class HeaderValues {
     private HeaderValues() {}
 
@@ -18,5 +21,29 @@ public final class HeaderValues {
             }
             start = end + 1;
         }
+    }
+
+    /**
+     * Header names compare case-insensitively with {@code _} equal to {@code -} (CGI-style upstreams read
+     * {@code X_Tenant} as {@code X-Tenant}); {@code prefix}: {@code expected} starts {@code name}.
+     */
+    public static boolean sameName(CharSequence name, String expected, boolean prefix) {
+        int n = expected.length();
+        if (prefix ? name.length() < n : name.length() != n) {
+            return false;
+        }
+        for (int i = 0; i < n; i++) {
+            if (fold(name.charAt(i)) != fold(expected.charAt(i))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static char fold(char c) {
+        if (c == '_') {
+            return '-';
+        }
+        return c >= 'A' && c <= 'Z' ? (char) (c + ('a' - 'A')) : c;
     }
 }

@@ -4,6 +4,7 @@ import dev.portcullis.core.config.CompiledConfig;
 import dev.portcullis.core.config.ConfigProblem;
 import dev.portcullis.core.config.ConfigResourceException;
 import dev.portcullis.core.config.ResourceProblems;
+import dev.portcullis.core.geo.GeoDatabaseException;
 import dev.portcullis.core.geo.MaxMindGeoLookup;
 import dev.portcullis.core.identity.JwtResolverOptions;
 import dev.portcullis.core.identity.KeySourceException;
@@ -40,8 +41,11 @@ public final class ResourceFailures {
         int fromProvider = 0;
         if (first instanceof KeySourceException keys) {
             fromProvider = keys.providerIndex() + 1;
-        } else if (first.keyPath().equals(MaxMindGeoLookup.COUNTRY_KEY)) {
-            others.addAll(MaxMindGeoLookup.failures(null, config.geoip().asnDatabase()));
+        } else if (first.keyPath().equals(MaxMindGeoLookup.COUNTRY_KEY) && config.geoip().asnDatabase() != null) {
+            GeoDatabaseException asn = MaxMindGeoLookup.failure(null, config.geoip().asnDatabase());
+            if (asn != null) {
+                others.add(asn);
+            }
         }
         others.addAll(KeySourceCheck.failures(config.identity().jwtProviders(), fromProvider,
                 JwtResolverOptions.defaults(clock, scheduler)));
@@ -57,8 +61,7 @@ public final class ResourceFailures {
             yaml = new byte[0]; // gone since it was loaded: the problems are reported at 1:1
         }
         List<ConfigProblem> problems = new ArrayList<>(ResourceProblems.locate(file.toString(), yaml, failures));
-        problems.sort((a, b) -> a.line() != b.line() ? Integer.compare(a.line(), b.line())
-                : Integer.compare(a.column(), b.column()));
+        problems.sort(ConfigProblem.FILE_ORDER);
         return problems;
     }
 }

@@ -142,10 +142,14 @@ final class ExplainCommand implements Callable<Integer> {
         Explanation explanation = Explanation.of(compiled.policy(), method, path, host, address, address,
                 requestHeaders, identity, rejection, clock, snapshot.geo(), compiled.geoip().database() != null,
                 compiled.geoip().asnDatabase() != null);
-        Map<String, List<String>> kept = new LinkedHashMap<>(given);
-        kept.keySet().removeIf(name -> !seen.containsKey(name));
         // as the server does after removing what the peer may not send: a repeated header that decides access
-        return snapshot.decisions().repeatedHeader(kept) == null ? explanation
+        List<Map.Entry<String, String>> lines = new ArrayList<>();
+        for (Map.Entry<String, List<String>> header : given.entrySet()) {
+            if (seen.containsKey(header.getKey())) {
+                header.getValue().forEach(value -> lines.add(Map.entry(header.getKey(), value)));
+            }
+        }
+        return snapshot.decisions().repeatedHeader(lines) == null ? explanation
                 : explanation.refused(new TargetResult.Rejected(400, "ambiguous_header"));
     }
 

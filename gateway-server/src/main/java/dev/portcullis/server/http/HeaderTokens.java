@@ -14,7 +14,7 @@ public final class HeaderTokens {
     /** Removes every header whose name satisfies {@code doomed}; allocates only when one does. */
     public static void removeIf(HttpHeaders headers, Predicate<CharSequence> doomed) {
         List<String> names = null;
-        for (Map.Entry<CharSequence, CharSequence> header : iterable(headers)) {
+        for (Map.Entry<CharSequence, CharSequence> header : fields(headers)) {
             CharSequence name = header.getKey();
             if (doomed.test(name)) {
                 if (names == null) {
@@ -28,7 +28,8 @@ public final class HeaderTokens {
         }
     }
 
-    private static Iterable<Map.Entry<CharSequence, CharSequence>> iterable(HttpHeaders headers) {
+    /** The header lines of {@code headers}, name and value, in order, without copying them to strings. */
+    public static Iterable<Map.Entry<CharSequence, CharSequence>> fields(HttpHeaders headers) {
         return headers::iteratorCharSequence;
     }
 
@@ -44,27 +45,6 @@ public final class HeaderTokens {
             count++;
         }
         return count;
-    }
-
-    /** Header names compare case-insensitively with {@code _} equal to {@code -}; {@code prefix}: {@code expected} starts {@code name}. */
-    public static boolean sameHeader(CharSequence name, String expected, boolean prefix) {
-        int n = expected.length();
-        if (prefix ? name.length() < n : name.length() != n) {
-            return false;
-        }
-        for (int i = 0; i < n; i++) {
-            if (fold(name.charAt(i)) != fold(expected.charAt(i))) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private static char fold(char c) {
-        if (c == '_') {
-            return '-';
-        }
-        return c >= 'A' && c <= 'Z' ? (char) (c + ('a' - 'A')) : c;
     }
 
     /**

@@ -47,7 +47,7 @@ public final class HopByHopHeaders {
                     found[0] = true;
                 }
                 for (String name : alsoProtected) {
-                    if (HeaderTokens.sameHeader(token, name, false)) {
+                    if (HeaderValues.sameName(token, name, false)) {
                         found[0] = true;
                     }
                 }

@@ -1,6 +1,6 @@
 package dev.portcullis.server.pipeline;
 
-import dev.portcullis.server.http.HeaderTokens;
+import dev.portcullis.core.http.HeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -61,7 +61,7 @@ final class ForwardedHeaderSanitizer {
     private static boolean mustGo(CharSequence name, boolean trustedPeer, List<String> gatewayHeaders,
             List<String> believed) {
         for (int i = 0; i < gatewayHeaders.size(); i++) {
-            if (HeaderTokens.sameHeader(name, gatewayHeaders.get(i), false)) {
+            if (HeaderValues.sameName(name, gatewayHeaders.get(i), false)) {
                 return true;
             }
         }
@@ -69,15 +69,15 @@ final class ForwardedHeaderSanitizer {
             return false;
         }
         for (int i = 0; i < believed.size(); i++) {
-            if (HeaderTokens.sameHeader(name, believed.get(i), false)) {
+            if (HeaderValues.sameName(name, believed.get(i), false)) {
                 return false;
             }
         }
-        if (HeaderTokens.sameHeader(name, X_FORWARDED_PREFIX, true)) {
+        if (HeaderValues.sameName(name, X_FORWARDED_PREFIX, true)) {
             return true;
         }
         for (int i = 0; i < UNTRUSTED_ONLY.size(); i++) {
-            if (HeaderTokens.sameHeader(name, UNTRUSTED_ONLY.get(i), false)) {
+            if (HeaderValues.sameName(name, UNTRUSTED_ONLY.get(i), false)) {
                 return true;
             }
         }

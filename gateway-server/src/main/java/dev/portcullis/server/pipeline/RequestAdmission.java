@@ -21,9 +21,7 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
-import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -73,7 +71,7 @@ final class RequestAdmission {
         ClientIpResolver clients = snapshot.config().clientIps();
         boolean trustedPeer = clients.isTrusted(peer);
         sanitize(request, exchange, snapshot.decisions().identity(), peer, trustedPeer);
-        if (repeatsAHeaderThePolicyReads(headers, snapshot.decisions().headersRead())) {
+        if (snapshot.decisions().repeatedHeader(HeaderTokens.fields(headers)) != null) {
             // the policy would decide on one line and the upstream might read another (SPEC 3.6: deny on doubt)
             GatewayResponses.reject(state.channel(), exchange, Rejection.AMBIGUOUS_HEADER);
             return null;
@@ -89,23 +87,6 @@ final class RequestAdmission {
                 new NettyRequestHeaders(headers), headers.get(HttpHeaderNames.AUTHORIZATION));
         return new AdmittedRequest(request, exchange, snapshot, facts, target, hostHeader, trustedPeer,
                 expectsContinue);
-    }
-
-    /** Whether one of {@code names} has two lines, its spellings with {@code _} for {@code -} included. */
-    private static boolean repeatsAHeaderThePolicyReads(HttpHeaders headers, List<String> names) {
-        if (names.isEmpty()) {
-            return false;
-        }
-        int[] lines = new int[names.size()];
-        for (Iterator<Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence(); it.hasNext(); ) {
-            CharSequence name = it.next().getKey();
-            for (int i = 0; i < lines.length; i++) {
-                if (HeaderTokens.sameHeader(name, names.get(i), false) && ++lines[i] > 1) {
-                    return true;
-                }
-            }
-        }
-        return false;
     }
 
     /** The generation that decides the exchange, taken for it; null after answering 503 (none, or draining). */
