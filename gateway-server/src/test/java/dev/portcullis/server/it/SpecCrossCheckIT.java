@@ -21,7 +21,6 @@ import dev.portcullis.server.it.support.UpstreamServer.Reply;
 import java.io.IOException;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -128,9 +127,7 @@ class SpecCrossCheckIT {
     }
 
     private static Gateway start() throws Exception {
-        Path file = Files.createTempFile(dir, "xcheck-", ".yaml");
-        Files.writeString(file, harness.fill(CONFIG, Map.of("JWKS_FILE", jwksFile)));
-        return harness.startFile(file);
+        return harness.startYaml(dir, CONFIG, Map.of("JWKS_FILE", jwksFile));
     }
 
     private static String head(Gateway gw, String method, String target, String... headerLines) {

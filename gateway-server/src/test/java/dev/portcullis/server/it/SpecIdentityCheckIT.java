@@ -25,7 +25,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -157,9 +156,7 @@ class SpecIdentityCheckIT {
     }
 
     private static Gateway start(String listen) throws Exception {
-        Path file = Files.createTempFile(dir, "xident-", ".yaml");
-        Files.writeString(file, harness.fill(CONFIG, Map.of("JWKS_FILE", jwksFile, "LISTEN", listen)));
-        return harness.startFile(file);
+        return harness.startYaml(dir, CONFIG, Map.of("JWKS_FILE", jwksFile, "LISTEN", listen));
     }
 
     private static String valid(String sub, String... roles) {

@@ -16,7 +16,6 @@ import dev.portcullis.server.it.support.Probe;
 import dev.portcullis.server.it.support.RawHttp;
 import dev.portcullis.server.it.support.RawHttp.RawResponse;
 import dev.portcullis.server.it.support.UpstreamServer.RecordedRequest;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.DayOfWeek;
 import java.time.Instant;
@@ -110,9 +109,7 @@ class SpecPolicyCheckIT {
         all.put("COUNTRY_DB", countryDb.toString());
         all.put("ASN_DB", asnDb.toString());
         all.putAll(vars);
-        Path file = Files.createTempFile(dir, "xpolicy-", ".yaml");
-        Files.writeString(file, harness.fill(HEAD + body, all));
-        return harness.startFile(file);
+        return harness.startYaml(dir, HEAD + body, all);
     }
 
     private static String token(String sub, String... roles) {

@@ -124,9 +124,7 @@ class SpecRateLimitCheckIT {
             """;
 
     private static Gateway startLocal() throws Exception {
-        Path file = Files.createTempFile(dir, "xrate-", ".yaml");
-        Files.writeString(file, harness.fill(LOCAL_POLICY, Map.of("JWKS_FILE", jwksFile)));
-        return harness.startFile(file);
+        return harness.startYaml(dir, LOCAL_POLICY, Map.of("JWKS_FILE", jwksFile));
     }
 
     private static String token(String sub) {

@@ -133,6 +133,16 @@ public final class GatewayHarness implements BeforeAllCallback, AfterAllCallback
         return gw;
     }
 
+    /**
+     * Writes {@code yaml}, its placeholders filled ({@link #fill}), to a new file in {@code dir} and starts a gateway
+     * from it ({@link #startFile}: reloadable).
+     */
+    public Gateway startYaml(Path dir, String yaml, Map<String, String> vars) throws Exception {
+        Path file = Files.createTempFile(dir, "policy-", ".yaml");
+        Files.writeString(file, fill(yaml, vars));
+        return startFile(file);
+    }
+
     /** The placeholder values {@link #start} substitutes, e.g. {@code {{UPSTREAM_PORT}}}, applied to {@code text}. */
     public String fill(String text, Map<String, String> vars) {
         Map<String, String> all = new HashMap<>();
