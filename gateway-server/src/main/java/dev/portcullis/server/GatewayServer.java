@@ -13,20 +13,15 @@ import dev.portcullis.server.metrics.GatewayMetrics;
 import dev.portcullis.server.pipeline.ProxyChannelInitializer;
 import dev.portcullis.server.proxy.Upstreams;
 import dev.portcullis.server.ratelimit.RedisStores;
-import dev.portcullis.server.reload.ConfigWatcher;
+import dev.portcullis.server.reload.LiveReload;
 import dev.portcullis.server.transport.Transport;
-import dev.portcullis.core.runtime.ReloadOutcome;
 import dev.portcullis.core.runtime.Reloader;
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -57,14 +52,11 @@ public final class GatewayServer implements AutoCloseable {
     private final ScheduledExecutorService background;
     private final ServerContext context;
     private final GatewayMetrics metrics;
-    private final List<Channel> listeners = new ArrayList<>(2);
-    private final @Nullable Reloader reloader;
-    private final @Nullable ConfigWatcher watcher;
+    private final ListenerChannels listeners;
+    private final @Nullable LiveReload reload;
     private final RedisStores stores;
     private volatile boolean ready;
     private volatile boolean closed;
-    private int port;
-    private int adminPort;
 
     private GatewayServer(SnapshotHolder snapshots, Transport transport, ScheduledExecutorService background,
             @Nullable Path source, RedisStores stores) {
@@ -80,27 +72,8 @@ public final class GatewayServer implements AutoCloseable {
         this.metrics = new GatewayMetrics(snapshots);
         stores.metrics().bind(metrics.registry());
         metrics.accessLogDropped(AccessLog.droppedLines());
-        this.watcher = source == null ? null : new ConfigWatcher(source, this::reloadFromWatch);
-        this.reloader = source == null ? null : new Reloader(source, snapshots, Clock.systemUTC(), background,
-                List.of(new Reloader.Listener() {
-                    @Override
-                    public void preparing(GatewaySnapshot next) {
-                        // the new rules' meters exist before the first request of the new generation
-                        metrics.configLoaded(next);
-                    }
-
-                    @Override
-                    public void applied(GatewaySnapshot previous, GatewaySnapshot next, ReloadOutcome.Applied outcome) {
-                        upstreams.follow(next.config().upstream());
-                        watch(next);
-                        metrics.reloadSucceeded();
-                    }
-
-                    @Override
-                    public void rejected(ReloadOutcome.Rejected outcome) {
-                        metrics.reloadFailed();
-                    }
-                }));
+        this.reload = source == null ? null : new LiveReload(source, snapshots, background, metrics, upstreams);
+        this.listeners = new ListenerChannels(transport);
         this.context = new ServerContext(snapshots, new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE),
                 List.of(new AccessLog(), metrics));
     }
@@ -197,41 +170,17 @@ public final class GatewayServer implements AutoCloseable {
     private void bind() throws IOException {
         GatewaySnapshot initial = snapshotOrFail(snapshots);
         CompiledConfig config = initial.config();
-        ServerBootstrap admin = new ServerBootstrap()
-                .group(adminLoop)
-                .channel(transport.serverChannelClass())
-                .option(ChannelOption.SO_REUSEADDR, true)
-                .childHandler(new AdminChannelInitializer(snapshots, this::isReady, reloader, metrics.registry()));
-        Channel adminChannel = bindOrThrow(admin, config.adminListen().toSocketAddress(), "admin.listen");
-        listeners.add(adminChannel);
-        adminPort = ((InetSocketAddress) adminChannel.localAddress()).getPort();
-
-        ServerBootstrap proxy = new ServerBootstrap()
-                .group(acceptors, workers)
-                .channel(transport.serverChannelClass())
-                .option(ChannelOption.SO_BACKLOG, 1024)
-                .option(ChannelOption.SO_REUSEADDR, true)
-                .childOption(ChannelOption.TCP_NODELAY, true)
-                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024))
-                .childHandler(new ProxyChannelInitializer(context, upstreams));
-        Channel proxyChannel = bindOrThrow(proxy, config.listen().toSocketAddress(), "listen");
-        listeners.add(proxyChannel);
-        port = ((InetSocketAddress) proxyChannel.localAddress()).getPort();
+        Channel adminChannel = listeners.bindAdmin(adminLoop, config.adminListen().toSocketAddress(),
+                new AdminChannelInitializer(snapshots, this::isReady, reloader(), metrics.registry()));
+        Channel proxyChannel = listeners.bindPublic(acceptors, workers, config.listen().toSocketAddress(),
+                new ProxyChannelInitializer(context, upstreams));
         ready = true;
-        watch(initial);
+        if (reload != null) {
+            reload.start(initial);
+        }
         LOG.info("portcullis listening on {} (admin {}), transport {}, upstream {}:{}",
                 proxyChannel.localAddress(), adminChannel.localAddress(), transport.name(),
                 config.upstream().host(), config.upstream().port());
-    }
-
-    private static Channel bindOrThrow(ServerBootstrap bootstrap, InetSocketAddress address, String key)
-            throws IOException {
-        var bound = bootstrap.bind(address).awaitUninterruptibly();
-        if (!bound.isSuccess()) {
-            throw new IOException("cannot bind " + key + " " + address + ": " + bound.cause().getMessage(),
-                    bound.cause());
-        }
-        return bound.channel();
     }
 
     /** The live configuration generation. */
@@ -241,37 +190,17 @@ public final class GatewayServer implements AutoCloseable {
 
     /** Reloads the config file, or null when this server was started without one. */
     public @Nullable Reloader reloader() {
-        return reloader;
-    }
-
-    private void reloadFromWatch() {
-        Reloader files = reloader;
-        if (files != null && !closed) {
-            files.reload("watch");
-        }
-    }
-
-    /** Starts or stops watching the config file as {@code live}'s {@code watch} says. */
-    private void watch(GatewaySnapshot live) {
-        ConfigWatcher files = watcher;
-        if (files == null) {
-            return;
-        }
-        if (live.config().watch() && !closed) {
-            files.start(live.config().version());
-        } else {
-            files.stop();
-        }
+        return reload == null ? null : reload.reloader();
     }
 
     /** The bound public port. */
     public int port() {
-        return port;
+        return listeners.port();
     }
 
     /** The bound admin port. */
     public int adminPort() {
-        return adminPort;
+        return listeners.adminPort();
     }
 
     /** The metrics registry, which the reload code tells of reloads and new config versions. */
@@ -295,10 +224,7 @@ public final class GatewayServer implements AutoCloseable {
             return;
         }
         context.startDraining();
-        Channel publicListener = listeners.size() > 1 ? listeners.get(1) : null;
-        if (publicListener != null) {
-            publicListener.close().awaitUninterruptibly();
-        }
+        listeners.stopAccepting();
         for (Channel client : context.clients()) {
             client.eventLoop().execute(() -> ConnectionState.of(client).closeIfIdle());
         }
@@ -326,15 +252,10 @@ public final class GatewayServer implements AutoCloseable {
         closed = true;
         ready = false;
         context.startDraining();
-        if (watcher != null) {
-            watcher.stop();
+        if (reload != null) {
+            reload.close();
         }
-        if (reloader != null) {
-            reloader.close();
-        }
-        for (Channel listener : listeners) {
-            listener.close().awaitUninterruptibly();
-        }
+        listeners.close();
         context.clients().close().awaitUninterruptibly();
         var shutdowns = List.of(
                 acceptors.shutdownGracefully(0, 2, TimeUnit.SECONDS),
