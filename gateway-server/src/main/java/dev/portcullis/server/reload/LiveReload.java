@@ -35,25 +35,37 @@ public final class LiveReload implements AutoCloseable {
     public LiveReload(Path source, SnapshotHolder snapshots, ScheduledExecutorService keys, GatewayMetrics metrics,
             Upstreams upstreams) {
         this.watcher = new ConfigWatcher(source, this::reloadFromWatch);
-        this.reloader = new Reloader(source, snapshots, Clock.systemUTC(), keys, List.of(new Reloader.Listener() {
-            @Override
-            public void preparing(GatewaySnapshot next) {
-                // the new rules' meters exist before the first request of the new generation
-                metrics.configLoaded(next);
-            }
+        this.reloader = new Reloader(source, snapshots, Clock.systemUTC(), keys,
+                List.of(new ReloadEffects(metrics, upstreams)));
+    }
 
-            @Override
-            public void applied(GatewaySnapshot previous, GatewaySnapshot next, ReloadOutcome.Applied outcome) {
-                upstreams.follow(next.config().upstream());
-                watch(next);
-                metrics.reloadSucceeded();
-            }
+    /** What a reload changes besides the snapshot; named, so that Reloader's warning names it if it throws. */
+    private final class ReloadEffects implements Reloader.Listener {
+        private final GatewayMetrics metrics;
+        private final Upstreams upstreams;
 
-            @Override
-            public void rejected(ReloadOutcome.Rejected outcome) {
-                metrics.reloadFailed();
-            }
-        }));
+        ReloadEffects(GatewayMetrics metrics, Upstreams upstreams) {
+            this.metrics = metrics;
+            this.upstreams = upstreams;
+        }
+
+        @Override
+        public void preparing(GatewaySnapshot next) {
+            // the new rules' meters exist before the first request of the new generation
+            metrics.configLoaded(next);
+        }
+
+        @Override
+        public void applied(GatewaySnapshot previous, GatewaySnapshot next, ReloadOutcome.Applied outcome) {
+            upstreams.follow(next.config().upstream());
+            watch(next);
+            metrics.reloadSucceeded();
+        }
+
+        @Override
+        public void rejected(ReloadOutcome.Rejected outcome) {
+            metrics.reloadFailed();
+        }
     }
 
     /** The reloader that every trigger goes through. */
