@@ -383,7 +383,10 @@ class SpecProxyCheckIT {
             assertThat(r.status()).isEqualTo(200);
             assertThat(r.bodyText()).isEqualTo("ok");
         }
-        sleep(200);
+        // let the gateway finish with the connection before the next request: it should close it (the upstream
+        // then sees its end); a gateway that pools it instead gets the whole wait to do so, and /fresh shows it
+        int closing = harness.upstream().awaitSingleRequest().connectionId();
+        harness.upstream().awaitConnectionEnded(closing, Duration.ofSeconds(3));
         RawResponse next = RawHttp.exchange(gw.port(), get(gw, "/fresh"));
         assertThat(next.status()).isEqualTo(200);
         assertThat(next.header("X-Echo-Target")).contains("/fresh");
@@ -655,7 +658,11 @@ class SpecProxyCheckIT {
                     clientSaw.add(more.statusLine() + " X-Seen=" + more.header("X-Seen").orElse("-"));
                 }
             }
-            sleep(200);
+            // barrier: a later request through the same gateway to the same upstream; once the upstream has
+            // answered it, anything the gateway forwarded from the first connection has been read there too
+            RawResponse marker = RawHttp.exchange(gw.port(), get(gw, "/marker"));
+            assertThat(marker.header("X-Seen")).as("the marker request, answered by the upstream: %s", marker)
+                    .contains("/marker");
             String detail = "client saw " + clientSaw + "; upstream request lines " + up.requestLines;
             assertThat(clientSaw.get(0)).as(detail).contains("early");
             // SPEC 3.7 / RFC 9112 6.3: the declared Content-Length bytes are body, never a request

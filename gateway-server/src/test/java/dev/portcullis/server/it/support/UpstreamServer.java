@@ -63,6 +63,7 @@ public final class UpstreamServer implements AutoCloseable {
     private final AtomicInteger connectionIds = new AtomicInteger();
     private final AtomicInteger acceptedSinceReset = new AtomicInteger();
     private final AtomicInteger openConnections = new AtomicInteger();
+    private final Set<Integer> openIds = ConcurrentHashMap.newKeySet();
     private final AtomicInteger maxOpenConnections = new AtomicInteger();
     private volatile Function<RecordedRequest, Reply> handler = UpstreamServer::defaultRoute;
     private volatile boolean closed;
@@ -206,6 +207,21 @@ public final class UpstreamServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Waits until the connection {@code connectionId} (see {@link RecordedRequest#connectionId()}) has ended, or
+     * {@code timeout} has passed; returns whether it ended.
+     */
+    public boolean awaitConnectionEnded(int connectionId, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (openIds.contains(connectionId)) {
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            sleepQuietly(10);
+        }
+        return true;
+    }
+
     @Override
     public void close() {
         closed = true;
@@ -236,12 +252,14 @@ public final class UpstreamServer implements AutoCloseable {
             int id = connectionIds.incrementAndGet();
             acceptedSinceReset.incrementAndGet();
             sockets.add(s);
+            openIds.add(id);
             int open = openConnections.incrementAndGet();
             maxOpenConnections.accumulateAndGet(open, Math::max);
             try {
                 executor.execute(() -> serve(s, id));
             } catch (RuntimeException rejected) {
                 openConnections.decrementAndGet();
+                openIds.remove(id);
                 sockets.remove(s);
                 closeQuietly(s);
             }
@@ -316,6 +334,7 @@ public final class UpstreamServer implements AutoCloseable {
         } finally {
             sockets.remove(socket);
             openConnections.decrementAndGet();
+            openIds.remove(connectionId);
         }
     }
 
