@@ -522,7 +522,7 @@ class SpecWebSocketCheckIT {
             raw.send(upBytes);
             assertThat(c.readExactlyQuietly(upBytes.length)).isEqualTo(upBytes);
 
-            Thread.sleep(300);
+            awaitMarkerLine(gw, "tunnel-log-marker-1");
             assertThat(linesFor("tunnel-log-1")).as("no access line while the tunnel is open").isEmpty();
 
             raw.close();
@@ -531,7 +531,7 @@ class SpecWebSocketCheckIT {
         JsonNode line = access.jsonLineFor("tunnel-log-1");
         assertThat(line.path("status").asInt()).as(line.toString()).isEqualTo(101);
         assertThat(line.path("bytes_out").asLong()).as("bytes_out: " + line).isEqualTo(down.length);
-        Thread.sleep(200);
+        awaitMarkerLine(gw, "tunnel-log-marker-2");
         assertThat(linesFor("tunnel-log-1")).as("one line for the tunnel").hasSize(1);
 
         // SPEC/README metrics: the tunnel is one request, counted once with status class 1xx
@@ -612,7 +612,7 @@ class SpecWebSocketCheckIT {
                     toClient.addAndGet(chunk.length);
                 }
             });
-            Thread.sleep(1000);
+            Thread.sleep(1000); // the claim is about 1 s: the writer must still be held back when it has passed
             assertThat(down.isDone()).as("upstream wrote all 32 MiB to a client that reads nothing (accepted "
                     + toClient.get() + " bytes)").isFalse();
             InputStream cin = raw.inputStream();
@@ -628,7 +628,7 @@ class SpecWebSocketCheckIT {
                     toUpstream.addAndGet(chunk.length);
                 }
             });
-            Thread.sleep(1000);
+            Thread.sleep(1000); // as above, upstream-bound
             assertThat(upward.isDone()).as("client wrote all 32 MiB to an upstream that reads nothing (accepted "
                     + toUpstream.get() + " bytes)").isFalse();
             for (int i = 0; i < chunks; i++) {
@@ -639,6 +639,18 @@ class SpecWebSocketCheckIT {
     }
 
     // ---------------------------------------------------------------------------------------------------
+
+    /**
+     * Barrier for "no (further) access line": a later request that the gateway denies itself, whose line is
+     * awaited. A line for anything that happened before the marker was sent has had the marker's whole round
+     * trip to reach the capture.
+     */
+    private void awaitMarkerLine(Gateway gw, String requestId) throws Exception {
+        RawResponse r = RawHttp.exchange(gw.port(), "GET /denied/marker HTTP/1.1\r\nHost: " + gw.authority()
+                + "\r\nX-Request-Id: " + requestId + "\r\n\r\n");
+        assertThat(r.status()).as("the marker request is denied: %s", r).isEqualTo(403);
+        access.jsonLineFor(requestId);
+    }
 
     private List<JsonNode> linesFor(String requestId) throws IOException {
         List<JsonNode> out = new ArrayList<>();
