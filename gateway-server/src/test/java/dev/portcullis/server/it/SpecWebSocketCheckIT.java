@@ -129,6 +129,17 @@ class SpecWebSocketCheckIT {
     private static final String SWITCH = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
             + "Connection: Upgrade\r\nSec-WebSocket-Accept: " + ACCEPT + "\r\n\r\n";
 
+    /** Sends a handshake for /ws on {@code raw}, lets the upstream switch protocols; returns the upstream side. */
+    private UpConn openTunnel(Gateway gw, RawHttp raw, String extraHeaders) throws Exception {
+        raw.send(handshake(gw, "/ws", extraHeaders));
+        UpConn c = up.next(Duration.ofSeconds(5));
+        assertThat(c).as("the handshake reached the upstream").isNotNull();
+        c.readHead(Duration.ofSeconds(5));
+        c.write(SWITCH);
+        assertThat(raw.readHead().status()).isEqualTo(101);
+        return c;
+    }
+
     // ---------------------------------------------------------------------------------------------------
 
     /**
@@ -510,12 +521,7 @@ class SpecWebSocketCheckIT {
         Gateway gw = gateway();
         byte[] down = frame(0x2, true, PatternBytes.bytes(3000), false);
         try (RawHttp raw = gw.raw()) {
-            raw.send(handshake(gw, "/ws", "X-Request-Id: tunnel-log-1\r\n"));
-            UpConn c = up.next(Duration.ofSeconds(5));
-            assertThat(c).isNotNull();
-            c.readHead(Duration.ofSeconds(5));
-            c.write(SWITCH);
-            assertThat(raw.readHead().status()).isEqualTo(101);
+            UpConn c = openTunnel(gw, raw, "X-Request-Id: tunnel-log-1\r\n");
             c.write(down);
             assertThat(readExactly(raw.inputStream(), down.length)).isEqualTo(down);
             byte[] upBytes = frame(0x1, true, "x".getBytes(StandardCharsets.UTF_8), true);
@@ -555,12 +561,7 @@ class SpecWebSocketCheckIT {
     void oneWayTrafficKeepsATunnelOpenAndSilenceEndsBothSidesWithTunnelIdle() throws Exception {
         Gateway gw = gateway();
         try (RawHttp raw = gw.raw()) {
-            raw.send(handshake(gw, "/ws", "X-Request-Id: tunnel-idle-1\r\n"));
-            UpConn c = up.next(Duration.ofSeconds(5));
-            assertThat(c).isNotNull();
-            c.readHead(Duration.ofSeconds(5));
-            c.write(SWITCH);
-            assertThat(raw.readHead().status()).isEqualTo(101);
+            UpConn c = openTunnel(gw, raw, "X-Request-Id: tunnel-idle-1\r\n");
             InputStream cin = raw.inputStream();
 
             byte[] push = frame(0x1, true, "tick".getBytes(StandardCharsets.UTF_8), false);
@@ -598,12 +599,7 @@ class SpecWebSocketCheckIT {
         int chunks = 512;
         byte[] chunk = PatternBytes.bytes(64 * 1024);
         try (RawHttp raw = RawHttp.connect(gw.port(), 64 * 1024)) {
-            raw.send(handshake(gw, "/ws", ""));
-            UpConn c = up.next(Duration.ofSeconds(5));
-            assertThat(c).isNotNull();
-            c.readHead(Duration.ofSeconds(5));
-            c.write(SWITCH);
-            assertThat(raw.readHead().status()).isEqualTo(101);
+            UpConn c = openTunnel(gw, raw, "");
 
             AtomicLong toClient = new AtomicLong();
             CompletableFuture<Void> down = CompletableFuture.runAsync(() -> {
