@@ -17,6 +17,7 @@ import dev.portcullis.server.it.support.PrometheusText.Family;
 import dev.portcullis.server.it.support.PrometheusText.Sample;
 import dev.portcullis.server.it.support.RawHttp;
 import dev.portcullis.server.it.support.RawHttp.RawResponse;
+import dev.portcullis.server.it.support.UpstreamServer.Reply;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -36,6 +37,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import java.util.regex.Matcher;
@@ -563,17 +565,36 @@ class SpecAdminMetricsCheckIT {
     @Test
     void aClientGoneBeforeItsResponseIsCountedOnceUnderItsRuleAs4xx() throws Exception {
         Gateway gw = harness.start("proxy.yaml");
+        CountDownLatch upstreamAnswered = new CountDownLatch(1);
+        Reply slow = Reply.delayed(Duration.ofMillis(1500), Reply.echo());
+        harness.upstream().handler(req -> !req.path().equals("/abandoned") ? Reply.echo() : (r, out) -> {
+            try {
+                return slow.write(r, out);
+            } finally {
+                upstreamAnswered.countDown();
+            }
+        });
         PrometheusText before = scrape(gw);
         try (RawHttp raw = gw.raw()) {
-            raw.send("GET /_up/delay/1500 HTTP/1.1\r\nHost: " + gw.authority() + "\r\n\r\n");
+            raw.send("GET /abandoned HTTP/1.1\r\nHost: " + gw.authority() + "\r\n\r\n");
             harness.upstream().awaitHeads(1, Duration.ofSeconds(5));
         }
         PrometheusText after = awaitMetrics(gw, t -> sum(t, "portcullis_requests_total")
                 - sum(before, "portcullis_requests_total") >= 1, "the abandoned request counted");
-        Thread.sleep(1800); // the upstream answers at 1.5 s: nothing more may be counted for the same request
-        PrometheusText later = scrape(gw);
+        // the upstream answers at 1.5 s: nothing more may be counted for the same request. Once that answer is
+        // written, a later request (the marker) is the barrier: until it is counted, the answer has had the
+        // marker's whole round trip to reach the gateway and be (wrongly) counted
+        assertThat(upstreamAnswered.await(10, TimeUnit.SECONDS)).as("the upstream answered the abandoned request")
+                .isTrue();
+        assertThat(harness.get(gw, "/marker").statusCode()).isEqualTo(200);
+        PrometheusText later = awaitMetrics(gw, t -> sum(t, "portcullis_requests_total")
+                - sum(before, "portcullis_requests_total") >= 2, "the marker counted");
 
         Map<Map<String, String>, Double> moved = deltas(before, later, "portcullis_requests_total");
+        assertThat(moved.entrySet()).as("requests_total deltas with status 2xx: only the marker's")
+                .filteredOn(e -> "2xx".equals(e.getKey().get("status")))
+                .extracting(Map.Entry::getValue).containsExactly(1.0);
+        moved.keySet().removeIf(labels -> "2xx".equals(labels.get("status")));
         assertThat(moved).as("requests_total deltas for one abandoned request").hasSize(1);
         Map.Entry<Map<String, String>, Double> only = moved.entrySet().iterator().next();
         assertThat(only.getValue()).isEqualTo(1);
