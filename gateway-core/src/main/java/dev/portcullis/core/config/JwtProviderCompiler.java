@@ -74,8 +74,10 @@ final class JwtProviderCompiler {
         Set<SigningAlgorithm> algorithms = algorithms(provider, written.key());
         Duration jwksRefresh = provider.jwksRefresh();
         if (jwksRefresh != null && written.key() != null && !written.key().equals("jwks_url")) {
-            problems.add(KeyPaths.key(path, "jwks_refresh"), "jwks_refresh is only used with jwks_url (this provider"
-                    + " has " + written.key() + "; expected: no jwks_refresh, or a jwks_url)");
+            // a warning, not an error: SPEC's own example keeps jwks_refresh beside jwks_file, ready for a jwks_url
+            problems.warn(KeyPaths.key(path, "jwks_refresh"), "jwks_refresh has no effect here: only keys fetched"
+                    + " from a jwks_url are refreshed, this provider has " + written.key()
+                    + " (expected: no jwks_refresh, or a jwks_url)");
         }
         claimPath(provider.subjectClaim(), KeyPaths.key(path, "subject_claim"));
         claimPath(provider.rolesClaim(), KeyPaths.key(path, "roles_claim"));

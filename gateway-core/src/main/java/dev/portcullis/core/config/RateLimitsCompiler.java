@@ -31,8 +31,16 @@ final class RateLimitsCompiler {
         List<RateLimitDefinition> definitions = new ArrayList<>();
         for (RateLimitConfig limiter : config.rateLimits()) {
             String path = KeyPaths.key("rate_limits", limiter.name());
-            if (limiter.key() == null || limiter.limit() == null || limiter.per() == null) {
-                continue; // reported by the binder
+            // key and scope are checked whatever else is wrong, so that every problem is reported at its own key;
+            // a missing or invalid key, limit or per was reported by the binder (and reads as null)
+            boolean complete = limiter.key() != null && limiter.limit() != null && limiter.per() != null;
+            if (limiter.key() != null) {
+                try {
+                    RateLimitDefinition.checkKey(limiter.key());
+                } catch (IllegalArgumentException e) {
+                    problems.add(KeyPaths.key(path, "key"), ConfigValues.messageOf(e));
+                    complete = false;
+                }
             }
             RateLimitDefinition.Scope scope;
             try {
@@ -48,7 +56,11 @@ final class RateLimitsCompiler {
                 }
                 continue;
             }
+            if (!complete) {
+                continue;
+            }
             try {
+                // what is left is how the fields go together (e.g. a refill too fine for the store), at the limiter
                 definitions.add(RateLimitDefinition.parseKey(limiter.name(), limiter.key(), limiter.limit(),
                         limiter.per(), limiter.burst(), scope));
             } catch (IllegalArgumentException e) {

@@ -63,7 +63,7 @@ final class ScheduleConditionKey extends ConditionKey<ScheduleConditionKey.Writt
             }
         }
         LocalTime from = written.from() == null ? null : one(c, KeyPaths.key(path, "from"), written.from(),
-                ScheduleMatcher::parseTime);
+                ScheduleMatcher::parseStart);
         LocalTime to = written.to() == null ? null : one(c, KeyPaths.key(path, "to"), written.to(),
                 ScheduleMatcher::parseTime);
         ZoneId zone = written.timezone() == null ? null : one(c, KeyPaths.key(path, "timezone"),

@@ -124,6 +124,18 @@ public final class ScheduleMatcher implements RequestMatcher {
     }
 
     /**
+     * Parses a window's start as {@link #parseTime} does, except that 24:00 (the end of a day) cannot start one: checked
+     * on its own, so that a config check reports it at {@code from} beside the schedule's other problems.
+     */
+    public static LocalTime parseStart(String text) {
+        LocalTime start = parseTime(text);
+        if (start.equals(END_OF_DAY)) {
+            throw new IllegalArgumentException("\"24:00\" is not a valid schedule start (expected: 00:00 to 23:59)");
+        }
+        return start;
+    }
+
+    /**
      * Parses a day as the config writes it: exactly {@code mon}, {@code tue}, {@code wed}, {@code thu}, {@code fri},
      * {@code sat} or {@code sun}. Full names and other cases ({@code monday}, {@code Mon}) are rejected, so that a
      * policy spells every day one way.

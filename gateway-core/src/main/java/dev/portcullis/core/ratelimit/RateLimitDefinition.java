@@ -113,22 +113,36 @@ public record RateLimitDefinition(
      */
     public static RateLimitDefinition parseKey(
             String name, String key, long limit, Duration per, long burst, Scope scope) {
+        checkKey(key);
         if (key.equals(KeyKind.SUBJECT.code())) {
             return new RateLimitDefinition(name, KeyKind.SUBJECT, null, limit, per, burst, scope);
         }
         if (key.equals(KeyKind.CLIENT_IP.code())) {
             return new RateLimitDefinition(name, KeyKind.CLIENT_IP, null, limit, per, burst, scope);
         }
-        if (key.startsWith(HEADER_PREFIX)) {
-            String header = key.substring(HEADER_PREFIX.length());
-            if (!HeaderMatcher.isValidName(header)) {
-                throw new IllegalArgumentException("\"" + key + "\" is not a valid rate limit key: \"" + header
-                        + "\" is not a valid header name (expected: an HTTP token, e.g. header:X-Tenant)");
-            }
-            return new RateLimitDefinition(name, KeyKind.HEADER, header, limit, per, burst, scope);
+        return new RateLimitDefinition(name, KeyKind.HEADER, key.substring(HEADER_PREFIX.length()), limit, per, burst,
+                scope);
+    }
+
+    /**
+     * Checks a key as written in the config, on its own (so that a config check can report it beside the limiter's
+     * other problems): {@code subject}, {@code client_ip} or {@code header:<Name>} with an HTTP token as the name.
+     *
+     * @throws IllegalArgumentException with a message showing the key and what was expected
+     */
+    public static void checkKey(String key) {
+        if (key.equals(KeyKind.SUBJECT.code()) || key.equals(KeyKind.CLIENT_IP.code())) {
+            return;
         }
-        throw new IllegalArgumentException("\"" + key
-                + "\" is not a valid rate limit key (expected: subject, client_ip or header:<Name>)");
+        if (!key.startsWith(HEADER_PREFIX)) {
+            throw new IllegalArgumentException("\"" + key
+                    + "\" is not a valid rate limit key (expected: subject, client_ip or header:<Name>)");
+        }
+        String header = key.substring(HEADER_PREFIX.length());
+        if (!HeaderMatcher.isValidName(header)) {
+            throw new IllegalArgumentException("\"" + key + "\" is not a valid rate limit key: \"" + header
+                    + "\" is not a valid header name (expected: an HTTP token, e.g. header:X-Tenant)");
+        }
     }
 
     /** The key as written in the config: {@code subject}, {@code client_ip} or {@code header:<Name>}. */

@@ -147,7 +147,27 @@ public record SharedStoreSettings(boolean tls, String host, int port, int databa
     }
 
     private static IllegalArgumentException invalid(String url, String expected) {
-        return new IllegalArgumentException("\"" + url + "\" is not a valid Redis URL (expected: " + expected + ")");
+        return new IllegalArgumentException(
+                "\"" + redacted(url) + "\" is not a valid Redis URL (expected: " + expected + ")");
+    }
+
+    /**
+     * {@code url} with the password of its user info, if it has one, replaced by {@code ***}: a refused URL is
+     * shown in {@code check}'s output, a rejected reload's answer and the log, which must never repeat a secret.
+     */
+    static String redacted(String url) {
+        int separator = url.indexOf("://");
+        int start = separator < 0 ? 0 : separator + 3;
+        int end = start;
+        while (end < url.length() && "/?#".indexOf(url.charAt(end)) < 0) {
+            end++;
+        }
+        int at = url.lastIndexOf('@', end - 1);
+        int colon = url.indexOf(':', start);
+        if (at < start || colon < 0 || colon > at) {
+            return url;
+        }
+        return url.substring(0, colon + 1) + "***" + url.substring(at);
     }
 
     /** The URL without user info, for messages: {@code redis://host:port/db}. */

@@ -229,6 +229,21 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void warnsWhenJwksRefreshIsGivenWithAKeySourceThatIsNeverRefreshed() throws Exception {
+        byte[] yaml = ("upstream: { url: \"http://127.0.0.1:3000\" }\n"
+                + "identity:\n  jwt:\n    issuer: https://a.example.com/\n    audience: api\n"
+                + "    jwks_file: keys/jwks.json\n    jwks_refresh: 10m\n").getBytes(StandardCharsets.UTF_8);
+
+        CompiledConfig config = ConfigLoader.load("r.yaml", yaml, VALID);
+
+        assertThat(config.warnings()).extracting(ConfigProblem::renderAsWarning).containsExactly(
+                "r.yaml:7:19: identity.jwt.jwks_refresh: warning: jwks_refresh has no effect here: only keys fetched"
+                        + " from a jwks_url are refreshed, this provider has jwks_file (expected: no jwks_refresh,"
+                        + " or a jwks_url)");
+        assertThat(config.identity().jwtProviders()).hasSize(1);
+    }
+
+    @Test
     void requireExpDefaultsToTrueAndTypesToNoCheck() throws Exception {
         byte[] yaml = ("upstream: { url: \"http://127.0.0.1:3000\" }\n"
                 + "identity:\n  jwt:\n    - issuer: https://a.example.com/\n      audience: api\n"

@@ -204,11 +204,29 @@ class SharedRateLimiterTest {
         assertThat(full).isEqualTo(new SharedStoreSettings(true, "::1", 6380, 3, "gateway", "REDIS_PASSWORD",
                 MINUTE, OnError.DENY));
         for (String bad : List.of("redis//x", "http://x", "redis://", "redis://x:0", "redis://x:y", "redis://x/db",
-                "redis://x?db=1", "redis://u:p@x", "redis://::1", "redis://[::1")) {
+                "redis://x?db=1", "redis://::1", "redis://[::1")) {
             assertThatThrownBy(() -> SharedStoreSettings.parse(bad, null, MINUTE, OnError.ALLOW))
                     .as(bad).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageStartingWith("\"" + bad + "\" is not a valid Redis URL (expected: ");
         }
+    }
+
+    @Test
+    void aRefusedUrlIsShownWithoutItsPassword() {
+        for (String[] c : new String[][] {
+                {"redis://:Hunter2@x", "redis://:***@x"},
+                {"redis://gateway:Hunter2@x:6379/0", "redis://gateway:***@x:6379/0"},
+                {"rediss://u:Hunter2@x:99999", "rediss://u:***@x:99999"},
+                {"redis://u:Hun@ter2@x", "redis://u:***@x"},
+                {"http://u:Hunter2@x", "http://u:***@x"},
+                {"u:Hunter2@x", "u:***@x"}}) {
+            assertThatThrownBy(() -> SharedStoreSettings.parse(c[0], null, MINUTE, OnError.ALLOW))
+                    .as(c[0]).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith("\"" + c[1] + "\" is not a valid Redis URL (expected: ")
+                    .hasMessageNotContaining("Hunter2");
+        }
+        assertThat(SharedStoreSettings.redacted("redis://gateway@x:6379/@")).isEqualTo("redis://gateway@x:6379/@");
+        assertThat(SharedStoreSettings.redacted("redis://x:6379")).isEqualTo("redis://x:6379");
     }
 
     private SharedRateLimiter limiter(String name, String key, long limit, long burst, OnError onError) {
