@@ -11,6 +11,7 @@
 # Before/after: BASELINE_JAR=/path/to/an/older/portcullis.jar adds the peers baseline-none and baseline-full (the same
 # configs served by that jar), measured in the same rounds. BASELINE_JAVA_OPTS="..." gives the baseline peers their
 # own JVM flags (default: JAVA_OPTS); with BASELINE_JAR set to the same jar, that is an A/B of JVM flags.
+# BASELINE_JAVA=/path/to/bin/java runs the baseline peers on another JVM (default: java on the PATH): an A/B of JDKs.
 # Shared rate limits: the peers limit-local and limit-shared (opt-in: -p "nginx limit-local limit-shared") serve
 # one rule whose rate limit (key: the bearer token; a limit never reached) is in-process or kept in a redis-server
 # started here on the load CPU; at the end the Redis commands per request are printed.
@@ -34,6 +35,7 @@ PORT_BASE=${BENCH_PORT_BASE:-19180}
 PORTCULLIS_JAVA_OPTS="-Xms32m -Xmx64m -XX:+UseSerialGC -XX:MaxDirectMemorySize=48m -XX:ReservedCodeCacheSize=48m -XX:MaxMetaspaceSize=96m -XX:+ExitOnOutOfMemoryError"  # the README's jar flags
 JAVA_OPTS=${JAVA_OPTS-$PORTCULLIS_JAVA_OPTS}  # JAVA_OPTS= (empty): the JVM's own defaults
 BASELINE_JAVA_OPTS=${BASELINE_JAVA_OPTS-$JAVA_OPTS}
+BASELINE_JAVA=${BASELINE_JAVA:-java}
 while getopts "r:d:w:c:s:p:" opt; do
   case $opt in
     r) ROUNDS=$OPTARG ;;
@@ -194,7 +196,7 @@ for peer in $PEERS; do
     portcullis-full) PID[$peer]=$(start "$PEER_CPU" "$BENCH_DIR/full.log" java $JAVA_OPTS -jar "$JAR" run -c "$BENCH_DIR/full.yaml") ;;
     baseline-none|baseline-full)
       [ -f "$BASELINE_JAR" ] || { echo "BASELINE_JAR '$BASELINE_JAR' is not a file" >&2; exit 2; }
-      PID[$peer]=$(start "$PEER_CPU" "$BENCH_DIR/$peer.log" java $BASELINE_JAVA_OPTS -jar "$BASELINE_JAR" run -c "$BENCH_DIR/$peer.yaml") ;;
+      PID[$peer]=$(start "$PEER_CPU" "$BENCH_DIR/$peer.log" "$BASELINE_JAVA" $BASELINE_JAVA_OPTS -jar "$BASELINE_JAR" run -c "$BENCH_DIR/$peer.yaml") ;;
     limit-local|limit-shared)
       PID[$peer]=$(start "$PEER_CPU" "$BENCH_DIR/$peer.log" java $JAVA_OPTS -jar "$JAR" run -c "$BENCH_DIR/$peer.yaml") ;;
     *) echo "unknown peer $peer" >&2; exit 2 ;;
@@ -299,7 +301,7 @@ profile stop
   echo "$(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')); peers pinned to CPU $PEER_CPU," \
     "wrk -t2 and the upstream on CPU $LOAD_CPU; $ROUNDS rounds x ${DURATION}s after ${WARMUP}s warm-up; medians." \
     "JAVA_OPTS='$JAVA_OPTS'; java: $(java -version 2>&1 | head -1)"
-  [ -z "$BASELINE_JAR" ] || echo "Baseline peers: $BASELINE_JAR, BASELINE_JAVA_OPTS='$BASELINE_JAVA_OPTS'."
+  [ -z "$BASELINE_JAR" ] || echo "Baseline peers: $BASELINE_JAR on $("$BASELINE_JAVA" -version 2>&1 | head -1), BASELINE_JAVA_OPTS='$BASELINE_JAVA_OPTS'."
   echo
   "$ROOT/bench/table.sh" "$RAW"
 } > "$SUMMARY"
