@@ -1,5 +1,6 @@
 package dev.portcullis.server.pipeline;
 
+import dev.portcullis.server.http.HeaderLines;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
@@ -8,6 +9,7 @@ import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
@@ -176,6 +178,11 @@ final class StrictHttpServerCodec extends CombinedChannelDuplexHandler<StrictHtt
 
         Encoder(ArrayDeque<HttpMethod> methods) {
             this.methods = methods;
+        }
+
+        @Override
+        protected void encodeHeaders(HttpHeaders headers, ByteBuf buf) {
+            HeaderLines.write(headers, buf);
         }
 
         @Override

@@ -9,7 +9,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.WriteBufferWaterMark;
-import io.netty.handler.codec.http.HttpRequestEncoder;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.resolver.AddressResolverGroup;
 import io.netty.util.concurrent.FastThreadLocal;
@@ -160,7 +159,7 @@ public final class UpstreamPool {
                         UpstreamResponseDecoder decoder = new UpstreamResponseDecoder(decoderConfig());
                         ch.pipeline()
                                 .addLast("decoder", decoder)
-                                .addLast("encoder", new HttpRequestEncoder())
+                                .addLast("encoder", new UpstreamRequestEncoder())
                                 .addLast("upstream", new UpstreamHandler(UpstreamPool.this, decoder, IDLE_NANOS));
                     }
                 });
