@@ -200,25 +200,28 @@ class GeoMatchersTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"1", "64500", "3320", "4294967295", "4200000000"})
+    @ValueSource(strings = {"0", "1", "64500", "3320", "4294967295", "4200000000"})
     void parsesAsNumbers(String text) {
         assertThat(AsnMatcher.checkAsn(text)).isEqualTo(Long.parseLong(text));
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"0", "4294967296", "99999999999", "-1", "+5", "AS64500", "as64500", "64 500", "064500",
+    @ValueSource(strings = {"00", "4294967296", "99999999999", "-1", "+5", "AS64500", "as64500", "64 500", "064500",
             "", "1.5", "0x10"})
     void refusesOtherAsNumbers(String text) {
         assertThatThrownBy(() -> AsnMatcher.checkAsn(text))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("\"" + text + "\" is not an AS number (expected: 1..4294967295, e.g. 64500)");
+                .hasMessage("\"" + text + "\" is not an AS number (expected: 0..4294967295, 0 for an address without"
+                        + " one, e.g. 64500)");
     }
 
     @Test
     void refusesAsnsOutOfRange() {
-        assertThatThrownBy(() -> AsnMatcher.of(List.of(64_500L, 0L)))
-                .hasMessage("\"0\" is not an AS number (expected: 1..4294967295, e.g. 64500)");
+        assertThatThrownBy(() -> AsnMatcher.of(List.of(64_500L, -1L)))
+                .hasMessage("\"-1\" is not an AS number (expected: 0..4294967295, 0 for an address without one,"
+                        + " e.g. 64500)");
         assertThatThrownBy(() -> AsnMatcher.of(List.of(4_294_967_296L)))
-                .hasMessage("\"4294967296\" is not an AS number (expected: 1..4294967295, e.g. 64500)");
+                .hasMessage("\"4294967296\" is not an AS number (expected: 0..4294967295, 0 for an address without"
+                        + " one, e.g. 64500)");
     }
 }

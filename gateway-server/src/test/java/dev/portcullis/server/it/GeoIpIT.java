@@ -121,4 +121,14 @@ class GeoIpIT {
         p.forbidden("/strict/x", "X-Forwarded-For: 8.8.8.8");
         p.allowed("/strict/x", "X-Forwarded-For: 81.2.69.5");
     }
+
+    @Test
+    void asZeroSelectsAddressesWithoutAnAutonomousSystem() throws Exception {
+        Probe p = start();
+        p.forbidden("/networked/x");
+        p.forbidden("/networked/x", "X-Forwarded-For: 10.1.2.3");
+        p.forbidden("/networked/x", "X-Forwarded-For: 81.2.69.5"); // a GB address outside the ASN database
+        p.allowed("/networked/x", "X-Forwarded-For: 2a02:2e0:3fe::9");
+        p.forbidden("/x", "X-Forwarded-For: 81.2.69.200"); // AS 64500 is still denied by its own rule
+    }
 }
