@@ -32,7 +32,8 @@ final class RateLimitsCompiler {
         for (RateLimitConfig limiter : config.rateLimits()) {
             String path = KeyPaths.key("rate_limits", limiter.name());
             // key and scope are checked whatever else is wrong, so that every problem is reported at its own key;
-            // a missing or invalid key, limit or per was reported by the binder (and reads as null)
+            // a missing key, limit or per, or a limit or per that is not a valid value, was reported by the binder
+            // (and reads as null)
             boolean complete = limiter.key() != null && limiter.limit() != null && limiter.per() != null;
             if (limiter.key() != null) {
                 try {
