@@ -72,6 +72,10 @@ public record SharedStoreSettings(boolean tls, String host, int port, int databa
             throw invalid(url, "scheme redis or rediss, " + EXAMPLE);
         }
         int start = separator + 3;
+        if (hasPassword(url, start)) {
+            // before splitting at '/', '?' or '#', which a password may hold (base64 often has '/')
+            throw invalid(url, "no password in the URL; name its environment variable in password_env");
+        }
         int end = start;
         while (end < url.length() && "/?#".indexOf(url.charAt(end)) < 0) {
             end++;
@@ -81,10 +85,7 @@ public record SharedStoreSettings(boolean tls, String host, int port, int databa
         String username = null;
         int at = authority.lastIndexOf('@');
         if (at >= 0) {
-            String userInfo = authority.substring(0, at);
-            if (userInfo.indexOf(':') >= 0) {
-                throw invalid(url, "no password in the URL; name its environment variable in password_env");
-            }
+            String userInfo = authority.substring(0, at); // no ':' in it: refused above
             username = userInfo.isEmpty() ? null : userInfo;
             authority = authority.substring(at + 1);
         }
@@ -152,22 +153,21 @@ public record SharedStoreSettings(boolean tls, String host, int port, int databa
     }
 
     /**
-     * {@code url} with the password of its user info, if it has one, replaced by {@code ***}: a refused URL is
-     * shown in {@code check}'s output, a rejected reload's answer and the log, which must never repeat a secret.
+     * {@code url} with everything before its last {@code @} (after the scheme) shown as {@code ***} when that part
+     * holds a {@code :}, i.e. a password: a refused URL is shown in {@code check}'s output, a rejected reload's answer
+     * and the log, which must never repeat a secret. The last {@code @}, not the authority's, because a password may
+     * hold {@code /}, {@code ?}, {@code #} or {@code @}; hiding a user name with it is harmless.
      */
     static String redacted(String url) {
         int separator = url.indexOf("://");
         int start = separator < 0 ? 0 : separator + 3;
-        int end = start;
-        while (end < url.length() && "/?#".indexOf(url.charAt(end)) < 0) {
-            end++;
-        }
-        int at = url.lastIndexOf('@', end - 1);
-        int colon = url.indexOf(':', start);
-        if (at < start || colon < 0 || colon > at) {
-            return url;
-        }
-        return url.substring(0, colon + 1) + "***" + url.substring(at);
+        return hasPassword(url, start) ? url.substring(0, start) + "***" + url.substring(url.lastIndexOf('@')) : url;
+    }
+
+    /** True when the part of {@code url} from {@code start} to its last {@code @} holds a {@code :}. */
+    private static boolean hasPassword(String url, int start) {
+        int at = url.lastIndexOf('@');
+        return at > start && url.lastIndexOf(':', at) >= start;
     }
 
     /** The URL without user info, for messages: {@code redis://host:port/db}. */
