@@ -196,6 +196,7 @@ for peer in $PEERS; do
     portcullis-full) PID[$peer]=$(start "$PEER_CPU" "$BENCH_DIR/full.log" java $JAVA_OPTS -jar "$JAR" run -c "$BENCH_DIR/full.yaml") ;;
     baseline-none|baseline-full)
       [ -f "$BASELINE_JAR" ] || { echo "BASELINE_JAR '$BASELINE_JAR' is not a file" >&2; exit 2; }
+      command -v "$BASELINE_JAVA" >/dev/null || { echo "BASELINE_JAVA '$BASELINE_JAVA' is not a command" >&2; exit 2; }
       PID[$peer]=$(start "$PEER_CPU" "$BENCH_DIR/$peer.log" "$BASELINE_JAVA" $BASELINE_JAVA_OPTS -jar "$BASELINE_JAR" run -c "$BENCH_DIR/$peer.yaml") ;;
     limit-local|limit-shared)
       PID[$peer]=$(start "$PEER_CPU" "$BENCH_DIR/$peer.log" java $JAVA_OPTS -jar "$JAR" run -c "$BENCH_DIR/$peer.yaml") ;;

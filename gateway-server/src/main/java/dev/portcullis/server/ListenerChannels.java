@@ -18,10 +18,11 @@ import org.jspecify.annotations.Nullable;
  */
 final class ListenerChannels {
     private final Transport transport;
-    private @Nullable Channel admin;
-    private @Nullable Channel proxy;
-    private int port;
-    private int adminPort;
+    // written by the starting thread, read by the draining and closing ones
+    private volatile @Nullable Channel admin;
+    private volatile @Nullable Channel proxy;
+    private volatile int port;
+    private volatile int adminPort;
 
     ListenerChannels(Transport transport) {
         this.transport = transport;

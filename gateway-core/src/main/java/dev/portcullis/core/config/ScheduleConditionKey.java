@@ -51,12 +51,12 @@ final class ScheduleConditionKey extends ConditionKey<ScheduleConditionKey.Writt
                 & present(written.timezone(), "timezone", path, c);
         Set<DayOfWeek> days = ScheduleMatcher.EVERY_DAY;
         if (written.days() != null) {
+            List<DayOfWeek> parsed = written.days().isEmpty() ? null
+                    : c.each(written.days(), KeyPaths.key(path, "days"), ScheduleMatcher::parseDay);
             if (written.days().isEmpty()) {
                 c.problem(KeyPaths.key(path, "days"), "empty list (expected: at least one day, e.g. mon)");
-                return null;
-            }
-            List<DayOfWeek> parsed = c.each(written.days(), KeyPaths.key(path, "days"), ScheduleMatcher::parseDay);
-            if (parsed == null) {
+                complete = false;
+            } else if (parsed == null) {
                 complete = false;
             } else {
                 days = EnumSet.copyOf(parsed);

@@ -15,6 +15,8 @@ public final class AsnMatcher implements RequestMatcher {
     /** The largest ASN: they are 32-bit unsigned numbers (RFC 6793). */
     public static final long MAX_ASN = 0xffff_ffffL;
 
+    private static final String EXPECTED = "(expected: 0.." + MAX_ASN + ", 0 for an address without one, e.g. 64500)";
+
     private final long[] sorted;
     private final List<Long> asns;
 
@@ -22,8 +24,6 @@ public final class AsnMatcher implements RequestMatcher {
         this.sorted = sorted;
         this.asns = asns;
     }
-
-    private static final String EXPECTED = "(expected: 0.." + MAX_ASN + ", 0 for an address without one, e.g. 64500)";
 
     /** A matcher for one or more ASNs in 0..4294967295; duplicates are dropped. */
     public static AsnMatcher of(Collection<Long> asns) {

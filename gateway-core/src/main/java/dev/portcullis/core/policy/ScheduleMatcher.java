@@ -114,7 +114,7 @@ public final class ScheduleMatcher implements RequestMatcher {
                     + "(expected: at least one of mon, tue, wed, thu, fri, sat, sun; omit days for every day)");
         }
         if (from.equals(END_OF_DAY)) {
-            throw new IllegalArgumentException("\"24:00\" is not a valid schedule start (expected: 00:00 to 23:59)");
+            throw startAtEndOfDay();
         }
         if (from.equals(to)) {
             throw new IllegalArgumentException("\"" + time(from) + "-" + time(to) + "\" is an empty schedule window "
@@ -130,9 +130,13 @@ public final class ScheduleMatcher implements RequestMatcher {
     public static LocalTime parseStart(String text) {
         LocalTime start = parseTime(text);
         if (start.equals(END_OF_DAY)) {
-            throw new IllegalArgumentException("\"24:00\" is not a valid schedule start (expected: 00:00 to 23:59)");
+            throw startAtEndOfDay();
         }
         return start;
+    }
+
+    private static IllegalArgumentException startAtEndOfDay() {
+        return new IllegalArgumentException("\"24:00\" is not a valid schedule start (expected: 00:00 to 23:59)");
     }
 
     /**

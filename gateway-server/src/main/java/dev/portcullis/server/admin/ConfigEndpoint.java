@@ -18,7 +18,7 @@ import org.jspecify.annotations.Nullable;
 final class ConfigEndpoint {
     /*
      * Bodies are built as Jackson trees from the node factory, not through an ObjectMapper: building a mapper
-     * loads and initializes some 300 classes, which took 0.1-0.2 s of the gateway's start on one core, before
+     * loads and initializes some 300 classes, which took about 0.2 s of the gateway's start on one core, before
      * its listeners were bound. JsonNode.toString() serializes with Jackson's own internal mapper, created on
      * the first answer instead.
      */

@@ -15,9 +15,10 @@ import java.util.Map;
 
 /**
  * Writes a message's header block as Netty's HTTP encoders do: {@code name: value} and CRLF per header, in the
- * headers' order, one byte per character, a character above 0xFF written as {@code ?} (so nothing a value holds
- * can become a CR or LF on the wire). The encoders call it for every request the gateway forwards and every
- * response it relays.
+ * headers' order, one byte per character, a character above 0xFF written as {@code ?}, never as its low byte (which
+ * could be a CR or LF). A CR or LF character itself would be written as it is, as Netty writes it: none reaches
+ * here, because both decoders and the header maps validate values. The encoders call it for every request the
+ * gateway forwards and every response it relays.
  *
  * <p>Implementation notes. Netty writes a {@code String} one character at a time into the (direct) buffer; a
  * 600-character bearer token took about half a microsecond of each forwarded request that way. Here a

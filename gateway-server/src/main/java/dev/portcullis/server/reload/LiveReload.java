@@ -18,7 +18,8 @@ import java.util.concurrent.ScheduledExecutorService;
  *
  * <p>Implementation notes. Each applied reload re-reads {@code watch:}, so a reload can start or stop the watcher.
  * A reload still running while the gateway closes finishes inside {@link #close()}; {@code closed} is set first so
- * that such a reload, or a change the watcher saw meanwhile, cannot start the watcher again or queue another reload.
+ * that a change the watcher sees meanwhile queues no other reload, and the watcher is stopped once more after that
+ * reload, which may have checked {@code closed} just before it was set.
  */
 public final class LiveReload implements AutoCloseable {
     private final Reloader reloader;
@@ -96,11 +97,15 @@ public final class LiveReload implements AutoCloseable {
         }
     }
 
-    /** Stops watching, then waits for a reload in progress (see {@link Reloader#close()}). */
+    /**
+     * Stops watching, waits for a reload in progress (see {@link Reloader#close()}), then stops watching again: that
+     * reload may have read {@code closed} before it was set and started the watcher after the first stop.
+     */
     @Override
     public void close() {
         closed = true;
         watcher.stop();
         reloader.close();
+        watcher.stop();
     }
 }
