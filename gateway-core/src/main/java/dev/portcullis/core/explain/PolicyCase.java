@@ -55,8 +55,15 @@ public record PolicyCase(
      * @param status the status the gateway would answer; 200 when it would proxy the request
      * @param rule the deciding rule; null when the default applied or the request was rejected before any rule
      * @param reason why, as the decision log says
+     * @param beforeRules true when the request was rejected before any rule ran (a 400 for its target), so that
+     *     no rule and no default decided it
      */
-    public record Outcome(int status, @Nullable String rule, String reason) {}
+    public record Outcome(int status, @Nullable String rule, String reason, boolean beforeRules) {
+        /** An outcome the policy decided: a rule, or the default. */
+        public Outcome(int status, @Nullable String rule, String reason) {
+            this(status, rule, reason, false);
+        }
+    }
 
     /** Copies the headers. */
     public PolicyCase {
@@ -68,7 +75,7 @@ public record PolicyCase(
     public Outcome run(Policy policy) {
         TargetResult screened = SimulatedRequests.screen(method, target, hostHeader);
         if (screened instanceof TargetResult.Rejected rejected) {
-            return new Outcome(rejected.status(), null, "rejected before any rule: " + rejected.reason());
+            return new Outcome(rejected.status(), null, "rejected before any rule: " + rejected.reason(), true);
         }
         String path = ((TargetResult.Accepted) screened).path();
         Clock clock = at == null ? Clock.systemUTC() : Clock.fixed(at, ZoneOffset.UTC);

@@ -62,12 +62,12 @@ final class TestCommand implements Callable<Integer> {
             PolicyCase.Outcome outcome = c.run(compiled.policy());
             if (c.passes(outcome)) {
                 passed++;
-                out.println("PASS  " + c.name() + ": " + outcome.status() + ", " + rule(outcome.rule()));
+                out.println("PASS  " + c.name() + ": " + outcome.status() + ", " + rule(outcome));
             } else {
                 failed++;
                 out.println("FAIL  " + c.name() + " (" + casesFile + ":" + c.line() + "): expected " + c.expectStatus()
                         + (c.expectRule() == null ? "" : ", rule " + c.expectRule()) + "; got " + outcome.status()
-                        + ", " + rule(outcome.rule()) + " (" + outcome.reason() + ")");
+                        + ", " + rule(outcome) + " (" + outcome.reason() + ")");
             }
         }
         out.println(passed + " passed, " + failed + " failed");
@@ -75,8 +75,11 @@ final class TestCommand implements Callable<Integer> {
         return failed == 0 ? 0 : 1;
     }
 
-    private static String rule(@Nullable String rule) {
-        return rule == null ? "no rule (default)" : "rule " + rule;
+    private static String rule(PolicyCase.Outcome outcome) {
+        if (outcome.rule() != null) {
+            return "rule " + outcome.rule();
+        }
+        return outcome.beforeRules() ? "no rule (rejected before the rules)" : "no rule (default)";
     }
 
     private PolicyCases.@Nullable Loaded read(PrintWriter err) {

@@ -105,6 +105,9 @@ class TestCommandTest {
                   - name: wrong asn expectation
                     request: { path: /x, asn: 64501 }
                     expect: { status: 403, rule: bad-network }
+                  - name: encoded slash
+                    request: { path: /a%2Fb, country: KP }
+                    expect: { status: 400 }
                 """);
 
         Result result = run("test", "-c", config.toString(), cases.toString());
@@ -118,7 +121,8 @@ class TestCommandTest {
                         + " (default) (no rule matched, default allow)",
                 "FAIL  wrong asn expectation (" + cases + ":14): expected 403, rule bad-network; got 200, no rule"
                         + " (default) (no rule matched, default allow)",
-                "3 passed, 2 failed");
+                "PASS  encoded slash: 400, no rule (rejected before the rules)",
+                "4 passed, 2 failed");
         assertThat(result.exit()).isEqualTo(1);
     }
 
