@@ -3,6 +3,7 @@ package dev.portcullis.core.identity;
 import com.nimbusds.jose.JWSHeader;
 import com.nimbusds.jose.util.Base64URL;
 import com.nimbusds.jose.util.JSONObjectUtils;
+import com.nimbusds.jwt.JWTClaimNames;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
 import java.text.ParseException;
@@ -125,7 +126,16 @@ public final class JwtIdentityResolver implements AutoCloseable {
             return Resolution.notPresented();
         }
         // read in place: a cache hit, nearly every request, never copies the token out of the header value
-        return counters.count(verify(authorization, start, BearerTokens.tokenEnd(authorization), null));
+        Resolution result = verify(authorization, start, BearerTokens.tokenEnd(authorization), null);
+        // a token refused only for want of its key is verified again once the key fetch has landed
+        // (IdentityChain.afterKeyFetch, resolveAsync), and that verification counts the request's outcome
+        return awaitsKey(result) ? result : counters.count(result);
+    }
+
+    /** True for the rejections that {@link #resolveAsync} verifies again after a key fetch. */
+    static boolean awaitsKey(Resolution resolution) {
+        return resolution instanceof Resolution.Rejected rejected
+                && (rejected.reason() == RejectReason.UNKNOWN_KID || rejected.reason() == RejectReason.NO_KEY_SOURCE);
     }
 
     /** As {@link #resolve}, through {@link #verifyAsync}. */
@@ -241,6 +251,11 @@ public final class JwtIdentityResolver implements AutoCloseable {
         }
         try {
             claims = jwt.getJWTClaimsSet();
+            // RFC 7519: sub is a string; nimbus turns a number into its text, which would alias "123" with 123
+            Object sub = jwt.getPayload().toJSONObject().get(JWTClaimNames.SUBJECT);
+            if (sub != null && !(sub instanceof String)) {
+                return Resolution.Rejected.of(RejectReason.MALFORMED_TOKEN);
+            }
         } catch (ParseException e) {
             return Resolution.Rejected.of(RejectReason.MALFORMED_TOKEN);
         }
@@ -249,7 +264,7 @@ public final class JwtIdentityResolver implements AutoCloseable {
             return Resolution.Rejected.of(RejectReason.ISSUER_MISMATCH);
         }
         JWSHeader header = jwt.getHeader();
-        RejectReason headerRejected = headerRejected(provider, header);
+        RejectReason headerRejected = headerRejected(provider, header, token);
         if (headerRejected != null) {
             return Resolution.Rejected.of(headerRejected);
         }
@@ -269,7 +284,13 @@ public final class JwtIdentityResolver implements AutoCloseable {
             return Resolution.Rejected.of(trial.failure());
         }
 
-        Resolution checked = provider.claims.check(header.getType(), claims, now);
+        Resolution checked;
+        try {
+            checked = provider.claims.check(header.getType(), claims, now);
+        } catch (RuntimeException e) {
+            // a claim of a shape the checks do not expect (e.g. a null in aud) is a malformed token, not a crash
+            return Resolution.Rejected.of(RejectReason.MALFORMED_TOKEN);
+        }
         VerifiedTokenCache verified = cache;
         if (verified != null && checked instanceof Resolution.Resolved result) {
             Instant expiresAt = result.identity().expiresAt();
@@ -279,16 +300,30 @@ public final class JwtIdentityResolver implements AutoCloseable {
         return checked;
     }
 
-    /** Why the provider refuses the token's header: an alg not in its allow-list, or crit; null if it does not. */
-    private static @Nullable RejectReason headerRejected(JwtProvider provider, JWSHeader header) {
+    /**
+     * Why the provider refuses the token's header: an alg not in its allow-list, or a {@code crit} parameter in any
+     * form (nimbus reads {@code "crit": []} and {@code null} as none, but a token that carries one was not made for
+     * a verifier that understands no extension); null if it does not.
+     */
+    private static @Nullable RejectReason headerRejected(JwtProvider provider, JWSHeader header, String token) {
         if (!provider.algorithms.contains(header.getAlgorithm())) {
             return RejectReason.ALGORITHM_NOT_ALLOWED;
         }
         Set<String> critical = header.getCriticalParams();
-        if ((critical != null && !critical.isEmpty()) || !header.isBase64URLEncodePayload()) {
+        if ((critical != null && !critical.isEmpty()) || !header.isBase64URLEncodePayload() || declares(token, "crit")) {
             return RejectReason.UNSUPPORTED_CRITICAL_HEADER;
         }
         return null;
+    }
+
+    /** True when the token's header (its first part) names {@code parameter}, whatever its value; false if unreadable. */
+    private static boolean declares(String token, String parameter) {
+        try {
+            String header = new Base64URL(token.substring(0, token.indexOf('.'))).decodeToString();
+            return JSONObjectUtils.parse(header).containsKey(parameter);
+        } catch (ParseException | RuntimeException e) {
+            return false;
+        }
     }
 
     private static void keyMissing(JwtProvider provider, @Nullable Pending pending) {

@@ -95,6 +95,9 @@ final class TokenClaimsCheck {
 
     private static boolean containsAny(List<String> audience, Set<String> accepted) {
         for (String value : audience) {
+            if (value == null) {
+                return false; // an aud array holding null is not a list of audiences: deny on doubt
+            }
             if (accepted.contains(value)) {
                 return true;
             }

@@ -143,16 +143,54 @@ final class VerifiedTokenCache {
                     return -1;
                 }
                 if (c == '.') {
-                    if (i == partStart || ++dots > 2) {
+                    if (i == partStart || ++dots > 2 || !canonical(out, partStart, i)) {
                         return -1;
                     }
                     partStart = i + 1;
                 }
             }
+            if (!canonical(out, partStart, n)) {
+                return -1;
+            }
             // an empty third part (no signature) is left to the parser, which tells alg none apart
             signatureStart = partStart;
             length = n;
             return dots == 2 ? n : -1;
+        }
+
+        /**
+         * True when the base64url text {@code out[start, end)} (already checked to be of the alphabet) is the one
+         * encoding of its bytes: a length that leaves 2 or 3 characters in the last group must leave the last
+         * character's unused low bits (4 or 2) zero. Decoders ignore those bits, so without this check anyone holding
+         * a token could make other strings that verify as the same token, and a deny list or WAF matching token
+         * strings would miss them (RFC 4648 3.5 lets a decoder reject them).
+         */
+        static boolean canonical(byte[] out, int start, int end) {
+            int length = end - start;
+            switch (length & 3) {
+                case 0:
+                    return true;
+                case 1:
+                    return false;
+                case 2:
+                    return (sextet(out[end - 1]) & 0x0F) == 0;
+                default:
+                    return (sextet(out[end - 1]) & 0x03) == 0;
+            }
+        }
+
+        /** The 6-bit value of a base64url character. */
+        private static int sextet(byte c) {
+            if (c >= 'A' && c <= 'Z') {
+                return c - 'A';
+            }
+            if (c >= 'a' && c <= 'z') {
+                return c - 'a' + 26;
+            }
+            if (c >= '0' && c <= '9') {
+                return c - '0' + 52;
+            }
+            return c == '-' ? 62 : 63;
         }
 
         private static final boolean[] BASE64URL_OR_DOT = new boolean[128];

@@ -185,10 +185,27 @@ class VerifiedTokenCacheTest {
                 .isEqualTo(Resolution.Rejected.of(RejectReason.MALFORMED_TOKEN));
         assertThat(resolver.resolve("Bearer " + token + " extra"))
                 .isEqualTo(Resolution.Rejected.of(RejectReason.MALFORMED_TOKEN));
+        // 342 signature characters less one leave a base64url group of one character: no encoding ends so
         assertThat(resolver.resolve("Bearer " + token.substring(0, token.length() - 1)))
-                .isEqualTo(Resolution.Rejected.of(RejectReason.BAD_SIGNATURE));
+                .isEqualTo(Resolution.Rejected.of(RejectReason.MALFORMED_TOKEN));
         assertThat(resolver.resolve("Bearer x" + token))
                 .isInstanceOf(Resolution.Rejected.class);
+        assertThat(resolver.cacheHits()).isZero();
+    }
+
+    @Test
+    void aTokenIsReadOnlyInItsOneBase64urlSpelling() throws Exception {
+        resolver(100);
+        String token = sign(KEY, JWSAlgorithm.RS256, claims().build());
+        assertThat(resolver.resolve("Bearer " + token)).isInstanceOf(Resolution.Resolved.class);
+        // an RS256 signature is 256 bytes: 342 characters, whose last carries 2 bits and 4 unused ones
+        char last = token.charAt(token.length() - 1);
+        String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        char sameBytes = alphabet.charAt(alphabet.indexOf(last) | 0b0101);
+        String twin = token.substring(0, token.length() - 1) + sameBytes;
+        assertThat(twin).isNotEqualTo(token);
+        assertThat(resolver.resolve("Bearer " + twin)).as("same signature bytes, another string")
+                .isEqualTo(Resolution.Rejected.of(RejectReason.MALFORMED_TOKEN));
         assertThat(resolver.cacheHits()).isZero();
     }
 }
