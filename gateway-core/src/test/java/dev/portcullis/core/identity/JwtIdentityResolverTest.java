@@ -561,6 +561,44 @@ class JwtIdentityResolverTest {
     }
 
     @Test
+    void rejectsAnEmptyOrNullCritTooWhichNimbusReadsAsNone() throws Exception {
+        resolver(jwksFile(RSA));
+        String payload = claims().build().toString();
+
+        for (String crit : List.of("[]", "null")) {
+            String header = "{\"alg\":\"RS256\",\"kid\":\"rsa-1\",\"crit\":" + crit + "}";
+            assertThat(resolver.verify(signedRaw(header, payload))).as(crit)
+                    .isEqualTo(Resolution.Rejected.of(RejectReason.UNSUPPORTED_CRITICAL_HEADER));
+        }
+        assertThat(resolver.verify(signedRaw("{\"alg\":\"RS256\",\"kid\":\"rsa-1\"}", payload)))
+                .as("the same token without crit").isInstanceOf(Resolution.Resolved.class);
+    }
+
+    @Test
+    void aNullInTheAudienceListOrANumericSubjectIsAMalformedTokenNotACrash() throws Exception {
+        resolver(jwksFile(RSA));
+        String header = "{\"alg\":\"RS256\",\"kid\":\"rsa-1\"}";
+        String claims = claims().build().toString();
+        String withNullAudience = claims.replace("\"aud\":\"" + AUDIENCE + "\"", "\"aud\":[null,\"" + AUDIENCE + "\"]");
+        assertThat(withNullAudience).isNotEqualTo(claims);
+        assertThat(resolver.verify(signedRaw(header, withNullAudience)))
+                .isEqualTo(Resolution.Rejected.of(RejectReason.AUDIENCE_MISMATCH));
+
+        String withNumericSubject = claims.replaceFirst("\"sub\":\"[^\"]*\"", "\"sub\":123");
+        assertThat(withNumericSubject).isNotEqualTo(claims);
+        assertThat(resolver.verify(signedRaw(header, withNumericSubject)))
+                .isEqualTo(Resolution.Rejected.of(RejectReason.MALFORMED_TOKEN));
+    }
+
+    /** A compact RS256 JWS of exactly these header and payload texts, signed with {@link #RSA}. */
+    private static String signedRaw(String header, String payload) throws Exception {
+        String input = Base64URL.encode(header) + "." + Base64URL.encode(payload);
+        Base64URL signature = new com.nimbusds.jose.crypto.RSASSASigner(RSA)
+                .sign(new JWSHeader(JWSAlgorithm.RS256), input.getBytes(StandardCharsets.US_ASCII));
+        return input + "." + signature;
+    }
+
+    @Test
     void acceptsAnyTokenType() throws Exception {
         resolver(jwksFile(RSA));
         JWSHeader header = new JWSHeader.Builder(JWSAlgorithm.RS256).keyID("rsa-1")
