@@ -66,11 +66,7 @@ public final class IdentityChain {
      * that completes once the key fetch it triggered has landed; null when there is nothing to wait for.
      */
     public @Nullable CompletableFuture<Resolution> afterKeyFetch(@Nullable String authorization, Resolution now) {
-        if (jwt == null || authorization == null || !(now instanceof Resolution.Rejected rejected)) {
-            return null;
-        }
-        RejectReason reason = rejected.reason();
-        if (reason != RejectReason.UNKNOWN_KID && reason != RejectReason.NO_KEY_SOURCE) {
+        if (jwt == null || authorization == null || !JwtIdentityResolver.awaitsKey(now)) {
             return null;
         }
         return jwt.resolveAsync(authorization);

@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledExecutorService;
@@ -241,6 +242,16 @@ public final class JwtIdentityResolver implements AutoCloseable {
 
     /** Verifies a token the cache did not answer, and caches it if it is accepted; on the thread that scanned it. */
     private Resolution verifyInFull(String token, Instant now, @Nullable Pending pending) {
+        try {
+            return verifyParsed(token, now, pending);
+        } catch (RuntimeException e) {
+            // a token of a shape the library or the checks do not expect (a header of JSON null makes nimbus throw
+            // a NullPointerException) is a malformed token, never an exception on the event loop
+            return Resolution.Rejected.of(RejectReason.MALFORMED_TOKEN);
+        }
+    }
+
+    private Resolution verifyParsed(String token, Instant now, @Nullable Pending pending) {
         SignedJWT jwt;
         JWTClaimsSet claims;
         try {
@@ -251,11 +262,6 @@ public final class JwtIdentityResolver implements AutoCloseable {
         }
         try {
             claims = jwt.getJWTClaimsSet();
-            // RFC 7519: sub is a string; nimbus turns a number into its text, which would alias "123" with 123
-            Object sub = jwt.getPayload().toJSONObject().get(JWTClaimNames.SUBJECT);
-            if (sub != null && !(sub instanceof String)) {
-                return Resolution.Rejected.of(RejectReason.MALFORMED_TOKEN);
-            }
         } catch (ParseException e) {
             return Resolution.Rejected.of(RejectReason.MALFORMED_TOKEN);
         }
@@ -284,13 +290,10 @@ public final class JwtIdentityResolver implements AutoCloseable {
             return Resolution.Rejected.of(trial.failure());
         }
 
-        Resolution checked;
-        try {
-            checked = provider.claims.check(header.getType(), claims, now);
-        } catch (RuntimeException e) {
-            // a claim of a shape the checks do not expect (e.g. a null in aud) is a malformed token, not a crash
+        if (!registeredClaimsAreStrings(jwt)) {
             return Resolution.Rejected.of(RejectReason.MALFORMED_TOKEN);
         }
+        Resolution checked = provider.claims.check(header.getType(), claims, now);
         VerifiedTokenCache verified = cache;
         if (verified != null && checked instanceof Resolution.Resolved result) {
             Instant expiresAt = result.identity().expiresAt();
@@ -316,14 +319,37 @@ public final class JwtIdentityResolver implements AutoCloseable {
         return null;
     }
 
-    /** True when the token's header (its first part) names {@code parameter}, whatever its value; false if unreadable. */
+    /** True when the token's header (its first part) names {@code parameter}, whatever its value, or is unreadable. */
     private static boolean declares(String token, String parameter) {
         try {
             String header = new Base64URL(token.substring(0, token.indexOf('.'))).decodeToString();
             return JSONObjectUtils.parse(header).containsKey(parameter);
         } catch (ParseException | RuntimeException e) {
+            return true; // nimbus parsed it already: refusing what cannot be read again costs nothing
+        }
+    }
+
+    /**
+     * RFC 7519: {@code sub} is a string and {@code aud} a string or a list of strings, as the payload says them.
+     * nimbus turns a numeric {@code sub} into its text (123 would alias "123") and the audience check would skip a
+     * null after a match. Checked once the signature holds, so a forged token is still reported as such.
+     */
+    private static boolean registeredClaimsAreStrings(SignedJWT jwt) {
+        Map<String, Object> payload = jwt.getPayload().toJSONObject();
+        Object sub = payload.get(JWTClaimNames.SUBJECT);
+        if (sub != null && !(sub instanceof String)) {
             return false;
         }
+        Object aud = payload.get(JWTClaimNames.AUDIENCE);
+        if (aud instanceof List<?> audiences) {
+            for (Object audience : audiences) {
+                if (!(audience instanceof String)) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        return aud == null || aud instanceof String;
     }
 
     private static void keyMissing(JwtProvider provider, @Nullable Pending pending) {

@@ -579,15 +579,25 @@ class JwtIdentityResolverTest {
         resolver(jwksFile(RSA));
         String header = "{\"alg\":\"RS256\",\"kid\":\"rsa-1\"}";
         String claims = claims().build().toString();
-        String withNullAudience = claims.replace("\"aud\":\"" + AUDIENCE + "\"", "\"aud\":[null,\"" + AUDIENCE + "\"]");
-        assertThat(withNullAudience).isNotEqualTo(claims);
-        assertThat(resolver.verify(signedRaw(header, withNullAudience)))
-                .isEqualTo(Resolution.Rejected.of(RejectReason.AUDIENCE_MISMATCH));
+        for (String audiences : List.of("[null,\"" + AUDIENCE + "\"]", "[\"" + AUDIENCE + "\",null]",
+                "[\"" + AUDIENCE + "\",7]")) {
+            String withNullAudience = claims.replace("\"aud\":\"" + AUDIENCE + "\"", "\"aud\":" + audiences);
+            assertThat(withNullAudience).isNotEqualTo(claims);
+            assertThat(resolver.verify(signedRaw(header, withNullAudience))).as(audiences)
+                    .isEqualTo(Resolution.Rejected.of(RejectReason.MALFORMED_TOKEN));
+        }
 
         String withNumericSubject = claims.replaceFirst("\"sub\":\"[^\"]*\"", "\"sub\":123");
         assertThat(withNumericSubject).isNotEqualTo(claims);
         assertThat(resolver.verify(signedRaw(header, withNumericSubject)))
                 .isEqualTo(Resolution.Rejected.of(RejectReason.MALFORMED_TOKEN));
+    }
+
+    @Test
+    void aHeaderOfJsonNullIsAMalformedTokenNotAnException() throws Exception {
+        resolver(jwksFile(RSA));
+        // "null", "{}", two zero bytes: canonical base64url, so it reaches the parser, which throws on a null header
+        assertThat(resolver.verify("bnVsbA.e30.AA")).isEqualTo(Resolution.Rejected.of(RejectReason.MALFORMED_TOKEN));
     }
 
     /** A compact RS256 JWS of exactly these header and payload texts, signed with {@link #RSA}. */
