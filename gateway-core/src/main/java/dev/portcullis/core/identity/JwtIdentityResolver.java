@@ -321,11 +321,16 @@ public final class JwtIdentityResolver implements AutoCloseable {
 
     /** True when the token's header (its first part) names {@code parameter}, whatever its value, or is unreadable. */
     private static boolean declares(String token, String parameter) {
+        Map<String, Object> header = rawHeader(token);
+        return header == null || header.containsKey(parameter); // nimbus read it already: refusing costs nothing
+    }
+
+    /** The token's header (its first part) as JSON, as written; null when it is not readable as such. */
+    private static @Nullable Map<String, Object> rawHeader(String token) {
         try {
-            String header = new Base64URL(token.substring(0, token.indexOf('.'))).decodeToString();
-            return JSONObjectUtils.parse(header).containsKey(parameter);
+            return JSONObjectUtils.parse(new Base64URL(token.substring(0, token.indexOf('.'))).decodeToString());
         } catch (ParseException | RuntimeException e) {
-            return true; // nimbus parsed it already: refusing what cannot be read again costs nothing
+            return null;
         }
     }
 
@@ -361,12 +366,8 @@ public final class JwtIdentityResolver implements AutoCloseable {
 
     /** True when the header names {@code alg: none} in any case, which nimbus refuses to parse as a JWS. */
     private static boolean declaresNone(String token) {
-        try {
-            String header = new Base64URL(token.substring(0, token.indexOf('.'))).decodeToString();
-            return "none".equalsIgnoreCase(JSONObjectUtils.getString(JSONObjectUtils.parse(header), "alg"));
-        } catch (ParseException | RuntimeException e) {
-            return false;
-        }
+        Map<String, Object> header = rawHeader(token);
+        return header != null && header.get("alg") instanceof String alg && "none".equalsIgnoreCase(alg);
     }
 
     /** The fetch a {@link #verifyAsync} caller may wait for; set by the first verification. */
