@@ -37,9 +37,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.assertj.core.api.SoftAssertions;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -85,7 +83,8 @@ class SpecExplainMatchesLiveIT {
     static String closedFrom;
     static String closedTo;
 
-    private LogCapture access;
+    @RegisterExtension
+    final LogCapture access = LogCapture.eachTest("portcullis.access");
 
     @BeforeAll
     static void setUp() throws Exception {
@@ -108,16 +107,6 @@ class SpecExplainMatchesLiveIT {
         DateTimeFormatter hhmm = DateTimeFormatter.ofPattern("HH:mm").withZone(ZoneOffset.UTC);
         closedFrom = hhmm.format(at.plus(Duration.ofHours(3)));
         closedTo = hhmm.format(at.plus(Duration.ofHours(4)));
-    }
-
-    @BeforeEach
-    void capture() {
-        access = LogCapture.attach("portcullis.access");
-    }
-
-    @AfterEach
-    void release() {
-        access.detach();
     }
 
     // ------------------------------------------------------------------------------------------------ the policies

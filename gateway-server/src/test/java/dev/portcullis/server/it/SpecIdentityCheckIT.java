@@ -34,9 +34,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.assertj.core.api.SoftAssertions;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -132,23 +130,14 @@ class SpecIdentityCheckIT {
     static RSAKey attacker;
     static String jwksFile;
 
-    private LogCapture access;
+    @RegisterExtension
+    final LogCapture access = LogCapture.eachTest("portcullis.access");
 
     @BeforeAll
     static void keys() throws Exception {
         key = JwtMint.rsa("xid-1");
         attacker = JwtMint.rsa("xid-1");
         jwksFile = JwtMint.writeJwks(dir.resolve("jwks.json"), List.of(key));
-    }
-
-    @BeforeEach
-    void capture() {
-        access = LogCapture.attach("portcullis.access");
-    }
-
-    @AfterEach
-    void release() {
-        access.detach();
     }
 
     private static Gateway start() throws Exception {

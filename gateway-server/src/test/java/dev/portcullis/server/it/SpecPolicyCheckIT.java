@@ -29,9 +29,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -57,7 +55,8 @@ class SpecPolicyCheckIT {
     static Path countryDb;
     static Path asnDb;
 
-    private LogCapture access;
+    @RegisterExtension
+    final LogCapture access = LogCapture.eachTest("portcullis.access");
 
     @BeforeAll
     static void setUp() throws Exception {
@@ -76,16 +75,6 @@ class SpecPolicyCheckIT {
         asnDb = MmdbWriter.asns(Map.of("2a02:2e0:3fe::/48", 64501L, "81.2.69.128/25", 64500L))
                 .buildEpoch(Instant.parse("2025-07-15T00:30:00Z"))
                 .write(dir.resolve("asn.mmdb"));
-    }
-
-    @BeforeEach
-    void capture() {
-        access = LogCapture.attach("portcullis.access");
-    }
-
-    @AfterEach
-    void release() {
-        access.detach();
     }
 
     private static final String HEAD = """

@@ -25,9 +25,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -51,22 +49,13 @@ class SpecRateLimitCheckIT {
     static RSAKey key;
     static String jwksFile;
 
-    private LogCapture access;
+    @RegisterExtension
+    final LogCapture access = LogCapture.eachTest("portcullis.access");
 
     @BeforeAll
     static void keys() throws Exception {
         key = JwtMint.rsa("xrate-1");
         jwksFile = JwtMint.writeJwks(dir.resolve("jwks.json"), List.of(key));
-    }
-
-    @BeforeEach
-    void capture() {
-        access = LogCapture.attach("portcullis.access");
-    }
-
-    @AfterEach
-    void release() {
-        access.detach();
     }
 
     private static final String HEAD = """

@@ -9,13 +9,16 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.BeforeEachCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 import org.slf4j.LoggerFactory;
 
 /**
  * Everything one logback logger (and its children) receives between {@link #attach} and {@link #detach}, e.g.
  * the access lines of {@code portcullis.access} (SPEC 4), which are JSON.
  */
-public final class LogCapture extends AppenderBase<ILoggingEvent> {
+public final class LogCapture extends AppenderBase<ILoggingEvent> implements BeforeEachCallback, AfterEachCallback {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -34,6 +37,32 @@ public final class LogCapture extends AppenderBase<ILoggingEvent> {
         capture.start();
         logger.addAppender(capture);
         return capture;
+    }
+
+    /**
+     * A capture of {@code loggerName} for each test of a class, as {@code @RegisterExtension final LogCapture access
+     * = LogCapture.eachTest("portcullis.access")}: attached before each test (with nothing captured yet) and detached
+     * after it.
+     */
+    public static LogCapture eachTest(String loggerName) {
+        Logger logger = (Logger) LoggerFactory.getLogger(loggerName);
+        LogCapture capture = new LogCapture(logger);
+        capture.setContext(logger.getLoggerContext());
+        return capture;
+    }
+
+    @Override
+    public void beforeEach(ExtensionContext context) {
+        synchronized (this) {
+            events.clear();
+        }
+        start();
+        logger.addAppender(this);
+    }
+
+    @Override
+    public void afterEach(ExtensionContext context) {
+        detach();
     }
 
     /** Stops capturing. */
