@@ -66,6 +66,28 @@ public final class AllOf implements RequestMatcher {
         return false;
     }
 
+    /** The first failing condition that fails for want of identity, which need not be the first failing one. */
+    @Override
+    public String explainFailureForWantOfIdentity(AccessRequest request) {
+        for (RequestMatcher matcher : matchers) {
+            if (!matcher.matches(request) && matcher.failsForWantOfIdentity(request)) {
+                return matcher.explainFailureForWantOfIdentity(request);
+            }
+        }
+        return explainFailure(request);
+    }
+
+    /** Every condition, as {@link #explainMatch}, those that hold for want of identity saying so. */
+    @Override
+    public String explainMatchForWantOfIdentity(AccessRequest request) {
+        StringBuilder sb = new StringBuilder();
+        for (RequestMatcher matcher : matchers) {
+            sb.append(sb.length() == 0 ? "" : " and ").append(matcher.holdsForWantOfIdentity(request)
+                    ? matcher.explainMatchForWantOfIdentity(request) : matcher.explainMatch(request));
+        }
+        return sb.toString();
+    }
+
     @Override
     public boolean holdsForWantOfIdentity(AccessRequest request) {
         for (RequestMatcher matcher : matchers) {

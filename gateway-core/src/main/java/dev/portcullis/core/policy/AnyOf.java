@@ -66,6 +66,28 @@ public final class AnyOf implements RequestMatcher {
         return false;
     }
 
+    /** Every branch, as {@link #explainFailure}, those that fail for want of identity saying so. */
+    @Override
+    public String explainFailureForWantOfIdentity(AccessRequest request) {
+        StringBuilder sb = new StringBuilder("none of: ");
+        for (int i = 0; i < matchers.length; i++) {
+            sb.append(i == 0 ? "" : "; ").append(matchers[i].failsForWantOfIdentity(request)
+                    ? matchers[i].explainFailureForWantOfIdentity(request) : matchers[i].explainFailure(request));
+        }
+        return sb.toString();
+    }
+
+    /** The first holding branch, which holds for want of identity as every holding branch then does. */
+    @Override
+    public String explainMatchForWantOfIdentity(AccessRequest request) {
+        for (RequestMatcher matcher : matchers) {
+            if (matcher.matches(request)) {
+                return matcher.explainMatchForWantOfIdentity(request);
+            }
+        }
+        return explainMatch(request);
+    }
+
     /** True when every holding branch holds for want of identity, so that authenticating would break them all. */
     @Override
     public boolean holdsForWantOfIdentity(AccessRequest request) {

@@ -46,6 +46,16 @@ public final class Not implements RequestMatcher {
     }
 
     @Override
+    public String explainFailureForWantOfIdentity(AccessRequest request) {
+        return matcher.explainMatchForWantOfIdentity(request);
+    }
+
+    @Override
+    public String explainMatchForWantOfIdentity(AccessRequest request) {
+        return matcher.explainFailureForWantOfIdentity(request);
+    }
+
+    @Override
     public String toString() {
         return "not(" + matcher + ")";
     }

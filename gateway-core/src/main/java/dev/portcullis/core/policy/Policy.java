@@ -20,10 +20,13 @@ public final class Policy {
      * decision, are built once here, so that evaluating a request that is allowed with no audit
      * outcome allocates nothing; denials and audit records build their reasons on demand.
      *
-     * A failed require is answered 401 instead of the rule's deny status (even 404: the spec
-     * puts the challenge first) when the request is anonymous and the failure is for want of an
-     * identity (RequestMatcher's rules). Deny rules never challenge: authenticating cannot change
-     * an action deny, and the default decision has no predicate that failed.
+     * A failed require is answered 401 instead of the rule's deny status 403 (never instead of
+     * 404, which hides the resource) when the request is anonymous and the failure is for want of an
+     * identity (RequestMatcher's rules). The reason of a 401 names a predicate that needs the
+     * identity, even when a key written before it (ip, countries, schedule) failed too, so that the
+     * log agrees with the status; other denials name the first failing key. Deny rules never
+     * challenge: authenticating cannot change an action deny, and the default decision has no
+     * predicate that failed.
      *
      * With case-insensitive paths (upstream.case_insensitive_paths; the compiler then compiles
      * every glob case-insensitively), the request path is folded once, here, before any rule
@@ -269,15 +272,16 @@ public final class Policy {
         }
         RequestMatcher require = rule.require();
         if (!require.matches(request)) {
-            String reason = "rule " + rule.name() + ": " + require.explainFailure(request);
             // deny_status 404 hides the resource, from anonymous clients too: no 401 that would reveal it
             if (rule.denyStatus() != 404 && request.identity().isAnonymous() && require.failsForWantOfIdentity(request)) {
+                String reason = "rule " + rule.name() + ": " + require.explainFailureForWantOfIdentity(request);
                 RejectReason rejection = request.tokenRejection();
                 return new Decision(Effect.DENY, rule.name(),
                         rejection == null ? reason : reason + " (token rejected: " + rejection.code() + ")",
                         401, outcomes);
             }
-            return new Decision(Effect.DENY, rule.name(), reason, rule.denyStatus(), outcomes);
+            return new Decision(Effect.DENY, rule.name(),
+                    "rule " + rule.name() + ": " + require.explainFailure(request), rule.denyStatus(), outcomes);
         }
         Decision allowed = allowDecisions[index];
         return audit == null ? allowed

@@ -9,13 +9,16 @@ package dev.portcullis.core.policy;
  * <ul>
  *   <li>a failing {@code authenticated: true}, {@code roles}, {@code all_roles} or {@code claims} fails for want of
  *       an identity, and a holding {@code authenticated: false} holds for want of one; no other leaf does either;
- *   <li>a failing {@link AllOf} (the keys of one condition, or {@code all}) fails for want of identity when its
- *       first failing condition does: the one its failure explanation names; a holding one holds for want of
- *       identity when any of its conditions does;
+ *   <li>a failing {@link AllOf} (the keys of one condition, or {@code all}) fails for want of identity when any
+ *       of its failing conditions does, whatever the order of the keys; a holding one holds for want of identity
+ *       when any of its conditions does;
  *   <li>a failing {@link AnyOf} fails for want of identity when any of its branches does, since authenticating
  *       could make that branch hold; a holding one holds for want of identity when every holding branch does;
  *   <li>{@link Not} swaps the two questions: {@code not: {authenticated: false}} fails for want of identity.
  * </ul>
+ * <p>A 401 must name what it asks for: its reason comes from {@link #explainFailureForWantOfIdentity}, which names a
+ * predicate that needs an identity (an anonymous request outside the office and without a role is told "role admin
+ * missing", not "ip ... not in ..."), where {@link #explainFailure} names the first failing condition.
  */
 public sealed interface RequestMatcher
         permits Always, AllOf, AnyOf, Not, PathMatcher, MethodMatcher, HostMatcher, IpMatcher, HeaderMatcher,
@@ -47,6 +50,23 @@ public sealed interface RequestMatcher
      */
     default boolean holdsForWantOfIdentity(AccessRequest request) {
         return false;
+    }
+
+    /**
+     * For a condition that {@linkplain #failsForWantOfIdentity fails for want of identity}: why, naming a predicate
+     * that needs an identity, for the reason of a 401. The leaves that need an identity explain their own failure;
+     * the compositions pass the question down to the conditions that need one.
+     */
+    default String explainFailureForWantOfIdentity(AccessRequest request) {
+        return explainFailure(request);
+    }
+
+    /**
+     * For a condition that {@linkplain #holdsForWantOfIdentity holds for want of identity}: why, naming a predicate
+     * that holds because the request has no identity; what a {@link Not} of it gives as the reason of a 401.
+     */
+    default String explainMatchForWantOfIdentity(AccessRequest request) {
+        return explainMatch(request);
     }
 
     /** The condition every request satisfies. */

@@ -38,6 +38,9 @@ class ExplanationTest {
                 require: { roles: [admin] }
               - name: public
                 match: { paths: ["/public/**"] }
+              - name: office
+                match: { paths: ["/office/**"] }
+                require: { ip: ["10.20.0.0/16"], roles: [admin] }
             """;
 
     private static final Clock AT = Clock.fixed(Instant.parse("2025-03-14T09:30:00Z"), ZoneOffset.UTC);
@@ -127,6 +130,24 @@ class ExplanationTest {
         Map<String, Object> identity = (Map<String, Object>) explanation.toMap().get("identity");
         assertThat(identity).containsEntry("source", "anonymous").containsEntry("subject", null)
                 .containsEntry("roles", List.of()).containsEntry("token_rejected", "token_expired");
+    }
+
+    @Test
+    void aChallengeNamesTheMissingIdentityEvenWhenAnEarlierKeyFailedToo() throws Exception {
+        Identity bob = new Identity("bob", Set.of("user"), Map.of(), IdentitySource.FORWARDED, null);
+
+        Explanation anonymous = explain("GET", "/office/x", "192.0.2.1", Identity.ANONYMOUS, null, false);
+        Explanation identified = explain("GET", "/office/x", "192.0.2.1", bob, null, false);
+
+        assertThat(anonymous.status()).isEqualTo(401);
+        assertThat(anonymous.text())
+                .contains("require fails: ip [10.20.0.0/16] -- ip 192.0.2.1 not in [10.20.0.0/16]")
+                .contains("require fails: roles [admin] -- role admin missing")
+                .contains("-> 401 unauthorized: rule office: role admin missing\n")
+                .contains("decision  401 unauthorized, rule office: rule office: role admin missing\n");
+        assertThat(identified.status()).isEqualTo(403);
+        assertThat(identified.text())
+                .contains("decision  403 forbidden, rule office: rule office: ip 192.0.2.1 not in [10.20.0.0/16]\n");
     }
 
     @Test

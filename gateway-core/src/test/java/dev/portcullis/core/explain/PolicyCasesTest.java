@@ -33,6 +33,9 @@ class PolicyCasesTest {
               - name: api
                 match: { paths: ["/api/**"] }
                 require: { authenticated: true }
+              - name: office
+                match: { paths: ["/office/**"] }
+                require: { ip: ["10.20.0.0/16"], roles: [admin] }
             """;
 
     private static Policy policy() throws Exception {
@@ -107,6 +110,27 @@ class PolicyCasesTest {
         assertThat(second.status()).isEqualTo(200);
         assertThat(second.rule()).isEqualTo("api");
         assertThat(loaded.cases().get(1).passes(second)).isFalse();
+    }
+
+    @Test
+    void aChallengedCaseReportsTheMissingIdentityAndAForbiddenOneTheFirstFailingKey() throws Exception {
+        List<PolicyCase.Outcome> outcomes = run("""
+                cases:
+                  - name: anonymous outside the office is challenged
+                    request: { path: /office/x, ip: 192.0.2.1 }
+                    expect: { status: 401, rule: office }
+                  - name: a user outside the office is forbidden
+                    request: { path: /office/x, ip: 192.0.2.1, roles: [user], subject: bob }
+                    expect: { status: 403, rule: office }
+                  - name: anonymous in the office is challenged
+                    request: { path: /office/x, ip: 10.20.1.5 }
+                    expect: { status: 401, rule: office }
+                """);
+
+        assertThat(outcomes).containsExactly(
+                new PolicyCase.Outcome(401, "office", "rule office: role admin missing"),
+                new PolicyCase.Outcome(403, "office", "rule office: ip 192.0.2.1 not in [10.20.0.0/16]"),
+                new PolicyCase.Outcome(401, "office", "rule office: role admin missing"));
     }
 
     @Test

@@ -213,6 +213,32 @@ class IdentityMatchersTest {
     }
 
     @Test
+    void aFailureForWantOfIdentityIsExplainedByThePredicateThatNeedsOne() {
+        RequestMatcher ipThenRole = AllOf.of(List.of(ip("10.0.0.0/8"), roles("admin")));
+        RequestMatcher ipThenClaim = AllOf.of(List.of(methods("POST"), ip("10.0.0.0/8"), claim("tier", "gold")));
+
+        assertThat(ipThenRole.explainFailure(ANONYMOUS)).isEqualTo("ip 192.0.2.1 not in [10.0.0.0/8]");
+        assertThat(ipThenRole.explainFailureForWantOfIdentity(ANONYMOUS)).isEqualTo("role admin missing");
+        assertThat(ipThenClaim.explainFailureForWantOfIdentity(ANONYMOUS))
+                .isEqualTo("claim tier missing, expected one of [gold]");
+        assertThat(AllOf.of(List.of(ip("10.0.0.0/8"), authenticated(true))).explainFailureForWantOfIdentity(ANONYMOUS))
+                .isEqualTo("not authenticated");
+
+        RequestMatcher officeAdminOrPartner = AnyOf.of(List.of(ipThenRole, roles("partner"), methods("POST")));
+        assertThat(officeAdminOrPartner.explainFailureForWantOfIdentity(ANONYMOUS))
+                .isEqualTo("none of: role admin missing; role partner missing; method GET not in [POST]");
+
+        // not: {not: ...} asks the inner condition the same question
+        RequestMatcher twiceNegated = Not.of(Not.of(ipThenRole));
+        assertThat(twiceNegated.failsForWantOfIdentity(ANONYMOUS)).isTrue();
+        assertThat(twiceNegated.explainFailure(ANONYMOUS)).isEqualTo("ip 192.0.2.1 not in [10.0.0.0/8]");
+        assertThat(twiceNegated.explainFailureForWantOfIdentity(ANONYMOUS)).isEqualTo("role admin missing");
+        RequestMatcher notGuestPost = Not.of(AllOf.of(List.of(methods("POST"), authenticated(false))));
+        assertThat(notGuestPost.explainFailureForWantOfIdentity(request("POST", "/").build()))
+                .isEqualTo("method POST in [POST] and not authenticated");
+    }
+
+    @Test
     void notSwapsTheQuestions() {
         RequestMatcher notGuest = Not.of(authenticated(false));
         RequestMatcher notAdmin = Not.of(roles("admin"));

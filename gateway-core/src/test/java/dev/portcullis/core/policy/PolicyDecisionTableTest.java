@@ -74,6 +74,8 @@ class PolicyDecisionTableTest {
             allow("login-page", paths("/login"), authenticated(false)),
             allow("delete-users", all(paths("/api/users/*"), methods("DELETE")), roles("admin")),
             allow("office-admin", paths("/admin/**"), all(ip("10.20.0.0/16"), roles("admin", "ops"))),
+            allow("office-ops", paths("/ops/**"), AnyOf.of(List.of(all(ip("10.20.0.0/16"), roles("ops")),
+                    Not.of(all(ip("10.30.0.0/16"), authenticated(false)))))),
             new Rule("billing", paths("/billing/**"),
                     all(allRoles("billing", "staff"), claim("org.tenant", "acme", "globex")), ALLOW, 404, Mode.ENFORCE),
             allow("eng", paths("/eng/**"), claim("groups", "eng")),
@@ -191,17 +193,27 @@ class PolicyDecisionTableTest {
                         "allowed by rule delete-users"),
                 row(IDENTITY, request("DELETE", "/api/users/7").as(forwarded("ops-bot", "admin")), ALLOW,
                         "delete-users", 200, "allowed by rule delete-users"),
-                // the first failing predicate decides: a wrong IP is 403 even for an anonymous request
-                // anonymous and outside the office: the missing identity is reason enough to ask for it
+                // anonymous and outside the office: the missing identity is reason enough to ask for it, and the
+                // 401's reason names it, not the ip written before it; an identity is told the first failing key
                 row(IDENTITY, get("/admin/x"), DENY, "office-admin", 401,
+                        "rule office-admin: none of roles [admin, ops] present"),
+                row(IDENTITY, get("/admin/x").rejected(RejectReason.BAD_SIGNATURE), DENY, "office-admin", 401,
+                        "rule office-admin: none of roles [admin, ops] present (token rejected: bad_signature)"),
+                row(IDENTITY, get("/admin/x").as(ALICE), DENY, "office-admin", 403,
                         "rule office-admin: ip 192.0.2.1 not in [10.20.0.0/16]"),
                 row(IDENTITY, get("/admin/x").ip("10.20.1.1"), DENY, "office-admin", 401,
                         "rule office-admin: none of roles [admin, ops] present"),
                 row(IDENTITY, get("/admin/x").ip("10.20.1.1").as(ALICE), DENY, "office-admin", 403,
                         "rule office-admin: none of roles [admin, ops] present"),
+                // the same inside any and not: each branch that needs an identity names it
+                row(IDENTITY, get("/ops/x").ip("10.30.1.1"), DENY, "office-ops", 401,
+                        "rule office-ops: none of: role ops missing; ip 10.30.1.1 in [10.30.0.0/16] and not "
+                                + "authenticated"),
+                row(IDENTITY, get("/ops/x").ip("10.30.1.1").as(BOB), ALLOW, "office-ops", 200,
+                        "allowed by rule office-ops"),
                 row(IDENTITY, get("/admin/x").ip("10.20.1.1").as(forwarded("carol", "ops")), ALLOW, "office-admin",
                         200, "allowed by rule office-admin"),
-                // all_roles and claims (nested path); 401 comes before deny_status 404
+                // all_roles and claims (nested path)
                 // deny_status 404 hides the resource from anonymous clients too (no revealing 401)
                 row(IDENTITY, get("/billing/q1"), DENY, "billing", 404,
                         "rule billing: roles [billing, staff] all required, missing billing, staff"),

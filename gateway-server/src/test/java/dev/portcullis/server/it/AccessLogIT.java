@@ -204,6 +204,22 @@ class AccessLogIT {
     }
 
     @Test
+    void challengeReasonNamesTheMissingIdentityNotAnEarlierFailingIp() throws Exception {
+        Gateway gw = start();
+        String token = JwtMint.sign(key, JWSAlgorithm.RS256, JwtMint.claims("bob", "reader").build());
+
+        RawResponse anonymous = RawHttp.exchange(gw.port(), get(gw, "/office/x"));
+        RawResponse identified = RawHttp.exchange(gw.port(), get(gw, "/office/x", "Authorization: Bearer " + token));
+
+        assertThat(anonymous.status()).isEqualTo(401);
+        assertThat(lineFor(anonymous.header("X-Request-Id").orElseThrow()).get("reason").asText())
+                .isEqualTo("rule office: role admin missing");
+        assertThat(identified.status()).isEqualTo(403);
+        assertThat(lineFor(identified.header("X-Request-Id").orElseThrow()).get("reason").asText())
+                .isEqualTo("rule office: ip 127.0.0.1 not in [10.20.0.0/16]");
+    }
+
+    @Test
     void prePolicyRejectionLogsNullRuleAndNoQuery() throws Exception {
         Gateway gw = start();
         String token = JwtMint.sign(key, JWSAlgorithm.RS256, JwtMint.claims("carol", "admin").build());
