@@ -174,6 +174,9 @@ class GatewayMetricsTest {
         assertThat(scrape).contains("portcullis_config_reloads_total{result=\"failure\"} 0")
                 .contains("portcullis_jwt_verifications_total{result=\"valid\"} 0")
                 .contains("jvm_memory_used_bytes")
+                .contains("jvm_gc_collection_seconds_count{gc=")
+                .contains("jvm_gc_max_data_size_bytes")
+                .doesNotContain("jvm_gc_pause") // no JMX notification per collection (JvmGcScrapeMetrics)
                 .contains("netty_direct_memory_used_bytes")
                 .contains("netty_allocator_memory_used_bytes{allocator=");
     }
