@@ -3,6 +3,7 @@ package dev.portcullis.core.decision;
 import dev.portcullis.core.geo.GeoLookup;
 import dev.portcullis.core.identity.Identity;
 import dev.portcullis.core.identity.IdentityChain;
+import dev.portcullis.core.identity.KeyWait;
 import dev.portcullis.core.identity.RejectReason;
 import dev.portcullis.core.identity.Resolution;
 import dev.portcullis.core.policy.AccessRequest;
@@ -89,12 +90,12 @@ public final class DecisionStep {
     /** Decides {@code facts}, or says what to wait for first (a key fetch, or the shared rate limit store). */
     public Verdict decide(RequestFacts facts) {
         Resolution bearer = identity.verifyBearer(facts.authorization());
-        CompletableFuture<Resolution> later = identity.afterKeyFetch(facts.authorization(), bearer);
-        if (later != null) {
-            if (!later.isDone()) {
-                return new Verdict.AwaitingKeys(later, bearer);
+        KeyWait wait = identity.afterKeyFetch(facts.authorization(), bearer);
+        if (wait != null) {
+            if (!wait.landed().isDone()) {
+                return new Verdict.AwaitingKeys(wait);
             }
-            bearer = later.getNow(bearer);
+            bearer = wait.settle();
         }
         return afterKeys(facts, bearer);
     }

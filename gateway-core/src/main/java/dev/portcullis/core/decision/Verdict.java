@@ -1,8 +1,8 @@
 package dev.portcullis.core.decision;
 
 import dev.portcullis.core.identity.Identity;
+import dev.portcullis.core.identity.KeyWait;
 import dev.portcullis.core.identity.RejectReason;
-import dev.portcullis.core.identity.Resolution;
 import dev.portcullis.core.policy.Decision;
 import dev.portcullis.core.policy.Effect;
 import dev.portcullis.core.ratelimit.RateLimitResult;
@@ -38,14 +38,18 @@ public sealed interface Verdict permits Verdict.Decided, Verdict.AwaitingKeys, V
     }
 
     /**
-     * The token's key is not known yet and a fetch is on its way: once {@code keys} completes (or the
-     * caller stops waiting, with {@code meanwhile}), pass the resolution to {@link DecisionStep#decide(RequestFacts,
-     * Resolution)}.
+     * The token's key is not known yet and a fetch is on its way: once {@code keys.landed()} completes, or the
+     * caller stops waiting first, pass {@code keys.settle()} to {@link DecisionStep#afterKeys}; a request dropped
+     * without a decision (its client gone) is {@linkplain KeyWait#abandon() abandoned}. Either counts the token once.
      *
-     * @param keys the token's verification once the fetch has landed; may complete on a background thread
-     * @param meanwhile the resolution to decide with if the caller stops waiting first
+     * @param keys the token's wait for the key fetch
      */
-    record AwaitingKeys(CompletableFuture<Resolution> keys, Resolution meanwhile) implements Verdict {}
+    record AwaitingKeys(KeyWait keys) implements Verdict {
+        /** Rejects a null wait. */
+        public AwaitingKeys {
+            Objects.requireNonNull(keys, "keys");
+        }
+    }
 
     /**
      * The rule allows the request and its limiter's bucket lives in the shared store: once {@code answer}

@@ -11,7 +11,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -62,14 +61,12 @@ public final class IdentityChain {
     }
 
     /**
-     * When {@code now} rejected the token only because its key is not known yet, the verification
-     * that completes once the key fetch it triggered has landed; null when there is nothing to wait for.
+     * When {@code now} rejected the token only because its key is not known yet, the wait for the key fetch it
+     * triggered: the request is decided with {@link KeyWait#settle()}, which counts the token, or
+     * {@link KeyWait#abandon()}ed; null when there is nothing to wait for ({@code now} was counted).
      */
-    public @Nullable CompletableFuture<Resolution> afterKeyFetch(@Nullable String authorization, Resolution now) {
-        if (jwt == null || authorization == null || !JwtIdentityResolver.awaitsKey(now)) {
-            return null;
-        }
-        return jwt.resolveAsync(authorization);
+    public @Nullable KeyWait afterKeyFetch(@Nullable String authorization, Resolution now) {
+        return jwt == null || authorization == null ? null : jwt.afterKeyFetch(authorization, now);
     }
 
     /** The identity of a request whose bearer token resolved to {@code bearer}, arriving from {@code peer}. */

@@ -47,7 +47,8 @@ public final class JwtIdentityResolver implements AutoCloseable {
      * (the provider each iss picks), KeyProviders (loading each provider's key source), SignatureTrial
      * (key selection and signature), TokenClaimsCheck (the checks after the signature, and the
      * Identity), BearerTokens (the Authorization header), JwtCounters (the counts, continued by the
-     * resolver of the next generation).
+     * resolver of the next generation), KeyWait (a token waiting for its key fetch, counted when its
+     * request is settled: one count per presented token).
      */
 
     /** Tokens longer than this many characters are rejected without being parsed. */
@@ -128,15 +129,25 @@ public final class JwtIdentityResolver implements AutoCloseable {
         }
         // read in place: a cache hit, nearly every request, never copies the token out of the header value
         Resolution result = verify(authorization, start, BearerTokens.tokenEnd(authorization), null);
-        // a token refused only for want of its key is verified again once the key fetch has landed
-        // (IdentityChain.afterKeyFetch, resolveAsync), and that verification counts the request's outcome
+        // a token refused only for want of its key is counted when its request is settled (afterKeyFetch, KeyWait)
         return awaitsKey(result) ? result : counters.count(result);
     }
 
-    /** True for the rejections that {@link #resolveAsync} verifies again after a key fetch. */
+    /** True for the rejections that {@link #afterKeyFetch} verifies again after a key fetch. */
     static boolean awaitsKey(Resolution resolution) {
         return resolution instanceof Resolution.Rejected rejected
                 && (rejected.reason() == RejectReason.UNKNOWN_KID || rejected.reason() == RejectReason.NO_KEY_SOURCE);
+    }
+
+    /**
+     * When {@link #resolve} gave {@code now}, a rejection only for want of the token's key (which it did not count),
+     * the wait for the key fetch that the token started: its request is decided, and the token counted, with what
+     * {@link KeyWait#settle()} returns (or {@link KeyWait#abandon()} counts). Null, and nothing to count, otherwise.
+     */
+    public @Nullable KeyWait afterKeyFetch(@Nullable String authorization, Resolution now) {
+        // a copy of the token is fine here: this runs only after a token's key was missing
+        String token = BearerTokens.parse(authorization);
+        return token == null || !awaitsKey(now) ? null : keyWait(token, now);
     }
 
     /** As {@link #resolve}, through {@link #verifyAsync}. */
@@ -157,17 +168,12 @@ public final class JwtIdentityResolver implements AutoCloseable {
 
     /**
      * Verifies a bearer token; when its key is missing and a refetch is running (or may start now), the
-     * future completes after that fetch, with the token verified against the new keys. Otherwise it is
-     * already complete. Dependent actions may run on the scheduler's thread.
+     * future completes after that fetch, with the token verified against the new keys, and counts that
+     * outcome. Otherwise it is already complete. Dependent actions may run on a background thread.
      */
     public CompletableFuture<Resolution> verifyAsync(String token) {
-        Pending pending = new Pending();
-        Resolution first = verify(token, pending);
-        CompletableFuture<Void> fetch = pending.fetch;
-        if (fetch == null) {
-            return CompletableFuture.completedFuture(counters.count(first));
-        }
-        return fetch.handle((ignored, error) -> counters.count(verify(token, null)));
+        KeyWait wait = keyWait(token, null);
+        return wait.landed().thenApply(ignored -> wait.settle());
     }
 
     /** Fetches every {@code jwks_url} now (joining running fetches); completes when all have landed or failed. */
@@ -357,6 +363,19 @@ public final class JwtIdentityResolver implements AutoCloseable {
         return aud == null || aud instanceof String;
     }
 
+    /**
+     * Verifies {@code token} again, joining the key fetch that its missing key starts (or that is running); the
+     * wait's {@code meanwhile} is {@code now}, or this verification when null. Counts nothing.
+     */
+    private KeyWait keyWait(String token, @Nullable Resolution now) {
+        Pending pending = new Pending();
+        Resolution first = verify(token, pending);
+        CompletableFuture<Void> fetch = pending.fetch;
+        CompletableFuture<Resolution> landed = fetch == null ? CompletableFuture.completedFuture(first)
+                : fetch.handle((ignored, error) -> verify(token, null));
+        return new KeyWait(landed, now != null ? now : first, counters);
+    }
+
     private static void keyMissing(JwtProvider provider, @Nullable Pending pending) {
         CompletableFuture<Void> fetch = provider.keys.keyMissing();
         if (pending != null) {
@@ -370,7 +389,7 @@ public final class JwtIdentityResolver implements AutoCloseable {
         return header != null && header.get("alg") instanceof String alg && "none".equalsIgnoreCase(alg);
     }
 
-    /** The fetch a {@link #verifyAsync} caller may wait for; set by the first verification. */
+    /** The fetch a {@link KeyWait} may wait for; set by the verification that found the key missing. */
     private static final class Pending {
         @Nullable CompletableFuture<Void> fetch;
     }

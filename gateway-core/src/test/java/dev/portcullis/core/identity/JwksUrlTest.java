@@ -136,6 +136,93 @@ class JwksUrlTest {
         assertThat(resolver.rejectedCount(RejectReason.UNKNOWN_KID)).isZero();
     }
 
+    /**
+     * SPEC 5: one count per presented token, the outcome its request was settled with. The refetch is held, so that
+     * the request stops waiting first (header_timeout): it is answered with unknown_kid, counted then, and the
+     * verification that lands afterwards (which would admit it) counts nothing.
+     */
+    @Test
+    void aRefetchLandingAfterItsRequestWasSettledCountsNothing() throws Exception {
+        JwtIdentityResolver resolver = loaded(100);
+        server.serve(TestTokens.jwks(KEY_A, KEY_B));
+        server.hold();
+        String authorization = "Bearer " + token(KEY_B);
+
+        Resolution now = resolver.resolve(authorization);
+        KeyWait wait = resolver.afterKeyFetch(authorization, now);
+
+        assertThat(now).isEqualTo(Resolution.Rejected.of(RejectReason.UNKNOWN_KID));
+        assertThat(wait).isNotNull();
+        assertThat(wait.landed()).as("the refetch is held").isNotDone();
+        assertThat(resolver.rejectedCount(RejectReason.UNKNOWN_KID)).as("nothing counted while waiting").isZero();
+
+        assertThat(wait.settle()).as("the wait ended first").isEqualTo(now);
+        assertThat(resolver.rejectedCount(RejectReason.UNKNOWN_KID)).isEqualTo(1);
+
+        server.release();
+        assertThat(wait.landed().get(5, TimeUnit.SECONDS)).isInstanceOf(Resolution.Resolved.class);
+        assertThat(wait.settle()).as("settled once").isEqualTo(now);
+        wait.abandon();
+        assertThat(resolver.resolvedCount()).as("the late verification counts nothing").isZero();
+        assertThat(resolver.rejectedCount(RejectReason.UNKNOWN_KID)).isEqualTo(1);
+
+        // the next request with the same token finds the key: one more token, one more count
+        assertThat(resolver.resolve(authorization)).isInstanceOf(Resolution.Resolved.class);
+        assertThat(resolver.resolvedCount()).isEqualTo(1);
+    }
+
+    /** The other order: the refetch lands while the request waits; it is settled with, and counted as, valid. */
+    @Test
+    void aRefetchLandingWhileItsRequestWaitsIsCountedOnceAsSettled() throws Exception {
+        JwtIdentityResolver resolver = loaded(100);
+        server.serve(TestTokens.jwks(KEY_A, KEY_B));
+        server.hold();
+        String authorization = "Bearer " + token(KEY_B);
+        Resolution now = resolver.resolve(authorization);
+        KeyWait wait = resolver.afterKeyFetch(authorization, now);
+        assertThat(wait).isNotNull();
+
+        server.release();
+        Resolution landed = wait.landed().get(5, TimeUnit.SECONDS);
+
+        assertThat(landed).isInstanceOf(Resolution.Resolved.class);
+        assertThat(resolver.resolvedCount()).as("landing alone counts nothing").isZero();
+        assertThat(wait.settle()).isEqualTo(landed);
+        wait.abandon(); // a connection closing after the answer
+        assertThat(wait.settle()).isEqualTo(landed);
+        assertThat(resolver.resolvedCount()).isEqualTo(1);
+        assertThat(resolver.rejectedCount(RejectReason.UNKNOWN_KID)).isZero();
+    }
+
+    /** A request whose client left while it waited counts the rejection it waited with, and nothing after. */
+    @Test
+    void anAbandonedWaitCountsTheRejectionItWaitedWith() throws Exception {
+        JwtIdentityResolver resolver = loaded(100);
+        server.serve(TestTokens.jwks(KEY_A, KEY_B));
+        server.hold();
+        String authorization = "Bearer " + token(KEY_B);
+        KeyWait wait = resolver.afterKeyFetch(authorization, resolver.resolve(authorization));
+        assertThat(wait).isNotNull();
+
+        wait.abandon();
+        server.release();
+        wait.landed().get(5, TimeUnit.SECONDS);
+
+        assertThat(resolver.rejectedCount(RejectReason.UNKNOWN_KID)).isEqualTo(1);
+        assertThat(resolver.resolvedCount()).isZero();
+    }
+
+    @Test
+    void noWaitForATokenThatWasCountedAlready() throws Exception {
+        JwtIdentityResolver resolver = loaded(100);
+        String authorization = "Bearer " + token(KEY_A);
+        Resolution now = resolver.resolve(authorization);
+
+        assertThat(now).isInstanceOf(Resolution.Resolved.class);
+        assertThat(resolver.afterKeyFetch(authorization, now)).isNull();
+        assertThat(resolver.resolvedCount()).isEqualTo(1);
+    }
+
     @Test
     void rejectsRemovedKeyAfterTheNextRefresh() throws Exception {
         JwtIdentityResolver resolver = loaded(100);

@@ -9,6 +9,7 @@ import dev.portcullis.core.explain.Explanation;
 import dev.portcullis.core.http.TargetResult;
 import dev.portcullis.core.identity.Identity;
 import dev.portcullis.core.identity.IdentityChain;
+import dev.portcullis.core.identity.KeyWait;
 import dev.portcullis.core.identity.RejectReason;
 import dev.portcullis.core.identity.Resolution;
 import dev.portcullis.core.net.IpAddress;
@@ -131,10 +132,10 @@ final class ExplainCommand implements Callable<Integer> {
             await(snapshot.jwt().refreshKeys());
         }
         Resolution bearer = chain.verifyBearer(authorization);
-        CompletableFuture<Resolution> later = chain.afterKeyFetch(authorization, bearer);
-        if (later != null) {
-            Resolution fetched = await(later);
-            bearer = fetched == null ? bearer : fetched;
+        KeyWait wait = chain.afterKeyFetch(authorization, bearer);
+        if (wait != null) {
+            await(wait.landed());
+            bearer = wait.settle(); // what landed, or (not in time) the rejection it waited with
         }
         RejectReason rejection = bearer instanceof Resolution.Rejected rejected ? rejected.reason() : null;
         Identity identity = chain.identity(bearer, requestHeaders, address);

@@ -1,7 +1,7 @@
 package dev.portcullis.server.pipeline;
 
 import dev.portcullis.core.decision.Verdict;
-import dev.portcullis.core.identity.Resolution;
+import dev.portcullis.core.identity.KeyWait;
 import dev.portcullis.server.exchange.ConnectionState;
 import dev.portcullis.server.exchange.Exchange;
 import dev.portcullis.server.exchange.GatewayResponses;
@@ -35,6 +35,7 @@ final class AccessControlHandler extends ChannelInboundHandlerAdapter {
     private final ConnectionState state;
     private boolean forwarding;
     private @Nullable AdmittedRequest waiting;
+    private @Nullable KeyWait keyWait;
     private long waits;
     private final ArrayDeque<HttpContent> held = new ArrayDeque<>();
 
@@ -110,39 +111,50 @@ final class AccessControlHandler extends ChannelInboundHandlerAdapter {
      * A token whose kid is not in the key set started a JWKS refetch (single-flight, at most one per
      * 30 s). Rather than answer 401 while the new key is on its way, the request waits for that fetch,
      * bounded by limits.header_timeout: reading pauses, body parts that were already decoded are held,
-     * and the decision is taken on the event loop when the fetch lands (or the wait ends).
+     * and the decision is taken on the event loop when the fetch lands (or the wait ends), with what
+     * KeyWait.settle gives: the token's outcome is counted there, once, so a fetch landing after a
+     * timeout counts nothing, and a request dropped with its connection counts the rejection it waited with.
      */
     private void awaitKeys(ChannelHandlerContext ctx, AdmittedRequest admitted, Verdict.AwaitingKeys awaiting) {
         long wait = ++waits;
         waiting = admitted;
+        KeyWait keys = awaiting.keys();
+        keyWait = keys;
         state.pause(ConnectionState.Pause.IDENTITY);
         long maxWaitNanos = admitted.snapshot().config().limits().headerTimeout().toNanos();
         ScheduledFuture<?> timeout = ctx.executor().schedule(
-                () -> resume(ctx, wait, awaiting.meanwhile(), null), maxWaitNanos, TimeUnit.NANOSECONDS);
-        awaiting.keys().whenComplete((resolution, error) -> ctx.executor().execute(() -> {
+                () -> resume(ctx, wait, keys, null), maxWaitNanos, TimeUnit.NANOSECONDS);
+        keys.landed().whenComplete((landed, error) -> ctx.executor().execute(() -> {
             timeout.cancel(false);
-            resume(ctx, wait, resolution != null ? resolution : awaiting.meanwhile(), null);
+            resume(ctx, wait, keys, null);
         }));
     }
 
-    /** Decides a held request with its token's {@code resolution}, or acts on its rate-limited {@code decided}. */
-    private void resume(ChannelHandlerContext ctx, long wait, @Nullable Resolution resolution,
+    /**
+     * Decides a held request with its token's settled key wait, or acts on its rate-limited {@code decided};
+     * nothing when the request was settled or dropped already.
+     */
+    private void resume(ChannelHandlerContext ctx, long wait, @Nullable KeyWait keys,
             Verdict.@Nullable Decided decided) {
         AdmittedRequest admitted = waiting;
         if (admitted == null || wait != waits) {
             return;
         }
         waiting = null;
+        keyWait = null;
         state.resume(ConnectionState.Pause.IDENTITY);
         if (!ctx.channel().isActive()) {
+            if (keys != null) {
+                keys.abandon();
+            }
             ReferenceCountUtil.release(admitted.request());
             releaseHeld();
             return;
         }
         boolean handedOver = false;
         try {
-            Verdict verdict = decided != null ? decided
-                    : admitted.snapshot().decisions().afterKeys(admitted.facts(), Objects.requireNonNull(resolution));
+            Verdict verdict = decided != null ? decided : admitted.snapshot().decisions()
+                    .afterKeys(admitted.facts(), Objects.requireNonNull(keys).settle());
             handedOver = actOrWait(ctx, admitted, verdict);
             HttpContent part;
             while (waiting == null && (part = held.poll()) != null) {
@@ -202,7 +214,12 @@ final class AccessControlHandler extends ChannelInboundHandlerAdapter {
 
     private void dropWaiting() {
         AdmittedRequest admitted = waiting;
+        KeyWait keys = keyWait;
         waiting = null;
+        keyWait = null;
+        if (keys != null) {
+            keys.abandon();
+        }
         if (admitted != null) {
             ReferenceCountUtil.release(admitted.request());
         }

@@ -7,15 +7,20 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.jwk.RSAKey;
 import dev.portcullis.server.it.support.GatewayHarness;
+import dev.portcullis.server.it.support.GatewayHarness.Gateway;
 import dev.portcullis.server.it.support.JwksServer;
 import dev.portcullis.server.it.support.JwtAssertions;
 import dev.portcullis.server.it.support.JwtMint;
 import dev.portcullis.server.it.support.Probe;
+import dev.portcullis.server.it.support.PrometheusText;
 import dev.portcullis.server.it.support.RawHttp.RawResponse;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -27,8 +32,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * SPEC 3 jwks_url / jwks_refresh: keys fetched from a JWKS endpoint, rotation without restart, a removed
- * key rejected after a refresh, recovery when the endpoint comes up late, and unknown-kid refetches
- * limited to one per 30 s.
+ * key rejected after a refresh, recovery when the endpoint comes up late, unknown-kid refetches
+ * limited to one per 30 s, and (SPEC 5) how a request that waited for such a refetch is counted.
  */
 @Timeout(value = 150, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class IdentityJwksUrlIT {
@@ -158,5 +163,64 @@ class IdentityJwksUrlIT {
                     .isLessThanOrEqualTo(2);
             p.allowed("/admin/x", bearer(token(k1, "one")));
         }
+    }
+
+    /**
+     * SPEC 5: portcullis_jwt_verifications_total counts one result per presented token, the one its request was
+     * answered with. A new kid whose refetch is held past limits.header_timeout (1 s) is answered 401 and counted
+     * unknown_kid; the refetch that lands afterwards, which would have admitted it, counts nothing (it used to count
+     * valid for that 401). The same token sent again is admitted and counted valid.
+     */
+    @Test
+    void aRefetchLandingAfterTheHeaderTimeoutCountsWhatTheRequestWasAnswered() throws Exception {
+        try (JwksServer jwks = JwksServer.start(List.of(k1))) {
+            Gateway gw = harness.start("identity-jwks-url-held.yaml",
+                    Map.of("JWKS_PORT", Integer.toString(jwks.port())));
+            Probe p = new Probe(harness, gw);
+            awaitStatus(p, token(k1, "one"), 200, Duration.ofSeconds(15));
+            jwks.addKey(k2);
+            jwks.hold();
+            PrometheusText before = scrape(gw);
+            String late = token(k2, "late");
+
+            long start = System.nanoTime();
+            JwtAssertions.unauthorized(harness, p, true, "/admin/x", bearer(late));
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).as("answered once header_timeout ended the wait")
+                    .isGreaterThanOrEqualTo(Duration.ofMillis(900));
+            assertThat(jwtDelta(before, scrape(gw))).as("counted when answered").isEqualTo(Map.of("unknown_kid", 1.0));
+
+            jwks.release();
+            long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+            while (scrape(gw).valueOrZero("portcullis_jwks_keys", Map.of("provider", JwtMint.ISSUER)) < 2) {
+                assertThat(System.nanoTime()).as("the held refetch lands").isLessThan(deadline);
+                Thread.sleep(50);
+            }
+            Thread.sleep(200); // the verification after the refetch runs just after its keys are installed
+            assertThat(jwtDelta(before, scrape(gw))).as("the refetch landing late counts nothing")
+                    .isEqualTo(Map.of("unknown_kid", 1.0));
+
+            p.allowed("/admin/x", bearer(late));
+            assertThat(jwtDelta(before, scrape(gw))).as("one count per presented token")
+                    .isEqualTo(Map.of("unknown_kid", 1.0, "valid", 1.0));
+        }
+    }
+
+    private static PrometheusText scrape(Gateway gw) throws Exception {
+        HttpResponse<String> r = harness.client().send(HttpRequest.newBuilder(gw.adminUri("/metrics"))
+                .timeout(Duration.ofSeconds(10)).GET().build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(200);
+        return PrometheusText.parse(r.body());
+    }
+
+    /** The portcullis_jwt_verifications_total results that moved since {@code before}, by how much. */
+    private static Map<String, Double> jwtDelta(PrometheusText before, PrometheusText after) {
+        Map<String, Double> moved = new TreeMap<>();
+        for (PrometheusText.Sample s : after.samples("portcullis_jwt_verifications_total")) {
+            double d = s.value() - before.valueOrZero("portcullis_jwt_verifications_total", s.labels());
+            if (d != 0) {
+                moved.put(s.labels().get("result"), d);
+            }
+        }
+        return moved;
     }
 }

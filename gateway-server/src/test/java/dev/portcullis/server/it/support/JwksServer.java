@@ -9,14 +9,15 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A tiny JWKS endpoint on loopback ({@code GET /jwks.json}) whose key set a test can change and whose
- * fetch count it can read.
+ * A tiny JWKS endpoint on loopback ({@code GET /jwks.json}) whose key set a test can change, whose
+ * fetch count it can read, and whose answers it can hold back (a fetch that stays in flight).
  */
 public final class JwksServer implements AutoCloseable {
 
@@ -26,6 +27,7 @@ public final class JwksServer implements AutoCloseable {
     private final ExecutorService executor;
     private final AtomicInteger fetches = new AtomicInteger();
     private volatile List<JWK> keys;
+    private volatile CountDownLatch gate = new CountDownLatch(0);
 
     private JwksServer(int port, List<? extends JWK> initial) throws IOException {
         keys = List.copyOf(initial);
@@ -39,6 +41,7 @@ public final class JwksServer implements AutoCloseable {
         server.createContext(PATH, exchange -> {
             try (exchange) {
                 fetches.incrementAndGet();
+                awaitGate();
                 byte[] body = JwtMint.jwksJson(keys).getBytes(StandardCharsets.UTF_8);
                 exchange.getResponseHeaders().set("Content-Type", "application/json");
                 exchange.getResponseHeaders().set("Cache-Control", "no-store");
@@ -70,6 +73,24 @@ public final class JwksServer implements AutoCloseable {
         return fetches.get();
     }
 
+    /** Fetches received from now on are answered only once {@link #release()} is called (at most 30 s later). */
+    public void hold() {
+        gate = new CountDownLatch(1);
+    }
+
+    /** Answers the fetches held by {@link #hold()}, and every later one at once. */
+    public void release() {
+        gate.countDown();
+    }
+
+    private void awaitGate() {
+        try {
+            gate.await(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /** Replaces the key set atomically. */
     public synchronized void setKeys(List<? extends JWK> newKeys) {
         keys = List.copyOf(newKeys);
@@ -89,6 +110,7 @@ public final class JwksServer implements AutoCloseable {
 
     @Override
     public void close() {
+        release();
         server.stop(0);
         executor.shutdownNow();
         try {
