@@ -1,5 +1,6 @@
 package dev.portcullis.core.http;
 
+import dev.portcullis.core.net.IpAddress;
 import java.util.Locale;
 
 /** How the gateway reads the method and Host of a request head, shared by the server and the offline commands. */
@@ -18,6 +19,67 @@ public final class RequestHead {
             }
         }
         return true;
+    }
+
+    /**
+     * Whether a Host value (or an absolute-form target's authority) is one host and an optional port, so that the
+     * policy and the upstream cannot read it differently: {@code name[:port]} where the name is made of letters,
+     * digits, {@code - . _ ~} (no percent-encoding, no {@code ,;!$&'()*+=} sub-delimiters, which RFC 3986 allows in
+     * a reg-name but no DNS name holds: {@code a,b} could be read as a list and {@code a%2e} decoded), or
+     * {@code [IPv6][:port]}; the port is at most five digits up to 65535, or empty as RFC 3986 permits. Anything
+     * else, such as {@code host:80:80}, {@code host:http} or {@code [name]}, is refused (RFC 9112 3.2: 400).
+     */
+    public static boolean isValidAuthority(String authority) {
+        int n = authority.length();
+        int portStart;
+        if (n > 0 && authority.charAt(0) == '[') {
+            int close = authority.indexOf(']');
+            IpAddress literal = close > 1 ? IpAddress.parseOrNull(authority, 1, close) : null;
+            int colon = authority.indexOf(':');
+            if (literal == null || colon < 0 || colon > close) { // an IPv6 literal, not [10.0.0.1]
+                return false;
+            }
+            if (close + 1 == n) {
+                return true;
+            }
+            if (authority.charAt(close + 1) != ':') {
+                return false;
+            }
+            portStart = close + 2;
+        } else {
+            int colon = authority.indexOf(':');
+            int nameEnd = colon < 0 ? n : colon;
+            if (nameEnd == 0) {
+                return false;
+            }
+            for (int i = 0; i < nameEnd; i++) {
+                if (!isNameChar(authority.charAt(i))) {
+                    return false;
+                }
+            }
+            if (colon < 0) {
+                return true;
+            }
+            portStart = colon + 1;
+        }
+        int digits = n - portStart;
+        if (digits > 5) {
+            return false;
+        }
+        int port = 0;
+        for (int i = portStart; i < n; i++) {
+            char c = authority.charAt(i);
+            if (c < '0' || c > '9') {
+                return false;
+            }
+            port = port * 10 + (c - '0');
+        }
+        return port <= 65535;
+    }
+
+    private static boolean isNameChar(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.'
+                || c == '_' || c == '~';
     }
 
     /** The Host as policies see it: port removed, lower case; allocates only when it changes the text. */

@@ -88,6 +88,7 @@ public final class RequestTarget {
         int continuations = 0;
         int lower = 0x80;
         int upper = 0xBF;
+        boolean c1 = false; // the escape before was %C2, the lead byte of U+0080-U+00BF
         int segmentStart = start + 1;
         for (int i = start + 1; i <= end; i++) {
             char c = i < end ? s.charAt(i) : '/';
@@ -118,12 +119,17 @@ public final class RequestTarget {
                     if (b < lower || b > upper) {
                         return Rejected.INVALID_UTF8;
                     }
+                    if (c1 && b < 0xA0) {
+                        return Rejected.ENCODED_CONTROL; // U+0080-U+009F, the C1 controls
+                    }
+                    c1 = false;
                     continuations--;
                     lower = 0x80;
                     upper = 0xBF;
                 } else if (b >= 0x80) {
                     if (b >= 0xC2 && b <= 0xDF) {
                         continuations = 1;
+                        c1 = b == 0xC2;
                     } else if (b >= 0xE0 && b <= 0xEF) {
                         continuations = 2;
                         lower = b == 0xE0 ? 0xA0 : 0x80;

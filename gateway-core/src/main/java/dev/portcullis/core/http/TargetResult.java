@@ -34,7 +34,7 @@ public sealed interface TargetResult {
         public static final Rejected ENCODED_SEMICOLON = new Rejected(400, "encoded_semicolon");
         /** {@code ;} in the path. */
         public static final Rejected SEMICOLON = new Rejected(400, "semicolon");
-        /** An encoded control character ({@code %00}-{@code %1F}, {@code %7F}) in the path. */
+        /** An encoded control character ({@code %00}-{@code %1F}, {@code %7F}, C1 {@code %C2%80}-{@code %C2%9F}) in the path. */
         public static final Rejected ENCODED_CONTROL = new Rejected(400, "encoded_control");
         /** A {@code %} not followed by two hex digits in the path. */
         public static final Rejected INVALID_ESCAPE = new Rejected(400, "invalid_escape");

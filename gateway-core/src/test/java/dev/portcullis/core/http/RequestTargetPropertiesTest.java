@@ -29,7 +29,7 @@ class RequestTargetPropertiesTest {
             "=", "+", ",", "%2e", "%2E", "%2e%2e", "%2E.", "%41", "%61", "%7e", "%7E", "%2d", "%25", "%2525",
             "%252F", "%20", "%3F", "%3f", "%3A", "%40", "%2F", "%2f", "%5C", "%3B", "%3b", ";", "%00", "%0a", "%7F",
             "%1f", "%C3%A9", "%c3%a9", "%E2%82%AC", "%F0%9F%98%80", "%C0%AF", "%ED%A0%80", "%FF", "%80", "%C3",
-            "%C3%28", "%", "%4", "%zz", "%%41", "\\", "#", " ", "\t", "\u00e9", "\u007f", "?");
+            "%C3%28", "%C2%85", "%C2%A0", "%", "%4", "%zz", "%%41", "\\", "#", " ", "\t", "\u00e9", "\u007f", "?");
 
     @Provide
     Arbitrary<String> targets() {
@@ -85,6 +85,9 @@ class RequestTargetPropertiesTest {
                 boolean unreserved = Character.isLetterOrDigit(b) && b < 0x80 || "-._~".indexOf(b) >= 0;
                 assertThat(unreserved).as("%s -> %s decodes %%%02X", target, path, b).isFalse();
                 assertThat(b == '/' || b == '\\' || b == ';' || b < 0x20 || b == 0x7F).as(target).isFalse();
+                boolean c1 = b == 0xC2 && i + 5 < path.length() && path.charAt(i + 3) == '%'
+                        && Integer.parseInt(path.substring(i + 4, i + 6), 16) < 0xA0;
+                assertThat(c1).as("%s -> %s keeps a C1 control", target, path).isFalse();
                 i += 2;
             }
         }

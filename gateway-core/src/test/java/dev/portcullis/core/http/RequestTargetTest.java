@@ -76,6 +76,9 @@ class RequestTargetTest {
                 ok("/a%20b", "/a%20b"),
                 ok("/%2a", "/%2A"),
                 ok("/caf%C3%A9", "/caf%C3%A9"),
+                ok("/%C2%A0", "/%C2%A0"), // U+00A0, the first code point after the C1 controls
+                ok("/%c2%bf", "/%C2%BF"),
+                ok("/%C3%85", "/%C3%85"), // a continuation byte of the C1 range after another lead: U+00C5
                 ok("/caf%c3%a9", "/caf%C3%A9"),
                 ok("/%E2%82%AC", "/%E2%82%AC"),
                 ok("/%F0%9F%98%80", "/%F0%9F%98%80"),
@@ -134,6 +137,10 @@ class RequestTargetTest {
                 bad("/%0D", Rejected.ENCODED_CONTROL),
                 bad("/%1f", Rejected.ENCODED_CONTROL),
                 bad("/%7F", Rejected.ENCODED_CONTROL),
+                bad("/%C2%80", Rejected.ENCODED_CONTROL), // C1 controls, U+0080-U+009F
+                bad("/a%c2%85b", Rejected.ENCODED_CONTROL),
+                bad("/%C2%9F", Rejected.ENCODED_CONTROL),
+                bad("/%C2%41", Rejected.INVALID_UTF8),
                 // invalid escapes
                 bad("/%zz", Rejected.INVALID_ESCAPE),
                 bad("/%", Rejected.INVALID_ESCAPE),

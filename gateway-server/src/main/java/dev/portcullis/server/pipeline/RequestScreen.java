@@ -158,17 +158,12 @@ final class RequestScreen {
         return method.equals(HttpMethod.HEAD) || method.equals(HttpMethod.OPTIONS) || method.equals(HttpMethod.TRACE);
     }
 
-    /** The single Host header if it is present exactly once and looks like an authority, else null. */
+    /** The single Host header if it is present exactly once and is one host and an optional port, else null. */
     static @Nullable String host(HttpHeaders headers) {
         String host = headers.get(HttpHeaderNames.HOST);
-        if (host == null || host.isEmpty() || HeaderTokens.lines(headers, HttpHeaderNames.HOST, 2) != 1) {
+        if (host == null || HeaderTokens.lines(headers, HttpHeaderNames.HOST, 2) != 1
+                || !RequestHead.isValidAuthority(host)) {
             return null;
-        }
-        for (int i = 0; i < host.length(); i++) {
-            char c = host.charAt(i);
-            if (c <= ' ' || c >= 0x7f || c == '/' || c == '\\' || c == '@' || c == '?' || c == '#') {
-                return null;
-            }
         }
         return host;
     }

@@ -57,6 +57,12 @@ class RequestScreenTest {
                 row("no Host", "GET", "/a", LIMITS, Rejection.BAD_HOST_HEADER),
                 row("two Hosts", "GET", "/a", LIMITS, Rejection.BAD_HOST_HEADER, "Host: h", "Host: i"),
                 row("Host with a path", "GET", "/a", LIMITS, Rejection.BAD_HOST_HEADER, "Host: h/x"),
+                row("Host with two ports", "GET", "/a", LIMITS, Rejection.BAD_HOST_HEADER, "Host: h:80:80"),
+                row("Host with a named port", "GET", "/a", LIMITS, Rejection.BAD_HOST_HEADER, "Host: h:http"),
+                row("Host as a list", "GET", "/a", LIMITS, Rejection.BAD_HOST_HEADER, "Host: h,i"),
+                row("Host bracketing a name", "GET", "/a", LIMITS, Rejection.BAD_HOST_HEADER, "Host: [h]"),
+                row("Host with a port", "GET", "/a", LIMITS, null, "Host: h:8080"),
+                row("Host as an IPv6 literal", "GET", "/a", LIMITS, null, "Host: [::1]:8080"),
                 row("two Authorization headers", "GET", "/a", LIMITS, Rejection.AMBIGUOUS_AUTHORIZATION, "Host: h",
                         "Authorization: Bearer a", "Authorization: Bearer b"));
     }
