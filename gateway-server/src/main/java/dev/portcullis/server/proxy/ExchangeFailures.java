@@ -61,10 +61,15 @@ final class ExchangeFailures {
         GatewayResponses.send(state.channel(), current, status, close);
     }
 
-    /** The response already started: all that can be done is to end both connections. */
+    /**
+     * The response already started: all that can be done is to end both connections. What was relayed but not yet
+     * flushed (a head and body parts decoded from the same read as the failure) is flushed first, so that the
+     * client receives the truncated response the access line reports rather than nothing.
+     */
     void abort(ExchangeError error) {
         Exchange current = upstreamSide.exchange();
         upstreamSide.end(false);
+        state.channel().flush();
         state.channel().close();
         if (current != null) {
             current.error(error);

@@ -55,6 +55,25 @@ final class UpstreamResponseDecoder extends HttpResponseDecoder {
         return super.isContentAlwaysEmpty(msg);
     }
 
+    /**
+     * A status code is three digits, the first 1-9 (RFC 9110 15: {@code 3DIGIT}, 100-999): anything else ({@code 20},
+     * {@code 2000}, {@code 000}, {@code 099}, {@code +200}) makes the head invalid, answered 502 like any other
+     * malformed response instead of being relayed as a status no client can interpret.
+     */
+    @Override
+    protected HttpMessage createMessage(String[] initialLine) {
+        String code = initialLine[1];
+        if (code.length() != 3 || code.charAt(0) < '1' || code.charAt(0) > '9' || !isDigit(code.charAt(1))
+                || !isDigit(code.charAt(2))) {
+            throw new IllegalArgumentException("invalid status code: " + code);
+        }
+        return super.createMessage(initialLine);
+    }
+
+    private static boolean isDigit(char c) {
+        return c >= '0' && c <= '9';
+    }
+
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf buffer, List<Object> out) throws Exception {
         int before = out.size();

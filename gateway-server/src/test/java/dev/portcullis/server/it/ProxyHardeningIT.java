@@ -91,9 +91,11 @@ class ProxyHardeningIT {
         });
         try (RawHttp raw = gw.raw()) {
             raw.send("GET /badchunk HTTP/1.1\r\nHost: " + gw.authority() + "\r\n\r\n");
-            assertThat(raw.awaitClosed(Duration.ofSeconds(5)))
-                    .as("a response broken mid-body ends the client connection")
-                    .isTrue();
+            RawResponse head = raw.readHead();
+            assertThat(head.status()).isEqualTo(200);
+            // the chunk that was valid is relayed, never a last chunk: the client sees a truncated response
+            String rest = new String(raw.inputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+            assertThat(rest).as("a response broken mid-body ends the client connection").isEqualTo("5\r\nhello\r\n");
         }
         for (int i = 0; i < 3; i++) {
             assertThat(harness.get(gw, "/after-" + i).statusCode()).isEqualTo(200);

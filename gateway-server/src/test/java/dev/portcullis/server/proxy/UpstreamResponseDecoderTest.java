@@ -9,6 +9,7 @@ import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
@@ -237,5 +238,23 @@ class UpstreamResponseDecoderTest {
         decoded.clear();
         assertThat(response.release()).isTrue();
         assertThat(content.refCnt()).isZero();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"20", "2000", "000", "099", "+20", "0200", "2O0", "-20", ""})
+    void aStatusCodeThatIsNotThreeDigitsFrom100IsAMalformedHead(String code) {
+        List<Object> messages = read("HTTP/1.1 " + code + " X\r\nContent-Length: 2\r\n\r\nok");
+
+        assertThat(messages).isNotEmpty();
+        assertThat(((HttpObject) messages.get(0)).decoderResult().isFailure()).isTrue();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"100", "200", "404", "599", "600", "999"})
+    void aThreeDigitStatusCodeIsDecoded(String code) {
+        List<Object> messages = read("HTTP/1.1 " + code + " X\r\nContent-Length: 0\r\n\r\n");
+
+        assertThat(((HttpResponse) messages.get(0)).status().code()).isEqualTo(Integer.parseInt(code));
+        assertThat(((HttpResponse) messages.get(0)).decoderResult().isSuccess()).isTrue();
     }
 }
