@@ -25,7 +25,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * sites, {@code -prof "async:libPath=/path/to/libasyncProfiler.so;event=alloc;output=collapsed"}.
  *
  * <p>To update the budget after a change that moves the allocation for good: run the command above, take
- * {@code gc.alloc.rate.norm} (B/op) and set {@code RequestPathAllocationTest.BUDGET_BYTES} to it plus about 25 %,
+ * {@code gc.alloc.rate.norm} (B/op) and set {@code RequestPathAllocationTest.BUDGET_BYTES} to it plus about 9 %,
  * rounded up; the test prints what it measures too (its figure is the test thread's own, within a few percent of
  * JMH's).
  *

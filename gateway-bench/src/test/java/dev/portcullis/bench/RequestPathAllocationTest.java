@@ -13,15 +13,17 @@ import org.junit.jupiter.api.Test;
  * <p>Everything of an exchange runs on the test thread (embedded channels), so the thread's allocation counter sees
  * the whole request: decoding, admission, the decision, the proxying, the response and the exchange listeners. No
  * timing is asserted. When a change moves the measured value for good, set {@link #BUDGET_BYTES} to the new
- * {@code RequestPathBenchmark -prof gc} B/op plus about 25 % (see that class for the procedure).
+ * {@code RequestPathBenchmark -prof gc} B/op plus about 9 % (see that class for the procedure).
  */
 class RequestPathAllocationTest {
 
     /**
      * Bytes per request allowed. On 2026-12-06, reading the bearer token in place took this test from 6,486 to 5,909 B
      * and {@code RequestPathBenchmark -prof gc} from 5,903-5,975 to 5,262-5,431 B/op; the larger plus 25 %, rounded up.
+     * Later that day this test measured 5,595 B, and a review found a change that copied the token again on every
+     * request (6,324 B with it) which the 25 % margin let through: the budget is now the measured value plus about 9 %.
      */
-    static final long BUDGET_BYTES = 7_400;
+    static final long BUDGET_BYTES = 6_100;
 
     private static final int WARM_UP = 20_000;
     private static final int MEASURED = 20_000;

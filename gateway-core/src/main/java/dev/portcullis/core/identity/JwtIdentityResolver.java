@@ -145,13 +145,16 @@ public final class JwtIdentityResolver implements AutoCloseable {
      * {@link KeyWait#settle()} returns (or {@link KeyWait#abandon()} counts). Null, and nothing to count, otherwise.
      */
     public @Nullable KeyWait afterKeyFetch(@Nullable String authorization, Resolution now) {
+        if (!awaitsKey(now)) {
+            return null; // every request with a token asks: no copy of the token on this path
+        }
         // a copy of the token is fine here: this runs only after a token's key was missing
         String token = BearerTokens.parse(authorization);
-        return token == null || !awaitsKey(now) ? null : keyWait(token, now);
+        return token == null ? null : keyWait(token, now);
     }
 
-    /** As {@link #resolve}, through {@link #verifyAsync}. */
-    public CompletableFuture<Resolution> resolveAsync(@Nullable String authorization) {
+    /** As {@link #resolve}, through {@link #verifyAsync}; for tests (the gateway waits through {@link KeyWait}). */
+    CompletableFuture<Resolution> resolveAsync(@Nullable String authorization) {
         // a copy of the token is fine here: this runs only after a token's key was missing
         String token = BearerTokens.parse(authorization);
         return token == null ? CompletableFuture.completedFuture(Resolution.notPresented()) : verifyAsync(token);
@@ -169,9 +172,10 @@ public final class JwtIdentityResolver implements AutoCloseable {
     /**
      * Verifies a bearer token; when its key is missing and a refetch is running (or may start now), the
      * future completes after that fetch, with the token verified against the new keys, and counts that
-     * outcome. Otherwise it is already complete. Dependent actions may run on a background thread.
+     * outcome. Otherwise it is already complete. Dependent actions may run on a background thread. For tests: the
+     * gateway waits through {@link #afterKeyFetch}'s {@link KeyWait}, which it settles when it decides.
      */
-    public CompletableFuture<Resolution> verifyAsync(String token) {
+    CompletableFuture<Resolution> verifyAsync(String token) {
         KeyWait wait = keyWait(token, null);
         return wait.landed().thenApply(ignored -> wait.settle());
     }

@@ -4,6 +4,8 @@ import dev.portcullis.server.exchange.ConnectionState;
 import dev.portcullis.server.exchange.Exchange;
 import dev.portcullis.server.exchange.ExchangeError;
 import dev.portcullis.server.exchange.GatewayResponses;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
 
 /**
  * How the exchange in flight on one client connection ends when it fails: with a gateway-made status
@@ -63,14 +65,22 @@ final class ExchangeFailures {
 
     /**
      * The response already started: all that can be done is to end both connections. What was relayed but not yet
-     * flushed (a head and body parts decoded from the same read as the failure) is flushed first, so that the
-     * client receives the truncated response the access line reports rather than nothing.
+     * flushed (a head and body parts decoded from the same read as the failure) is flushed first, and the close
+     * follows at once: what the client's socket accepts then is sent (all of it, unless the client is slow to read),
+     * so the client receives a truncated response rather than nothing. An HTTP/1.1 client can tell it is truncated
+     * (a chunked body without its last chunk, or fewer bytes than Content-Length); to an HTTP/1.0 client a body may
+     * end with the connection, so that connection is reset (SO_LINGER 0) instead of closed, which it cannot take for
+     * the end of a complete response.
      */
     void abort(ExchangeError error) {
         Exchange current = upstreamSide.exchange();
         upstreamSide.end(false);
-        state.channel().flush();
-        state.channel().close();
+        Channel client = state.channel();
+        client.flush();
+        if (current != null && current.http10()) {
+            client.config().setOption(ChannelOption.SO_LINGER, 0);
+        }
+        client.close();
         if (current != null) {
             current.error(error);
             current.finish();

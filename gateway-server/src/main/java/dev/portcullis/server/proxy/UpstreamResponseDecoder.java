@@ -56,9 +56,10 @@ final class UpstreamResponseDecoder extends HttpResponseDecoder {
     }
 
     /**
-     * A status code is three digits, the first 1-9 (RFC 9110 15: {@code 3DIGIT}, 100-999): anything else ({@code 20},
-     * {@code 2000}, {@code 000}, {@code 099}, {@code +200}) makes the head invalid, answered 502 like any other
-     * malformed response instead of being relayed as a status no client can interpret.
+     * A status code is three digits, the first 1-9 (RFC 9112 4: {@code status-code = 3DIGIT}; RFC 9110 15 defines
+     * 100-599, and 600-999 are relayed as the grammar allows): anything else ({@code 20}, {@code 2000}, {@code 000},
+     * {@code 099}, {@code +200}) makes the head invalid, answered 502 like any other malformed response instead of
+     * being relayed as a status no client can interpret.
      */
     @Override
     protected HttpMessage createMessage(String[] initialLine) {
