@@ -82,12 +82,17 @@ public final class RequestHead {
                 || c == '_' || c == '~';
     }
 
-    /** The Host as policies see it: port removed, lower case; allocates only when it changes the text. */
+    /**
+     * The Host as policies see it: port removed, lower case, an IPv6 literal in its one RFC 5952 spelling (as
+     * {@code hosts} patterns are compiled, so that {@code [0::1]} is {@code [::1]}); allocates only when it changes the
+     * text.
+     */
     public static String policyHost(String hostHeader) {
         String host = hostHeader;
         if (host.startsWith("[")) {
             int close = host.indexOf(']');
-            host = close > 0 ? host.substring(0, close + 1) : host;
+            IpAddress literal = close > 0 ? IpAddress.parseOrNull(host, 1, close) : null;
+            return literal != null ? "[" + literal + "]" : close > 0 ? host.substring(0, close + 1) : host;
         } else {
             int colon = host.lastIndexOf(':');
             if (colon >= 0 && host.indexOf(':') == colon) {

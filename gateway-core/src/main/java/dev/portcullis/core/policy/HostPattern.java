@@ -30,6 +30,10 @@ public final class HostPattern {
             throw new IllegalArgumentException("\"" + pattern + "\" is not a valid host pattern (expected: "
                     + "a host name or address, or *. and a domain, e.g. api.example.com or *.example.com)");
         }
+        if (!wildcard && !isHostName(name)) {
+            // an IPv6 literal in the one spelling RequestHead.policyHost gives a request's Host
+            return new HostPattern(pattern, "[" + IpAddress.parse(name.substring(1, name.length() - 1)) + "]", false);
+        }
         return new HostPattern(pattern, wildcard ? lower.substring(1) : lower, wildcard);
     }
 

@@ -30,6 +30,8 @@ class HostPatternTest {
             10.0.0.1          | 10.0.0.1             | true
             [::1]             | [::1]                | true
             [2001:DB8::1]     | [2001:db8::1]        | true
+            [0:0::1]          | [::1]                | true
+            [2001:db8:0:0:0:0:0:1] | [2001:db8::1]   | true
             """)
     void matchesCaseInsensitively(String pattern, String host, boolean expected) {
         assertThat(HostPattern.compile(pattern).matches(host)).isEqualTo(expected);

@@ -98,6 +98,8 @@ class RequestScreenTest {
                 Arguments.of("example.com:8080", "example.com"),
                 Arguments.of("[2001:DB8::1]:443", "[2001:db8::1]"),
                 Arguments.of("[::1]", "[::1]"),
+                Arguments.of("[0::1]", "[::1]"), // one spelling per address, as hosts patterns are compiled
+                Arguments.of("[2001:0DB8:0:0::1]:443", "[2001:db8::1]"),
                 Arguments.of("api.example.com", "api.example.com"));
     }
 }
