@@ -48,7 +48,7 @@ shift $((OPTIND - 1))
 VARIANTS=("$@")
 [ ${#VARIANTS[@]} -gt 0 ] || VARIANTS=("$PORTCULLIS_JAVA_OPTS")
 
-JAR=$ROOT/gateway-server/target/portcullis.jar
+JAR=${PORTCULLIS_JAR:-$ROOT/gateway-server/target/portcullis.jar}  # PORTCULLIS_JAR: another build to measure
 BENCH_JAR=$ROOT/gateway-bench/target/benchmarks.jar
 for f in "$JAR" "$BENCH_JAR"; do
   [ -f "$f" ] || { echo "missing $f: build first (mvn -B -q package -DskipTests)" >&2; exit 1; }
