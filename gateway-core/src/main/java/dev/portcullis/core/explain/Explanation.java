@@ -171,12 +171,25 @@ public record Explanation(
         sb.append('\n').append("decision  ").append(statusText(decision.status())).append(", ")
                 .append(decision.rule() == null ? "no rule matched (default " + decision.effect().name()
                         .toLowerCase(Locale.ROOT) + ")" : "rule " + decision.rule())
-                .append(": ").append(decision.reason()).append('\n');
+                .append(": ").append(withoutRulePrefix(decision.rule(), decision.reason())).append('\n');
         for (AuditOutcome audit : decision.audit()) {
             sb.append("audit     rule ").append(audit.rule()).append(" would answer ")
-                    .append(statusText(audit.status())).append(": ").append(audit.reason()).append('\n');
+                    .append(statusText(audit.status())).append(": ")
+                    .append(withoutRulePrefix(audit.rule(), audit.reason())).append('\n');
         }
         return sb.toString();
+    }
+
+    /**
+     * A denial's reason names its rule ("rule admin: role admin missing", as the access log has it); the line that
+     * already says "rule admin" shows the rest, instead of "rule admin: rule admin: role admin missing".
+     */
+    private static String withoutRulePrefix(@Nullable String rule, String reason) {
+        if (rule != null && reason.startsWith("rule ") && reason.startsWith(": ", 5 + rule.length())
+                && reason.startsWith(rule, 5)) {
+            return reason.substring(7 + rule.length());
+        }
+        return reason;
     }
 
     /** The explanation as nested maps and lists, for a JSON encoder. */

@@ -114,7 +114,7 @@ class ExplanationTest {
                 .contains("require fails: methods [GET]")
                 .contains("(audit only: evaluation goes on)")
                 .contains("decision  403 forbidden, no rule matched (default deny): no rule matched, default deny")
-                .contains("audit     rule trial would answer 403 forbidden: rule trial: method POST not in [GET]");
+                .contains("audit     rule trial would answer 403 forbidden: method POST not in [GET]");
     }
 
     @Test
@@ -144,10 +144,10 @@ class ExplanationTest {
                 .contains("require fails: ip [10.20.0.0/16] -- ip 192.0.2.1 not in [10.20.0.0/16]")
                 .contains("require fails: roles [admin] -- role admin missing")
                 .contains("-> 401 unauthorized: rule office: role admin missing\n")
-                .contains("decision  401 unauthorized, rule office: rule office: role admin missing\n");
+                .contains("decision  401 unauthorized, rule office: role admin missing\n");
         assertThat(identified.status()).isEqualTo(403);
         assertThat(identified.text())
-                .contains("decision  403 forbidden, rule office: rule office: ip 192.0.2.1 not in [10.20.0.0/16]\n");
+                .contains("decision  403 forbidden, rule office: ip 192.0.2.1 not in [10.20.0.0/16]\n");
     }
 
     @Test

@@ -153,7 +153,7 @@ class ExplainCommandTest {
         assertThat(result.exit()).isZero();
         assertThat(result.out())
                 .contains("1. block-abusive-networks (deny, enforce): matched")
-                .contains("decision  403 forbidden, rule block-abusive-networks: rule block-abusive-networks: ip "
+                .contains("decision  403 forbidden, rule block-abusive-networks: ip "
                         + "203.0.113.9 in [203.0.113.0/24, 2001:db8:bad::/48]")
                 .doesNotContain("2. health");
     }
@@ -201,7 +201,7 @@ class ExplainCommandTest {
         assertThat(result.exit()).isZero();
         assertThat(result.out())
                 .contains("identity  anonymous (token rejected: bad_signature)")
-                .contains("decision  401 unauthorized, rule admin: rule admin: role admin missing (token rejected: "
+                .contains("decision  401 unauthorized, rule admin: role admin missing (token rejected: "
                         + "bad_signature)");
     }
 
