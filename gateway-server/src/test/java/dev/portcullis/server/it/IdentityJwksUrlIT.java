@@ -189,13 +189,17 @@ class IdentityJwksUrlIT {
                     .isGreaterThanOrEqualTo(Duration.ofMillis(900));
             assertThat(jwtDelta(before, scrape(gw))).as("counted when answered").isEqualTo(Map.of("unknown_kid", 1.0));
 
+            double signaturesBefore = scrape(gw).valueOrZero("portcullis_jwt_signature_verifications_total", Map.of());
             jwks.release();
             long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
-            while (scrape(gw).valueOrZero("portcullis_jwks_keys", Map.of("provider", JwtMint.ISSUER)) < 2) {
-                assertThat(System.nanoTime()).as("the held refetch lands").isLessThan(deadline);
+            // the late verification after the refetch checks the token's signature against the new key: wait for it
+            PrometheusText now;
+            while ((now = scrape(gw)).valueOrZero("portcullis_jwks_keys", Map.of("provider", JwtMint.ISSUER)) < 2
+                    || now.valueOrZero("portcullis_jwt_signature_verifications_total", Map.of()) <= signaturesBefore) {
+                assertThat(System.nanoTime()).as("the held refetch lands and the token is verified again")
+                        .isLessThan(deadline);
                 Thread.sleep(50);
             }
-            Thread.sleep(200); // the verification after the refetch runs just after its keys are installed
             assertThat(jwtDelta(before, scrape(gw))).as("the refetch landing late counts nothing")
                     .isEqualTo(Map.of("unknown_kid", 1.0));
 
