@@ -21,7 +21,7 @@ final class IdentityHeadersCompiler {
     private static final Set<String> RESERVED_HEADERS = Set.of(
             "host", "content-length", "transfer-encoding", "connection", "keep-alive", "te", "trailer", "upgrade",
             "expect", "authorization", "proxy-authorization", "cookie", "x-request-id", "forwarded", "x-real-ip",
-            "x-client-ip");
+            "x-client-ip", "true-client-ip", "cf-connecting-ip", "x-cluster-client-ip", "fastly-client-ip");
 
     private final Problems problems;
 

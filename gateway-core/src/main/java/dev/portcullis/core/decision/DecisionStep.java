@@ -17,8 +17,11 @@ import dev.portcullis.core.ratelimit.RateLimiters;
 import dev.portcullis.core.ratelimit.SharedRateLimiter;
 import java.time.Clock;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import org.jspecify.annotations.Nullable;
 
@@ -62,11 +65,18 @@ public final class DecisionStep {
             }
         }
         this.limiterByRule = Map.copyOf(byRule);
-        this.headersRead = PolicyHeaders.readBy(policy.rules(), limiterByRule);
+        // the forwarded identity headers decide access too (a trusted proxy that appended a client's copy instead
+        // of replacing it would send two); from any other peer they are removed before this check
+        Set<String> read = new LinkedHashSet<>(PolicyHeaders.readBy(policy.rules(), limiterByRule));
+        for (String header : identity.forwardedHeaders()) {
+            read.add(header.toLowerCase(Locale.ROOT));
+        }
+        this.headersRead = List.copyOf(read);
     }
 
     /**
-     * The request headers that decide access ({@link PolicyHeaders}), lower case: a request that repeats one of them,
+     * The request headers that decide access ({@link PolicyHeaders}, and the forwarded identity's user and roles
+     * headers), lower case: a request that repeats one of them,
      * in any spelling of its name, is ambiguous and must be refused before it is decided.
      */
     public List<String> headersRead() {

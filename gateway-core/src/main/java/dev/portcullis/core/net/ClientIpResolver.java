@@ -66,7 +66,7 @@ public final class ClientIpResolver {
             int end = value.length();
             while (true) {
                 int comma = value.lastIndexOf(',', end - 1);
-                IpAddress address = parseNode(value, comma + 1, end);
+                IpAddress address = parseNode(value, comma + 1, end, false);
                 if (address == null) {
                     return last;
                 }
@@ -148,7 +148,7 @@ public final class ClientIpResolver {
                 valueEnd = i;
             }
             if (nameEnd - nameStart == 3 && value.regionMatches(true, nameStart, "for", 0, 3)) {
-                node = escaped ? null : parseNode(value, valueStart, valueEnd);
+                node = escaped ? null : parseNode(value, valueStart, valueEnd, true);
             }
             i = skipWhitespace(value, i);
             if (i < n && value.charAt(i) == ';') {
@@ -169,10 +169,11 @@ public final class ClientIpResolver {
     }
 
     /**
-     * Parses one forwarded node: an address, {@code 1.2.3.4:80}, {@code [2001:db8::1]} or {@code [2001:db8::1]:443},
-     * surrounded by optional whitespace; null for anything else.
+     * Parses one forwarded node: an address, {@code 1.2.3.4:80}, {@code [2001:db8::1]} or, when {@code ipv6Port} (the
+     * RFC 7239 {@code Forwarded: for="[2001:db8::1]:443"} syntax), {@code [2001:db8::1]:443}, surrounded by optional
+     * whitespace; null for anything else. In X-Forwarded-For SPEC 3.3 tolerates a port only on IPv4.
      */
-    static @Nullable IpAddress parseNode(CharSequence s, int start, int end) {
+    static @Nullable IpAddress parseNode(CharSequence s, int start, int end, boolean ipv6Port) {
         while (start < end && isWhitespace(s.charAt(start))) {
             start++;
         }
@@ -187,7 +188,7 @@ public final class ClientIpResolver {
             while (close < end && s.charAt(close) != ']') {
                 close++;
             }
-            if (close == end || (close + 1 < end && !isPort(s, close + 1, end))) {
+            if (close == end || (close + 1 < end && (!ipv6Port || !isPort(s, close + 1, end)))) {
                 return null;
             }
             IpAddress address = IpAddress.parseOrNull(s, start + 1, close);

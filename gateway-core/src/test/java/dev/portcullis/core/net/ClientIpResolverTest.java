@@ -45,10 +45,11 @@ class ClientIpResolverTest {
                 // ports and brackets
                 arguments(PROXY, List.of("1.2.3.4:8080"), NONE, "1.2.3.4"),
                 arguments(PROXY, List.of("1.2.3.4:8080, 10.0.0.2:1234"), NONE, "1.2.3.4"),
-                arguments(PROXY, List.of("[2001:db8::1]:443"), NONE, "2001:db8::1"),
+                arguments(PROXY, List.of("[2001:db8::1]:443"), NONE, PROXY), // SPEC 3.3: a port only on IPv4
                 arguments(PROXY, List.of("[2001:db8::1]"), NONE, "2001:db8::1"),
                 arguments(PROXY, List.of("2001:db8::1"), NONE, "2001:db8::1"),
-                arguments(PROXY, List.of("[::ffff:1.2.3.4]:80"), NONE, "1.2.3.4"),
+                arguments(PROXY, List.of("[::ffff:1.2.3.4]:80"), NONE, PROXY),
+                arguments(PROXY, List.of("[::ffff:1.2.3.4]"), NONE, "1.2.3.4"),
                 arguments(PROXY, List.of("[1.2.3.4]"), NONE, PROXY),
                 arguments(PROXY, List.of("[2001:db8::1"), NONE, PROXY),
                 arguments(PROXY, List.of("[2001:db8::1]443"), NONE, PROXY),

@@ -9,8 +9,9 @@ import java.util.Map;
 
 /**
  * Removes, before the policy sees the request, the headers a client may not set: from a peer that
- * is not a trusted proxy every {@code X-Forwarded-*}, {@code Forwarded}, {@code X-Real-IP} and
- * {@code X-Client-IP} (Zuul's StripUntrustedProxyHeadersHandler, failing closed); from everyone the
+ * is not a trusted proxy every {@code X-Forwarded-*}, {@code Forwarded}, {@code X-Real-IP}, {@code X-Client-IP},
+ * {@code True-Client-IP}, {@code CF-Connecting-IP}, {@code X-Cluster-Client-IP} and {@code Fastly-Client-IP}
+ * (Zuul's StripUntrustedProxyHeadersHandler, failing closed); from everyone the
  * headers the gateway itself sets for the upstream.
  *
  * <p>Names compare case-insensitively with {@code _} equal to {@code -}, because some upstream
@@ -22,7 +23,9 @@ import java.util.Map;
  */
 final class ForwardedHeaderSanitizer {
     private static final String X_FORWARDED_PREFIX = "x-forwarded-";
-    private static final List<String> UNTRUSTED_ONLY = List.of("forwarded", "x-real-ip", "x-client-ip");
+    /** Client-address claims of proxies and CDNs (nginx, Akamai, Cloudflare, F5, Fastly) an upstream might read. */
+    private static final List<String> UNTRUSTED_ONLY = List.of("forwarded", "x-real-ip", "x-client-ip", "true-client-ip",
+            "cf-connecting-ip", "x-cluster-client-ip", "fastly-client-ip");
 
     private ForwardedHeaderSanitizer() {}
 
