@@ -31,7 +31,8 @@ public final class JwtIdentityResolver implements AutoCloseable {
      * Implementation notes.
      *
      * Order of checks, cheapest and least trusting first: length (no parsing of oversized input);
-     * syntax scan (three base64url parts); verified-token cache; nimbus parse of header and claims;
+     * verified-token cache (a hit is byte for byte a token that passed every check below); syntax scan
+     * (three canonical base64url parts); nimbus parse of header and claims;
      * provider chosen by the UNVERIFIED iss (only to pick whose keys and rules apply: every other
      * check, the signature first, is made with that provider); alg in the provider's allow-list;
      * crit; key selection and signature (SignatureTrial); then typ, exp (missing when require_exp
@@ -235,17 +236,18 @@ public final class JwtIdentityResolver implements AutoCloseable {
         if (end - start > MAX_TOKEN_LENGTH) {
             return Resolution.Rejected.of(RejectReason.TOKEN_TOO_LARGE);
         }
-        if (!VerifiedTokenCache.scan(text, start, end)) {
-            return Resolution.Rejected.of(RejectReason.MALFORMED_TOKEN);
-        }
         Instant now = clock.instant();
         VerifiedTokenCache verified = cache;
         if (verified != null) {
-            Resolution.Resolved hit = verified.get(now);
+            // byte for byte a token verified before: it passed the scan below when it was cached
+            Resolution.Resolved hit = verified.hit(text, start, end, now);
             if (hit != null) {
                 counters.cacheHits.increment();
                 return hit;
             }
+        }
+        if (!VerifiedTokenCache.scan(text, start, end)) {
+            return Resolution.Rejected.of(RejectReason.MALFORMED_TOKEN);
         }
         return verifyInFull(text.substring(start, end), now, pending);
     }

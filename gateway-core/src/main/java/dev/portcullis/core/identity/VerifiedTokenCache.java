@@ -3,6 +3,12 @@ package dev.portcullis.core.identity;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetEncoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.security.DigestException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -22,9 +28,12 @@ import org.jspecify.annotations.Nullable;
  * holds that key, and the clock is before the token's exp (or {@link #NO_EXP_TTL} after verification for
  * a token without exp). Only successes are cached.
  *
- * <p>The hot path allocates only the key: {@link #scan} copies the token into a per-thread buffer, and
- * {@link #get} and {@link #put} work on the token the calling thread scanned last. They must be called
- * on the thread that scanned it, with no other scan in between (the resolver does so within one call).
+ * <p>The hot path allocates only the key. {@link #hit} copies the token into a per-thread buffer with one bulk
+ * conversion (refusing any character above U+00FF), digests its signature part and compares the signing input
+ * with the entry's: a hit is byte for byte a token that was scanned, verified and cached before, so it needs no
+ * character-by-character check of its own. Anything else goes through {@link #scan}, the full syntax check, before
+ * it is verified; {@link #put} then caches the token the calling thread scanned last. Both must be called on the
+ * thread that scanned it, with no other scan in between (the resolver does so within one call).
  */
 final class VerifiedTokenCache {
     /** How long a verified token without {@code exp} is served from the cache before it is verified again. */
@@ -54,9 +63,16 @@ final class VerifiedTokenCache {
         return SCRATCH.get().copyIfCompactJws(text, start, end) >= 0;
     }
 
-    /** The cached outcome for the token this thread scanned last, if it is still valid at {@code now}. */
-    Resolution.@Nullable Resolved get(Instant now) {
+    /**
+     * The cached outcome for the token {@code text[start, end)} if it is, byte for byte, a token this cache holds and
+     * the entry is still valid at {@code now}; else null, and the token must be {@linkplain #scan scanned} before
+     * anything else is done with it.
+     */
+    Resolution.@Nullable Resolved hit(String text, int start, int end, Instant now) {
         Scratch scratch = SCRATCH.get();
+        if (!scratch.copyLatin1(text, start, end)) {
+            return null;
+        }
         TokenKey key = scratch.digestSignature();
         CachedIdentity hit = cache.getIfPresent(key);
         if (hit == null || !hit.signs(scratch.bytes, scratch.signatureStart)) {
@@ -69,14 +85,14 @@ final class VerifiedTokenCache {
         return null;
     }
 
-    /** Caches the successful verification of the token this thread scanned last (and digested in {@link #get}). */
+    /** Caches the successful verification of the token this thread {@linkplain #scan scanned} last. */
     void put(Resolution.Resolved result, JwtProvider provider, KeySet keySet, VerifyingKey key, Instant now,
             Instant validUntil) {
         Scratch scratch = SCRATCH.get();
-        TokenKey cacheKey = scratch.lastKey;
-        if (cacheKey == null || !now.isBefore(validUntil)) {
+        if (!now.isBefore(validUntil)) {
             return;
         }
+        TokenKey cacheKey = scratch.lastKey != null ? scratch.lastKey : scratch.digestSignature();
         cache.put(cacheKey, new CachedIdentity(result, provider, keySet, key, validUntil,
                 Duration.between(now, validUntil), Arrays.copyOf(scratch.bytes, scratch.signatureStart - 1)));
     }
@@ -109,6 +125,14 @@ final class VerifiedTokenCache {
     private static final class Scratch {
         final MessageDigest sha256;
         final byte[] bytes = new byte[JwtIdentityResolver.MAX_TOKEN_LENGTH];
+        /** The token's chars for {@link #copyLatin1}, and the encoder that narrows them, refusing what is not Latin-1. */
+        private final char[] chars = new char[JwtIdentityResolver.MAX_TOKEN_LENGTH];
+        private final CharsetEncoder latin1 = StandardCharsets.ISO_8859_1.newEncoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        /** Reused views of {@link #chars} and {@link #bytes} for the encoder: no buffer object per request. */
+        private final CharBuffer charView = CharBuffer.wrap(chars);
+        private final ByteBuffer byteView = ByteBuffer.wrap(bytes);
         final byte[] hash = new byte[32];
         /** Length of the token copied last. */
         int length;
@@ -123,6 +147,33 @@ final class VerifiedTokenCache {
             } catch (NoSuchAlgorithmException e) {
                 throw new IllegalStateException("SHA-256 is required of every JDK", e);
             }
+        }
+
+        /**
+         * Copies {@code token[start, end)} into {@link #bytes} unchecked but for being Latin-1 (a character above
+         * U+00FF could otherwise alias a base64url byte), with two bulk conversions the JIT vectorizes, and takes the
+         * signature to start after the second '.'; false when there is none or a character is not Latin-1. For the
+         * cache lookup only: what it copies is trusted only when it equals a cached token byte for byte.
+         */
+        boolean copyLatin1(String token, int start, int end) {
+            lastKey = null;
+            int n = end - start;
+            int firstDot = token.indexOf('.', start);
+            int secondDot = firstDot < 0 || firstDot >= end ? -1 : token.indexOf('.', firstDot + 1);
+            if (secondDot < 0 || secondDot >= end) {
+                return false;
+            }
+            token.getChars(start, end, chars, 0);
+            latin1.reset();
+            charView.clear().limit(n);
+            byteView.clear().limit(n);
+            CoderResult result = latin1.encode(charView, byteView, true);
+            if (result.isError() || result.isOverflow()) {
+                return false;
+            }
+            signatureStart = secondDot + 1 - start;
+            length = n;
+            return true;
         }
 
         /** Copies the compact JWS {@code token[start, end)} into {@link #bytes}; its length, or -1. */

@@ -208,4 +208,37 @@ class VerifiedTokenCacheTest {
                 .isEqualTo(Resolution.Rejected.of(RejectReason.MALFORMED_TOKEN));
         assertThat(resolver.cacheHits()).isZero();
     }
+
+    @Test
+    void aCharacterAboveLatin1WhoseLowByteIsTheTokensIsNeverAHit() throws Exception {
+        resolver(100);
+        String token = sign(KEY, JWSAlgorithm.RS256, claims().build());
+        assertThat(resolver.resolve("Bearer " + token)).isInstanceOf(Resolution.Resolved.class);
+        // U+0141 narrowed to a byte is 0x41 'A': a copy that kept low bytes would see the cached token
+        for (int i : new int[] {0, token.indexOf('.') + 3, token.length() - 1}) {
+            String alias = token.substring(0, i) + (char) (0x100 | token.charAt(i)) + token.substring(i + 1);
+            assertThat(resolver.resolve("Bearer " + alias)).as("aliased at %d", i)
+                    .isEqualTo(Resolution.Rejected.of(RejectReason.MALFORMED_TOKEN));
+            assertThat(resolver.verify(alias)).as("aliased at %d", i)
+                    .isEqualTo(Resolution.Rejected.of(RejectReason.MALFORMED_TOKEN));
+        }
+        assertThat(resolver.cacheHits()).isZero();
+        assertThat(resolver.resolve("Bearer " + token)).as("the token itself still hits")
+                .isInstanceOf(Resolution.Resolved.class);
+        assertThat(resolver.cacheHits()).isEqualTo(1);
+    }
+
+    @Test
+    void aMissIsScannedThenCachedUnderItsOwnSignature() throws Exception {
+        resolver(100);
+        String one = sign(KEY, JWSAlgorithm.RS256, claims().subject("one").build());
+        String two = sign(KEY, JWSAlgorithm.RS256, claims().subject("two").build());
+        Resolution first = resolver.verify(one);
+        Resolution second = resolver.verify(two);
+        assertThat(resolver.verify(one)).isSameAs(first);
+        assertThat(resolver.verify(two)).isSameAs(second);
+        assertThat(first).isNotSameAs(second);
+        assertThat(resolver.signatureVerifications()).isEqualTo(2);
+        assertThat(resolver.cacheHits()).isEqualTo(2);
+    }
 }
