@@ -10,27 +10,20 @@ import com.nimbusds.jose.jwk.RSAKey;
 import dev.portcullis.server.it.support.GatewayAssertions;
 import dev.portcullis.server.it.support.GatewayHarness;
 import dev.portcullis.server.it.support.GatewayHarness.Gateway;
-import dev.portcullis.server.it.support.Header;
 import dev.portcullis.server.it.support.JwtAssertions;
 import dev.portcullis.server.it.support.JwtMint;
 import dev.portcullis.server.it.support.LogCapture;
 import dev.portcullis.server.it.support.Probe;
+import dev.portcullis.server.it.support.RawHttp;
 import dev.portcullis.server.it.support.RawHttp.RawResponse;
 import dev.portcullis.server.it.support.UpstreamServer.RecordedRequest;
-import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.assertj.core.api.SoftAssertions;
@@ -521,62 +514,9 @@ class SpecIdentityCheckIT {
             sb.append(l).append("\r\n");
         }
         sb.append("Connection: close\r\n\r\n");
-        try (Socket s = new Socket()) {
-            s.setSoTimeout(10_000);
-            s.bind(new InetSocketAddress(InetAddress.getByName(from), 0));
-            s.connect(new InetSocketAddress(InetAddress.getByName(to), gw.port()), 5_000);
-            s.getOutputStream().write(sb.toString().getBytes(StandardCharsets.UTF_8));
-            s.getOutputStream().flush();
-            return read(new BufferedInputStream(s.getInputStream()));
+        try (RawHttp raw = RawHttp.connect(from, to, gw.port())) {
+            return raw.send(sb.toString().getBytes(StandardCharsets.UTF_8)).readResponse();
         }
-    }
-
-    private static RawResponse read(InputStream in) throws IOException {
-        String statusLine = line(in);
-        if (statusLine == null) {
-            throw new IOException("connection closed before a response");
-        }
-        String[] parts = statusLine.split(" ", 3);
-        int status = Integer.parseInt(parts[1]);
-        List<Header> headers = new ArrayList<>();
-        for (String h = line(in); h != null && !h.isEmpty(); h = line(in)) {
-            int c = h.indexOf(':');
-            headers.add(new Header(h.substring(0, c).trim(), h.substring(c + 1).trim()));
-        }
-        byte[] body;
-        String cl = Header.first(headers, "Content-Length").orElse(null);
-        if (cl != null) {
-            body = in.readNBytes(Integer.parseInt(cl));
-        } else if (Header.first(headers, "Transfer-Encoding").orElse("").toLowerCase(Locale.ROOT)
-                .contains("chunked")) {
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            for (String size = line(in); size != null; size = line(in)) {
-                int n = Integer.parseInt(size.split(";")[0].trim(), 16);
-                if (n == 0) {
-                    break;
-                }
-                out.write(in.readNBytes(n));
-                line(in);
-            }
-            body = out.toByteArray();
-        } else {
-            body = in.readAllBytes();
-        }
-        return new RawResponse(statusLine, status, parts.length > 2 ? parts[2] : "", headers, body);
-    }
-
-    private static String line(InputStream in) throws IOException {
-        ByteArrayOutputStream b = new ByteArrayOutputStream();
-        int c;
-        while ((c = in.read()) != -1) {
-            if (c == '\n') {
-                byte[] bytes = b.toByteArray();
-                int len = bytes.length > 0 && bytes[bytes.length - 1] == '\r' ? bytes.length - 1 : bytes.length;
-                return new String(bytes, 0, len, StandardCharsets.ISO_8859_1);
-            }
-            b.write(c);
-        }
-        return b.size() == 0 ? null : b.toString(StandardCharsets.ISO_8859_1);
     }
 
     private static List<String> xffChain(RecordedRequest up) {

@@ -53,6 +53,18 @@ public final class RawHttp implements AutoCloseable {
         return new RawHttp(s);
     }
 
+    /**
+     * Connects from local address {@code from} to {@code to}:{@code port}: other loopback addresses (127.0.0.2, ...)
+     * stand for other peers, e.g. a trusted proxy and an untrusted client of one gateway.
+     */
+    public static RawHttp connect(String from, String to, int port) throws IOException {
+        Socket s = new Socket();
+        s.setSoTimeout((int) READ_TIMEOUT.toMillis());
+        s.bind(new InetSocketAddress(InetAddress.getByName(from), 0));
+        s.connect(new InetSocketAddress(InetAddress.getByName(to), port), 5_000);
+        return new RawHttp(s);
+    }
+
     /** Sends {@code data} as ISO-8859-1 bytes (so every char below 256 is one byte). */
     public RawHttp send(String data) throws IOException {
         return send(data.getBytes(StandardCharsets.ISO_8859_1));
