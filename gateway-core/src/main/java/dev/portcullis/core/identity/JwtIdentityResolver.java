@@ -1,9 +1,6 @@
 package dev.portcullis.core.identity;
 
 import com.nimbusds.jose.JWSHeader;
-import com.nimbusds.jose.util.Base64URL;
-import com.nimbusds.jose.util.JSONObjectUtils;
-import com.nimbusds.jwt.JWTClaimNames;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
 import java.text.ParseException;
@@ -12,8 +9,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledExecutorService;
 import org.jspecify.annotations.Nullable;
@@ -49,7 +44,8 @@ public final class JwtIdentityResolver implements AutoCloseable {
      * (key selection and signature), TokenClaimsCheck (the checks after the signature, and the
      * Identity), BearerTokens (the Authorization header), JwtCounters (the counts, continued by the
      * resolver of the next generation), KeyWait (a token waiting for its key fetch, counted when its
-     * request is settled: one count per presented token).
+     * request is settled: one count per presented token), RawTokenChecks (what the token's header and
+     * payload say as written: crit in any form, alg none, the JSON types of sub and aud).
      */
 
     /** Tokens longer than this many characters are rejected without being parsed. */
@@ -270,7 +266,7 @@ public final class JwtIdentityResolver implements AutoCloseable {
             jwt = SignedJWT.parse(token);
         } catch (ParseException e) {
             return Resolution.Rejected.of(
-                    declaresNone(token) ? RejectReason.ALGORITHM_NOT_ALLOWED : RejectReason.MALFORMED_TOKEN);
+                    RawTokenChecks.declaresNone(token) ? RejectReason.ALGORITHM_NOT_ALLOWED : RejectReason.MALFORMED_TOKEN);
         }
         try {
             claims = jwt.getJWTClaimsSet();
@@ -282,7 +278,7 @@ public final class JwtIdentityResolver implements AutoCloseable {
             return Resolution.Rejected.of(RejectReason.ISSUER_MISMATCH);
         }
         JWSHeader header = jwt.getHeader();
-        RejectReason headerRejected = headerRejected(provider, header, token);
+        RejectReason headerRejected = RawTokenChecks.headerRejected(provider, header, token);
         if (headerRejected != null) {
             return Resolution.Rejected.of(headerRejected);
         }
@@ -302,7 +298,7 @@ public final class JwtIdentityResolver implements AutoCloseable {
             return Resolution.Rejected.of(trial.failure());
         }
 
-        if (!registeredClaimsAreStrings(jwt)) {
+        if (!RawTokenChecks.registeredClaimsAreStrings(jwt)) {
             return Resolution.Rejected.of(RejectReason.MALFORMED_TOKEN);
         }
         Resolution checked = provider.claims.check(header.getType(), claims, now);
@@ -313,60 +309,6 @@ public final class JwtIdentityResolver implements AutoCloseable {
             verified.put(result, provider, keySet, key, now, validUntil);
         }
         return checked;
-    }
-
-    /**
-     * Why the provider refuses the token's header: an alg not in its allow-list, or a {@code crit} parameter in any
-     * form (nimbus reads {@code "crit": []} and {@code null} as none, but a token that carries one was not made for
-     * a verifier that understands no extension); null if it does not.
-     */
-    private static @Nullable RejectReason headerRejected(JwtProvider provider, JWSHeader header, String token) {
-        if (!provider.algorithms.contains(header.getAlgorithm())) {
-            return RejectReason.ALGORITHM_NOT_ALLOWED;
-        }
-        Set<String> critical = header.getCriticalParams();
-        if ((critical != null && !critical.isEmpty()) || !header.isBase64URLEncodePayload() || declares(token, "crit")) {
-            return RejectReason.UNSUPPORTED_CRITICAL_HEADER;
-        }
-        return null;
-    }
-
-    /** True when the token's header (its first part) names {@code parameter}, whatever its value, or is unreadable. */
-    private static boolean declares(String token, String parameter) {
-        Map<String, Object> header = rawHeader(token);
-        return header == null || header.containsKey(parameter); // nimbus read it already: refusing costs nothing
-    }
-
-    /** The token's header (its first part) as JSON, as written; null when it is not readable as such. */
-    private static @Nullable Map<String, Object> rawHeader(String token) {
-        try {
-            return JSONObjectUtils.parse(new Base64URL(token.substring(0, token.indexOf('.'))).decodeToString());
-        } catch (ParseException | RuntimeException e) {
-            return null;
-        }
-    }
-
-    /**
-     * RFC 7519: {@code sub} is a string and {@code aud} a string or a list of strings, as the payload says them.
-     * nimbus turns a numeric {@code sub} into its text (123 would alias "123") and the audience check would skip a
-     * null after a match. Checked once the signature holds, so a forged token is still reported as such.
-     */
-    private static boolean registeredClaimsAreStrings(SignedJWT jwt) {
-        Map<String, Object> payload = jwt.getPayload().toJSONObject();
-        Object sub = payload.get(JWTClaimNames.SUBJECT);
-        if (sub != null && !(sub instanceof String)) {
-            return false;
-        }
-        Object aud = payload.get(JWTClaimNames.AUDIENCE);
-        if (aud instanceof List<?> audiences) {
-            for (Object audience : audiences) {
-                if (!(audience instanceof String)) {
-                    return false;
-                }
-            }
-            return true;
-        }
-        return aud == null || aud instanceof String;
     }
 
     /**
@@ -387,12 +329,6 @@ public final class JwtIdentityResolver implements AutoCloseable {
         if (pending != null) {
             pending.fetch = fetch;
         }
-    }
-
-    /** True when the header names {@code alg: none} in any case, which nimbus refuses to parse as a JWS. */
-    private static boolean declaresNone(String token) {
-        Map<String, Object> header = rawHeader(token);
-        return header != null && header.get("alg") instanceof String alg && "none".equalsIgnoreCase(alg);
     }
 
     /** The fetch a {@link KeyWait} may wait for; set by the verification that found the key missing. */
