@@ -1,9 +1,11 @@
 package dev.portcullis.core.config;
 
+import dev.portcullis.core.http.HeaderValues;
 import dev.portcullis.core.net.Cidr;
 import dev.portcullis.core.net.CidrSet;
 import dev.portcullis.core.policy.HeaderMatcher;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -18,10 +20,9 @@ final class IdentityHeadersCompiler {
     private static final String SAME_HEADER_AS = " is the same header as ";
 
     /** Headers that carry framing, routing, credentials or the gateway's own forwarding information. */
-    private static final Set<String> RESERVED_HEADERS = Set.of(
-            "host", "content-length", "transfer-encoding", "connection", "keep-alive", "te", "trailer", "upgrade",
-            "expect", "authorization", "proxy-authorization", "cookie", "x-request-id", "forwarded", "x-real-ip",
-            "x-client-ip", "true-client-ip", "cf-connecting-ip", "x-cluster-client-ip", "fastly-client-ip");
+    private static final Set<String> RESERVED_HEADERS = reserved("host", "content-length", "transfer-encoding",
+            "connection", "keep-alive", "te", "trailer", "upgrade", "expect", "authorization", "proxy-authorization",
+            "cookie", "x-request-id");
 
     private final Problems problems;
 
@@ -142,5 +143,11 @@ final class IdentityHeadersCompiler {
     /** Header names as the gateway compares them: case-insensitive, {@code _} equal to {@code -}. */
     private static String fold(String name) {
         return name.toLowerCase(Locale.ROOT).replace('_', '-');
+    }
+
+    private static Set<String> reserved(String... names) {
+        Set<String> all = new HashSet<>(List.of(names));
+        all.addAll(HeaderValues.CLIENT_ADDRESS_CLAIMS);
+        return Set.copyOf(all);
     }
 }

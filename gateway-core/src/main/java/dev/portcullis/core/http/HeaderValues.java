@@ -1,5 +1,6 @@
 package dev.portcullis.core.http;
 
+import java.util.List;
 import java.util.function.Consumer;
 
 /**
@@ -8,6 +9,14 @@ import java.util.function.Consumer;
  */
 public final class HeaderValues {
     private HeaderValues() {}
+
+    /**
+     * Client-address claims other than {@code X-Forwarded-*}, lower case: RFC 7239's and those of proxies and CDNs
+     * (nginx, Akamai, Cloudflare, F5, Fastly) an upstream might read. Removed from requests of untrusted peers, and
+     * never usable as an identity header.
+     */
+    public static final List<String> CLIENT_ADDRESS_CLAIMS = List.of("forwarded", "x-real-ip", "x-client-ip",
+            "true-client-ip", "cf-connecting-ip", "x-cluster-client-ip", "fastly-client-ip");
 
     /** Calls {@code action} with each trimmed, non-empty element of a comma-separated header value. */
     public static void forEachElement(String value, Consumer<String> action) {

@@ -16,6 +16,7 @@ import org.jspecify.annotations.Nullable;
  */
 public final class KeyWait {
     private final CompletableFuture<Resolution> landed;
+    /** What the token resolved to before the fetch ({@code unknown_kid} or {@code no_key_source}). */
     private final Resolution meanwhile;
     private final JwtCounters counters;
     private final AtomicReference<@Nullable Resolution> settled = new AtomicReference<>();
@@ -34,14 +35,9 @@ public final class KeyWait {
         return landed;
     }
 
-    /** What the token resolved to before the fetch ({@code unknown_kid} or {@code no_key_source}). */
-    public Resolution meanwhile() {
-        return meanwhile;
-    }
-
     /**
      * Settles the request: with the verification after the fetch when it has landed, else (the wait ended first)
-     * with {@link #meanwhile()}; counts that outcome. Once settled, returns the outcome settled with and counts
+     * with {@link #meanwhile}; counts that outcome. Once settled, returns the outcome settled with and counts
      * nothing.
      */
     public Resolution settle() {
@@ -51,7 +47,7 @@ public final class KeyWait {
 
     /**
      * The request stops waiting without being decided (its client left, its connection closed): counts
-     * {@link #meanwhile()}, the rejection it waited with, unless it was settled already.
+     * {@link #meanwhile}, the rejection it waited with, unless it was settled already.
      */
     public void abandon() {
         settleWith(meanwhile);

@@ -23,9 +23,7 @@ import java.util.Map;
  */
 final class ForwardedHeaderSanitizer {
     private static final String X_FORWARDED_PREFIX = "x-forwarded-";
-    /** Client-address claims of proxies and CDNs (nginx, Akamai, Cloudflare, F5, Fastly) an upstream might read. */
-    private static final List<String> UNTRUSTED_ONLY = List.of("forwarded", "x-real-ip", "x-client-ip", "true-client-ip",
-            "cf-connecting-ip", "x-cluster-client-ip", "fastly-client-ip");
+    private static final List<String> UNTRUSTED_ONLY = HeaderValues.CLIENT_ADDRESS_CLAIMS;
 
     private ForwardedHeaderSanitizer() {}
 
