@@ -13,13 +13,10 @@ import dev.portcullis.server.it.support.JwtAssertions;
 import dev.portcullis.server.it.support.JwtMint;
 import dev.portcullis.server.it.support.LogCapture;
 import dev.portcullis.server.it.support.Probe;
-import dev.portcullis.server.it.support.RawHttp;
 import dev.portcullis.server.it.support.RawHttp.RawResponse;
 import dev.portcullis.server.it.support.UpstreamServer.RecordedRequest;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
@@ -157,18 +154,18 @@ class SpecClientIpSpoofCheckIT {
         String[] spoof = {"X-Forwarded-For: " + OFFICE, "Forwarded: for=" + OFFICE, "X-Real-IP: " + OFFICE,
             "True-Client-IP: " + OFFICE, "CF-Connecting-IP: " + OFFICE, "X-Client-IP: " + OFFICE};
 
-        JsonNode l = lineOf(forbidden(gw, ANYONE, "/office/x", spoof));
+        JsonNode l = lineOf(probe(gw, ANYONE).forbidden("/office/x", spoof));
         assertDecided(l, ANYONE, "ZZ", "office");
 
         // a second X-Forwarded-For line, and a Forwarded-only claim: still the peer
-        assertDecided(lineOf(forbidden(gw, ANYONE, "/office/x", "X-Forwarded-For: 1.1.1.1",
+        assertDecided(lineOf(probe(gw, ANYONE).forbidden("/office/x", "X-Forwarded-For: 1.1.1.1",
                 "X-Forwarded-For: " + OFFICE)), ANYONE, "ZZ", "office");
-        assertDecided(lineOf(forbidden(gw, ANYONE, "/office/x", "Forwarded: for=\"" + OFFICE + "\"")),
+        assertDecided(lineOf(probe(gw, ANYONE).forbidden("/office/x", "Forwarded: for=\"" + OFFICE + "\"")),
                 ANYONE, "ZZ", "office");
-        assertDecided(lineOf(forbidden(gw, ANYONE, "/office/x", "X-Forwarded-For: ::ffff:" + OFFICE)),
+        assertDecided(lineOf(probe(gw, ANYONE).forbidden("/office/x", "X-Forwarded-For: ::ffff:" + OFFICE)),
                 ANYONE, "ZZ", "office");
 
-        RecordedRequest up = allowed(gw, ANYONE, "/public/x", spoof);
+        RecordedRequest up = probe(gw, ANYONE).allowed("/public/x", spoof);
         List<String> chain = xffChain(up);
         System.out.println("[spoof] untrusted peer, upstream headers: " + up.headers());
         assertThat(chain).as("X-Forwarded-For at the upstream: %s", up.headers()).isNotEmpty();
@@ -185,7 +182,7 @@ class SpecClientIpSpoofCheckIT {
     void untrustedPeerCannotBeAttributedASpoofedNetworkCountryOrAsn() throws Exception {
         Gateway gw = start();
         for (String spoofed : List.of(BLOCKED, KP, BAD_ASN, "::ffff:" + BLOCKED, "2001:db8:bad::1")) {
-            RecordedRequest up = allowed(gw, ANYONE, "/public/" + spoofed.replace(':', '-'),
+            RecordedRequest up = probe(gw, ANYONE).allowed("/public/" + spoofed.replace(':', '-'),
                     "X-Forwarded-For: " + spoofed, "Forwarded: for=\"" + spoofed + "\"");
             JsonNode l = lineOf(up);
             assertDecided(l, ANYONE, "ZZ", "public");
@@ -215,14 +212,14 @@ class SpecClientIpSpoofCheckIT {
                 "X-Forwarded-For: " + OFFICE + ", " + BLOCKED + ", 192.168.100.7, 127.0.0.1");
 
         // the other way round the office client is believed, through trusted hops too
-        RecordedRequest up = allowed(gw, LB, "/office/a", "X-Forwarded-For: " + BLOCKED + ", " + OFFICE);
+        RecordedRequest up = probe(gw, LB).allowed("/office/a", "X-Forwarded-For: " + BLOCKED + ", " + OFFICE);
         assertDecided(lineOf(up), OFFICE, "ZZ", "office");
         assertThat(xffChain(up)).as("upstream X-Forwarded-For: %s", up.headers())
                 .containsExactly(BLOCKED, OFFICE, LB);
-        up = allowed(gw, LB, "/office/b", "X-Forwarded-For: " + BLOCKED, "X-Forwarded-For: " + OFFICE);
+        up = probe(gw, LB).allowed("/office/b", "X-Forwarded-For: " + BLOCKED, "X-Forwarded-For: " + OFFICE);
         assertDecided(lineOf(up), OFFICE, "ZZ", "office");
         assertThat(xffChain(up)).containsExactly(BLOCKED, OFFICE, LB);
-        up = allowed(gw, LB, "/office/c", "X-Forwarded-For: " + BLOCKED + ", " + OFFICE + ", 192.168.100.7");
+        up = probe(gw, LB).allowed("/office/c", "X-Forwarded-For: " + BLOCKED + ", " + OFFICE + ", 192.168.100.7");
         assertDecided(lineOf(up), OFFICE, "ZZ", "office");
     }
 
@@ -237,23 +234,23 @@ class SpecClientIpSpoofCheckIT {
         // garbage right of the office address: the walk stops at once, the client is the peer
         for (String garbage : List.of("unknown", "_hidden", "", "office.example.com", "not an ip",
                 "10.20.5", "0x0a.0x14.0.5", "10.20.0.5.6", "10.20.0.256", "2001:db8:ff1::5::1")) {
-            RawResponse r = forbidden(gw, LB, "/office/x", "X-Forwarded-For: " + OFFICE + ", " + garbage);
+            RawResponse r = probe(gw, LB).forbidden("/office/x", "X-Forwarded-For: " + OFFICE + ", " + garbage);
             assertDecided(lineOf(r), LB, "ZZ", "office");
         }
         // trailing comma = an empty rightmost entry
-        assertDecided(lineOf(forbidden(gw, LB, "/office/x", "X-Forwarded-For: " + OFFICE + ",")), LB, "ZZ",
+        assertDecided(lineOf(probe(gw, LB).forbidden("/office/x", "X-Forwarded-For: " + OFFICE + ",")), LB, "ZZ",
                 "office");
         // an empty X-Forwarded-For line after a good one: joined "10.20.0.5, " -> empty rightmost entry
         // (SPEC: all such headers, comma-joined) -- not asserted: an empty field value may or may not be a list member
 
         // garbage left of the client: the client is found before the walk gets there
-        RecordedRequest up = allowed(gw, LB, "/office/y", "X-Forwarded-For: unknown, _x, , " + OFFICE);
+        RecordedRequest up = probe(gw, LB).allowed("/office/y", "X-Forwarded-For: unknown, _x, , " + OFFICE);
         assertDecided(lineOf(up), OFFICE, "ZZ", "office");
 
         // garbage between a trusted hop and the client: the last valid address seen is the trusted hop
-        RawResponse r = forbidden(gw, LB, "/office/x", "X-Forwarded-For: " + OFFICE + ", unknown, 192.168.100.7");
+        RawResponse r = probe(gw, LB).forbidden("/office/x", "X-Forwarded-For: " + OFFICE + ", unknown, 192.168.100.7");
         assertDecided(lineOf(r), "192.168.100.7", "ZZ", "office");
-        r = forbidden(gw, LB, "/office/x", "X-Forwarded-For: " + OFFICE + ", , 192.168.100.7");
+        r = probe(gw, LB).forbidden("/office/x", "X-Forwarded-For: " + OFFICE + ", , 192.168.100.7");
         assertDecided(lineOf(r), "192.168.100.7", "ZZ", "office");
 
         // garbage cannot hide a blocked client either: it is found first from the right
@@ -261,7 +258,7 @@ class SpecClientIpSpoofCheckIT {
 
         // "ports on IPv4 are tolerated only as 1.2.3.4:80"
         assertBlocked(gw, LB, "/office/x", BLOCKED, "X-Forwarded-For: " + OFFICE + ", " + BLOCKED + ":80");
-        up = allowed(gw, LB, "/office/z", "X-Forwarded-For: " + BLOCKED + ", " + OFFICE + ":443");
+        up = probe(gw, LB).allowed("/office/z", "X-Forwarded-For: " + BLOCKED + ", " + OFFICE + ":443");
         assertDecided(lineOf(up), OFFICE, "ZZ", "office");
     }
 
@@ -275,7 +272,7 @@ class SpecClientIpSpoofCheckIT {
     void nonCanonicalIpv4SpellingsAreNotIpLiterals() throws Exception {
         Gateway gw = start();
         for (String s : List.of("010.020.000.005", "10.020.0.5", "012.24.0.5", "169082885", "0xa.20.0.5")) {
-            RawResponse r = exchange(gw, LB, "/office/x", "X-Forwarded-For: " + BLOCKED + ", " + s);
+            RawResponse r = probe(gw, LB).send("GET", "/office/x", "X-Forwarded-For: " + BLOCKED + ", " + s);
             assertThat(r.status()).as("XFF %s, %s -> /office; got:%n%s", BLOCKED, s, r).isEqualTo(403);
             JsonNode l = lineOf(r);
             System.out.println("[spoof] XFF '" + s + "' -> client_ip=" + l.path("client_ip").asText()
@@ -290,7 +287,7 @@ class SpecClientIpSpoofCheckIT {
         Gateway gw = start();
         for (String s : List.of("[2001:db8:bad::1]", "[2001:db8:bad::1]:443", "2001:db8:bad::1%eth0",
                 "[::1]", "fe80::1%25lo")) {
-            RawResponse r = exchange(gw, LB, "/office/x", "X-Forwarded-For: " + OFFICE + ", " + s);
+            RawResponse r = probe(gw, LB).send("GET", "/office/x", "X-Forwarded-For: " + OFFICE + ", " + s);
             assertThat(r.status()).as("XFF %s, %s -> /office; got:%n%s", OFFICE, s, r).isEqualTo(403);
             JsonNode l = lineOf(r);
             System.out.println("[spoof] XFF '" + s + "' -> client_ip=" + l.path("client_ip").asText()
@@ -309,14 +306,14 @@ class SpecClientIpSpoofCheckIT {
             sb.append("10.20.").append(i % 250).append('.').append(i % 200 + 1).append(", ");
         }
         assertBlocked(gw, LB, "/office/x", BLOCKED, "X-Forwarded-For: " + sb + BLOCKED);
-        RecordedRequest up = allowed(gw, LB, "/office/x", "X-Forwarded-For: " + sb.toString().replace("10.20.", "203.0.")
-                + OFFICE);
+        RecordedRequest up = probe(gw, LB).allowed("/office/x",
+                "X-Forwarded-For: " + sb.toString().replace("10.20.", "203.0.") + OFFICE);
         assertDecided(lineOf(up), OFFICE, "ZZ", "office");
         assertThat(xffChain(up)).hasSize(1001).endsWith(OFFICE, LB);
 
         String huge = "1.1.1.1, ".repeat(9000) + OFFICE; // ~80 KB > max_header_size 64KiB
         int before = harness.upstream().headsReceived();
-        RawResponse r = exchange(gw, LB, "/office/x", "X-Forwarded-For: " + huge);
+        RawResponse r = probe(gw, LB).send("GET", "/office/x", "X-Forwarded-For: " + huge);
         assertThat(r.status()).as("over-long X-Forwarded-For; got:%n%s", r).isEqualTo(431);
         harness.upstream().assertHeadsStayAt(before, Probe.QUIET);
     }
@@ -328,7 +325,8 @@ class SpecClientIpSpoofCheckIT {
     @Test
     void bracketedIpv6WithPortInXForwardedForStopsTheWalk() throws Exception {
         Gateway gw = start();
-        RawResponse r = exchange(gw, LB, "/office/x", "X-Forwarded-For: " + BLOCKED + ", [2001:db8:ff1::5]:443");
+        RawResponse r = probe(gw, LB).send("GET", "/office/x",
+                "X-Forwarded-For: " + BLOCKED + ", [2001:db8:ff1::5]:443");
         assertThat(r.status()).as("XFF %s, [2001:db8:ff1::5]:443 -> /office; got:%n%s", BLOCKED, r).isEqualTo(403);
         assertDecided(lineOf(r), LB, "ZZ", "office");
     }
@@ -342,7 +340,7 @@ class SpecClientIpSpoofCheckIT {
     @Test
     void untrustedClientIpClaimsInEverySpellingAreRemovedConsistently() throws Exception {
         Gateway gw = start();
-        RecordedRequest up = allowed(gw, ANYONE, "/public/x", "X-Real-IP: " + OFFICE, "X-Client-IP: " + OFFICE,
+        RecordedRequest up = probe(gw, ANYONE).allowed("/public/x", "X-Real-IP: " + OFFICE, "X-Client-IP: " + OFFICE,
                 "True-Client-IP: " + OFFICE, "CF-Connecting-IP: " + OFFICE, "X-Cluster-Client-IP: " + OFFICE,
                 "Fastly-Client-IP: " + OFFICE, "Forwarded: for=" + OFFICE);
         assertThat(JwtAssertions.normalizedNames(up.headers())).as("headers at the upstream: %s", up.headers())
@@ -362,7 +360,7 @@ class SpecClientIpSpoofCheckIT {
                 List.of("X-Forwarded-User: alice", "X_Forwarded_User: root"),
                 List.of("X-Forwarded-User: alice", "X-Forwarded-Groups: user", "X-Forwarded-Groups: admin"))) {
             int before = harness.upstream().headsReceived();
-            RawResponse r = exchange(gw, IDP, "/admin/x", lines.toArray(String[]::new));
+            RawResponse r = probe(gw, IDP).send("GET", "/admin/x", lines.toArray(String[]::new));
             assertThat(r.status()).as("%s; got:%n%s", lines, r).isEqualTo(400);
             JsonNode l = lineOf(r);
             assertThat(l.path("reason").asText()).as("%s", lines).isEqualTo("ambiguous_header");
@@ -380,7 +378,7 @@ class SpecClientIpSpoofCheckIT {
         for (String f : List.of("for=" + OFFICE, "for=\"" + OFFICE + "\"", "For=" + OFFICE, "FOR=" + OFFICE,
                 "for=\"" + OFFICE + ":4711\"", "proto=https;for=" + OFFICE + ";by=192.168.100.1",
                 "for=" + BLOCKED + ", for=" + OFFICE, "for=\"[2001:db8:ff1::5]:4711\"", "for=\"[2001:db8:ff1::5]\"")) {
-            RecordedRequest up = allowed(gw, LB, "/office/f", "Forwarded: " + f);
+            RecordedRequest up = probe(gw, LB).allowed("/office/f", "Forwarded: " + f);
             JsonNode l = lineOf(up);
             assertThat(l.path("rule").asText()).as("Forwarded: %s", f).isEqualTo("office");
             assertThat(l.path("client_ip").asText()).as("Forwarded: %s", f).isIn(OFFICE, "2001:db8:ff1::5");
@@ -397,7 +395,7 @@ class SpecClientIpSpoofCheckIT {
         // obfuscated / unknown identifiers are not IP literals: the walk stops at the peer
         for (String f : List.of("for=" + OFFICE + ", for=unknown", "for=" + OFFICE + ", for=_hidden",
                 "for=" + OFFICE + ", for=\"_x\"")) {
-            assertDecided(lineOf(forbidden(gw, LB, "/office/x", "Forwarded: " + f)), LB, "ZZ", "office");
+            assertDecided(lineOf(probe(gw, LB).forbidden("/office/x", "Forwarded: " + f)), LB, "ZZ", "office");
         }
     }
 
@@ -407,7 +405,8 @@ class SpecClientIpSpoofCheckIT {
         Gateway gw = start();
         assertBlocked(gw, LB, "/office/x", BLOCKED, "Forwarded: for=" + OFFICE, "X-Forwarded-For: " + BLOCKED);
         assertBlocked(gw, LB, "/office/x", BLOCKED, "X-Forwarded-For: " + BLOCKED, "Forwarded: for=" + OFFICE);
-        RecordedRequest up = allowed(gw, LB, "/office/x", "Forwarded: for=" + BLOCKED, "X-Forwarded-For: " + OFFICE);
+        RecordedRequest up = probe(gw, LB).allowed("/office/x", "Forwarded: for=" + BLOCKED,
+                "X-Forwarded-For: " + OFFICE);
         assertDecided(lineOf(up), OFFICE, "ZZ", "office");
     }
 
@@ -419,20 +418,20 @@ class SpecClientIpSpoofCheckIT {
         Gateway gw = start();
         for (String s : List.of("::ffff:" + BLOCKED, "::FFFF:" + BLOCKED, "::ffff:cb00:7109",
                 "0:0:0:0:0:ffff:cb00:7109")) {
-            RawResponse r = forbidden(gw, LB, "/public/x", "X-Forwarded-For: " + OFFICE + ", " + s);
+            RawResponse r = probe(gw, LB).forbidden("/public/x", "X-Forwarded-For: " + OFFICE + ", " + s);
             JsonNode l = lineOf(r);
             assertThat(l.path("rule").asText()).as("XFF %s", s).isEqualTo("blocked-network");
         }
         for (String s : List.of("2001:db8:bad::1", "2001:DB8:BAD:0:0:0:0:1", "2001:0db8:0bad:ffff::")) {
-            RawResponse r = forbidden(gw, LB, "/public/x", "X-Forwarded-For: " + s);
+            RawResponse r = probe(gw, LB).forbidden("/public/x", "X-Forwarded-For: " + s);
             assertThat(lineOf(r).path("rule").asText()).as("XFF %s", s).isEqualTo("blocked-network");
         }
         for (String s : List.of("::ffff:" + OFFICE, "::ffff:a14:5", "2001:db8:ff1::5", "2001:DB8:FF1:0::5")) {
-            RecordedRequest up = allowed(gw, LB, "/office/x", "X-Forwarded-For: " + BLOCKED + ", " + s);
+            RecordedRequest up = probe(gw, LB).allowed("/office/x", "X-Forwarded-For: " + BLOCKED + ", " + s);
             assertThat(lineOf(up).path("rule").asText()).as("XFF %s", s).isEqualTo("office");
         }
         // a KP address in mapped form is still KP
-        RawResponse r = forbidden(gw, LB, "/public/x", "X-Forwarded-For: ::ffff:" + KP);
+        RawResponse r = probe(gw, LB).forbidden("/public/x", "X-Forwarded-For: ::ffff:" + KP);
         assertThat(lineOf(r).path("rule").asText()).isEqualTo("embargo");
         assertThat(lineOf(r).path("country").asText()).isEqualTo("KP");
     }
@@ -445,15 +444,15 @@ class SpecClientIpSpoofCheckIT {
     void dualStackListenerKeepsTrustByAddressNotSpelling() throws Exception {
         Gateway gw = start("[::]:0");
         assertBlocked(gw, LB, "/office/x", BLOCKED, "X-Forwarded-For: " + OFFICE + ", " + BLOCKED);
-        RecordedRequest up = allowed(gw, LB, "/office/x", "X-Forwarded-For: " + OFFICE);
+        RecordedRequest up = probe(gw, LB).allowed("/office/x", "X-Forwarded-For: " + OFFICE);
         assertDecided(lineOf(up), OFFICE, "ZZ", "office");
 
-        RawResponse r = exchangeTo(gw, "::1", "::1", "/office/x", "X-Forwarded-For: " + OFFICE);
+        RawResponse r = probe(gw, "::1").to("::1").send("GET", "/office/x", "X-Forwarded-For: " + OFFICE);
         assertThat(r.status()).as("untrusted ::1 claiming the office; got:%n%s", r).isEqualTo(403);
         JsonNode l = lineOf(r);
         assertThat(l.path("client_ip").asText()).isIn("::1", "0:0:0:0:0:0:0:1");
         assertThat(l.path("rule").asText()).isEqualTo("office");
-        r = exchangeTo(gw, ANYONE, "127.0.0.1", "/office/x", "X-Forwarded-For: " + OFFICE);
+        r = probe(gw, ANYONE).to("127.0.0.1").send("GET", "/office/x", "X-Forwarded-For: " + OFFICE);
         assertThat(r.status()).as("untrusted 127.0.0.3 via dual stack; got:%n%s", r).isEqualTo(403);
         assertThat(lineOf(r).path("client_ip").asText()).isIn(ANYONE, "::ffff:" + ANYONE);
     }
@@ -464,25 +463,25 @@ class SpecClientIpSpoofCheckIT {
     @Test
     void geoIpIsDerivedFromTheWalkedAddressOnly() throws Exception {
         Gateway gw = start();
-        RawResponse r = forbidden(gw, LB, "/public/x", "X-Forwarded-For: " + KP);
+        RawResponse r = probe(gw, LB).forbidden("/public/x", "X-Forwarded-For: " + KP);
         assertDecided(lineOf(r), KP, "KP", "embargo");
-        r = forbidden(gw, LB, "/public/x", "X-Forwarded-For: " + GB + ", " + KP);
+        r = probe(gw, LB).forbidden("/public/x", "X-Forwarded-For: " + GB + ", " + KP);
         assertDecided(lineOf(r), KP, "KP", "embargo");
-        r = forbidden(gw, LB, "/public/x", "X-Forwarded-For: " + BAD_ASN);
+        r = probe(gw, LB).forbidden("/public/x", "X-Forwarded-For: " + BAD_ASN);
         assertDecided(lineOf(r), BAD_ASN, "GB", "bad-asn");
-        r = forbidden(gw, LB, "/public/x", "Forwarded: for=" + KP);
+        r = probe(gw, LB).forbidden("/public/x", "Forwarded: for=" + KP);
         assertDecided(lineOf(r), KP, "KP", "embargo");
 
         // the KP address claimed to the left of the real GB client is not attributed
-        RecordedRequest up = allowed(gw, LB, "/public/x", "X-Forwarded-For: " + KP + ", " + GB);
+        RecordedRequest up = probe(gw, LB).allowed("/public/x", "X-Forwarded-For: " + KP + ", " + GB);
         JsonNode l = lineOf(up);
         assertDecided(l, GB, "GB", "public");
         // GB but not AS64500: 81.2.69.10 is outside 81.2.69.128/25
-        up = allowed(gw, LB, "/public/y", "X-Forwarded-For: " + BAD_ASN + ", " + GB);
+        up = probe(gw, LB).allowed("/public/y", "X-Forwarded-For: " + BAD_ASN + ", " + GB);
         assertDecided(lineOf(up), GB, "GB", "public");
 
         // untrusted peer: headers ignored entirely, country of loopback is ZZ
-        up = allowed(gw, ANYONE, "/public/z", "X-Forwarded-For: " + GB, "Forwarded: for=" + GB);
+        up = probe(gw, ANYONE).allowed("/public/z", "X-Forwarded-For: " + GB, "Forwarded: for=" + GB);
         assertDecided(lineOf(up), ANYONE, "ZZ", "public");
     }
 
@@ -495,21 +494,23 @@ class SpecClientIpSpoofCheckIT {
     @Test
     void rateLimitBucketFollowsTheDecidedClientIp() throws Exception {
         Gateway gw = start();
-        assertThat(exchange(gw, ANYONE, "/limited/1", "X-Forwarded-For: 198.51.100.1").status()).isEqualTo(200);
-        assertThat(exchange(gw, ANYONE, "/limited/2", "X-Forwarded-For: 198.51.100.2",
+        assertThat(probe(gw, ANYONE).send("GET", "/limited/1",
+                "X-Forwarded-For: 198.51.100.1").status()).isEqualTo(200);
+        assertThat(probe(gw, ANYONE).send("GET", "/limited/2", "X-Forwarded-For: 198.51.100.2",
                 "Forwarded: for=198.51.100.2", "X-Real-IP: 198.51.100.2").status()).isEqualTo(200);
         RawResponse r = rateLimited(gw, ANYONE, "/limited/3", "X-Forwarded-For: 198.51.100.3");
         assertThat(lineOf(r).path("client_ip").asText()).isEqualTo(ANYONE);
 
         // through the trusted LB: separate clients, separate buckets
         for (String c : List.of("198.51.100.10", "198.51.100.11")) {
-            assertThat(exchange(gw, LB, "/limited/a", "X-Forwarded-For: " + c).status()).isEqualTo(200);
-            assertThat(exchange(gw, LB, "/limited/b", "X-Forwarded-For: 1.1.1.1, " + c).status()).isEqualTo(200);
+            assertThat(probe(gw, LB).send("GET", "/limited/a", "X-Forwarded-For: " + c).status()).isEqualTo(200);
+            assertThat(probe(gw, LB).send("GET", "/limited/b", "X-Forwarded-For: 1.1.1.1, " + c).status())
+                    .isEqualTo(200);
             // the client prepending a different address does not get it a new bucket; nor does a port
             r = rateLimited(gw, LB, "/limited/c", "X-Forwarded-For: 9.9.9.9, " + c + ":8080");
             assertThat(lineOf(r).path("client_ip").asText()).isEqualTo(c);
         }
-        assertThat(exchange(gw, LB, "/limited/d", "X-Forwarded-For: 198.51.100.12").status()).isEqualTo(200);
+        assertThat(probe(gw, LB).send("GET", "/limited/d", "X-Forwarded-For: 198.51.100.12").status()).isEqualTo(200);
     }
 
     // ------------------------------------------------------------------ 7. forwarded identity headers
@@ -528,19 +529,20 @@ class SpecClientIpSpoofCheckIT {
             "X_Forwarded_User: root3", "X_FORWARDED_GROUPS: admin", "X-Auth-Subject: root", "x-auth-roles: admin",
             "X_Auth_Subject: root", "X_AUTH_ROLES: admin"};
         for (String peer : List.of(LB, ANYONE)) {
-            RawResponse r = unauthorized(gw, peer, false, "/admin/x", claims);
+            RawResponse r = JwtAssertions.unauthorized(harness, probe(gw, peer), false, "/admin/x", claims);
             JsonNode l = lineOf(r);
             assertThat(l.path("subject").isNull() || l.path("subject").isMissingNode()).as("subject in %s", l).isTrue();
             assertThat(l.path("rule").asText()).isEqualTo("admin");
 
-            RecordedRequest up = allowed(gw, peer, "/public/x", claims);
+            RecordedRequest up = probe(gw, peer).allowed("/public/x", claims);
             System.out.println("[spoof] identity claims from " + peer + ", upstream headers: " + up.headers());
             assertThat(JwtAssertions.normalizedNames(up.headers())).as("headers at the upstream from %s: %s", peer,
                     up.headers()).doesNotContain("x-forwarded-user", "x-forwarded-groups", "x-auth-subject",
                     "x-auth-roles");
         }
         // a load balancer whose X-Forwarded-For names the authenticating proxy makes that the client IP, not the peer
-        RawResponse r = unauthorized(gw, LB, false, "/admin/x", "X-Forwarded-For: " + IDP, "X-Forwarded-User: root",
+        RawResponse r = JwtAssertions.unauthorized(harness, probe(gw, LB), false, "/admin/x",
+                "X-Forwarded-For: " + IDP, "X-Forwarded-User: root",
                 "X-Forwarded-Groups: admin");
         assertThat(lineOf(r).path("client_ip").asText()).isEqualTo(IDP);
     }
@@ -552,14 +554,15 @@ class SpecClientIpSpoofCheckIT {
     @Test
     void upstreamHeadersFromTheTrustedIdentityOverwriteEveryClientSpelling() throws Exception {
         Gateway gw = start();
-        RecordedRequest up = allowed(gw, IDP, "/admin/x", "X-Auth-Subject: root", "x-auth-subject: root2",
+        RecordedRequest up = probe(gw, IDP).allowed("/admin/x", "X-Auth-Subject: root", "x-auth-subject: root2",
                 "X_Auth_Subject: root3", "X-AUTH-ROLES: superuser", "X_Auth_Roles: superuser",
                 "X-Forwarded-User: alice", "X-Forwarded-Groups: admin, ops", "X-Auth-Subject: root4");
         System.out.println("[spoof] trusted identity, upstream headers: " + up.headers());
         assertThat(up.headerValues("X-Auth-Subject")).as("headers at the upstream: %s", up.headers())
                 .containsExactly("alice");
         assertThat(up.headerValues("X-Auth-Roles")).hasSize(1);
-        assertThat(JwtAssertions.roles(up.header("X-Auth-Roles").orElseThrow())).containsExactlyInAnyOrder("admin", "ops");
+        assertThat(JwtAssertions.roles(up.header("X-Auth-Roles").orElseThrow())).containsExactlyInAnyOrder("admin",
+                "ops");
         assertThat(JwtAssertions.normalizedNames(up.headers()).stream().filter(n -> n.equals("x-auth-subject")
                 || n.equals("x-auth-roles")).count()).as("any spelling of upstream_headers: %s", up.headers())
                 .isEqualTo(2);
@@ -568,12 +571,13 @@ class SpecClientIpSpoofCheckIT {
         assertThat(l.path("client_ip").asText()).isEqualTo(IDP);
 
         // an underscore spelling of the user header from the proxy is not the user header
-        RawResponse r = unauthorized(gw, IDP, false, "/admin/x", "X_Forwarded_User: alice",
+        RawResponse r = JwtAssertions.unauthorized(harness, probe(gw, IDP), false, "/admin/x",
+                "X_Forwarded_User: alice",
                 "X_Forwarded_Groups: admin");
         assertThat(lineOf(r).path("rule").asText()).isEqualTo("admin");
 
         // anonymous through the proxy: every client copy of upstream_headers still removed
-        up = allowed(gw, IDP, "/public/x", "X-Auth-Subject: root", "X_Auth_Roles: admin");
+        up = probe(gw, IDP).allowed("/public/x", "X-Auth-Subject: root", "X_Auth_Roles: admin");
         assertThat(JwtAssertions.normalizedNames(up.headers())).as("headers at the upstream: %s", up.headers())
                 .doesNotContain("x-auth-subject", "x-auth-roles");
     }
@@ -585,15 +589,15 @@ class SpecClientIpSpoofCheckIT {
         RSAKey other = JwtMint.rsa("spoof-1");
         String forged = JwtMint.sign(other, JWSAlgorithm.RS256, JwtMint.claims("mallory", "admin").build());
         String[] lines = {"Authorization: Bearer " + forged, "X-Forwarded-User: alice", "X-Forwarded-Groups: admin"};
-        RawResponse r = unauthorized(gw, IDP, true, "/admin/x", lines);
+        RawResponse r = JwtAssertions.unauthorized(harness, probe(gw, IDP), true, "/admin/x", lines);
         JsonNode l = lineOf(r);
         assertThat(l.path("subject").isNull() || l.path("subject").isMissingNode()).as("subject in %s", l).isTrue();
-        RecordedRequest up = allowed(gw, IDP, "/public/x", lines);
+        RecordedRequest up = probe(gw, IDP).allowed("/public/x", lines);
         assertThat(JwtAssertions.normalizedNames(up.headers())).as("headers at the upstream: %s", up.headers())
                 .doesNotContain("x-auth-subject", "x-auth-roles");
         // a valid token beats the forwarded headers
         String good = JwtMint.sign(key, JWSAlgorithm.RS256, JwtMint.claims("bob", "admin").build());
-        up = allowed(gw, IDP, "/admin/x", "Authorization: Bearer " + good, "X-Forwarded-User: alice");
+        up = probe(gw, IDP).allowed("/admin/x", "Authorization: Bearer " + good, "X-Forwarded-User: alice");
         assertThat(up.headerValues("X-Auth-Subject")).containsExactly("bob");
     }
 
@@ -601,7 +605,7 @@ class SpecClientIpSpoofCheckIT {
 
     private void assertBlocked(Gateway gw, String from, String target, String client, String... lines)
             throws Exception {
-        RawResponse r = forbidden(gw, from, target, lines);
+        RawResponse r = probe(gw, from).forbidden(target, lines);
         JsonNode l = lineOf(r);
         assertThat(l.path("rule").asText()).as("rule for %s", List.of(lines)).isEqualTo("blocked-network");
         // an IPv4-mapped spelling may be logged either way (SPEC 3.2: the same address)
@@ -626,31 +630,12 @@ class SpecClientIpSpoofCheckIT {
         return access.jsonLineFor(up.header("X-Request-Id").orElseThrow());
     }
 
-    private static RecordedRequest allowed(Gateway gw, String from, String target, String... lines)
-            throws IOException {
-        int before = harness.upstream().headsReceived();
-        RawResponse r = exchange(gw, from, target, lines);
-        assertThat(r.status()).as("GET %s from %s %s should be proxied; got:%n%s", target, from,
-                JwtAssertions.abbreviate(lines), r).isEqualTo(200);
-        List<RecordedRequest> all = harness.upstream().awaitRequests(before + 1, Duration.ofSeconds(5));
-        return all.get(all.size() - 1);
-    }
 
-    private static RawResponse forbidden(Gateway gw, String from, String target, String... lines)
-            throws IOException {
-        int before = harness.upstream().headsReceived();
-        RawResponse r = exchange(gw, from, target, lines);
-        assertThat(r.status()).as("GET %s from %s %s should be 403; got:%n%s", target, from,
-                JwtAssertions.abbreviate(lines), r).isEqualTo(403);
-        GatewayAssertions.assertForbidden(r);
-        harness.upstream().assertHeadsStayAt(before, Probe.QUIET);
-        return r;
-    }
 
     private static RawResponse rateLimited(Gateway gw, String from, String target, String... lines)
             throws IOException {
         int before = harness.upstream().headsReceived();
-        RawResponse r = exchange(gw, from, target, lines);
+        RawResponse r = probe(gw, from).send("GET", target, lines);
         assertThat(r.status()).as("GET %s from %s %s should be 429; got:%n%s", target, from,
                 JwtAssertions.abbreviate(lines), r).isEqualTo(429);
         assertThat(r.bodyText()).isEqualTo(GatewayAssertions.RATE_LIMITED_BODY);
@@ -659,32 +644,12 @@ class SpecClientIpSpoofCheckIT {
         return r;
     }
 
-    private static RawResponse unauthorized(Gateway gw, String from, boolean invalidToken, String target,
-            String... lines) throws IOException {
-        int before = harness.upstream().headsReceived();
-        RawResponse r = exchange(gw, from, target, lines);
-        JwtAssertions.assertUnauthorized(r, invalidToken, "GET " + target + " from " + from + " "
-                + JwtAssertions.abbreviate(lines));
-        harness.upstream().assertHeadsStayAt(before, Probe.QUIET);
-        return r;
-    }
 
-    private static RawResponse exchange(Gateway gw, String from, String target, String... lines) throws IOException {
-        return exchangeTo(gw, from, "127.0.0.1", target, lines);
-    }
 
-    /** One GET on a fresh connection from local address {@code from} to {@code to}, Connection: close. */
-    private static RawResponse exchangeTo(Gateway gw, String from, String to, String target, String... lines)
-            throws IOException {
-        StringBuilder sb = new StringBuilder("GET ").append(target).append(" HTTP/1.1\r\nHost: ")
-                .append(gw.authority()).append("\r\n");
-        for (String l : lines) {
-            sb.append(l).append("\r\n");
-        }
-        sb.append("Connection: close\r\n\r\n");
-        try (RawHttp raw = RawHttp.connect(from, to, gw.port())) {
-            return raw.send(sb.toString().getBytes(StandardCharsets.ISO_8859_1)).readResponse();
-        }
+
+    /** Requests to {@code gw} from local address {@code from}. */
+    private static Probe probe(Gateway gw, String from) {
+        return new Probe(harness, gw).from(from);
     }
 
     private static List<String> xffChain(RecordedRequest up) {

@@ -14,11 +14,9 @@ import dev.portcullis.server.it.support.JwtAssertions;
 import dev.portcullis.server.it.support.JwtMint;
 import dev.portcullis.server.it.support.LogCapture;
 import dev.portcullis.server.it.support.Probe;
-import dev.portcullis.server.it.support.RawHttp;
 import dev.portcullis.server.it.support.RawHttp.RawResponse;
 import dev.portcullis.server.it.support.UpstreamServer.RecordedRequest;
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -157,18 +155,18 @@ class SpecIdentityCheckIT {
         Gateway gw = start();
         String[] spoof = {"X-Forwarded-For: " + IDP, "X-Forwarded-User: alice", "X-Forwarded-Groups: admin"};
 
-        RawResponse denied = unauthorized(gw, LB, false, "/admin/x", spoof);
+        RawResponse denied = JwtAssertions.unauthorized(harness, probe(gw, LB), false, "/admin/x", spoof);
         JsonNode line = lineOf(denied);
         assertThat(line.path("client_ip").asText()).as("the walk made the client %s: %s", IDP, line).isEqualTo(IDP);
         assertThat(line.path("subject").isNull()).as("anonymous in the log: %s", line).isTrue();
 
-        RecordedRequest up = allowed(gw, LB, "/public/x", spoof);
+        RecordedRequest up = probe(gw, LB).allowed("/public/x", spoof);
         assertThat(JwtAssertions.normalizedNames(up.headers())).as("headers at the upstream: %s", up.headers())
                 .doesNotContain("x-forwarded-user", "x-forwarded-groups", "x-auth-subject", "x-auth-roles");
         assertThat(xffChain(up)).containsExactly(IDP, LB);
 
         // control: the authenticating proxy itself is believed, but not for client addresses
-        RecordedRequest fromIdp = allowed(gw, IDP, "/admin/x", "X-Forwarded-User: alice",
+        RecordedRequest fromIdp = probe(gw, IDP).allowed("/admin/x", "X-Forwarded-User: alice",
                 "X-Forwarded-Groups: admin", "X-Forwarded-For: 198.51.100.7");
         assertThat(fromIdp.headerValues("X-Auth-Subject")).containsExactly("alice");
         assertThat(xffChain(fromIdp)).containsExactly(IDP);
@@ -185,7 +183,7 @@ class SpecIdentityCheckIT {
     void theProxysIdentityHeadersReachTheUpstreamOnlyWhenTheIdentityCameFromThem() throws Exception {
         Gateway gw = start();
 
-        RecordedRequest withToken = allowed(gw, IDP, "/public/x", bearer(valid("tok-user", "user")),
+        RecordedRequest withToken = probe(gw, IDP).allowed("/public/x", bearer(valid("tok-user", "user")),
                 "X-Forwarded-User: alice", "X-Forwarded-Groups: admin");
         assertThat(withToken.headerValues("X-Auth-Subject")).containsExactly("tok-user");
         assertThat(JwtAssertions.normalizedNames(withToken.headers()))
@@ -193,24 +191,27 @@ class SpecIdentityCheckIT {
                 .doesNotContain("x-forwarded-user", "x-forwarded-groups");
 
         String forged = JwtMint.sign(attacker, JWSAlgorithm.RS256, claims("alice", "admin").build());
-        unauthorized(gw, IDP, true, "/admin/x", bearer(forged), "X-Forwarded-User: alice",
+        JwtAssertions.unauthorized(harness, probe(gw, IDP), true, "/admin/x", bearer(forged), "X-Forwarded-User: alice",
                 "X-Forwarded-Groups: admin");
-        RecordedRequest rejected = allowed(gw, IDP, "/public/x", bearer(forged), "X-Forwarded-User: alice",
+        RecordedRequest rejected = probe(gw, IDP).allowed("/public/x", bearer(forged), "X-Forwarded-User: alice",
                 "X-Forwarded-Groups: admin");
         assertThat(JwtAssertions.normalizedNames(rejected.headers()))
                 .as("rejected token, anonymous; headers at the upstream: %s", rejected.headers())
                 .doesNotContain("x-forwarded-user", "x-forwarded-groups", "x-auth-subject", "x-auth-roles");
 
-        RecordedRequest rolesOnly = allowed(gw, IDP, "/public/x", "X-Forwarded-Groups: admin");
+        RecordedRequest rolesOnly = probe(gw, IDP).allowed("/public/x", "X-Forwarded-Groups: admin");
         assertThat(JwtAssertions.normalizedNames(rolesOnly.headers()))
                 .as("no user, no identity; headers at the upstream: %s", rolesOnly.headers())
                 .doesNotContain("x-forwarded-groups", "x-auth-subject", "x-auth-roles");
 
         // an empty user is no user; an underscore spelling is not the configured user_header
-        unauthorized(gw, IDP, false, "/admin/x", "X-Forwarded-User:", "X-Forwarded-Groups: admin");
-        unauthorized(gw, IDP, false, "/admin/x", "X-Forwarded-User:   ", "X-Forwarded-Groups: admin");
-        unauthorized(gw, IDP, false, "/admin/x", "X_Forwarded_User: alice", "X_Forwarded_Groups: admin");
-        RecordedRequest underscore = allowed(gw, IDP, "/public/x", "X_Forwarded_User: alice",
+        JwtAssertions.unauthorized(harness, probe(gw, IDP), false, "/admin/x", "X-Forwarded-User:",
+                "X-Forwarded-Groups: admin");
+        JwtAssertions.unauthorized(harness, probe(gw, IDP), false, "/admin/x", "X-Forwarded-User:   ",
+                "X-Forwarded-Groups: admin");
+        JwtAssertions.unauthorized(harness, probe(gw, IDP), false, "/admin/x", "X_Forwarded_User: alice",
+                "X_Forwarded_Groups: admin");
+        RecordedRequest underscore = probe(gw, IDP).allowed("/public/x", "X_Forwarded_User: alice",
                 "X_Forwarded_Groups: admin");
         assertThat(JwtAssertions.normalizedNames(underscore.headers()))
                 .as("no identity from them; headers at the upstream: %s", underscore.headers())
@@ -231,7 +232,7 @@ class SpecIdentityCheckIT {
 
         for (String scheme : List.of("Bearer", "bearer", "BEARER")) {
             int before = harness.upstream().headsReceived();
-            RawResponse r = exchange(gw, IDP, "/admin/x", "Authorization: " + scheme + " " + forged,
+            RawResponse r = probe(gw, IDP).send("GET", "/admin/x", "Authorization: " + scheme + " " + forged,
                     "X-Forwarded-User: alice", "X-Forwarded-Groups: admin");
             assertThat(r.status()).as("forged token with scheme %s from the authenticating proxy; got:%n%s", scheme, r)
                     .isEqualTo(401);
@@ -252,12 +253,13 @@ class SpecIdentityCheckIT {
         Gateway gw = start();
         String token = valid("alice", "admin");
 
-        unauthorized(gw, ANYONE, false, "/admin/x?access_token=" + token);
-        unauthorized(gw, ANYONE, false, "/admin/x", "Cookie: access_token=" + token);
-        unauthorized(gw, ANYONE, false, "/admin/x", "X-Access-Token: " + token);
-        unauthorized(gw, ANYONE, false, "/admin/x", "Proxy-Authorization: Bearer " + token);
+        JwtAssertions.unauthorized(harness, probe(gw, ANYONE), false, "/admin/x?access_token=" + token);
+        JwtAssertions.unauthorized(harness, probe(gw, ANYONE), false, "/admin/x", "Cookie: access_token=" + token);
+        JwtAssertions.unauthorized(harness, probe(gw, ANYONE), false, "/admin/x", "X-Access-Token: " + token);
+        JwtAssertions.unauthorized(harness, probe(gw, ANYONE), false, "/admin/x",
+                "Proxy-Authorization: Bearer " + token);
         // control: the same token where it belongs
-        assertThat(allowed(gw, ANYONE, "/admin/x", bearer(token)).headerValues("X-Auth-Subject"))
+        assertThat(probe(gw, ANYONE).allowed("/admin/x", bearer(token)).headerValues("X-Auth-Subject"))
                 .containsExactly("alice");
     }
 
@@ -300,7 +302,7 @@ class SpecIdentityCheckIT {
         for (Object[] c : cases) {
             String expected = (String) c[0];
             String[] lines = (String[]) c[1];
-            RawResponse r = exchange(gw, LB, "/public/x", lines);
+            RawResponse r = probe(gw, LB).send("GET", "/public/x", lines);
             soft.assertThat(r.status()).as("status for %s", List.of(lines)).isEqualTo(200);
             JsonNode line = lineOf(r);
             soft.assertThat(line.path("client_ip").asText()).as("client_ip for %s (line %s)", List.of(lines), line)
@@ -309,11 +311,11 @@ class SpecIdentityCheckIT {
         soft.assertAll();
 
         // and the policy sees the same address
-        allowed(gw, LB, "/partners/x", "Forwarded: for=198.51.100.7, for=10.1.2.3");
-        forbidden(gw, LB, "/partners/x", "Forwarded: for=198.51.100.7, for=_hidden");
-        forbidden(gw, LB, "/partners/x", "Forwarded: for=198.51.100.7, for=203.0.113.9");
-        allowed(gw, LB, "/lan/x", "X-Forwarded-For: 198.51.100.7, garbage, 10.1.2.3");
-        forbidden(gw, LB, "/partners/x", "X-Forwarded-For: 3325256711");
+        probe(gw, LB).allowed("/partners/x", "Forwarded: for=198.51.100.7, for=10.1.2.3");
+        probe(gw, LB).forbidden("/partners/x", "Forwarded: for=198.51.100.7, for=_hidden");
+        probe(gw, LB).forbidden("/partners/x", "Forwarded: for=198.51.100.7, for=203.0.113.9");
+        probe(gw, LB).allowed("/lan/x", "X-Forwarded-For: 198.51.100.7, garbage, 10.1.2.3");
+        probe(gw, LB).forbidden("/partners/x", "X-Forwarded-For: 3325256711");
     }
 
     // ------------------------------------------------------------------ 6
@@ -329,28 +331,29 @@ class SpecIdentityCheckIT {
         String[] spoof = {"X-Forwarded-For: 198.51.100.7", "X-Real-IP: 198.51.100.7", "X-Client-IP: 198.51.100.7",
             "Forwarded: for=198.51.100.7", "True-Client-IP: 198.51.100.7"};
 
-        RawResponse r = forbidden(gw, ANYONE, "/partners/x", spoof);
+        RawResponse r = probe(gw, ANYONE).forbidden("/partners/x", spoof);
         assertThat(lineOf(r).path("client_ip").asText()).isEqualTo(ANYONE);
-        RecordedRequest up = allowed(gw, ANYONE, "/public/x", spoof);
+        RecordedRequest up = probe(gw, ANYONE).allowed("/public/x", spoof);
         assertThat(xffChain(up)).containsExactly(ANYONE);
         assertThat(JwtAssertions.normalizedNames(up.headers())).as("headers at the upstream: %s", up.headers())
                 .doesNotContain("x-real-ip", "x-client-ip", "forwarded");
 
         // per client_ip, 1 per hour: a different claimed address every time is still the same client
-        assertThat(exchange(gw, ANYONE, "/limited-ip/1", "X-Forwarded-For: 198.51.100.1").status()).isEqualTo(200);
-        RawResponse second = exchange(gw, ANYONE, "/limited-ip/2", "X-Forwarded-For: 198.51.100.2",
+        assertThat(probe(gw, ANYONE).send("GET", "/limited-ip/1",
+                "X-Forwarded-For: 198.51.100.1").status()).isEqualTo(200);
+        RawResponse second = probe(gw, ANYONE).send("GET", "/limited-ip/2", "X-Forwarded-For: 198.51.100.2",
                 "X-Real-IP: 198.51.100.2");
         assertThat(second.status()).as("spoofed address from an untrusted peer; got:%n%s", second).isEqualTo(429);
         // control: behind the trusted load balancer those are two clients
-        assertThat(exchange(gw, LB, "/limited-ip/3", "X-Forwarded-For: 198.51.100.3").status()).isEqualTo(200);
-        assertThat(exchange(gw, LB, "/limited-ip/4", "X-Forwarded-For: 198.51.100.4").status()).isEqualTo(200);
+        assertThat(probe(gw, LB).send("GET", "/limited-ip/3", "X-Forwarded-For: 198.51.100.3").status()).isEqualTo(200);
+        assertThat(probe(gw, LB).send("GET", "/limited-ip/4", "X-Forwarded-For: 198.51.100.4").status()).isEqualTo(200);
 
         // per subject: a forwarded user from a peer that is not the authenticating proxy is nobody
-        assertThat(exchange(gw, LB, "/limited-user/1", "X-Forwarded-User: u1").status()).isEqualTo(200);
-        RawResponse third = exchange(gw, ANYONE, "/limited-user/2", "X-Forwarded-User: u2");
+        assertThat(probe(gw, LB).send("GET", "/limited-user/1", "X-Forwarded-User: u1").status()).isEqualTo(200);
+        RawResponse third = probe(gw, ANYONE).send("GET", "/limited-user/2", "X-Forwarded-User: u2");
         assertThat(third.status()).as("spoofed user shares the anonymous bucket; got:%n%s", third).isEqualTo(429);
         // control: the authenticating proxy's users each have their own bucket
-        assertThat(exchange(gw, IDP, "/limited-user/3", "X-Forwarded-User: u3").status()).isEqualTo(200);
+        assertThat(probe(gw, IDP).send("GET", "/limited-user/3", "X-Forwarded-User: u3").status()).isEqualTo(200);
     }
 
     // ------------------------------------------------------------------ 7
@@ -365,17 +368,17 @@ class SpecIdentityCheckIT {
     void headersConditionsNeverSeeHeadersTheGatewayStrips() throws Exception {
         Gateway gw = start();
 
-        forbidden(gw, ANYONE, "/h/real-ip/x", "X-Real-IP: 198.51.100.7");
-        forbidden(gw, ANYONE, "/h/client-ip/x", "X-Client-IP: 198.51.100.7");
-        forbidden(gw, ANYONE, "/h/fwd-host/x", "X-Forwarded-Host: evil.example");
-        forbidden(gw, ANYONE, "/h/fwd-user/x", "X-Forwarded-User: alice");
-        forbidden(gw, LB, "/h/fwd-user/x", "X-Forwarded-User: alice");
-        forbidden(gw, ANYONE, "/h/auth-subject/x", "X-Auth-Subject: root");
-        forbidden(gw, LB, "/h/auth-subject/x", "X-Auth-Subject: root");
-        forbidden(gw, IDP, "/h/auth-subject/x", "X-Auth-Subject: root");
+        probe(gw, ANYONE).forbidden("/h/real-ip/x", "X-Real-IP: 198.51.100.7");
+        probe(gw, ANYONE).forbidden("/h/client-ip/x", "X-Client-IP: 198.51.100.7");
+        probe(gw, ANYONE).forbidden("/h/fwd-host/x", "X-Forwarded-Host: evil.example");
+        probe(gw, ANYONE).forbidden("/h/fwd-user/x", "X-Forwarded-User: alice");
+        probe(gw, LB).forbidden("/h/fwd-user/x", "X-Forwarded-User: alice");
+        probe(gw, ANYONE).forbidden("/h/auth-subject/x", "X-Auth-Subject: root");
+        probe(gw, LB).forbidden("/h/auth-subject/x", "X-Auth-Subject: root");
+        probe(gw, IDP).forbidden("/h/auth-subject/x", "X-Auth-Subject: root");
 
         // control: the rules work for headers the gateway keeps (X-Forwarded-Host from a trusted proxy)
-        allowed(gw, LB, "/h/fwd-host/x", "X-Forwarded-Host: evil.example");
+        probe(gw, LB).allowed("/h/fwd-host/x", "X-Forwarded-Host: evil.example");
     }
 
     // ------------------------------------------------------------------ 8
@@ -390,16 +393,16 @@ class SpecIdentityCheckIT {
         Gateway gw = start();
 
         String commaRole = JwtMint.sign(key, JWSAlgorithm.RS256, claims("carol", "admin,ops", "user", "user").build());
-        forbidden(gw, ANYONE, "/ops/x", bearer(commaRole));
-        forbidden(gw, ANYONE, "/admin/x", bearer(commaRole));
-        RecordedRequest up = allowed(gw, ANYONE, "/public/x", bearer(commaRole));
+        probe(gw, ANYONE).forbidden("/ops/x", bearer(commaRole));
+        probe(gw, ANYONE).forbidden("/admin/x", bearer(commaRole));
+        RecordedRequest up = probe(gw, ANYONE).allowed("/public/x", bearer(commaRole));
         assertThat(up.headerValues("X-Auth-Roles")).hasSize(1);
         assertThat(JwtAssertions.roles(up.header("X-Auth-Roles").orElseThrow()))
                 .as("one role 'admin,ops', then user once").containsExactly("admin%2Cops", "user");
 
         String crlf = "alice\r\nX-Injected:1";
         for (String sub : List.of(crlf, "100%", "J\u00fcrgen")) {
-            RecordedRequest s = allowed(gw, ANYONE, "/public/x",
+            RecordedRequest s = probe(gw, ANYONE).allowed("/public/x",
                     bearer(JwtMint.sign(key, JWSAlgorithm.RS256, claims(sub, "user").build())));
             assertThat(s.hasHeader("X-Injected")).as("headers at the upstream: %s", s.headers()).isFalse();
             assertThat(s.headerValues("X-Auth-Subject")).hasSize(1);
@@ -409,12 +412,12 @@ class SpecIdentityCheckIT {
         }
 
         // from the authenticating proxy: a literal "%2C" in a group is not a separator at the upstream
-        RecordedRequest fwd = allowed(gw, IDP, "/public/x", "X-Forwarded-User: bob",
+        RecordedRequest fwd = probe(gw, IDP).allowed("/public/x", "X-Forwarded-User: bob",
                 "X-Forwarded-Groups: ops%2Cadmin, user");
         List<String> roles = JwtAssertions.roles(fwd.header("X-Auth-Roles").orElseThrow());
         assertThat(roles.stream().map(SpecIdentityCheckIT::percentDecode).toList())
                 .containsExactly("ops%2Cadmin", "user");
-        forbidden(gw, IDP, "/admin/x", "X-Forwarded-User: bob", "X-Forwarded-Groups: ops%2Cadmin");
+        probe(gw, IDP).forbidden("/admin/x", "X-Forwarded-User: bob", "X-Forwarded-Groups: ops%2Cadmin");
     }
 
     // ------------------------------------------------------------------ 9
@@ -428,11 +431,11 @@ class SpecIdentityCheckIT {
     void claimsConditionsHoldOnlyForTokenClaims() throws Exception {
         Gateway gw = start();
 
-        forbidden(gw, IDP, "/tenant/x", "X-Forwarded-User: alice", "X-Forwarded-Groups: admin");
-        allowed(gw, ANYONE, "/tenant/x", bearer(JwtMint.sign(key, JWSAlgorithm.RS256,
+        probe(gw, IDP).forbidden("/tenant/x", "X-Forwarded-User: alice", "X-Forwarded-Groups: admin");
+        probe(gw, ANYONE).allowed("/tenant/x", bearer(JwtMint.sign(key, JWSAlgorithm.RS256,
                 claims("alice", "user").claim("tenant", "acme").build())));
-        forbidden(gw, ANYONE, "/tenant/x", bearer(valid("alice", "user")));
-        unauthorized(gw, ANYONE, false, "/tenant/x", "X-Forwarded-User: alice");
+        probe(gw, ANYONE).forbidden("/tenant/x", bearer(valid("alice", "user")));
+        JwtAssertions.unauthorized(harness, probe(gw, ANYONE), false, "/tenant/x", "X-Forwarded-User: alice");
     }
 
     // ------------------------------------------------------------------ 10
@@ -446,16 +449,16 @@ class SpecIdentityCheckIT {
     void aDualStackListenerKeepsTrustByAddressFamily() throws Exception {
         Gateway gw = start("[::]:0");
 
-        RawResponse viaLb = exchange(gw, LB, "/partners/x", "X-Forwarded-For: 198.51.100.7");
+        RawResponse viaLb = probe(gw, LB).send("GET", "/partners/x", "X-Forwarded-For: 198.51.100.7");
         assertThat(viaLb.status()).as("trusted IPv4 peer on a dual-stack listener; got:%n%s", viaLb).isEqualTo(200);
         assertThat(lineOf(viaLb).path("client_ip").asText()).isEqualTo("198.51.100.7");
 
         String[] spoof = {"X-Forwarded-For: 198.51.100.7"};
-        RawResponse v6 = exchangeTo(gw, "::1", "::1", "/partners/x", spoof);
+        RawResponse v6 = probe(gw, "::1").to("::1").send("GET", "/partners/x", spoof);
         assertThat(v6.status()).as("untrusted IPv6 peer; got:%n%s", v6).isEqualTo(403);
         GatewayAssertions.assertForbidden(v6);
         assertThat(lineOf(v6).path("client_ip").asText()).isIn("::1", "0:0:0:0:0:0:0:1");
-        RawResponse local = exchangeTo(gw, "::1", "::1", "/local/x", spoof);
+        RawResponse local = probe(gw, "::1").to("::1").send("GET", "/local/x", spoof);
         assertThat(local.status()).as("::1 matches ::1/128; got:%n%s", local).isEqualTo(200);
         RecordedRequest up = harness.upstream().awaitRequest(q -> q.path().equals("/local/x"), Duration.ofSeconds(5));
         assertThat(xffChain(up)).hasSize(1);
@@ -469,54 +472,14 @@ class SpecIdentityCheckIT {
                 .orElseThrow(() -> new AssertionError("no X-Request-Id on " + r)));
     }
 
-    private static RecordedRequest allowed(Gateway gw, String from, String target, String... lines)
-            throws IOException {
-        int before = harness.upstream().headsReceived();
-        RawResponse r = exchange(gw, from, target, lines);
-        assertThat(r.status()).as("GET %s from %s %s should be proxied; got:%n%s", target, from,
-                JwtAssertions.abbreviate(lines), r).isEqualTo(200);
-        harness.upstream().awaitHeads(before + 1, Duration.ofSeconds(5));
-        List<RecordedRequest> all = harness.upstream().awaitRequests(before + 1, Duration.ofSeconds(5));
-        return all.get(all.size() - 1);
-    }
 
-    private static RawResponse forbidden(Gateway gw, String from, String target, String... lines)
-            throws IOException {
-        int before = harness.upstream().headsReceived();
-        RawResponse r = exchange(gw, from, target, lines);
-        assertThat(r.status()).as("GET %s from %s %s should be 403; got:%n%s", target, from,
-                JwtAssertions.abbreviate(lines), r).isEqualTo(403);
-        GatewayAssertions.assertForbidden(r);
-        harness.upstream().assertHeadsStayAt(before, Probe.QUIET);
-        return r;
-    }
 
-    private static RawResponse unauthorized(Gateway gw, String from, boolean invalidToken, String target,
-            String... lines) throws IOException {
-        int before = harness.upstream().headsReceived();
-        RawResponse r = exchange(gw, from, target, lines);
-        JwtAssertions.assertUnauthorized(r, invalidToken, "GET " + target + " from " + from + " "
-                + JwtAssertions.abbreviate(lines));
-        harness.upstream().assertHeadsStayAt(before, Probe.QUIET);
-        return r;
-    }
 
-    private static RawResponse exchange(Gateway gw, String from, String target, String... lines) throws IOException {
-        return exchangeTo(gw, from, "127.0.0.1", target, lines);
-    }
 
-    /** One GET on a fresh connection from local address {@code from} to {@code to}, Connection: close. */
-    private static RawResponse exchangeTo(Gateway gw, String from, String to, String target, String... lines)
-            throws IOException {
-        StringBuilder sb = new StringBuilder("GET ").append(target).append(" HTTP/1.1\r\nHost: ")
-                .append(gw.authority()).append("\r\n");
-        for (String l : lines) {
-            sb.append(l).append("\r\n");
-        }
-        sb.append("Connection: close\r\n\r\n");
-        try (RawHttp raw = RawHttp.connect(from, to, gw.port())) {
-            return raw.send(sb.toString().getBytes(StandardCharsets.UTF_8)).readResponse();
-        }
+
+    /** Requests to {@code gw} from local address {@code from}. */
+    private static Probe probe(Gateway gw, String from) {
+        return new Probe(harness, gw).from(from);
     }
 
     private static List<String> xffChain(RecordedRequest up) {

@@ -8,6 +8,7 @@ import dev.portcullis.server.it.support.UpstreamServer.RecordedRequest;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Sends one raw request per call through a gateway and asserts whether it was proxied (200 from the
@@ -20,10 +21,31 @@ public final class Probe {
 
     private final GatewayHarness harness;
     private final Gateway gw;
+    private final @Nullable String from;
+    private final String to;
 
     public Probe(GatewayHarness harness, Gateway gw) {
+        this(harness, gw, null, "127.0.0.1");
+    }
+
+    private Probe(GatewayHarness harness, Gateway gw, @Nullable String from, String to) {
         this.harness = harness;
         this.gw = gw;
+        this.from = from;
+        this.to = to;
+    }
+
+    /**
+     * The same probe connecting from local address {@code localAddress} (127.0.0.2, ::1, ...): other loopback
+     * addresses stand for other peers, e.g. a trusted proxy and an untrusted client of one gateway.
+     */
+    public Probe from(String localAddress) {
+        return new Probe(harness, gw, localAddress, to);
+    }
+
+    /** The same probe connecting to the gateway's port on {@code address} (e.g. ::1) instead of 127.0.0.1. */
+    public Probe to(String address) {
+        return new Probe(harness, gw, from, address);
     }
 
     /**
@@ -47,9 +69,21 @@ public final class Probe {
         return sb.append("\r\n").toString();
     }
 
-    /** Sends a bodiless request on a fresh connection. */
+    /** Sends a bodiless request on a fresh connection (from this probe's local address, if it has one). */
     public RawResponse send(String method, String target, String... headerLines) throws IOException {
-        return RawHttp.exchange(gw.port(), request(method, target, headerLines));
+        String request = request(method, target, headerLines);
+        if (from == null && to.equals("127.0.0.1")) {
+            return RawHttp.exchange(gw.port(), request);
+        }
+        try (RawHttp raw = RawHttp.connect(from == null ? "127.0.0.1" : from, to, gw.port())) {
+            return raw.send(request).readResponse(method.equals("HEAD"));
+        }
+    }
+
+    /** How a request is named in a failed assertion: method, target, source address, abbreviated headers. */
+    private String described(String method, String target, String... headerLines) {
+        return method + " " + target + (from == null ? "" : " from " + from) + " "
+                + JwtAssertions.abbreviate(headerLines);
     }
 
     /** Asserts the request is proxied (200) and returns what the upstream received. */
@@ -57,7 +91,7 @@ public final class Probe {
         int before = harness.upstream().headsReceived();
         RawResponse r = send(method, target, headerLines);
         assertThat(r.status())
-                .as("%s %s %s should be proxied; got:%n%s", method, target, List.of(headerLines), r)
+                .as("%s should be proxied; got:%n%s", described(method, target, headerLines), r)
                 .isEqualTo(200);
         assertThat(r.header("X-Request-Id")).as("X-Request-Id on a proxied answer").isPresent();
         harness.upstream().awaitHeads(before + 1, Duration.ofSeconds(5));
@@ -75,7 +109,7 @@ public final class Probe {
         int before = harness.upstream().headsReceived();
         RawResponse r = send(method, target, headerLines);
         assertThat(r.status())
-                .as("%s %s %s should be denied with 403; got:%n%s", method, target, List.of(headerLines), r)
+                .as("%s should be denied with 403; got:%n%s", described(method, target, headerLines), r)
                 .isEqualTo(403);
         GatewayAssertions.assertForbidden(r);
         harness.upstream().assertHeadsStayAt(before, QUIET);
@@ -93,8 +127,8 @@ public final class Probe {
         int before = harness.upstream().headsReceived();
         RawResponse r = send(method, target, headerLines);
         assertThat(r.status())
-                .as("%s %s %s should be answered %d by the gateway; got:%n%s", method, target,
-                        List.of(headerLines), status, r)
+                .as("%s should be answered %d by the gateway; got:%n%s", described(method, target, headerLines),
+                        status, r)
                 .isEqualTo(status);
         GatewayAssertions.assertGatewayError(r, status);
         harness.upstream().assertHeadsStayAt(before, QUIET);
