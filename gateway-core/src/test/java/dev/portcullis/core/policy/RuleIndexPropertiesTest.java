@@ -31,7 +31,8 @@ class RuleIndexPropertiesTest {
     private static final String[] GLOBS = {"/", "/api/**", "/api/*/orders/**", "/API/**", "/a/b", "/a/*", "/**",
             "/*/x", "/a*/**", "/static/**", "/a/", "/api", "/%7Euser/**", "/a/**/z"};
     private static final String[] PATHS = {"/", "/api", "/api/", "/api/v1/orders/3", "/API/v1/Orders/3", "/a", "/a/b",
-            "/a/b/", "/ab/c", "/x", "/q/x", "/API/x", "/static/a.css", "/apix", "/~user/p", "/a/q/r/z", "//a", ""};
+            "/a/b/", "/ab/c", "/x", "/q/x", "/API/x", "/static/a.css", "/apix", "/~user/p", "/a/q/r/z", "//a", "",
+            "/api./v1", "/API%20/x", "/a./b.", "/.../a"};
     private static final String[] HOST_PATTERNS = {"api.example.com", "*.example.com", "example.com",
             "*.a.example.com", "x.org", "*.org", "API.Example.COM", "10.0.0.1"};
     private static final String[] HOSTS = {"api.example.com", "API.Example.com", "example.com", "b.a.example.com",

@@ -14,8 +14,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * SPEC 3.2 and 3.4: one trailing {@code /} is ignored for matching and kept when forwarding; with
- * {@code upstream.case_insensitive_paths} request paths and globs are case folded for matching, and the path is
- * forwarded as sent. Raw requests; what the recording upstream received is asserted.
+ * {@code upstream.case_insensitive_paths} request paths and globs are case folded for matching, and lose the dots
+ * and spaces that end a segment, and the path is forwarded as sent. Raw requests; what the recording upstream received is asserted.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class PathMatchingIT {
@@ -72,5 +72,23 @@ class PathMatchingIT {
         assertThat(p.allowed("/Api/Users/42/").target()).isEqualTo("/Api/Users/42/");
         assertThat(p.allowed("/Administrator").target()).isEqualTo("/Administrator");
         assertThat(p.allowed("/Public/Index.HTML?Q=A").target()).isEqualTo("/Public/Index.HTML?Q=A");
+    }
+
+    @Test
+    void caseInsensitivePathsIgnoreTheDotsAndSpacesThatEndASegmentAsWindowsDoes() throws Exception {
+        Probe p = probe(true);
+
+        p.forbidden("/admin./x");
+        p.forbidden("/ADMIN%20/x");
+        p.forbidden("/admin.%20./x");
+        p.forbidden("/Admin.");
+        p.rejected(404, "GET", "/internal...");
+        p.forbiddenAs("DELETE", "/api./users./42");
+        assertThat(p.allowed("/admins./x").target()).as("forwarded as sent").isEqualTo("/admins./x");
+        assertThat(p.allowed("/public/v1.2/a.json").target()).isEqualTo("/public/v1.2/a.json");
+
+        Probe sensitive = probe(false);
+        assertThat(sensitive.allowed("/admin./x").target()).as("a distinct name for a case-sensitive upstream")
+                .isEqualTo("/admin./x");
     }
 }
