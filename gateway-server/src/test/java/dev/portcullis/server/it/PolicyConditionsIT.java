@@ -154,6 +154,11 @@ class PolicyConditionsIT {
         p.forbidden("/tenant/x", "X-Tenant: acme2");
         p.forbidden("/tenant/x", "X-Tenant: initech");
         p.forbidden("/tenant/x");
+
+        // CGI-style upstreams read X_Tenant as X-Tenant: so does the policy
+        p.allowed("/tenant/x", "X_Tenant: acme");
+        p.forbidden("/tenant/x", "X_Tenant: initech");
+        p.allowed("/any-key/x", "X_API_KEY: abc");
     }
 
     @Test
@@ -194,6 +199,7 @@ class PolicyConditionsIT {
         p.allowed("/not/x");
         p.allowed("/not/x", "X-Other: 1");
         p.forbidden("/not/x", "X-Blocked: 1");
+        p.forbidden("/not/x", "X_Blocked: 1");
 
         p.allowedAs("GET", "/nested/x", "X-A: 1");
         p.allowedAs("GET", "/nested/x", "Host: api.example.com");

@@ -59,6 +59,9 @@ class RateLimitIT {
         assertThat(p.send("GET", "/tenant/x", "X-Tenant: globex").status()).isEqualTo(200);
         assertThat(p.send("GET", "/tenant/x").status()).isEqualTo(200);
         assertThat(p.send("GET", "/tenant/x").status()).isEqualTo(429);
+        // X_Tenant is X-Tenant to a CGI-style upstream, and to the limiter: acme's bucket, not the keyless one
+        assertThat(p.send("GET", "/tenant/x", "X_Tenant: acme").status()).isEqualTo(429);
+        assertThat(p.send("GET", "/tenant/x", "x_tenant: initech").status()).isEqualTo(200);
     }
 
     @Test
