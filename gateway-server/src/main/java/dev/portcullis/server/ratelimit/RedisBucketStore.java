@@ -8,6 +8,8 @@ import dev.portcullis.server.metrics.RateLimitStoreMetrics;
 import dev.portcullis.server.transport.Transport;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
+import io.netty.resolver.AddressResolverGroup;
+import java.net.InetSocketAddress;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import javax.net.ssl.SSLException;
@@ -41,13 +43,14 @@ final class RedisBucketStore implements SharedBucketStore {
     /** The script arguments of each limiter's rate (its ttl follows from the rate), encoded once. */
     private final ConcurrentHashMap<BucketRate, byte[]> argsByRate = new ConcurrentHashMap<>();
 
-    RedisBucketStore(SharedStoreSettings settings, EventLoop loop, Transport transport, RateLimitStoreMetrics metrics)
-            throws SSLException {
+    RedisBucketStore(SharedStoreSettings settings, EventLoop loop, Transport transport,
+            AddressResolverGroup<InetSocketAddress> resolver, RateLimitStoreMetrics metrics) throws SSLException {
         this.settings = settings;
         this.loop = loop;
         this.failures = new StoreFailures(settings, metrics);
         this.pipeline = new RedisPipeline(loop, failures, settings.timeout());
-        this.connection = new RedisConnection(settings, loop, transport, pipeline, failures, password(settings));
+        this.connection = new RedisConnection(settings, loop, transport, resolver, pipeline, failures,
+                password(settings));
         loop.execute(connection::connect);
     }
 

@@ -15,6 +15,8 @@ import io.netty.handler.codec.redis.RedisDecoder;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.resolver.AddressResolverGroup;
+import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
 import org.jspecify.annotations.Nullable;
@@ -63,8 +65,9 @@ final class RedisConnection implements RedisPipeline.HandshakeListener {
     private long backoffMillis = MIN_BACKOFF_MILLIS;
     private volatile boolean closed;
 
-    RedisConnection(SharedStoreSettings settings, EventLoop loop, Transport transport, RedisPipeline pipeline,
-            StoreFailures failures, @Nullable String password) throws SSLException {
+    RedisConnection(SharedStoreSettings settings, EventLoop loop, Transport transport,
+            AddressResolverGroup<InetSocketAddress> resolver, RedisPipeline pipeline, StoreFailures failures,
+            @Nullable String password) throws SSLException {
         this.settings = settings;
         this.loop = loop;
         this.pipeline = pipeline;
@@ -75,6 +78,7 @@ final class RedisConnection implements RedisPipeline.HandshakeListener {
                 : null;
         this.bootstrap = new Bootstrap()
                 .group(loop)
+                .resolver(resolver)
                 .channel(transport.socketChannelClass())
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.max(MIN_BACKOFF_MILLIS,
