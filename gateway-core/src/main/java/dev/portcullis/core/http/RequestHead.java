@@ -53,7 +53,9 @@ public final class RequestHead {
                 return false;
             }
             for (int i = 0; i < nameEnd; i++) {
-                if (!isNameChar(authority.charAt(i))) {
+                char c = authority.charAt(i);
+                // no empty label: ".a", "a..b" and "a.." are no names (one final dot is the FQDN spelling)
+                if (!isNameChar(c) || c == '.' && (i == 0 || authority.charAt(i - 1) == '.')) {
                     return false;
                 }
             }

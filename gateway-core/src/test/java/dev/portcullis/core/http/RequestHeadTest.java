@@ -22,7 +22,8 @@ class RequestHeadTest {
         "", ":80", "internal.example:80:80", "INTERNAL.example:80:", "h:1:2", "h:http", "h:-1", "h:8o", "h:65536",
         "h:000080", "h,i", "127.0.0.1:1,internal.example", "[internal.example]", "[10.0.0.1]", "[]", "[::1",
         "[::1]x", "[::1]:x", "::1", "a@internal.example", "internal.example%2e", "h h", "h\t", "h/x", "h\\x", "h?",
-        "h#", "h;x", "h=x", "h*", "h'", "h(1)", "h!", "h$", "h&", "h+", "\u00e9.example", "h\u0000"
+        "h#", "h;x", "h=x", "h*", "h'", "h(1)", "h!", "h$", "h&", "h+", "\u00e9.example", "h\u0000",
+        ".", ".example", "a..example", "admin.example..", "..:80", "a.:80.", "a..b:80"
     })
     void refusesAnythingElse(String authority) {
         assertThat(RequestHead.isValidAuthority(authority)).isFalse();
