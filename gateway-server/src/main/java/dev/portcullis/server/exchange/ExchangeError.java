@@ -3,6 +3,7 @@ package dev.portcullis.server.exchange;
 /** What went wrong with an exchange after its decision: the stable code the decision log shows as {@code error}. */
 public enum ExchangeError {
     CLIENT_CLOSED("client_closed"),
+    CLIENT_STALLED("client_stalled"),
     UPSTREAM_UNREACHABLE("upstream_unreachable"),
     UPSTREAM_POOL_EXHAUSTED("upstream_pool_exhausted"),
     UPSTREAM_TIMEOUT("upstream_timeout"),

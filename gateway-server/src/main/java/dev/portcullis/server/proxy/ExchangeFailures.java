@@ -39,6 +39,16 @@ final class ExchangeFailures {
         }
     }
 
+    /**
+     * The client took none of the response for limits.idle_timeout while the relay waited for it (nginx: send_timeout):
+     * both connections end, so that a client that stops reading cannot hold an upstream connection.
+     */
+    void clientStalled() {
+        if (upstreamSide.exchange() != null) {
+            abort(ExchangeError.CLIENT_STALLED);
+        }
+    }
+
     /** Answers with {@code status} if nothing of the response was sent yet, else ends both connections. */
     void failOrAbort(int status, ExchangeError error) {
         if (upstreamSide.exchange() == null) {

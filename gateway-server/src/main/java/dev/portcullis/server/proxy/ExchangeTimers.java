@@ -3,11 +3,13 @@ package dev.portcullis.server.proxy;
 import dev.portcullis.server.exchange.ConnectionState;
 
 /**
- * The two deadlines of the exchange in flight on one client connection: request-body inactivity
- * ({@code limits.idle_timeout}) and the wait for a response head ({@code upstream.response_timeout}).
+ * The three deadlines of the exchange in flight on one client connection: request-body inactivity
+ * ({@code limits.idle_timeout}), the wait for a response head ({@code upstream.response_timeout}) and a
+ * client that takes nothing of the response ({@code limits.idle_timeout}, as nginx's {@code send_timeout}).
  *
- * <p>Implementation notes: a request body that stops arriving would otherwise hold its upstream
- * connection for ever (slow-body attacks exhaust the pool). The deadlines are plain fields: setting,
+ * <p>Implementation notes: a request body that stops arriving, or a client that stops reading the
+ * response (the relay then stops reading the upstream), would otherwise hold its upstream connection for
+ * ever (slow-body and slow-read attacks exhaust the pool). The deadlines are plain fields: setting,
  * moving or clearing one neither schedules nor cancels anything. The connection's single timer
  * ({@link ConnectionState}) calls {@link #expire} when it fires, on the client channel's event loop,
  * the loop that calls every method here.
@@ -16,20 +18,25 @@ final class ExchangeTimers implements ConnectionState.Deadlines {
     private final ConnectionState connection;
     private final Runnable bodyIdle;
     private final Runnable responseLate;
+    private final Runnable clientStalled;
     private boolean bodyPending;
     private long bodyTimeoutNanos;
     private long lastBodyReadNanos;
     private boolean responsePending;
     private long responseDeadline;
+    private boolean stallPending;
+    private long stallDeadline;
 
     /**
      * @param bodyIdle run when no body part arrived for the body timeout
      * @param responseLate run when no response head arrived within the response timeout
+     * @param clientStalled run when the client could take no more of the response for the stall timeout
      */
-    ExchangeTimers(ConnectionState connection, Runnable bodyIdle, Runnable responseLate) {
+    ExchangeTimers(ConnectionState connection, Runnable bodyIdle, Runnable responseLate, Runnable clientStalled) {
         this.connection = connection;
         this.bodyIdle = bodyIdle;
         this.responseLate = responseLate;
+        this.clientStalled = clientStalled;
         connection.watch(this);
     }
 
@@ -67,10 +74,29 @@ final class ExchangeTimers implements ConnectionState.Deadlines {
         responsePending = false;
     }
 
-    /** The exchange ended: neither deadline applies any more. */
+    /**
+     * The client's connection cannot take more of the response: unless it can again within {@code timeoutNanos}
+     * (from the first time it could not), the exchange is ended. No deadline when {@code timeoutNanos} is 0.
+     */
+    void clientBlocked(long timeoutNanos) {
+        if (!stallPending && timeoutNanos > 0) {
+            long now = System.nanoTime();
+            stallDeadline = now + timeoutNanos;
+            stallPending = true;
+            connection.deadlineSet(now, timeoutNanos);
+        }
+    }
+
+    /** The client's connection can take more again. */
+    void clientUnblocked() {
+        stallPending = false;
+    }
+
+    /** The exchange ended: no deadline applies any more. */
     void cancelAll() {
         responsePending = false;
         bodyPending = false;
+        stallPending = false;
     }
 
     @Override
@@ -83,12 +109,19 @@ final class ExchangeTimers implements ConnectionState.Deadlines {
             responsePending = false;
             responseLate.run();
         }
+        if (stallPending && now - stallDeadline >= 0) {
+            stallPending = false;
+            clientStalled.run();
+        }
         long next = Long.MAX_VALUE;
         if (bodyPending) {
             next = lastBodyReadNanos + bodyTimeoutNanos - now;
         }
         if (responsePending) {
             next = Math.min(next, responseDeadline - now);
+        }
+        if (stallPending) {
+            next = Math.min(next, stallDeadline - now);
         }
         return next;
     }

@@ -21,8 +21,8 @@ import org.jspecify.annotations.Nullable;
 /**
  * Relays the response of the exchange in flight on one client connection from its upstream connection to
  * the client: interim and final heads (shaped by {@link ResponseHeads}), content with the client's
- * backpressure, the switch to a WebSocket tunnel, and completion, which returns the upstream connection to
- * its pool.
+ * backpressure (a client that can take nothing for {@code limits.idle_timeout} ends the exchange), the switch to a
+ * WebSocket tunnel, and completion, which returns the upstream connection to its pool.
  *
  * <p>Implementation notes: one per client connection, created by its {@link UpstreamExchange}, which owns
  * the exchange and its upstream connection; {@link #begin} resets the response state for each exchange.
@@ -34,16 +34,19 @@ final class ResponseRelay {
     private final ConnectionState state;
     private final UpstreamExchange upstreamSide;
     private final ExchangeFailures failures;
+    private final ExchangeTimers timers;
     private @Nullable ChannelHandlerContext ctx;
     private boolean responseStarted;
     private boolean interim;
     private boolean upstreamKeepAlive;
     private boolean closeClient;
 
-    ResponseRelay(ConnectionState state, UpstreamExchange upstreamSide, ExchangeFailures failures) {
+    ResponseRelay(ConnectionState state, UpstreamExchange upstreamSide, ExchangeFailures failures,
+            ExchangeTimers timers) {
         this.state = state;
         this.upstreamSide = upstreamSide;
         this.failures = failures;
+        this.timers = timers;
     }
 
     /** The proxy handler's context on the client channel, where the response is written. */
@@ -100,6 +103,7 @@ final class ResponseRelay {
             Channel channel = upstreamSide.upstream();
             if (channel != null && !client.channel().isWritable()) {
                 channel.config().setAutoRead(false);
+                timers.clientBlocked(current.snapshot().config().limits().idleTimeout().toNanos());
             }
             if (last) {
                 complete(client, current);
@@ -172,6 +176,7 @@ final class ResponseRelay {
 
     /** The client can take more again: the upstream connection may read the response on. */
     void clientWritable() {
+        timers.clientUnblocked();
         Channel channel = upstreamSide.upstream();
         if (channel != null) {
             channel.config().setAutoRead(true);

@@ -56,8 +56,9 @@ final class UpstreamExchange implements UpstreamListener {
         this.state = state;
         this.upstreams = upstreams;
         this.failures = new ExchangeFailures(state, this);
-        this.timers = new ExchangeTimers(state, failures::bodyTimedOut, failures::responseTimedOut);
-        this.relay = new ResponseRelay(state, this, failures);
+        this.timers = new ExchangeTimers(state, failures::bodyTimedOut, failures::responseTimedOut,
+                failures::clientStalled);
+        this.relay = new ResponseRelay(state, this, failures, timers);
     }
 
     /** Where the response of each exchange goes to the client. */

@@ -37,7 +37,8 @@ import org.slf4j.LoggerFactory;
  * Takes over a client connection and its upstream connection once the upstream switched to WebSocket
  * (a {@code 101} to an allowed handshake): both lose their HTTP handlers and bytes are relayed both
  * ways as they come, with backpressure, until either side closes, fails, or nothing moves for
- * {@code limits.idle_timeout}; then both are closed and the exchange is logged with status 101.
+ * {@code limits.idle_timeout} (bytes queued for a side that reads none of them do not move); then both are
+ * closed and the exchange is logged with status 101.
  *
  * <p>Implementation notes: both channels share one event loop ({@code UpstreamPool} binds the
  * upstream connection to the client's), so the tunnel needs no locking. Bytes a decoder had already
@@ -67,6 +68,8 @@ public final class WebSocketTunnel implements ServerContext.Tunnel {
     private final Relay fromClient;
     private final Relay fromUpstream;
     private long lastActivityNanos = System.nanoTime();
+    private long lastPendingToClient;
+    private long lastPendingToUpstream;
     private @Nullable ScheduledFuture<?> idleTimer;
     private boolean started;
     private boolean ended;
@@ -166,10 +169,15 @@ public final class WebSocketTunnel implements ServerContext.Tunnel {
         if (ended) {
             return;
         }
-        if (sending(client) || sending(upstream)) {
-            // bytes still leaving for a slow reader are activity: reading paused for backpressure, not idleness
+        long pendingToClient = pending(client);
+        long pendingToUpstream = pending(upstream);
+        if (pendingToClient != lastPendingToClient || pendingToUpstream != lastPendingToUpstream) {
+            // bytes leaving for a slow reader since the last check are activity (reading is paused for backpressure,
+            // not idle); bytes that stay queued are not: a side that reads nothing ends the tunnel like a silent one
             lastActivityNanos = System.nanoTime();
         }
+        lastPendingToClient = pendingToClient;
+        lastPendingToUpstream = pendingToUpstream;
         long idle = System.nanoTime() - lastActivityNanos;
         if (idle < idleTimeoutNanos) {
             idleTimer = client.eventLoop().schedule(this::idleCheck, idleTimeoutNanos - idle, TimeUnit.NANOSECONDS);
@@ -179,9 +187,9 @@ public final class WebSocketTunnel implements ServerContext.Tunnel {
         }
     }
 
-    private static boolean sending(Channel channel) {
+    private static long pending(Channel channel) {
         ChannelOutboundBuffer pending = channel.unsafe().outboundBuffer();
-        return pending != null && pending.totalPendingWriteBytes() > 0;
+        return pending == null ? 0 : pending.totalPendingWriteBytes();
     }
 
     private void pauseReading(Channel source) {

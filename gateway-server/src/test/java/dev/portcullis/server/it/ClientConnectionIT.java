@@ -5,11 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.portcullis.server.it.support.GatewayAssertions;
 import dev.portcullis.server.it.support.GatewayHarness;
 import dev.portcullis.server.it.support.GatewayHarness.Gateway;
+import dev.portcullis.server.it.support.LogCapture;
 import dev.portcullis.server.it.support.PatternBytes;
 import dev.portcullis.server.it.support.Probe;
 import dev.portcullis.server.it.support.RawHttp;
 import dev.portcullis.server.it.support.RawHttp.RawResponse;
 import dev.portcullis.server.it.support.UpstreamServer.Reply;
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -95,6 +97,54 @@ class ClientConnectionIT {
             assertThat(r.status()).isEqualTo(200);
             assertThat(r.body()).as("a 3 s response body").isEqualTo(PatternBytes.bytes(10 * 1024));
         }
+    }
+
+    /**
+     * A client that stops reading a response (as nginx's send_timeout): once the gateway can write no more to it,
+     * it waits idle_timeout, then ends the exchange and closes the upstream connection, so that clients that read
+     * nothing cannot hold the upstream pool.
+     */
+    @Test
+    void disconnectsAClientThatStopsReadingTheResponseAndClosesItsUpstreamConnection() throws Exception {
+        Gateway gw = harness.start("client-timeouts.yaml"); // idle_timeout: 1500ms
+        LogCapture access = LogCapture.attach("portcullis.access");
+        try (RawHttp raw = RawHttp.connect(gw.port(), 16 * 1024)) {
+            long start = System.nanoTime();
+            raw.send("GET /_up/bytes/" + (512L << 20) + " HTTP/1.1\r\nHost: " + gw.authority() + "\r\n\r\n");
+            RawResponse head = raw.readHead();
+            assertThat(head.status()).isEqualTo(200);
+
+            JsonNode line = access.jsonLineFor(head.header("X-Request-Id").orElseThrow());
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+            assertThat(line.path("error").asText()).as("%s", line).isEqualTo("client_stalled");
+            assertThat(line.path("status").asInt()).isEqualTo(200);
+            assertThat(took).as("ended idle_timeout after the client stopped taking bytes")
+                    .isBetween(Duration.ofMillis(1400), Duration.ofSeconds(8));
+            long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+            while (harness.upstream().openConnections() > 0 && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertThat(harness.upstream().openConnections()).as("the upstream connection is closed").isZero();
+            assertThat(drainedToTheEnd(raw, Duration.ofSeconds(10))).as("the client connection is closed").isTrue();
+        } finally {
+            access.detach();
+        }
+    }
+
+    /** Reads what is buffered until the connection ends (true) or {@code within} passed (false). */
+    private static boolean drainedToTheEnd(RawHttp raw, Duration within) throws IOException {
+        long deadline = System.nanoTime() + within.toNanos();
+        byte[] buf = new byte[64 * 1024];
+        while (System.nanoTime() < deadline) {
+            try {
+                if (raw.inputStream().read(buf) < 0) {
+                    return true;
+                }
+            } catch (java.net.SocketException reset) {
+                return true;
+            }
+        }
+        return false;
     }
 
     @Test

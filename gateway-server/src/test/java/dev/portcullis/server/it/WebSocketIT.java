@@ -267,6 +267,41 @@ class WebSocketIT {
         assertThat(Duration.ofNanos(System.nanoTime() - idleFrom)).isGreaterThan(Duration.ofMillis(1000));
     }
 
+    /**
+     * Bytes queued for a client that reads none of them are not activity: a client that sends and never reads its
+     * echoes ends the tunnel (and frees its upstream connection) within two idle_timeout periods, like a silent one.
+     */
+    @Test
+    void aTunnelWhoseClientReadsNothingEndsAfterIdleTimeout() throws Exception {
+        Gateway gw = gateway(8); // idle_timeout 1500ms
+        int sessionsBefore = echo.sessions().size();
+        try (RawHttp raw = RawHttp.connect(gw.port(), 16 * 1024)) {
+            raw.send("GET /ws HTTP/1.1\r\nHost: " + gw.authority() + "\r\nUpgrade: websocket\r\n"
+                    + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                    + "Sec-WebSocket-Version: 13\r\n\r\n");
+            assertThat(raw.readHead().status()).isEqualTo(101);
+            // binary frames of 60,000 bytes, masked with a zero key; the echoes are never read
+            byte[] frame = new byte[8 + 60_000];
+            frame[0] = (byte) 0x82;
+            frame[1] = (byte) (0x80 | 126);
+            frame[2] = (byte) (60_000 >> 8);
+            frame[3] = (byte) (60_000 & 0xFF);
+            CompletableFuture<Void> sending = CompletableFuture.runAsync(() -> {
+                try {
+                    for (int i = 0; i < 200; i++) {
+                        raw.send(frame);
+                    }
+                } catch (Exception tunnelEnded) {
+                    // the gateway closed the tunnel while this was blocked on a full socket
+                }
+            });
+            long start = System.nanoTime();
+            assertThat(echo.awaitSessionClosed(sessionsBefore, 15_000)).as("upstream connection closed").isTrue();
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(8));
+            sending.get(15, TimeUnit.SECONDS);
+        }
+    }
+
     @Test
     void anUpgradedConnectionIsNeverPooledAndCountsAgainstMaxConnections() throws Exception {
         Gateway gw = gateway(1);
