@@ -13,7 +13,6 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoop;
@@ -24,11 +23,9 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.ReferenceCountUtil;
-import io.netty.util.concurrent.ScheduledFuture;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,8 +34,8 @@ import org.slf4j.LoggerFactory;
  * Takes over a client connection and its upstream connection once the upstream switched to WebSocket
  * (a {@code 101} to an allowed handshake): both lose their HTTP handlers and bytes are relayed both
  * ways as they come, with backpressure, until either side closes, fails, or nothing moves for
- * {@code limits.idle_timeout} (bytes queued for a side that reads none of them do not move); then both are
- * closed and the exchange is logged with status 101.
+ * {@code limits.idle_timeout} ({@link TunnelIdleWatch}); then both are closed and the exchange is logged with
+ * status 101.
  *
  * <p>Implementation notes: both channels share one event loop ({@code UpstreamPool} binds the
  * upstream connection to the client's), so the tunnel needs no locking. Bytes a decoder had already
@@ -64,13 +61,9 @@ public final class WebSocketTunnel implements ServerContext.Tunnel {
     private final Exchange exchange;
     private final Channel client;
     private final Channel upstream;
-    private final long idleTimeoutNanos;
+    private final TunnelIdleWatch idleWatch;
     private final Relay fromClient;
     private final Relay fromUpstream;
-    private long lastActivityNanos = System.nanoTime();
-    private long lastPendingToClient;
-    private long lastPendingToUpstream;
-    private @Nullable ScheduledFuture<?> idleTimer;
     private boolean started;
     private boolean ended;
 
@@ -79,7 +72,8 @@ public final class WebSocketTunnel implements ServerContext.Tunnel {
         this.exchange = exchange;
         this.client = state.channel();
         this.upstream = upstream;
-        this.idleTimeoutNanos = exchange.snapshot().config().limits().idleTimeout().toNanos();
+        this.idleWatch = new TunnelIdleWatch(client, upstream,
+                exchange.snapshot().config().limits().idleTimeout().toNanos(), this::idle);
         this.fromClient = new Relay(true);
         this.fromUpstream = new Relay(false);
     }
@@ -113,9 +107,7 @@ public final class WebSocketTunnel implements ServerContext.Tunnel {
             end(null);
             return;
         }
-        if (idleTimeoutNanos > 0) {
-            idleTimer = client.eventLoop().schedule(this::idleCheck, idleTimeoutNanos, TimeUnit.NANOSECONDS);
-        }
+        idleWatch.start();
         state.server().tunnelOpened(this);
     }
 
@@ -164,32 +156,11 @@ public final class WebSocketTunnel implements ServerContext.Tunnel {
         }
     }
 
-    private void idleCheck() {
-        idleTimer = null;
-        if (ended) {
-            return;
-        }
-        long pendingToClient = pending(client);
-        long pendingToUpstream = pending(upstream);
-        if (pendingToClient != lastPendingToClient || pendingToUpstream != lastPendingToUpstream) {
-            // bytes leaving for a slow reader since the last check are activity (reading is paused for backpressure,
-            // not idle); bytes that stay queued are not: a side that reads nothing ends the tunnel like a silent one
-            lastActivityNanos = System.nanoTime();
-        }
-        lastPendingToClient = pendingToClient;
-        lastPendingToUpstream = pendingToUpstream;
-        long idle = System.nanoTime() - lastActivityNanos;
-        if (idle < idleTimeoutNanos) {
-            idleTimer = client.eventLoop().schedule(this::idleCheck, idleTimeoutNanos - idle, TimeUnit.NANOSECONDS);
-        } else {
+    private void idle() {
+        if (!ended) {
             exchange.error(ExchangeError.TUNNEL_IDLE);
             end(null);
         }
-    }
-
-    private static long pending(Channel channel) {
-        ChannelOutboundBuffer pending = channel.unsafe().outboundBuffer();
-        return pending == null ? 0 : pending.totalPendingWriteBytes();
     }
 
     private void pauseReading(Channel source) {
@@ -215,10 +186,7 @@ public final class WebSocketTunnel implements ServerContext.Tunnel {
         }
         ended = true;
         state.server().tunnelClosed(this);
-        if (idleTimer != null) {
-            idleTimer.cancel(false);
-            idleTimer = null;
-        }
+        idleWatch.stop();
         fromClient.releaseEarly();
         fromUpstream.releaseEarly();
         closeAfterFlush(upstream);
@@ -261,7 +229,7 @@ public final class WebSocketTunnel implements ServerContext.Tunnel {
                 ReferenceCountUtil.release(msg);
                 return;
             }
-            lastActivityNanos = System.nanoTime();
+            idleWatch.activity();
             if (!started) {
                 early.add(bytes);
                 return;

@@ -1,0 +1,85 @@
+package dev.portcullis.server.tunnel;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Ends a WebSocket tunnel in which nothing moved for {@code limits.idle_timeout}: no byte read from either side, and
+ * no byte of those queued for a side taken by it. Bytes that stay queued for a side that reads none of them are not
+ * activity, so a peer that stops reading ends the tunnel like a silent one, within two idle periods.
+ *
+ * <p>Implementation notes: confined to the tunnel's event loop. A read only stores the time; one task checks it when
+ * the idle period since the last activity it knows of has passed, and schedules itself again for the rest. Progress
+ * of queued bytes is seen as a change of the outbound buffers' sizes between two checks.
+ */
+final class TunnelIdleWatch {
+    private final Channel client;
+    private final Channel upstream;
+    private final long idleTimeoutNanos;
+    private final Runnable idle;
+    private long lastActivityNanos = System.nanoTime();
+    private long lastPendingToClient;
+    private long lastPendingToUpstream;
+    private @Nullable ScheduledFuture<?> timer;
+
+    /**
+     * @param idle run once when the tunnel has been idle for {@code idleTimeoutNanos}; 0 means never
+     */
+    TunnelIdleWatch(Channel client, Channel upstream, long idleTimeoutNanos, Runnable idle) {
+        this.client = client;
+        this.upstream = upstream;
+        this.idleTimeoutNanos = idleTimeoutNanos;
+        this.idle = idle;
+    }
+
+    /** The tunnel is up: the first check is one idle period away. */
+    void start() {
+        lastActivityNanos = System.nanoTime();
+        if (idleTimeoutNanos > 0) {
+            timer = client.eventLoop().schedule(this::check, idleTimeoutNanos, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    /** Bytes were read from one side. */
+    void activity() {
+        lastActivityNanos = System.nanoTime();
+    }
+
+    /** The tunnel ended: no more checks. */
+    void stop() {
+        ScheduledFuture<?> scheduled = timer;
+        timer = null;
+        if (scheduled != null) {
+            scheduled.cancel(false);
+        }
+    }
+
+    private void check() {
+        if (timer == null) {
+            return;
+        }
+        timer = null;
+        long pendingToClient = pending(client);
+        long pendingToUpstream = pending(upstream);
+        if (pendingToClient != lastPendingToClient || pendingToUpstream != lastPendingToUpstream) {
+            // bytes left for a slow reader since the last check: reading is paused for backpressure, not idle
+            lastActivityNanos = System.nanoTime();
+        }
+        lastPendingToClient = pendingToClient;
+        lastPendingToUpstream = pendingToUpstream;
+        long quiet = System.nanoTime() - lastActivityNanos;
+        if (quiet < idleTimeoutNanos) {
+            timer = client.eventLoop().schedule(this::check, idleTimeoutNanos - quiet, TimeUnit.NANOSECONDS);
+        } else {
+            idle.run();
+        }
+    }
+
+    private static long pending(Channel channel) {
+        ChannelOutboundBuffer pending = channel.unsafe().outboundBuffer();
+        return pending == null ? 0 : pending.totalPendingWriteBytes();
+    }
+}
