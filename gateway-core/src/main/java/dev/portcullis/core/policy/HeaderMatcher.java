@@ -61,10 +61,10 @@ public final class HeaderMatcher implements RequestMatcher {
     public boolean matches(AccessRequest request) {
         RequestHeaders headers = request.headers();
         if (values.length == 0) {
-            return headers.contains(name);
+            return headers.containsAnySpelling(name);
         }
         for (String value : values) {
-            if (headers.containsValue(name, value)) {
+            if (headers.containsValueAnySpelling(name, value)) {
                 return true;
             }
         }
@@ -80,7 +80,7 @@ public final class HeaderMatcher implements RequestMatcher {
 
     @Override
     public String explainFailure(AccessRequest request) {
-        if (values.length == 0 || !request.headers().contains(name)) {
+        if (values.length == 0 || !request.headers().containsAnySpelling(name)) {
             return "header " + name + " absent";
         }
         return "header " + name + " has no value in " + Explain.list(values());

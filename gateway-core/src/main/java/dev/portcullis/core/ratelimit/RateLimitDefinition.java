@@ -164,7 +164,7 @@ public record RateLimitDefinition(
             case SUBJECT -> request.identity().subject();
             case CLIENT_IP -> request.clientIp();
             case HEADER -> {
-                String value = request.headers().first(Objects.requireNonNull(header, "header"));
+                String value = request.headers().firstAnySpelling(Objects.requireNonNull(header, "header"));
                 yield value == null ? "" : value;
             }
         };

@@ -163,11 +163,25 @@ class MatchersTest {
 
         assertThat(headers.first("accept")).isEqualTo("a");
         assertThat(headers.first("X-Missing")).isNull();
-        assertThat(headers.contains("ACCEPT")).isTrue();
-        assertThat(headers.contains("X-Empty")).isFalse();
+        assertThat(headers.containsAnySpelling("ACCEPT")).isTrue();
+        assertThat(headers.containsAnySpelling("X-Empty")).isFalse();
         assertThat(headers.first("X-Empty")).isNull();
-        assertThat(headers.containsValue("accept", "a")).isTrue();
-        assertThat(headers.containsValue("accept", "A")).isFalse();
-        assertThat(get("/").header("X-A", "1").header("x-a", "2").build().headers().containsValue("X-A", "2")).isTrue();
+        assertThat(headers.containsValueAnySpelling("accept", "a")).isTrue();
+        assertThat(headers.containsValueAnySpelling("accept", "A")).isFalse();
+        assertThat(get("/").header("X-A", "1").header("x-a", "2").build().headers()
+                .containsValueAnySpelling("X-A", "2")).isTrue();
+    }
+
+    @Test
+    void requestHeadersReadUnderscoresAsDashesOnlyInTheAnySpellingLookups() {
+        RequestHeaders headers = RequestHeaders.of(Map.of("X_Tenant", List.of("acme"), "x_forwarded_user", List.of("eve")));
+
+        assertThat(headers.firstAnySpelling("X-Tenant")).isEqualTo("acme");
+        assertThat(headers.containsAnySpelling("x-tenant")).isTrue();
+        assertThat(headers.containsValueAnySpelling("X-TENANT", "acme")).isTrue();
+        assertThat(headers.firstAnySpelling("X_Tenant")).isEqualTo("acme");
+        assertThat(headers.first("X-Tenant")).isNull();
+        assertThat(headers.first("X-Forwarded-User")).as("identity headers: the exact name").isNull();
+        assertThat(headers.first("X_Forwarded_User")).isEqualTo("eve");
     }
 }

@@ -8,10 +8,11 @@ import java.util.Map;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Presents Netty's request headers to the policy engine without copying them. A name matches in any case and with
- * {@code _} for {@code -}, as CGI-style upstreams (WSGI, Rack, PHP) read {@code X_Tenant} as {@code X-Tenant}: a
- * condition or a rate-limit key on {@code X-Tenant} sees a lone {@code X_Tenant} line. A request with both spellings
- * of a name the policy reads never gets here (refused as an ambiguous header, {@code PolicyHeaders}).
+ * Presents Netty's request headers to the policy engine without copying them. {@link #first} reads a name in any
+ * case; the {@code AnySpelling} lookups also with {@code _} for {@code -}, as CGI-style upstreams (WSGI, Rack, PHP)
+ * read {@code X_Tenant} as {@code X-Tenant}: a condition or a rate-limit key on {@code X-Tenant} sees a lone
+ * {@code X_Tenant} line. A request with two spellings of a name an enforcing rule reads is refused before it is
+ * decided (an ambiguous header, {@code PolicyHeaders}); where only an audit rule reads one, the first line counts.
  */
 final class NettyRequestHeaders implements RequestHeaders {
 
@@ -29,17 +30,22 @@ final class NettyRequestHeaders implements RequestHeaders {
 
     @Override
     public @Nullable String first(String name) {
+        return headers.get(name);
+    }
+
+    @Override
+    public @Nullable String firstAnySpelling(String name) {
         String value = headers.get(name);
         return value != null || !respellable(name) ? value : firstRespelled(name, null);
     }
 
     @Override
-    public boolean contains(String name) {
+    public boolean containsAnySpelling(String name) {
         return headers.contains(name) || respellable(name) && firstRespelled(name, null) != null;
     }
 
     @Override
-    public boolean containsValue(String name, String exactValue) {
+    public boolean containsValueAnySpelling(String name, String exactValue) {
         return headers.contains(name, exactValue, false)
                 || respellable(name) && firstRespelled(name, exactValue) != null;
     }
