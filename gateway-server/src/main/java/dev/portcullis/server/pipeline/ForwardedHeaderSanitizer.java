@@ -2,6 +2,7 @@ package dev.portcullis.server.pipeline;
 
 import dev.portcullis.core.http.HeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.util.AsciiString;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -55,6 +56,32 @@ final class ForwardedHeaderSanitizer {
         if (doomed != null) {
             for (int i = 0; i < doomed.size(); i++) {
                 headers.remove(doomed.get(i));
+            }
+        }
+    }
+
+    /**
+     * Removes the lines named like one of {@code names} only once {@code _} is read as {@code -} ({@code X_Forwarded_Groups}
+     * for {@code X-Forwarded-Groups}): what an identity was read from goes on under its exact name only, so that an
+     * upstream reading underscores as dashes cannot see a line the identity was not read from.
+     */
+    static void removeOtherSpellings(HttpHeaders headers, List<String> names) {
+        List<String> doomed = null;
+        for (Iterator<Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence(); it.hasNext(); ) {
+            CharSequence name = it.next().getKey();
+            for (int i = 0; i < names.size(); i++) {
+                String exact = names.get(i);
+                if (HeaderValues.sameName(name, exact, false) && !AsciiString.contentEqualsIgnoreCase(name, exact)) {
+                    if (doomed == null) {
+                        doomed = new ArrayList<>(2);
+                    }
+                    doomed.add(name.toString());
+                }
+            }
+        }
+        if (doomed != null) {
+            for (int i = 0; i < doomed.size(); i++) {
+                headers.remove(doomed.get(i)); // that spelling in any case; the exact name stays
             }
         }
     }

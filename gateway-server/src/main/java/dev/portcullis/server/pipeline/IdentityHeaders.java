@@ -17,14 +17,19 @@ final class IdentityHeaders {
      * Sets the upstream identity headers; client-sent copies were stripped before the policy ran. Values
      * are percent-encoded where they are not plain visible ASCII (and each role's commas), so distinct
      * subjects and role lists stay distinct and nothing can be injected into the header block. A trusted
-     * proxy's forwarded-identity headers go on only when they are what the identity came from; only a
+     * proxy's forwarded-identity headers go on only when they are what the identity came from, and then only
+     * under their exact names (an {@code X_Forwarded_Groups} the identity was not read from is removed); only a
      * believed {@code peer}'s request can still carry them (everyone else's lost them before the policy ran),
      * so only such a request is scanned for them.
      */
     static void setForUpstream(HttpHeaders headers, Identity identity, IdentityChain chain, IpAddress peer) {
         List<String> forwarded = chain.forwardedHeaders();
-        if (!forwarded.isEmpty() && identity.source() != IdentitySource.FORWARDED && chain.believesForwarded(peer)) {
-            ForwardedHeaderSanitizer.sanitize(headers, true, forwarded);
+        if (!forwarded.isEmpty() && chain.believesForwarded(peer)) {
+            if (identity.source() != IdentitySource.FORWARDED) {
+                ForwardedHeaderSanitizer.sanitize(headers, true, forwarded);
+            } else {
+                ForwardedHeaderSanitizer.removeOtherSpellings(headers, forwarded);
+            }
         }
         if (identity.isAnonymous()) {
             return;

@@ -216,6 +216,17 @@ class SpecIdentityCheckIT {
         assertThat(JwtAssertions.normalizedNames(underscore.headers()))
                 .as("no identity from them; headers at the upstream: %s", underscore.headers())
                 .doesNotContain("x-forwarded-user", "x-forwarded-groups", "x-auth-subject", "x-auth-roles");
+
+        // a user from the proxy and a groups line in another spelling (a proxy stripping by exact name lets it
+        // through): no role from it, and the upstream never sees it under a name it could read as the groups header
+        GatewayAssertions.assertForbidden(probe(gw, IDP).send("GET", "/admin/x", "X-Forwarded-User: bob",
+                "X_Forwarded_Groups: admin"));
+        RecordedRequest bob = probe(gw, IDP).allowed("/public/x", "X-Forwarded-User: bob",
+                "X_Forwarded_Groups: admin");
+        assertThat(bob.headerValues("X-Auth-Subject")).containsExactly("bob");
+        assertThat(bob.headerValues("X-Forwarded-User")).containsExactly("bob");
+        assertThat(JwtAssertions.normalizedNames(bob.headers())).as("headers at the upstream: %s", bob.headers())
+                .doesNotContain("x-forwarded-groups", "x-auth-roles");
     }
 
     // ------------------------------------------------------------------ 3
