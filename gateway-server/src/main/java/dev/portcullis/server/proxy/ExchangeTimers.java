@@ -1,11 +1,13 @@
 package dev.portcullis.server.proxy;
 
 import dev.portcullis.server.exchange.ConnectionState;
+import io.netty.channel.ChannelOutboundBuffer;
 
 /**
  * The three deadlines of the exchange in flight on one client connection: request-body inactivity
  * ({@code limits.idle_timeout}), the wait for a response head ({@code upstream.response_timeout}) and a
- * client that takes nothing of the response ({@code limits.idle_timeout}, as nginx's {@code send_timeout}).
+ * client that takes none of the response ({@code limits.idle_timeout}, as nginx's {@code send_timeout}: any progress
+ * starts the period again).
  *
  * <p>Implementation notes: a request body that stops arriving, or a client that stops reading the
  * response (the relay then stops reading the upstream), would otherwise hold its upstream connection for
@@ -26,6 +28,9 @@ final class ExchangeTimers implements ConnectionState.Deadlines {
     private long responseDeadline;
     private boolean stallPending;
     private long stallDeadline;
+    private long stallTimeoutNanos;
+    /** The bytes queued for the client when the stall period began (or last had progress). */
+    private long stallQueued;
 
     /**
      * @param bodyIdle run when no body part arrived for the body timeout
@@ -75,12 +80,18 @@ final class ExchangeTimers implements ConnectionState.Deadlines {
     }
 
     /**
-     * The client's connection cannot take more of the response: unless it can again within {@code timeoutNanos}
-     * (from the first time it could not), the exchange is ended. No deadline when {@code timeoutNanos} is 0.
+     * The client's connection cannot take more of the response: unless it takes some of the bytes queued for it
+     * within {@code timeoutNanos} (again and again), or can take more, the exchange is ended. No deadline when
+     * {@code timeoutNanos} is 0. Called after each write while the client cannot take more.
      */
     void clientBlocked(long timeoutNanos) {
-        if (!stallPending && timeoutNanos > 0) {
+        if (timeoutNanos <= 0) {
+            return;
+        }
+        stallQueued = queuedForClient();
+        if (!stallPending) {
             long now = System.nanoTime();
+            stallTimeoutNanos = timeoutNanos;
             stallDeadline = now + timeoutNanos;
             stallPending = true;
             connection.deadlineSet(now, timeoutNanos);
@@ -99,6 +110,11 @@ final class ExchangeTimers implements ConnectionState.Deadlines {
         stallPending = false;
     }
 
+    private long queuedForClient() {
+        ChannelOutboundBuffer queue = connection.channel().unsafe().outboundBuffer();
+        return queue == null ? 0 : queue.totalPendingWriteBytes();
+    }
+
     @Override
     public long expire(long now) {
         if (bodyPending && now - (lastBodyReadNanos + bodyTimeoutNanos) >= 0) {
@@ -110,8 +126,15 @@ final class ExchangeTimers implements ConnectionState.Deadlines {
             responseLate.run();
         }
         if (stallPending && now - stallDeadline >= 0) {
-            stallPending = false;
-            clientStalled.run();
+            long queued = queuedForClient();
+            if (queued < stallQueued || bodyPending) {
+                // the client took some (or is still sending its body, which the body deadline watches)
+                stallQueued = queued;
+                stallDeadline = now + stallTimeoutNanos;
+            } else {
+                stallPending = false;
+                clientStalled.run();
+            }
         }
         long next = Long.MAX_VALUE;
         if (bodyPending) {

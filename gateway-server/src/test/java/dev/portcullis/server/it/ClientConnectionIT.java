@@ -108,6 +108,7 @@ class ClientConnectionIT {
     void disconnectsAClientThatStopsReadingTheResponseAndClosesItsUpstreamConnection() throws Exception {
         Gateway gw = harness.start("client-timeouts.yaml"); // idle_timeout: 1500ms
         LogCapture access = LogCapture.attach("portcullis.access");
+        int openBefore = harness.upstream().openConnections();
         try (RawHttp raw = RawHttp.connect(gw.port(), 16 * 1024)) {
             long start = System.nanoTime();
             raw.send("GET /_up/bytes/" + (512L << 20) + " HTTP/1.1\r\nHost: " + gw.authority() + "\r\n\r\n");
@@ -121,10 +122,11 @@ class ClientConnectionIT {
             assertThat(took).as("ended idle_timeout after the client stopped taking bytes")
                     .isBetween(Duration.ofMillis(1400), Duration.ofSeconds(8));
             long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-            while (harness.upstream().openConnections() > 0 && System.nanoTime() < deadline) {
+            while (harness.upstream().openConnections() > openBefore && System.nanoTime() < deadline) {
                 Thread.sleep(20);
             }
-            assertThat(harness.upstream().openConnections()).as("the upstream connection is closed").isZero();
+            assertThat(harness.upstream().openConnections()).as("the upstream connection is closed")
+                    .isLessThanOrEqualTo(openBefore);
             assertThat(drainedToTheEnd(raw, Duration.ofSeconds(10))).as("the client connection is closed").isTrue();
         } finally {
             access.detach();

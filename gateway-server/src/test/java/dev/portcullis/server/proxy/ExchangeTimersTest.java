@@ -1,0 +1,97 @@
+package dev.portcullis.server.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.portcullis.core.runtime.SnapshotHolder;
+import dev.portcullis.server.exchange.ConnectionState;
+import dev.portcullis.server.exchange.ServerContext;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The client-stall deadline: bytes queued for the client (written, not yet flushed to the socket) stand for what it
+ * has not taken; the exchange ends when none of them went for the whole period, and not while some did or the request
+ * body is still arriving.
+ */
+class ExchangeTimersTest {
+    private static final long PERIOD = TimeUnit.MILLISECONDS.toNanos(100);
+
+    private final EmbeddedChannel channel = new EmbeddedChannel();
+    private final ConnectionState state = new ConnectionState(channel,
+            new ServerContext(new SnapshotHolder(), new DefaultChannelGroup(GlobalEventExecutor.INSTANCE), List.of()),
+            0, 0);
+    private final AtomicInteger stalls = new AtomicInteger();
+    private final ExchangeTimers timers = new ExchangeTimers(state, () -> { }, () -> { }, stalls::incrementAndGet);
+
+    @AfterEach
+    void close() {
+        channel.finishAndReleaseAll();
+    }
+
+    @Test
+    void aClientThatTakesNoneOfTheQueuedBytesForThePeriodStalls() {
+        long start = System.nanoTime();
+        queue(64 * 1024);
+        timers.clientBlocked(PERIOD);
+
+        assertThat(timers.expire(start + PERIOD / 2)).isPositive();
+        assertThat(stalls).hasValue(0);
+        timers.expire(System.nanoTime() + PERIOD);
+        assertThat(stalls).hasValue(1);
+        assertThat(timers.expire(System.nanoTime() + 10 * PERIOD)).as("no deadline left").isEqualTo(Long.MAX_VALUE);
+        assertThat(stalls).hasValue(1);
+    }
+
+    @Test
+    void anyProgressWithinThePeriodStartsItAgain() {
+        queue(64 * 1024);
+        timers.clientBlocked(PERIOD);
+        channel.flush(); // the socket took the queued bytes
+        queue(16 * 1024);
+
+        long next = timers.expire(System.nanoTime() + PERIOD);
+        assertThat(stalls).as("took some").hasValue(0);
+        assertThat(next).isPositive().isLessThanOrEqualTo(PERIOD + TimeUnit.MILLISECONDS.toNanos(50));
+
+        timers.expire(System.nanoTime() + 2 * PERIOD + 1);
+        assertThat(stalls).as("then nothing for a whole period").hasValue(1);
+    }
+
+    @Test
+    void notWhileTheRequestBodyIsStillArrivingNorOnceTheClientCanTakeMore() {
+        timers.awaitBody(100 * PERIOD);
+        queue(64 * 1024);
+        timers.clientBlocked(PERIOD);
+        timers.expire(System.nanoTime() + PERIOD);
+        assertThat(stalls).as("the client is still sending its body").hasValue(0);
+
+        timers.cancelBody();
+        timers.clientUnblocked();
+        timers.expire(System.nanoTime() + 5 * PERIOD);
+        assertThat(stalls).as("it could take more again").hasValue(0);
+    }
+
+    @Test
+    void theEndOfAnExchangeClearsItSoTheNextOneStartsWithout() {
+        queue(64 * 1024);
+        timers.clientBlocked(PERIOD);
+        timers.cancelAll();
+
+        timers.expire(System.nanoTime() + 5 * PERIOD);
+        assertThat(stalls).hasValue(0);
+        timers.clientBlocked(0);
+        timers.expire(System.nanoTime() + 5 * PERIOD);
+        assertThat(stalls).as("idle_timeout 0: no deadline").hasValue(0);
+    }
+
+    private void queue(int bytes) {
+        channel.write(Unpooled.wrappedBuffer(new byte[bytes]));
+    }
+}
