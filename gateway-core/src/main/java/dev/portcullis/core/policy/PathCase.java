@@ -1,5 +1,6 @@
 package dev.portcullis.core.policy;
 
+import dev.portcullis.core.http.TargetResult;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -7,9 +8,8 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Folding of canonical paths and globs for {@code upstream.case_insensitive_paths} (SPEC 3.4): the case of every
- * letter, and the dots and spaces that end a segment, which Windows drops from file and directory names (IIS and
- * files on NTFS serve {@code /admin./x} and {@code /admin%20/x} as {@code /admin/x}).
+ * Case folding of canonical paths and globs for {@code upstream.case_insensitive_paths} (SPEC 3.4), and the paths
+ * such a policy refuses: a segment that ends in a dot or a space.
  */
 public final class PathCase {
 
@@ -27,26 +27,48 @@ public final class PathCase {
      * parts fold exactly as the same characters do inside a path. A run that is not valid UTF-8
      * (only a glob can hold one; it never matches a path) is kept as it is. A string without
      * upper-case ASCII letters or non-ASCII escapes is returned as it is, without allocating.
-     * Then every segment loses the dots and encoded spaces (%20) it ends with, after the case
-     * fold; dot segments are gone from canonical paths, so only names such as "admin." or
-     * "x%20." lose them, and a segment of nothing else ("...") is dropped with its slash (the
-     * canonical path has no empty segment). A path with no such segment is, again, returned as
-     * it is.
      */
 
     private static final char[] HEX = "0123456789ABCDEF".toCharArray();
 
+    /**
+     * Where paths match regardless of case, a segment that ends in {@code .} or an encoded space: Windows drops them
+     * from names (IIS and files on NTFS serve {@code /admin./x} as {@code /admin/x}), the other case-insensitive
+     * upstreams (Express, ASP.NET Core on Linux) do not, so no one reading of such a path is safe to match on: deny
+     * rules would miss it on the former, allow rules widen on the latter.
+     */
+    public static final TargetResult.Rejected SEGMENT_ENDS_IN_DOT_OR_SPACE =
+            new TargetResult.Rejected(400, "segment_ends_in_dot_or_space");
+
     private PathCase() {}
 
     /**
-     * The fold of a canonical path or glob: case folded, and no segment ending in a dot or a space; {@code path}
-     * itself when there is nothing to fold.
+     * {@code target}, or {@link #SEGMENT_ENDS_IN_DOT_OR_SPACE} when {@code caseInsensitivePaths} and a segment of its
+     * canonical path ends in {@code .} or {@code %20}.
      */
-    public static String fold(String path) {
-        return trimSegments(foldCase(path));
+    public static TargetResult screen(TargetResult target, boolean caseInsensitivePaths) {
+        if (caseInsensitivePaths && target instanceof TargetResult.Accepted accepted
+                && hasSegmentEndingInDotOrSpace(accepted.path())) {
+            return SEGMENT_ENDS_IN_DOT_OR_SPACE;
+        }
+        return target;
     }
 
-    private static String foldCase(String path) {
+    /** Whether a segment of a canonical path ends in {@code .} or {@code %20} (dot segments are gone from it). */
+    static boolean hasSegmentEndingInDotOrSpace(String path) {
+        int n = path.length();
+        for (int i = 1; i <= n; i++) {
+            if (i == n || path.charAt(i) == '/') {
+                if (path.charAt(i - 1) == '.' || i >= 3 && path.startsWith("%20", i - 3)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** The case fold of a canonical path or glob; {@code path} itself when it has no upper-case or non-ASCII letter. */
+    public static String fold(String path) {
         int first = firstToFold(path);
         if (first < 0) {
             return path;
@@ -69,39 +91,6 @@ public final class PathCase {
             }
         }
         return sb.toString();
-    }
-
-    /** {@code path} without the dots and {@code %20}s that end any of its segments. */
-    private static String trimSegments(String path) {
-        int n = path.length();
-        StringBuilder sb = null;
-        int copied = 0;
-        for (int start = 0; start <= n; ) {
-            int end = path.indexOf('/', start);
-            if (end < 0) {
-                end = n;
-            }
-            int kept = end;
-            while (kept > start) {
-                if (path.charAt(kept - 1) == '.') {
-                    kept--;
-                } else if (kept - 3 >= start && path.startsWith("%20", kept - 3)) {
-                    kept -= 3;
-                } else {
-                    break;
-                }
-            }
-            if (kept < end) {
-                if (sb == null) {
-                    sb = new StringBuilder(n);
-                }
-                sb.append(path, copied, kept);
-                // a segment left empty goes with its slash, as repeated slashes are merged
-                copied = kept == start && end < n ? end + 1 : end;
-            }
-            start = end + 1;
-        }
-        return sb == null ? path : sb.append(path, copied, n).toString();
     }
 
     private static int firstToFold(String path) {

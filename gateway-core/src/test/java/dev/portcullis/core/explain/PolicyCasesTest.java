@@ -50,6 +50,29 @@ class PolicyCasesTest {
     }
 
     @Test
+    void aCaseInsensitivePolicyRefusesASegmentEndingInADotAsTheServerDoes() throws Exception {
+        Policy policy = ConfigLoader.load("policy.yaml", """
+                upstream: { url: "http://127.0.0.1:3000", case_insensitive_paths: true }
+                default: allow
+                rules:
+                  - name: admin
+                    match: { paths: ["/admin/**"] }
+                    action: deny
+                """.getBytes(StandardCharsets.UTF_8), Path.of(".")).policy();
+        PolicyCases.Loaded loaded = PolicyCases.read("cases.yaml", """
+                cases:
+                  - { name: dot, request: { path: /ADMIN./x }, expect: { status: 400 } }
+                  - { name: plain, request: { path: /ADMIN/x }, expect: { status: 403 } }
+                """);
+
+        PolicyCase.Outcome dot = loaded.cases().get(0).run(policy);
+        assertThat(dot.status()).isEqualTo(400);
+        assertThat(dot.beforeRules()).isTrue();
+        assertThat(dot.reason()).contains("segment_ends_in_dot_or_space");
+        assertThat(loaded.cases().get(1).run(policy).status()).isEqualTo(403);
+    }
+
+    @Test
     void casesSimulateIdentityClaimsHostHeadersAndIp() throws Exception {
         String yaml = """
                 cases:

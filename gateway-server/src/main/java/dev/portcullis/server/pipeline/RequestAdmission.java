@@ -2,6 +2,7 @@ package dev.portcullis.server.pipeline;
 
 import dev.portcullis.core.decision.RequestFacts;
 import dev.portcullis.core.http.RequestTarget;
+import dev.portcullis.core.policy.PathCase;
 import dev.portcullis.core.http.TargetResult;
 import dev.portcullis.core.identity.IdentityChain;
 import dev.portcullis.core.net.ClientIpResolver;
@@ -113,7 +114,8 @@ final class RequestAdmission {
             GatewayResponses.reject(state.channel(), exchange, rejection);
             return null;
         }
-        TargetResult target = RequestTarget.parse(request.uri(), hostHeader);
+        TargetResult target = PathCase.screen(RequestTarget.parse(request.uri(), hostHeader),
+                snapshot.config().policy().caseInsensitivePaths());
         if (target instanceof TargetResult.Rejected rejected) {
             exchange.reason(rejected.reason());
             GatewayResponses.send(state.channel(), exchange, rejected.status(), true);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.portcullis.server.it.support.GatewayHarness;
 import dev.portcullis.server.it.support.Probe;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -14,8 +15,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * SPEC 3.2 and 3.4: one trailing {@code /} is ignored for matching and kept when forwarding; with
- * {@code upstream.case_insensitive_paths} request paths and globs are case folded for matching, and lose the dots
- * and spaces that end a segment, and the path is forwarded as sent. Raw requests; what the recording upstream received is asserted.
+ * {@code upstream.case_insensitive_paths} request paths and globs are case folded for matching (a segment ending in
+ * a dot or a space is refused), and the path is forwarded as sent. Raw requests; what the recording upstream received is asserted.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class PathMatchingIT {
@@ -75,16 +76,14 @@ class PathMatchingIT {
     }
 
     @Test
-    void caseInsensitivePathsIgnoreTheDotsAndSpacesThatEndASegmentAsWindowsDoes() throws Exception {
+    void caseInsensitivePathsRefuseASegmentEndingInADotOrASpace() throws Exception {
         Probe p = probe(true);
 
-        p.forbidden("/admin./x");
-        p.forbidden("/ADMIN%20/x");
-        p.forbidden("/admin.%20./x");
-        p.forbidden("/Admin.");
-        p.rejected(404, "GET", "/internal...");
-        p.forbiddenAs("DELETE", "/api./users./42");
-        assertThat(p.allowed("/admins./x").target()).as("forwarded as sent").isEqualTo("/admins./x");
+        // IIS would serve /admin./x as /admin/x, Express as another name: no one reading is safe to match on
+        for (String path : List.of("/admin./x", "/ADMIN%20/x", "/admin.%20./x", "/Admin.", "/internal...",
+                "/public./x", "/api/users./42")) {
+            p.rejected(400, "GET", path);
+        }
         assertThat(p.allowed("/public/v1.2/a.json").target()).isEqualTo("/public/v1.2/a.json");
 
         Probe sensitive = probe(false);
