@@ -1,5 +1,6 @@
 package dev.portcullis.server.cli;
 
+import dev.portcullis.server.reload.SignalTrigger;
 import io.netty.util.ResourceLeakDetector;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -23,6 +24,9 @@ public final class PortcullisCommand implements Runnable {
     }
 
     public static void main(String[] args) {
+        if (runs(args)) {
+            SignalTrigger.install(); // first: from here on a SIGHUP is a reload, never the JVM's exit
+        }
         defaultLeakDetection();
         System.exit(execute(args));
     }
@@ -40,6 +44,16 @@ public final class PortcullisCommand implements Runnable {
                 && System.getProperty("io.netty.leakDetectionLevel") == null) {
             ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.DISABLED);
         }
+    }
+
+    /** Whether the command line is {@code run ...} (its first word that is not an option). */
+    static boolean runs(String[] args) {
+        for (String arg : args) {
+            if (!arg.startsWith("-")) {
+                return arg.equals("run");
+            }
+        }
+        return false;
     }
 
     /** Runs the command line and returns its exit code (for tests). */

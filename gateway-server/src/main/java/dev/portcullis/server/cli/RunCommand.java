@@ -45,7 +45,8 @@ final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        SignalTrigger hangups = SignalTrigger.install();
+        SignalTrigger hangups = SignalTrigger.install(); // already installed by main, unless run from a test
+        hangups.logInstalled();
         CompiledConfig compiled = ConfigFiles.load(config.resolve(), spec.commandLine().getErr());
         if (compiled == null) {
             return 1;

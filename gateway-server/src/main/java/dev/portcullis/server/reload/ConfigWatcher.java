@@ -14,6 +14,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -22,15 +23,17 @@ import org.slf4j.LoggerFactory;
 /**
  * Watches the config file for {@code watch: true} (SPEC 3.8) and asks for a reload when its content changes:
  * an in-place write, an atomic rename over it, or a Kubernetes ConfigMap update (the {@code ..data} symlink
- * of the config's folder swapped to a new directory).
+ * of the config's folder swapped to a new directory). A ConfigMap update reloads even when the config's own bytes
+ * did not change: it may have changed only a file the config names beside it (a JWKS file, a response body).
  *
  * <p>Implementation notes. The folder of the path as configured is watched (not the symlink's target), so
  * all three show up as events there; since events can be missed or coalesced, and a symlinked file may
  * change where no event is raised, the file's metadata (file key, size, modification time, read through
  * symlinks) is also checked once a second, and its bytes are read only after an event or a metadata change. A change counts only when the
- * file's bytes (read through any symlinks) hash differently from the last ones seen, and only once they
- * have stayed the same for {@link #SETTLE_MILLIS}, so a file being written is not reloaded half-way (and
- * if it were, the reload would be rejected and the old config kept). Runs on its own daemon thread.
+ * file's bytes (read through any symlinks) hash differently from the last ones seen, or the folder's {@code ..data}
+ * link points elsewhere, and only once they have stayed the same for {@link #SETTLE_MILLIS}, so a file being written
+ * is not reloaded half-way (and if it were, the reload would be rejected and the old config kept). Runs on its own
+ * daemon thread.
  */
 public final class ConfigWatcher {
     private static final Logger LOG = LoggerFactory.getLogger(ConfigWatcher.class);
@@ -100,6 +103,7 @@ public final class ConfigWatcher {
 
     private void run(byte @Nullable [] initial) {
         byte[] seen = initial;
+        String data = dataLink();
         Path folder = file.getParent();
         try (WatchService watching = FileSystems.getDefault().newWatchService()) {
             synchronized (this) {
@@ -123,15 +127,18 @@ public final class ConfigWatcher {
                 }
                 stat = statNow;
                 byte[] now = digest();
-                if (now == null || Arrays.equals(now, seen)) {
+                if (now == null || Arrays.equals(now, seen) && Objects.equals(dataLink(), data)) {
                     continue;
                 }
                 byte[] settled = settle(now);
-                if (settled == null || Arrays.equals(settled, seen)) {
+                String dataNow = dataLink();
+                if (settled == null || Arrays.equals(settled, seen) && Objects.equals(dataNow, data)) {
                     continue;
                 }
+                LOG.info(Arrays.equals(settled, seen) ? "{}: its ConfigMap was updated (..data swapped): reloading"
+                        : "{} changed: reloading", file);
                 seen = settled;
-                LOG.info("{} changed: reloading", file);
+                data = dataNow;
                 onChange.run();
             }
         } catch (InterruptedException | ClosedWatchServiceException e) {
@@ -156,12 +163,29 @@ public final class ConfigWatcher {
         return null;
     }
 
-    /** What identifies the file's content cheaply: its file key (inode), size and modification time; null if unreadable. */
+    /**
+     * What identifies the file's content cheaply: its file key (inode), size and modification time, and where the
+     * folder's {@code ..data} link points; null if unreadable.
+     */
     private @Nullable Object stat() {
         try {
             BasicFileAttributes attributes = Files.readAttributes(file, BasicFileAttributes.class);
-            return List.of(String.valueOf(attributes.fileKey()), attributes.size(), attributes.lastModifiedTime());
+            return List.of(String.valueOf(attributes.fileKey()), attributes.size(), attributes.lastModifiedTime(),
+                    String.valueOf(dataLink()));
         } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /** Where the config folder's {@code ..data} symlink points (a Kubernetes ConfigMap volume); null without one. */
+    private @Nullable String dataLink() {
+        Path folder = file.getParent();
+        if (folder == null) {
+            return null;
+        }
+        try {
+            return Files.readSymbolicLink(folder.resolve("..data")).toString();
+        } catch (IOException | UnsupportedOperationException e) {
             return null;
         }
     }

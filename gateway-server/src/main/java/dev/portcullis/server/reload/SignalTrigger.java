@@ -8,35 +8,55 @@ import sun.misc.Signal;
 import sun.misc.SignalHandler;
 
 /**
- * Turns SIGHUP into a reload (SPEC 3.8). Installed before the gateway starts, so that a SIGHUP never
- * terminates the process (HotSpot's default): one that arrives while the gateway is still starting is
- * remembered and reloads once it is up, so an edit made during startup is not lost. The handler only
- * enqueues; the reload runs on the reloader's thread.
+ * Turns SIGHUP into a reload (SPEC 3.8). Installed as the first thing {@code portcullis run} does, before the
+ * command line is parsed or logging starts, so that a SIGHUP never terminates the process (HotSpot's default) once
+ * the program runs: one that arrives while the gateway is still starting is remembered and reloads once it is up, so
+ * an edit made during startup is not lost. The handler only enqueues; the reload runs on the reloader's thread.
  */
 public final class SignalTrigger {
-    private static final Logger LOG = LoggerFactory.getLogger(SignalTrigger.class);
+    private static @Nullable SignalTrigger installed;
     private @Nullable Reloader reloader;
     private boolean pending;
+    private boolean ignored;
 
     private SignalTrigger() {}
 
+    /** The logger, looked up when first needed: installing must not wait for logging to start. */
+    private static Logger log() {
+        return LoggerFactory.getLogger(SignalTrigger.class);
+    }
+
     /**
-     * Installs the SIGHUP handler; reloads go nowhere until {@link #reloadWith} is called. A process that
+     * Installs the SIGHUP handler, once per process; reloads go nowhere until {@link #reloadWith} is called (again:
+     * a later call forgets the previous gateway's reloader, keeping a SIGHUP that is still pending). A process that
      * inherited SIGHUP as ignored (started under {@code nohup}, or by a parent that ignores it) keeps ignoring
      * it: the JVM does not install handlers for an ignored SIGHUP. That is logged as a warning, with the other
      * ways to reload, instead of leaving an operator's {@code kill -HUP} without effect or explanation.
      */
-    public static SignalTrigger install() {
-        SignalTrigger trigger = new SignalTrigger();
-        SignalHandler previous = Signal.handle(new Signal("HUP"), signal -> trigger.hangup());
-        if (previous == SignalHandler.SIG_IGN) {
-            LOG.warn("SIGHUP is ignored by this process (inherited from its parent, e.g. nohup): kill -HUP will not "
+    public static synchronized SignalTrigger install() {
+        SignalTrigger trigger = installed;
+        if (trigger == null) {
+            SignalTrigger fresh = new SignalTrigger();
+            SignalHandler previous = Signal.handle(new Signal("HUP"), signal -> fresh.hangup());
+            fresh.ignored = previous == SignalHandler.SIG_IGN;
+            installed = fresh;
+            return fresh;
+        }
+        synchronized (trigger) {
+            trigger.reloader = null;
+        }
+        return trigger;
+    }
+
+    /** Logs how SIGHUP is handled; once logging has started. */
+    public void logInstalled() {
+        if (ignored) {
+            log().warn("SIGHUP is ignored by this process (inherited from its parent, e.g. nohup): kill -HUP will not "
                     + "reload the config; reload with POST /reload on the admin port or watch: true, or start the "
                     + "gateway with SIGHUP at its default (without nohup, or via env --default-signal=HUP)");
         } else {
-            LOG.debug("SIGHUP handler installed");
+            log().debug("SIGHUP handler installed");
         }
-        return trigger;
     }
 
     /** From now on a SIGHUP reloads through {@code target}; one that arrived while starting reloads now. */
@@ -48,7 +68,7 @@ public final class SignalTrigger {
             pending = false;
         }
         if (missed) {
-            LOG.info("reloading {} for the SIGHUP received while starting", target.file());
+            log().info("reloading {} for the SIGHUP received while starting", target.file());
             target.reload("SIGHUP");
         }
     }
@@ -62,10 +82,10 @@ public final class SignalTrigger {
             }
         }
         if (target == null) {
-            LOG.info("received SIGHUP while starting: the file is read again once the gateway is up");
+            log().info("received SIGHUP while starting: the file is read again once the gateway is up");
             return;
         }
-        LOG.info("received SIGHUP: reloading {}", target.file());
+        log().info("received SIGHUP: reloading {}", target.file());
         target.reload("SIGHUP");
     }
 }

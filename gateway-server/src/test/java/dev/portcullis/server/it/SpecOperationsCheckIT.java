@@ -44,7 +44,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.jar.JarFile;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -202,8 +201,6 @@ class SpecOperationsCheckIT {
      * {@code kubectl edit configmap} changing only {@code jwks.json} (dropping a leaked key). README "Kubernetes": "a
      * ConfigMap update is applied without a signal"; SPEC 3.8: the swap reloads "the config, the JWKS file and ...".
      */
-    @Disabled("disagreement: a ConfigMap update that changes only jwks.json (policy.yaml bytes unchanged) is never "
-            + "applied under watch: true; the removed key keeps verifying until SIGHUP or POST /reload")
     @Test
     void aConfigMapUpdateThatOnlyRotatesTheJwksIsApplied(@TempDir Path dir) throws Exception {
         String policy = configMapPolicy("a");
@@ -571,8 +568,6 @@ class SpecOperationsCheckIT {
      * README "The jar": SIGHUP "never stops the gateway, also while it is still starting". SIGHUPs every 20 ms from
      * 300 ms after the JVM loaded the jar's Main-Class (class-load log) until it listens: it must come up and serve.
      */
-    @Disabled("disagreement: a SIGHUP while `run` is starting (after main() began, before the listeners are bound) "
-            + "kills the JVM with exit code 129; README says SIGHUP never stops the gateway, also while starting")
     @Test
     void sighupsWhileTheProgramIsStartingNeverStopIt(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("policy.yaml");
