@@ -162,6 +162,11 @@ public final class ConnectionState {
         channel.config().setAutoRead(false);
     }
 
+    /** Whether reading is paused for {@code reason} (among others, perhaps). */
+    public boolean isPaused(Pause reason) {
+        return (pauses & 1 << reason.ordinal()) != 0;
+    }
+
     public void resume(Pause reason) {
         pauses &= ~(1 << reason.ordinal());
         if (pauses == 0 && !channel.config().isAutoRead()) {

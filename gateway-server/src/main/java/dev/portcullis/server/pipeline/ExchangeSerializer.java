@@ -13,7 +13,9 @@ import java.util.ArrayDeque;
 
 /**
  * Lets one exchange through at a time: messages of a pipelined request wait here until the response
- * to the previous one has been written, so answers leave in request order.
+ * to the previous one has been written, so answers leave in request order, and until the client can take more
+ * (its connection is writable): a client that pipelines requests and reads none of the answers is not answered
+ * into the gateway's memory, and its connection, idle meanwhile, ends after {@code limits.idle_timeout}.
  *
  * <p>It watches inbound {@link LastHttpContent} (request done) and outbound final responses
  * (response done; 1xx interim responses do not count). A full request or response is both a head and
@@ -89,11 +91,22 @@ final class ExchangeSerializer extends ChannelDuplexHandler {
                 releaseQueue();
                 return;
             }
+            if (!requestOpen && !ctx.channel().isWritable()) {
+                return; // the next request waits until the client took the answers before it
+            }
             pass(ctx, queue.poll());
         }
         if (queue.isEmpty()) {
             state.resume(ConnectionState.Pause.PIPELINED);
         }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
+        if (ctx.channel().isWritable()) {
+            scheduleDrain(ctx);
+        }
+        super.channelWritabilityChanged(ctx);
     }
 
     @Override

@@ -5,7 +5,7 @@ import io.netty.channel.ChannelOutboundBuffer;
 
 /**
  * The three deadlines of the exchange in flight on one client connection: request-body inactivity
- * ({@code limits.idle_timeout}), the wait for a response head ({@code upstream.response_timeout}) and a
+ * ({@code limits.idle_timeout}; not while the gateway itself holds the body back for a slow upstream), the wait for a response head ({@code upstream.response_timeout}) and a
  * client that takes none of the response ({@code limits.idle_timeout}, as nginx's {@code send_timeout}: any progress
  * starts the period again).
  *
@@ -118,8 +118,13 @@ final class ExchangeTimers implements ConnectionState.Deadlines {
     @Override
     public long expire(long now) {
         if (bodyPending && now - (lastBodyReadNanos + bodyTimeoutNanos) >= 0) {
-            bodyPending = false;
-            bodyIdle.run();
+            if (connection.isPaused(ConnectionState.Pause.UPSTREAM_BACKPRESSURE)
+                    || connection.isPaused(ConnectionState.Pause.UPSTREAM_CONNECTING)) {
+                lastBodyReadNanos = now; // the gateway is not reading the body (the upstream is slow): no stall
+            } else {
+                bodyPending = false;
+                bodyIdle.run();
+            }
         }
         if (responsePending && now - responseDeadline >= 0) {
             responsePending = false;

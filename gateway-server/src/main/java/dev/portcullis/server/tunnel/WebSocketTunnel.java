@@ -26,6 +26,7 @@ import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -53,6 +54,8 @@ public final class WebSocketTunnel implements ServerContext.Tunnel {
     private static final Logger LOG = LoggerFactory.getLogger(WebSocketTunnel.class);
     /** Name of the relay handler in both pipelines. */
     public static final String RELAY = "websocket-tunnel";
+    /** How long an ended tunnel's side may take to read what is still queued for it before it is closed anyway. */
+    static final long CLOSE_GRACE_MILLIS = 1_000;
     /** The HTTP handlers of a client connection, removed last to first. */
     private static final List<String> CLIENT_HTTP_HANDLERS = List.of(
             HandlerNames.PROXY, HandlerNames.ACCESS_CONTROL, HandlerNames.SERIALIZER, HandlerNames.CODEC);
@@ -197,9 +200,15 @@ public final class WebSocketTunnel implements ServerContext.Tunnel {
         exchange.finish();
     }
 
+    /**
+     * Closes {@code channel} once what was relayed to it is written, or after {@link #CLOSE_GRACE_MILLIS} at the
+     * latest: a side that reads nothing would hold the flush, and an upstream connection counted against
+     * {@code upstream.max_connections}, for ever.
+     */
     private static void closeAfterFlush(Channel channel) {
         if (channel.isActive()) {
             channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            channel.eventLoop().schedule((Runnable) channel::close, CLOSE_GRACE_MILLIS, TimeUnit.MILLISECONDS);
         } else {
             channel.close();
         }
