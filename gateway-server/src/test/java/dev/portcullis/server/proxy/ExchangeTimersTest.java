@@ -28,7 +28,9 @@ class ExchangeTimersTest {
             new ServerContext(new SnapshotHolder(), new DefaultChannelGroup(GlobalEventExecutor.INSTANCE), List.of()),
             0, 0);
     private final AtomicInteger stalls = new AtomicInteger();
-    private final ExchangeTimers timers = new ExchangeTimers(state, () -> { }, () -> { }, stalls::incrementAndGet);
+    private final AtomicInteger bodyStalls = new AtomicInteger();
+    private final ExchangeTimers timers = new ExchangeTimers(state, bodyStalls::incrementAndGet, () -> { },
+            stalls::incrementAndGet);
 
     @AfterEach
     void close() {
@@ -89,6 +91,18 @@ class ExchangeTimersTest {
         timers.clientBlocked(0);
         timers.expire(System.nanoTime() + 5 * PERIOD);
         assertThat(stalls).as("idle_timeout 0: no deadline").hasValue(0);
+    }
+
+    @Test
+    void aBodyTheGatewayHoldsBackForTheUpstreamIsNotAStalledBody() {
+        timers.awaitBody(PERIOD);
+        state.pause(ConnectionState.Pause.UPSTREAM_BACKPRESSURE);
+        timers.expire(System.nanoTime() + 3 * PERIOD);
+        assertThat(bodyStalls).as("the gateway is not reading it").hasValue(0);
+
+        state.resume(ConnectionState.Pause.UPSTREAM_BACKPRESSURE);
+        timers.expire(System.nanoTime() + 5 * PERIOD);
+        assertThat(bodyStalls).as("reading again, and nothing came for a period").hasValue(1);
     }
 
     private void queue(int bytes) {
