@@ -86,6 +86,7 @@ final class RunCommand implements Callable<Integer> {
         Duration drain = live != null ? live.config().drainTimeout() : compiled.drainTimeout();
         LOG.info("shutting down: draining for up to {}", drain);
         server.drain(drain);
+        hangups.forget();
         LOG.info("stopped");
         return 0;
     }

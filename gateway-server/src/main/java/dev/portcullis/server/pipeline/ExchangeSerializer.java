@@ -44,7 +44,8 @@ final class ExchangeSerializer extends ChannelDuplexHandler {
             releaseQueue();
             return;
         }
-        if (!queue.isEmpty() || (!requestOpen && responsePending)) {
+        if (!queue.isEmpty() || !requestOpen && (responsePending || !ctx.channel().isWritable())) {
+            // a new request waits for the previous answer, and for a client that takes answers (its own 403s too)
             queue.add(msg);
             state.pause(ConnectionState.Pause.PIPELINED);
             return;
@@ -103,7 +104,7 @@ final class ExchangeSerializer extends ChannelDuplexHandler {
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
-        if (ctx.channel().isWritable()) {
+        if (ctx.channel().isWritable() && !responsePending) {
             scheduleDrain(ctx);
         }
         super.channelWritabilityChanged(ctx);

@@ -61,9 +61,9 @@ final class ForwardedHeaderSanitizer {
     }
 
     /**
-     * Removes the lines named like one of {@code names} only once {@code _} is read as {@code -} ({@code X_Forwarded_Groups}
-     * for {@code X-Forwarded-Groups}): what an identity was read from goes on under its exact name only, so that an
-     * upstream reading underscores as dashes cannot see a line the identity was not read from.
+     * Removes the lines named like one of {@code names} only once {@code _} is read as {@code -}
+     * ({@code X_Forwarded_Groups} for {@code X-Forwarded-Groups}): what an identity was read from goes on under its
+     * exact name only, so that an upstream reading underscores as dashes cannot see a line it was not read from.
      */
     static void removeOtherSpellings(HttpHeaders headers, List<String> names) {
         List<String> doomed = null;

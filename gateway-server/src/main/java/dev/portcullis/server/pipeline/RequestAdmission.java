@@ -2,11 +2,11 @@ package dev.portcullis.server.pipeline;
 
 import dev.portcullis.core.decision.RequestFacts;
 import dev.portcullis.core.http.RequestTarget;
-import dev.portcullis.core.policy.PathCase;
 import dev.portcullis.core.http.TargetResult;
 import dev.portcullis.core.identity.IdentityChain;
 import dev.portcullis.core.net.ClientIpResolver;
 import dev.portcullis.core.net.IpAddress;
+import dev.portcullis.core.policy.PathCase;
 import dev.portcullis.core.runtime.GatewaySnapshot;
 import dev.portcullis.server.exchange.ConnectionState;
 import dev.portcullis.server.exchange.Exchange;

@@ -40,6 +40,16 @@ final class ExchangeFailures {
     }
 
     /**
+     * The upstream took none of the request body for limits.idle_timeout while the gateway held the client back for
+     * it (nginx: proxy_send_timeout): 504, or both connections end once the response started.
+     */
+    void upstreamStalled() {
+        if (upstreamSide.exchange() != null) {
+            failOrAbort(504, ExchangeError.UPSTREAM_TIMEOUT);
+        }
+    }
+
+    /**
      * The client took none of the response for limits.idle_timeout while the relay waited for it (nginx: send_timeout):
      * both connections end, so that a client that stops reading cannot hold an upstream connection.
      */

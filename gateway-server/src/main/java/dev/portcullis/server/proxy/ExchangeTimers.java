@@ -1,13 +1,16 @@
 package dev.portcullis.server.proxy;
 
 import dev.portcullis.server.exchange.ConnectionState;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelOutboundBuffer;
+import java.util.function.LongSupplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The three deadlines of the exchange in flight on one client connection: request-body inactivity
- * ({@code limits.idle_timeout}; not while the gateway itself holds the body back for a slow upstream), the wait for a response head ({@code upstream.response_timeout}) and a
- * client that takes none of the response ({@code limits.idle_timeout}, as nginx's {@code send_timeout}: any progress
- * starts the period again).
+ * ({@code limits.idle_timeout}; while the gateway holds the body back, an upstream that takes none of it), the wait
+ * for a response head ({@code upstream.response_timeout}) and a client that takes none of the response
+ * ({@code limits.idle_timeout}, as nginx's {@code send_timeout}: any progress starts the period again).
  *
  * <p>Implementation notes: a request body that stops arriving, or a client that stops reading the
  * response (the relay then stops reading the upstream), would otherwise hold its upstream connection for
@@ -21,9 +24,13 @@ final class ExchangeTimers implements ConnectionState.Deadlines {
     private final Runnable bodyIdle;
     private final Runnable responseLate;
     private final Runnable clientStalled;
+    private final Runnable upstreamStalled;
+    private final LongSupplier queuedForUpstream;
     private boolean bodyPending;
     private long bodyTimeoutNanos;
     private long lastBodyReadNanos;
+    /** The body bytes queued for the upstream when the body deadline last passed while it was held back. */
+    private long upstreamQueued;
     private boolean responsePending;
     private long responseDeadline;
     private boolean stallPending;
@@ -36,12 +43,17 @@ final class ExchangeTimers implements ConnectionState.Deadlines {
      * @param bodyIdle run when no body part arrived for the body timeout
      * @param responseLate run when no response head arrived within the response timeout
      * @param clientStalled run when the client could take no more of the response for the stall timeout
+     * @param upstreamStalled run when the upstream took none of a body held back for it for the body timeout
+     * @param queuedForUpstream the bytes written to the upstream connection and not yet taken by it
      */
-    ExchangeTimers(ConnectionState connection, Runnable bodyIdle, Runnable responseLate, Runnable clientStalled) {
+    ExchangeTimers(ConnectionState connection, Runnable bodyIdle, Runnable responseLate, Runnable clientStalled,
+            Runnable upstreamStalled, LongSupplier queuedForUpstream) {
         this.connection = connection;
         this.bodyIdle = bodyIdle;
         this.responseLate = responseLate;
         this.clientStalled = clientStalled;
+        this.upstreamStalled = upstreamStalled;
+        this.queuedForUpstream = queuedForUpstream;
         connection.watch(this);
     }
 
@@ -50,6 +62,7 @@ final class ExchangeTimers implements ConnectionState.Deadlines {
         long now = System.nanoTime();
         bodyTimeoutNanos = timeoutNanos;
         lastBodyReadNanos = now;
+        upstreamQueued = Long.MAX_VALUE;
         bodyPending = true;
         connection.deadlineSet(now, timeoutNanos);
     }
@@ -110,21 +123,43 @@ final class ExchangeTimers implements ConnectionState.Deadlines {
         stallPending = false;
     }
 
+    /**
+     * The body deadline passed. While the gateway holds the body back (the upstream connection is full, or not there
+     * yet: connect_timeout bounds that), the client is not the one stalling: the upstream is, if it took none of the
+     * body for a whole period (as nginx's proxy_send_timeout).
+     */
+    private void expireBody(long now) {
+        if (connection.isPaused(ConnectionState.Pause.UPSTREAM_CONNECTING)) {
+            lastBodyReadNanos = now;
+        } else if (connection.isPaused(ConnectionState.Pause.UPSTREAM_BACKPRESSURE)) {
+            long queued = queuedForUpstream.getAsLong();
+            if (queued < upstreamQueued) {
+                upstreamQueued = queued;
+                lastBodyReadNanos = now;
+            } else {
+                bodyPending = false;
+                upstreamStalled.run();
+            }
+        } else {
+            bodyPending = false;
+            bodyIdle.run();
+        }
+    }
+
     private long queuedForClient() {
-        ChannelOutboundBuffer queue = connection.channel().unsafe().outboundBuffer();
+        return queued(connection.channel());
+    }
+
+    /** The bytes written to {@code channel} that its socket has not taken yet; 0 without a channel. */
+    static long queued(@Nullable Channel channel) {
+        ChannelOutboundBuffer queue = channel == null ? null : channel.unsafe().outboundBuffer();
         return queue == null ? 0 : queue.totalPendingWriteBytes();
     }
 
     @Override
     public long expire(long now) {
         if (bodyPending && now - (lastBodyReadNanos + bodyTimeoutNanos) >= 0) {
-            if (connection.isPaused(ConnectionState.Pause.UPSTREAM_BACKPRESSURE)
-                    || connection.isPaused(ConnectionState.Pause.UPSTREAM_CONNECTING)) {
-                lastBodyReadNanos = now; // the gateway is not reading the body (the upstream is slow): no stall
-            } else {
-                bodyPending = false;
-                bodyIdle.run();
-            }
+            expireBody(now);
         }
         if (responsePending && now - responseDeadline >= 0) {
             responsePending = false;

@@ -57,7 +57,7 @@ final class UpstreamExchange implements UpstreamListener {
         this.upstreams = upstreams;
         this.failures = new ExchangeFailures(state, this);
         this.timers = new ExchangeTimers(state, failures::bodyTimedOut, failures::responseTimedOut,
-                failures::clientStalled);
+                failures::clientStalled, failures::upstreamStalled, () -> ExchangeTimers.queued(upstream));
         this.relay = new ResponseRelay(state, this, failures, timers);
     }
 

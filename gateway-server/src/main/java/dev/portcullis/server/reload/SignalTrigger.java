@@ -21,9 +21,9 @@ public final class SignalTrigger {
 
     private SignalTrigger() {}
 
-    /** The logger, looked up when first needed: installing must not wait for logging to start. */
-    private static Logger log() {
-        return LoggerFactory.getLogger(SignalTrigger.class);
+    /** Holds the logger, so that installing, which must not wait for logging to start, does not create it. */
+    private static final class Log {
+        private static final Logger LOG = LoggerFactory.getLogger(SignalTrigger.class);
     }
 
     /**
@@ -51,12 +51,18 @@ public final class SignalTrigger {
     /** Logs how SIGHUP is handled; once logging has started. */
     public void logInstalled() {
         if (ignored) {
-            log().warn("SIGHUP is ignored by this process (inherited from its parent, e.g. nohup): kill -HUP will not "
+            Log.LOG.warn("SIGHUP is ignored by this process (inherited from its parent, e.g. nohup): kill -HUP will "
+                    + "not "
                     + "reload the config; reload with POST /reload on the admin port or watch: true, or start the "
                     + "gateway with SIGHUP at its default (without nohup, or via env --default-signal=HUP)");
         } else {
-            log().debug("SIGHUP handler installed");
+            Log.LOG.debug("SIGHUP handler installed");
         }
+    }
+
+    /** The gateway stopped: SIGHUPs go nowhere (and its reloader can be collected). */
+    public synchronized void forget() {
+        reloader = null;
     }
 
     /** From now on a SIGHUP reloads through {@code target}; one that arrived while starting reloads now. */
@@ -68,7 +74,7 @@ public final class SignalTrigger {
             pending = false;
         }
         if (missed) {
-            log().info("reloading {} for the SIGHUP received while starting", target.file());
+            Log.LOG.info("reloading {} for the SIGHUP received while starting", target.file());
             target.reload("SIGHUP");
         }
     }
@@ -82,10 +88,10 @@ public final class SignalTrigger {
             }
         }
         if (target == null) {
-            log().info("received SIGHUP while starting: the file is read again once the gateway is up");
+            Log.LOG.info("received SIGHUP while starting: the file is read again once the gateway is up");
             return;
         }
-        log().info("received SIGHUP: reloading {}", target.file());
+        Log.LOG.info("received SIGHUP: reloading {}", target.file());
         target.reload("SIGHUP");
     }
 }

@@ -1,6 +1,8 @@
 package dev.portcullis.server.tunnel;
 
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -9,13 +11,16 @@ import org.jspecify.annotations.Nullable;
 /**
  * Ends a WebSocket tunnel in which nothing moved for {@code limits.idle_timeout}: no byte read from either side, and
  * no byte of those queued for a side taken by it. Bytes that stay queued for a side that reads none of them are not
- * activity, so a peer that stops reading ends the tunnel like a silent one, within two idle periods.
+ * activity, so a peer that stops reading ends the tunnel like a silent one, within two idle periods. When a tunnel
+ * ends, each side is closed once what is queued for it was taken, or stopped moving ({@link #closeWhenDrained}).
  *
  * <p>Implementation notes: confined to the tunnel's event loop. A read only stores the time; one task checks it when
  * the idle period since the last activity it knows of has passed, and schedules itself again for the rest. Progress
  * of queued bytes is seen as a change of the outbound buffers' sizes between two checks.
  */
 final class TunnelIdleWatch {
+    /** How long what is queued for a side of an ended tunnel may stand still before the side is closed anyway. */
+    static final long CLOSE_GRACE_MILLIS = 1_000;
     private final Channel client;
     private final Channel upstream;
     private final long idleTimeoutNanos;
@@ -76,6 +81,31 @@ final class TunnelIdleWatch {
         } else {
             idle.run();
         }
+    }
+
+    /**
+     * Closes {@code channel} once what was relayed to it is written, or once that stops moving for
+     * {@link #CLOSE_GRACE_MILLIS}: a side that reads nothing would hold the flush, and an upstream connection counted
+     * against {@code upstream.max_connections}, for ever, while a slow one still gets the end of the stream.
+     */
+    static void closeWhenDrained(Channel channel) {
+        if (channel.isActive()) {
+            channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            closeUnlessMoving(channel, pending(channel));
+        } else {
+            channel.close();
+        }
+    }
+
+    private static void closeUnlessMoving(Channel channel, long queuedBefore) {
+        channel.eventLoop().schedule(() -> {
+            long queued = pending(channel);
+            if (channel.isActive() && queued > 0 && queued < queuedBefore) {
+                closeUnlessMoving(channel, queued);
+            } else {
+                channel.close();
+            }
+        }, CLOSE_GRACE_MILLIS, TimeUnit.MILLISECONDS);
     }
 
     private static long pending(Channel channel) {

@@ -10,7 +10,6 @@ import dev.portcullis.server.http.RequestIds;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -26,7 +25,6 @@ import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -54,8 +52,6 @@ public final class WebSocketTunnel implements ServerContext.Tunnel {
     private static final Logger LOG = LoggerFactory.getLogger(WebSocketTunnel.class);
     /** Name of the relay handler in both pipelines. */
     public static final String RELAY = "websocket-tunnel";
-    /** How long an ended tunnel's side may take to read what is still queued for it before it is closed anyway. */
-    static final long CLOSE_GRACE_MILLIS = 1_000;
     /** The HTTP handlers of a client connection, removed last to first. */
     private static final List<String> CLIENT_HTTP_HANDLERS = List.of(
             HandlerNames.PROXY, HandlerNames.ACCESS_CONTROL, HandlerNames.SERIALIZER, HandlerNames.CODEC);
@@ -192,26 +188,12 @@ public final class WebSocketTunnel implements ServerContext.Tunnel {
         idleWatch.stop();
         fromClient.releaseEarly();
         fromUpstream.releaseEarly();
-        closeAfterFlush(upstream);
-        closeAfterFlush(client);
+        TunnelIdleWatch.closeWhenDrained(upstream);
+        TunnelIdleWatch.closeWhenDrained(client);
         if (error != null) {
             exchange.error(error);
         }
         exchange.finish();
-    }
-
-    /**
-     * Closes {@code channel} once what was relayed to it is written, or after {@link #CLOSE_GRACE_MILLIS} at the
-     * latest: a side that reads nothing would hold the flush, and an upstream connection counted against
-     * {@code upstream.max_connections}, for ever.
-     */
-    private static void closeAfterFlush(Channel channel) {
-        if (channel.isActive()) {
-            channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
-            channel.eventLoop().schedule((Runnable) channel::close, CLOSE_GRACE_MILLIS, TimeUnit.MILLISECONDS);
-        } else {
-            channel.close();
-        }
     }
 
     /** Relays what one side reads to the other side; the last handler of each tunnelled pipeline. */

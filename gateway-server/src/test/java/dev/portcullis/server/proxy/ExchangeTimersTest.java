@@ -12,6 +12,7 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -29,8 +30,10 @@ class ExchangeTimersTest {
             0, 0);
     private final AtomicInteger stalls = new AtomicInteger();
     private final AtomicInteger bodyStalls = new AtomicInteger();
+    private final AtomicInteger upstreamStalls = new AtomicInteger();
+    private final AtomicLong queuedForUpstream = new AtomicLong();
     private final ExchangeTimers timers = new ExchangeTimers(state, bodyStalls::incrementAndGet, () -> { },
-            stalls::incrementAndGet);
+            stalls::incrementAndGet, upstreamStalls::incrementAndGet, queuedForUpstream::get);
 
     @AfterEach
     void close() {
@@ -94,15 +97,30 @@ class ExchangeTimersTest {
     }
 
     @Test
-    void aBodyTheGatewayHoldsBackForTheUpstreamIsNotAStalledBody() {
+    void aBodyTheGatewayHoldsBackIsTheUpstreamsToTakeAndItMustTakeSomeEachPeriod() {
+        timers.awaitBody(PERIOD);
+        state.pause(ConnectionState.Pause.UPSTREAM_BACKPRESSURE);
+        queuedForUpstream.set(64 * 1024);
+        timers.expire(System.nanoTime() + 3 * PERIOD);
+        queuedForUpstream.set(40 * 1024);
+        timers.expire(System.nanoTime() + 5 * PERIOD);
+        assertThat(bodyStalls).as("the gateway is not reading it").hasValue(0);
+        assertThat(upstreamStalls).as("the upstream takes some").hasValue(0);
+
+        timers.expire(System.nanoTime() + 7 * PERIOD);
+        assertThat(upstreamStalls).as("then none for a whole period").hasValue(1);
+        assertThat(bodyStalls).hasValue(0);
+    }
+
+    @Test
+    void aBodyThatStopsOnceTheGatewayReadsAgainIsTheClientsStall() {
         timers.awaitBody(PERIOD);
         state.pause(ConnectionState.Pause.UPSTREAM_BACKPRESSURE);
         timers.expire(System.nanoTime() + 3 * PERIOD);
-        assertThat(bodyStalls).as("the gateway is not reading it").hasValue(0);
-
         state.resume(ConnectionState.Pause.UPSTREAM_BACKPRESSURE);
         timers.expire(System.nanoTime() + 5 * PERIOD);
         assertThat(bodyStalls).as("reading again, and nothing came for a period").hasValue(1);
+        assertThat(upstreamStalls).hasValue(0);
     }
 
     private void queue(int bytes) {
