@@ -45,6 +45,9 @@ public final class ConfigWatcher {
     private @Nullable Thread thread;
     private volatile boolean running;
     private @Nullable WatchService service;
+    /** Where {@code ..data} pointed when the watcher was made (just after the first config was loaded), or null. */
+    private final @Nullable String dataAtFirstStart;
+    private boolean started;
 
     /**
      * @param file the config file as configured (may be a symlink)
@@ -53,6 +56,7 @@ public final class ConfigWatcher {
     public ConfigWatcher(Path file, Runnable onChange) {
         this.file = file.toAbsolutePath();
         this.onChange = onChange;
+        this.dataAtFirstStart = dataLink();
     }
 
     /**
@@ -67,7 +71,11 @@ public final class ConfigWatcher {
         }
         running = true;
         byte[] seen = liveVersion.startsWith("sha256:") ? HexFormat.of().parseHex(liveVersion.substring(7)) : digest();
-        Thread watcher = new Thread(() -> run(seen), "portcullis-watch");
+        // the first start compares with where ..data pointed when the gateway loaded its config, so that a ConfigMap
+        // update made while it was starting is seen; a later one (watch turned on by a reload) with where it points now
+        String data = started ? dataLink() : dataAtFirstStart;
+        started = true;
+        Thread watcher = new Thread(() -> run(seen, data), "portcullis-watch");
         watcher.setDaemon(true);
         thread = watcher;
         watcher.start();
@@ -101,9 +109,9 @@ public final class ConfigWatcher {
         return running;
     }
 
-    private void run(byte @Nullable [] initial) {
+    private void run(byte @Nullable [] initial, @Nullable String initialData) {
         byte[] seen = initial;
-        String data = dataLink();
+        String data = initialData;
         Path folder = file.getParent();
         try (WatchService watching = FileSystems.getDefault().newWatchService()) {
             synchronized (this) {
