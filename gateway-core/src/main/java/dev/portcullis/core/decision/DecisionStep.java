@@ -17,11 +17,8 @@ import dev.portcullis.core.ratelimit.RateLimiters;
 import dev.portcullis.core.ratelimit.SharedRateLimiter;
 import java.time.Clock;
 import java.util.HashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import org.jspecify.annotations.Nullable;
 
@@ -65,13 +62,7 @@ public final class DecisionStep {
             }
         }
         this.limiterByRule = Map.copyOf(byRule);
-        // the forwarded identity headers decide access too (a trusted proxy that appended a client's copy instead
-        // of replacing it would send two); from any other peer they are removed before this check
-        Set<String> read = new LinkedHashSet<>(PolicyHeaders.readBy(policy.rules(), limiterByRule));
-        for (String header : identity.forwardedHeaders()) {
-            read.add(header.toLowerCase(Locale.ROOT));
-        }
-        this.headersRead = List.copyOf(read);
+        this.headersRead = PolicyHeaders.readBy(policy.rules(), limiterByRule, identity.forwardedHeaders());
     }
 
     /**

@@ -21,7 +21,9 @@ import org.jspecify.annotations.Nullable;
 /**
  * The request headers that decide access: the names of the {@code headers} conditions of enforcing rules,
  * {@code Referer} when one has a {@code referrers} condition, and the header a {@code header:<Name>} rate limiter of
- * an enforcing rule counts by. A request that repeats one of them is ambiguous: the gateway would decide on one line
+ * an enforcing rule counts by, and the forwarded identity's user and roles headers (a trusted proxy that appended a
+ * client's copy instead of replacing it would send two; from any other peer they are removed before this check).
+ * A request that repeats one of them is ambiguous: the gateway would decide on one line
  * (or on any of them) and the upstream might read another, so it is refused, as a repeated {@code Authorization} is.
  * Audit rules never block, so what they read is not included.
  */
@@ -29,8 +31,9 @@ final class PolicyHeaders {
 
     private PolicyHeaders() {}
 
-    /** The names, lower case, in rule order, each once. */
-    static List<String> readBy(List<Rule> rules, Map<String, RateLimiter> limiterByRule) {
+    /** The names, lower case, in rule order and then the identity's, each once. */
+    static List<String> readBy(List<Rule> rules, Map<String, RateLimiter> limiterByRule,
+            List<String> forwardedIdentityHeaders) {
         Set<String> names = new LinkedHashSet<>();
         for (Rule rule : rules) {
             if (rule.mode() == Mode.AUDIT) {
@@ -44,6 +47,9 @@ final class PolicyHeaders {
             if (header != null) {
                 names.add(header.toLowerCase(Locale.ROOT));
             }
+        }
+        for (String header : forwardedIdentityHeaders) {
+            names.add(header.toLowerCase(Locale.ROOT));
         }
         return List.copyOf(names);
     }

@@ -10,7 +10,6 @@ import dev.portcullis.core.policy.AuditOutcome;
 import dev.portcullis.core.policy.Decision;
 import dev.portcullis.core.policy.Effect;
 import dev.portcullis.core.policy.Mode;
-import dev.portcullis.core.policy.PathCase;
 import dev.portcullis.core.policy.Policy;
 import dev.portcullis.core.policy.PolicyTrace;
 import dev.portcullis.core.policy.RequestHeaders;
@@ -81,8 +80,7 @@ public record Explanation(
         String country = showCountry ? geo.country(clientIp) : null;
         Long asn = showAsn ? geo.asn(clientIp) : null;
         Instant at = clock.instant();
-        TargetResult screened = PathCase.screen(SimulatedRequests.screen(method, target, hostHeader),
-                policy.caseInsensitivePaths());
+        TargetResult screened = SimulatedRequests.screen(method, target, hostHeader, policy.caseInsensitivePaths());
         if (screened instanceof TargetResult.Rejected rejected) {
             return new Explanation(method, target, null, host, clientIp, peerIp, country, asn, identity,
                     tokenRejection, at, rejected, null);

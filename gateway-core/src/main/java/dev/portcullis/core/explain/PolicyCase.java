@@ -6,7 +6,6 @@ import dev.portcullis.core.identity.Identity;
 import dev.portcullis.core.net.IpAddress;
 import dev.portcullis.core.policy.AccessRequest;
 import dev.portcullis.core.policy.Decision;
-import dev.portcullis.core.policy.PathCase;
 import dev.portcullis.core.policy.Policy;
 import dev.portcullis.core.policy.RequestHeaders;
 import java.time.Clock;
@@ -74,8 +73,7 @@ public record PolicyCase(
 
     /** Decides the case's request with {@code policy}; rate limits are not simulated. */
     public Outcome run(Policy policy) {
-        TargetResult screened = PathCase.screen(SimulatedRequests.screen(method, target, hostHeader),
-                policy.caseInsensitivePaths());
+        TargetResult screened = SimulatedRequests.screen(method, target, hostHeader, policy.caseInsensitivePaths());
         if (screened instanceof TargetResult.Rejected rejected) {
             return new Outcome(rejected.status(), null, "rejected before any rule: " + rejected.reason(), true);
         }

@@ -3,11 +3,13 @@ package dev.portcullis.core.explain;
 import dev.portcullis.core.http.RequestHead;
 import dev.portcullis.core.http.RequestTarget;
 import dev.portcullis.core.http.TargetResult;
+import dev.portcullis.core.policy.PathCase;
 import org.jspecify.annotations.Nullable;
 
 /**
  * The checks the server makes on a request line before any rule runs, for a simulated request: the method must be
- * an upper-case token other than TRACE and CONNECT, and the target is canonicalized (SPEC 3.4, 3.6).
+ * an upper-case token other than TRACE and CONNECT, and the target is canonicalized (SPEC 3.4, 3.6) and, where paths
+ * match regardless of case, screened as {@link PathCase#screen} does.
  */
 public final class SimulatedRequests {
 
@@ -26,15 +28,17 @@ public final class SimulatedRequests {
      * @param method the method as it would be sent
      * @param target the request target as it would be sent (a path, with an optional query)
      * @param hostHeader the Host header, or null for none
+     * @param caseInsensitivePaths the policy's {@code upstream.case_insensitive_paths}
      */
-    public static TargetResult screen(String method, String target, @Nullable String hostHeader) {
+    public static TargetResult screen(String method, String target, @Nullable String hostHeader,
+            boolean caseInsensitivePaths) {
         if (!RequestHead.isUpperCaseToken(method)) {
             return BAD_METHOD;
         }
         if (method.equals("TRACE") || method.equals("CONNECT")) {
             return METHOD_NOT_ALLOWED;
         }
-        return RequestTarget.parse(target, hostHeader);
+        return PathCase.screen(RequestTarget.parse(target, hostHeader), caseInsensitivePaths);
     }
 
     /** The Host as policies see it, as the server computes it: port removed, lower case; "" for none. */

@@ -1,6 +1,7 @@
 package dev.portcullis.core.http;
 
 import java.util.List;
+import java.util.Locale;
 import java.util.function.Consumer;
 
 /**
@@ -47,6 +48,11 @@ public final class HeaderValues {
             }
         }
         return true;
+    }
+
+    /** A header name as {@link #sameName} compares it: lower case, {@code _} read as {@code -}. */
+    public static String foldName(String name) {
+        return name.toLowerCase(Locale.ROOT).replace('_', '-');
     }
 
     private static char fold(char c) {

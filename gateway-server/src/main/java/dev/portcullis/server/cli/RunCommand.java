@@ -80,13 +80,16 @@ final class RunCommand implements Callable<Integer> {
         if (reloader != null) {
             hangups.reloadWith(reloader);
         }
-        Runtime.getRuntime().addShutdownHook(new Thread(server::close, "portcullis-shutdown"));
-        stop.await();
-        GatewaySnapshot live = server.snapshots().current();
-        Duration drain = live != null ? live.config().drainTimeout() : compiled.drainTimeout();
-        LOG.info("shutting down: draining for up to {}", drain);
-        server.drain(drain);
-        hangups.forget();
+        try {
+            Runtime.getRuntime().addShutdownHook(new Thread(server::close, "portcullis-shutdown"));
+            stop.await();
+            GatewaySnapshot live = server.snapshots().current();
+            Duration drain = live != null ? live.config().drainTimeout() : compiled.drainTimeout();
+            LOG.info("shutting down: draining for up to {}", drain);
+            server.drain(drain);
+        } finally {
+            hangups.forget();
+        }
         LOG.info("stopped");
         return 0;
     }

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Removes, before the policy sees the request, the headers a client may not set: from a peer that
@@ -47,17 +48,10 @@ final class ForwardedHeaderSanitizer {
         for (Iterator<Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence(); it.hasNext(); ) {
             CharSequence name = it.next().getKey();
             if (mustGo(name, trustedPeer, gatewayHeaders, believed)) {
-                if (doomed == null) {
-                    doomed = new ArrayList<>(2);
-                }
-                doomed.add(name.toString());
+                doomed = doom(doomed, name);
             }
         }
-        if (doomed != null) {
-            for (int i = 0; i < doomed.size(); i++) {
-                headers.remove(doomed.get(i));
-            }
-        }
+        removeAll(headers, doomed);
     }
 
     /**
@@ -72,16 +66,24 @@ final class ForwardedHeaderSanitizer {
             for (int i = 0; i < names.size(); i++) {
                 String exact = names.get(i);
                 if (HeaderValues.sameName(name, exact, false) && !AsciiString.contentEqualsIgnoreCase(name, exact)) {
-                    if (doomed == null) {
-                        doomed = new ArrayList<>(2);
-                    }
-                    doomed.add(name.toString());
+                    doomed = doom(doomed, name);
                 }
             }
         }
+        removeAll(headers, doomed); // each doomed spelling in any case; the exact names stay
+    }
+
+    /** {@code doomed} with {@code name} added; the list is made on the first name, so a clean request allocates none. */
+    private static List<String> doom(@Nullable List<String> doomed, CharSequence name) {
+        List<String> list = doomed == null ? new ArrayList<>(2) : doomed;
+        list.add(name.toString());
+        return list;
+    }
+
+    private static void removeAll(HttpHeaders headers, @Nullable List<String> doomed) {
         if (doomed != null) {
             for (int i = 0; i < doomed.size(); i++) {
-                headers.remove(doomed.get(i)); // that spelling in any case; the exact name stays
+                headers.remove(doomed.get(i));
             }
         }
     }

@@ -44,9 +44,7 @@ final class ExchangeFailures {
      * it (nginx: proxy_send_timeout): 504, or both connections end once the response started.
      */
     void upstreamStalled() {
-        if (upstreamSide.exchange() != null) {
-            failOrAbort(504, ExchangeError.UPSTREAM_TIMEOUT);
-        }
+        failOrAbort(504, ExchangeError.UPSTREAM_TIMEOUT);
     }
 
     /**

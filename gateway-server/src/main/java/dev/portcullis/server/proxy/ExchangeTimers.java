@@ -1,10 +1,8 @@
 package dev.portcullis.server.proxy;
 
 import dev.portcullis.server.exchange.ConnectionState;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelOutboundBuffer;
+import dev.portcullis.server.transport.Outbound;
 import java.util.function.LongSupplier;
-import org.jspecify.annotations.Nullable;
 
 /**
  * The three deadlines of the exchange in flight on one client connection: request-body inactivity
@@ -147,13 +145,7 @@ final class ExchangeTimers implements ConnectionState.Deadlines {
     }
 
     private long queuedForClient() {
-        return queued(connection.channel());
-    }
-
-    /** The bytes written to {@code channel} that its socket has not taken yet; 0 without a channel. */
-    static long queued(@Nullable Channel channel) {
-        ChannelOutboundBuffer queue = channel == null ? null : channel.unsafe().outboundBuffer();
-        return queue == null ? 0 : queue.totalPendingWriteBytes();
+        return Outbound.queuedBytes(connection.channel());
     }
 
     @Override

@@ -3,6 +3,7 @@ package dev.portcullis.server.proxy;
 import dev.portcullis.server.exchange.ConnectionState;
 import dev.portcullis.server.exchange.Exchange;
 import dev.portcullis.server.exchange.ExchangeError;
+import dev.portcullis.server.transport.Outbound;
 import io.netty.channel.Channel;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpMethod;
@@ -57,7 +58,7 @@ final class UpstreamExchange implements UpstreamListener {
         this.upstreams = upstreams;
         this.failures = new ExchangeFailures(state, this);
         this.timers = new ExchangeTimers(state, failures::bodyTimedOut, failures::responseTimedOut,
-                failures::clientStalled, failures::upstreamStalled, () -> ExchangeTimers.queued(upstream));
+                failures::clientStalled, failures::upstreamStalled, () -> Outbound.queuedBytes(upstream));
         this.relay = new ResponseRelay(state, this, failures, timers);
     }
 

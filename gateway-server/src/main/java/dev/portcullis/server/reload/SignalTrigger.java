@@ -27,8 +27,8 @@ public final class SignalTrigger {
     }
 
     /**
-     * Installs the SIGHUP handler, once per process; reloads go nowhere until {@link #reloadWith} is called (again:
-     * a later call forgets the previous gateway's reloader, keeping a SIGHUP that is still pending). A process that
+     * Installs the SIGHUP handler, once per process (a later call returns the same trigger, keeping a SIGHUP that is
+     * still pending); reloads go nowhere until {@link #reloadWith} is called. A process that
      * inherited SIGHUP as ignored (started under {@code nohup}, or by a parent that ignores it) keeps ignoring
      * it: the JVM does not install handlers for an ignored SIGHUP. That is logged as a warning, with the other
      * ways to reload, instead of leaving an operator's {@code kill -HUP} without effect or explanation.
@@ -37,13 +37,9 @@ public final class SignalTrigger {
         SignalTrigger trigger = installed;
         if (trigger == null) {
             SignalTrigger fresh = new SignalTrigger();
-            SignalHandler previous = Signal.handle(new Signal("HUP"), signal -> fresh.hangup());
-            fresh.ignored = previous == SignalHandler.SIG_IGN;
-            installed = fresh;
-            return fresh;
-        }
-        synchronized (trigger) {
-            trigger.reloader = null;
+            fresh.ignored = Signal.handle(new Signal("HUP"), signal -> fresh.hangup()) == SignalHandler.SIG_IGN;
+            trigger = fresh;
+            installed = trigger;
         }
         return trigger;
     }

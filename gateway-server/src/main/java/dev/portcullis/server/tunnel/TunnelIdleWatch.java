@@ -1,9 +1,9 @@
 package dev.portcullis.server.tunnel;
 
+import dev.portcullis.server.transport.Outbound;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
@@ -67,8 +67,8 @@ final class TunnelIdleWatch {
             return;
         }
         timer = null;
-        long pendingToClient = pending(client);
-        long pendingToUpstream = pending(upstream);
+        long pendingToClient = Outbound.queuedBytes(client);
+        long pendingToUpstream = Outbound.queuedBytes(upstream);
         if (pendingToClient != lastPendingToClient || pendingToUpstream != lastPendingToUpstream) {
             // bytes left for a slow reader since the last check: reading is paused for backpressure, not idle
             lastActivityNanos = System.nanoTime();
@@ -91,7 +91,7 @@ final class TunnelIdleWatch {
     static void closeWhenDrained(Channel channel) {
         if (channel.isActive()) {
             channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
-            closeUnlessMoving(channel, pending(channel));
+            closeUnlessMoving(channel, Outbound.queuedBytes(channel));
         } else {
             channel.close();
         }
@@ -99,17 +99,12 @@ final class TunnelIdleWatch {
 
     private static void closeUnlessMoving(Channel channel, long queuedBefore) {
         channel.eventLoop().schedule(() -> {
-            long queued = pending(channel);
+            long queued = Outbound.queuedBytes(channel);
             if (channel.isActive() && queued > 0 && queued < queuedBefore) {
                 closeUnlessMoving(channel, queued);
             } else {
                 channel.close();
             }
         }, CLOSE_GRACE_MILLIS, TimeUnit.MILLISECONDS);
-    }
-
-    private static long pending(Channel channel) {
-        ChannelOutboundBuffer pending = channel.unsafe().outboundBuffer();
-        return pending == null ? 0 : pending.totalPendingWriteBytes();
     }
 }
