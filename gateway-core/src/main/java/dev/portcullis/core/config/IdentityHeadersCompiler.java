@@ -7,6 +7,7 @@ import dev.portcullis.core.policy.HeaderMatcher;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 import org.jspecify.annotations.Nullable;
 
@@ -108,9 +109,9 @@ final class IdentityHeadersCompiler {
         }
         for (String[] pair : new String[][] {
                 {"subject", upstream.subject()}, {"roles", upstream.roles()}}) {
-            String name = HeaderValues.foldName(pair[1]);
-            if (name.equals(HeaderValues.foldName(forwarded.userHeader()))
-                    || forwarded.rolesHeader() != null && name.equals(HeaderValues.foldName(forwarded.rolesHeader()))) {
+            String name = fold(pair[1]);
+            if (name.equals(fold(forwarded.userHeader()))
+                    || forwarded.rolesHeader() != null && name.equals(fold(forwarded.rolesHeader()))) {
                 problems.add("identity.upstream_headers." + pair[0], ConfigValues.quote(pair[1])
                         + " is also a forwarded-identity header (expected: a header distinct from"
                         + " identity.forwarded.user_header and roles_header)");
@@ -128,7 +129,7 @@ final class IdentityHeadersCompiler {
                     + " is not a valid header name (expected: an HTTP token, e.g. " + example + ")");
             return null;
         }
-        String folded = HeaderValues.foldName(name);
+        String folded = fold(name);
         if (RESERVED_HEADERS.contains(folded) || folded.startsWith("x-forwarded-") && !folded.equals("x-forwarded-user")
                 && !folded.equals("x-forwarded-groups") && !folded.equals("x-forwarded-email")
                 && !folded.equals("x-forwarded-preferred-username")) {
@@ -137,6 +138,11 @@ final class IdentityHeadersCompiler {
             return null;
         }
         return name;
+    }
+
+    /** Header names as the gateway compares them: case-insensitive, {@code _} equal to {@code -}. */
+    private static String fold(String name) {
+        return name.toLowerCase(Locale.ROOT).replace('_', '-');
     }
 
     private static Set<String> reserved(String... names) {

@@ -1,7 +1,6 @@
 package dev.portcullis.core.http;
 
 import java.util.List;
-import java.util.Locale;
 import java.util.function.Consumer;
 
 /**
@@ -48,11 +47,6 @@ public final class HeaderValues {
             }
         }
         return true;
-    }
-
-    /** A header name as {@link #sameName} compares it: lower case, {@code _} read as {@code -}. */
-    public static String foldName(String name) {
-        return name.toLowerCase(Locale.ROOT).replace('_', '-');
     }
 
     private static char fold(char c) {

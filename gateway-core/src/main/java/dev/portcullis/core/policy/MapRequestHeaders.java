@@ -1,6 +1,5 @@
 package dev.portcullis.core.policy;
 
-import dev.portcullis.core.http.HeaderValues;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -25,11 +24,16 @@ final class MapRequestHeaders implements RequestHeaders {
 
     private static Map<String, List<String>> merged(Map<String, List<String>> source, boolean dashes) {
         TreeMap<String, List<String>> merged = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
-        source.forEach((name, values) -> merged.computeIfAbsent(dashes ? HeaderValues.foldName(name) : name,
-                n -> new ArrayList<>()).addAll(values));
+        source.forEach((name, values) -> merged.computeIfAbsent(dashes ? dashed(name) : name, n -> new ArrayList<>())
+                .addAll(values));
         TreeMap<String, List<String>> immutable = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
         merged.forEach((name, values) -> immutable.put(name, List.copyOf(values)));
         return Collections.unmodifiableMap(immutable);
+    }
+
+    /** {@code name} with {@code _} read as {@code -}; the maps ignore case, so a name without {@code _} is kept as is. */
+    private static String dashed(String name) {
+        return name.replace('_', '-');
     }
 
     @Override
@@ -39,18 +43,18 @@ final class MapRequestHeaders implements RequestHeaders {
 
     @Override
     public @Nullable String firstAnySpelling(String name) {
-        return firstOf(anySpelling.get(HeaderValues.foldName(name)));
+        return firstOf(anySpelling.get(dashed(name)));
     }
 
     @Override
     public boolean containsAnySpelling(String name) {
-        List<String> values = anySpelling.get(HeaderValues.foldName(name));
+        List<String> values = anySpelling.get(dashed(name));
         return values != null && !values.isEmpty();
     }
 
     @Override
     public boolean containsValueAnySpelling(String name, String exactValue) {
-        List<String> values = anySpelling.get(HeaderValues.foldName(name));
+        List<String> values = anySpelling.get(dashed(name));
         return values != null && values.contains(exactValue);
     }
 
