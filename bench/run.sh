@@ -15,6 +15,8 @@
 # Shared rate limits: the peers limit-local and limit-shared (opt-in: -p "nginx limit-local limit-shared") serve
 # one rule whose rate limit (key: the bearer token; a limit never reached) is in-process or kept in a redis-server
 # started here on the load CPU; at the end the Redis commands per request are printed.
+# Syscalls: SYSCALLS=1 adds, after the rounds, one run per peer (first connections and size) under `perf stat` counting
+# the system calls of the peer's processes by type, and prints them per request (bench/results/<time>-syscalls.txt).
 # Profiling: PROFILE="portcullis-full:cpu" (or :alloc, :wall) attaches async-profiler to that peer after the warm-up
 # and writes a flame graph of the measured rounds to bench/results/<time>-<peer>-<event>.html (and .collapsed).
 set -euo pipefail
@@ -219,6 +221,9 @@ fi
 peer_pids() { echo "$1" $(pgrep -P "$1" || true); }
 cpu_ticks() { local t=0 p; for p in $(peer_pids "$1"); do
   t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo $t; }
+user_system_ticks() { local u=0 s=0 p; for p in $(peer_pids "$1"); do
+  read -r a b < <(awk '{print $14, $15}' "/proc/$p/stat" 2>/dev/null || echo 0 0); u=$((u + a)); s=$((s + b)); done
+  echo "$u $s"; }
 rss_kb() { local t=0 p; for p in $(peer_pids "$1"); do
   t=$((t + $(awk '/^VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0))); done; echo $t; }
 to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0;
@@ -294,6 +299,37 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 
 profile stop
+
+syscalls() { # one run per peer under perf stat: system calls per request, by type
+  [ -n "${SYSCALLS:-}" ] || return 0
+  command -v perf >/dev/null || { echo "SYSCALLS needs perf (apt install linux-perf)" >&2; return 0; }
+  local out=$RESULTS/$STAMP-syscalls.txt conns size peer pids stat rps
+  read -r conns _ <<<"$CONNECTIONS"; read -r size _ <<<"$SIZES"
+  echo "# system calls per request, $conns connections, $(path_of "$size"), ${DURATION}s per peer" > "$out"
+  for peer in $PEERS; do
+    pids=$(peer_pids "${PID[$peer]}" | tr ' ' ',')
+    stat=$BENCH_DIR/$peer.perf
+    perf stat -x, -o "$stat" -e 'syscalls:sys_enter_*,context-switches,page-faults' -p "$pids" -- sleep "$((DURATION + 1))" 2>/dev/null &
+    local perf_pid=$!
+    sleep 0.5
+    local before after n
+    before=$(user_system_ticks "${PID[$peer]}")
+    rps=$(measure "$peer" "$conns" "$size" "$DURATION" | cut -f4)
+    after=$(user_system_ticks "${PID[$peer]}")
+    wait "$perf_pid" || true
+    n=$(awk -v r="$rps" -v d="$DURATION" 'BEGIN { printf "%.0f", r * d }')
+    { awk -v b="$before" -v a="$after" -v n="$n" -v hz="$(getconf CLK_TCK)" -v peer="$peer" 'BEGIN {
+        split(b, x, " "); split(a, y, " ")
+        printf "%-16s %s requests; CPU per request: user %.1f us, system %.1f us; system calls per request:", peer, n,
+          (y[1] - x[1]) / hz / n * 1e6, (y[2] - x[2]) / hz / n * 1e6 }'
+
+      awk -F, -v n="$n" '($3 ~ /sys_enter_/ || $3 ~ /^(context-switches|page-faults)/) && $1 + 0 > 0 { name = $3; sub(/.*sys_enter_/, "", name)
+          if (name !~ /-/) total += $1; if ($1 / n >= 0.01) printf "%.2f %s\n", $1 / n, name }
+        END { printf "%.2f total\n", total / n }' "$stat" | sort -rn | awk '{ printf " %s %s", $2, $1 }'
+      echo; } | tee -a "$out" >&2
+  done
+}
+syscalls
 
 # medians per (peer, conns, size), and ratios to nginx of the same run
 {
