@@ -22,8 +22,10 @@ class RequestPathAllocationTest {
      * and {@code RequestPathBenchmark -prof gc} from 5,903-5,975 to 5,262-5,431 B/op; the larger plus 25 %, rounded up.
      * Later that day this test measured 5,595 B, and a review found a change that copied the token again on every
      * request (6,324 B with it) which the 25 % margin let through: the budget is now the measured value plus about 9 %.
+     * On 2026-12-07, common header names decoded as shared constants ({@code KnownHeaderNames}) took this test from
+     * 5,663 to 5,232 B: 5,232 plus 9 %, rounded up.
      */
-    static final long BUDGET_BYTES = 6_100;
+    static final long BUDGET_BYTES = 5_700;
 
     private static final int WARM_UP = 20_000;
     private static final int MEASURED = 20_000;

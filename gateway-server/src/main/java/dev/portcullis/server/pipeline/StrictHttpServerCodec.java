@@ -1,6 +1,7 @@
 package dev.portcullis.server.pipeline;
 
 import dev.portcullis.server.http.HeaderLines;
+import dev.portcullis.server.http.KnownHeaderNames;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
@@ -130,8 +131,16 @@ final class StrictHttpServerCodec extends CombinedChannelDuplexHandler<StrictHtt
             }
         }
 
+        /**
+         * A common header name is the shared constant ({@link KnownHeaderNames}, spelled exactly as received, so never
+         * a framing look-alike), not a copy of its bytes; any other name is refused when it looks like a framing header.
+         */
         @Override
         protected AsciiString splitHeaderName(byte[] line, int start, int length) {
+            AsciiString known = KnownHeaderNames.lookup(line, start, length);
+            if (known != null) {
+                return known;
+            }
             AsciiString name = super.splitHeaderName(line, start, length);
             if (length >= 13 && (foldsTo(line, start, length, CONTENT_LENGTH, "content-length")
                     || foldsTo(line, start, length, TRANSFER_ENCODING, "transfer-encoding"))) {

@@ -1,5 +1,6 @@
 package dev.portcullis.server.proxy;
 
+import dev.portcullis.server.http.KnownHeaderNames;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
@@ -15,6 +16,7 @@ import io.netty.handler.codec.http.HttpResponseDecoder;
 import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.AsciiString;
 import java.util.List;
 
 /**
@@ -33,6 +35,8 @@ import java.util.List;
  * in the buffer or in the decoder's state, where {@link #hasLeftover()} sees them either way.
  */
 final class UpstreamResponseDecoder extends HttpResponseDecoder {
+    private static final String HTTP_1_1 = "HTTP/1.1";
+    private static final String OK = "OK";
     private boolean head;
     /** True from the first byte of a response until its last content is decoded. */
     private boolean midMessage;
@@ -69,6 +73,37 @@ final class UpstreamResponseDecoder extends HttpResponseDecoder {
             throw new IllegalArgumentException("invalid status code: " + code);
         }
         return super.createMessage(initialLine);
+    }
+
+    /** A common header name is the shared constant ({@link KnownHeaderNames}), not a copy of its bytes. */
+    @Override
+    protected AsciiString splitHeaderName(byte[] line, int start, int length) {
+        AsciiString known = KnownHeaderNames.lookup(line, start, length);
+        return known != null ? known : super.splitHeaderName(line, start, length);
+    }
+
+    /** {@code HTTP/1.1}, as nearly every response begins, without a new string. */
+    @Override
+    protected String splitFirstWordInitialLine(byte[] line, int start, int length) {
+        return spelled(HTTP_1_1, line, start, length) ? HTTP_1_1 : super.splitFirstWordInitialLine(line, start, length);
+    }
+
+    /** {@code OK}, the reason phrase of nearly every response, without a new string. */
+    @Override
+    protected String splitThirdWordInitialLine(byte[] line, int start, int length) {
+        return spelled(OK, line, start, length) ? OK : super.splitThirdWordInitialLine(line, start, length);
+    }
+
+    private static boolean spelled(String word, byte[] line, int start, int length) {
+        if (length != word.length()) {
+            return false;
+        }
+        for (int i = 0; i < length; i++) {
+            if (line[start + i] != word.charAt(i)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static boolean isDigit(char c) {

@@ -37,6 +37,17 @@ class StrictHttpServerCodecTest {
     }
 
     @Test
+    void headerNamesKeepTheSpellingTheyWereReceivedIn() {
+        HttpRequest request = decode("GET /a HTTP/1.1\r\nhost: h\r\nAuthorization: a\r\nAUTHORIZATION: b\r\n"
+                + "x-forwarded-for: 1.2.3.4\r\nX-FORWARDED-FOR: 5.6.7.8\r\nX-Custom: c\r\n\r\n");
+
+        assertThat(request.decoderResult().isSuccess()).isTrue();
+        assertThat(request.headers().names()).containsExactlyInAnyOrder("host", "Authorization", "AUTHORIZATION",
+                "x-forwarded-for", "X-FORWARDED-FOR", "X-Custom");
+        assertThat(request.headers().getAll("authorization")).containsExactly("a", "b");
+    }
+
+    @Test
     void acceptsAPlainRequest() {
         HttpRequest request = decode("GET /a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
         assertThat(request.decoderResult().isSuccess()).isTrue();

@@ -64,6 +64,23 @@ class UpstreamResponseDecoderTest {
         assertThat(decoder.hasLeftover()).isFalse();
     }
 
+    @Test
+    void theStatusLineAndHeaderNamesKeepTheSpellingTheyWereReceivedIn() {
+        List<Object> messages = read("HTTP/1.1 200 Fine\r\ncontent-length: 0\r\nSERVER: s\r\nServer: t\r\n"
+                + "ETag: \"e\"\r\nX-A: 1\r\n\r\n"
+                + "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+
+        assertThat(messages).hasSize(2);
+        FullHttpResponse first = (FullHttpResponse) messages.get(0);
+        assertThat(first.status().reasonPhrase()).isEqualTo("Fine");
+        assertThat(first.headers().names()).containsExactlyInAnyOrder("content-length", "SERVER", "Server", "ETag",
+                "X-A");
+        assertThat(first.headers().getAll("server")).containsExactly("s", "t");
+        FullHttpResponse second = (FullHttpResponse) messages.get(1);
+        assertThat(second.protocolVersion().text()).isEqualTo("HTTP/1.1");
+        assertThat(second.status().reasonPhrase()).isEqualTo("OK");
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {
         "HTTP/1.1 204 No Content\r\nX-A: 1\r\n\r\n",
