@@ -52,6 +52,7 @@ final class ListenerChannels {
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024))
                 .childHandler(initializer);
+        transport.configureAccepted(bootstrap);
         Channel bound = bindOrThrow(bootstrap, address, "listen");
         proxy = bound;
         port = ((InetSocketAddress) bound.localAddress()).getPort();

@@ -2,12 +2,11 @@ package dev.portcullis.server.exchange;
 
 import dev.portcullis.core.net.IpAddress;
 import dev.portcullis.server.http.RequestIds;
+import dev.portcullis.server.transport.Outbound;
 import io.netty.channel.Channel;
 import io.netty.util.AttributeKey;
-import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
-import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -19,13 +18,11 @@ import org.jspecify.annotations.Nullable;
  * relayed bytes, the upstream is not connected yet, the identity waits for signing keys) so that one
  * mechanism owns {@code autoRead}.
  *
- * <p>Implementation notes: deadlines are checked lazily. A request only stores {@code System.nanoTime()}
- * deadlines in fields (the idle or head deadline here, the exchange's in its {@link Deadlines}); one
- * task per connection, scheduled on the event loop, compares them with the clock when it fires, acts
- * on the expired ones and schedules itself again. It never waits longer than {@code heartbeatNanos},
- * the smallest timeout used on the connection so far, so a deadline set after it was scheduled is
- * never earlier than the moment it fires: the hot path neither schedules nor cancels. Only a deadline
- * shorter than every timeout seen before moves the task earlier (once, since the heartbeat shrinks).
+ * <p>Implementation notes: deadlines are checked lazily by one {@link ConnectionTimer} per connection. A
+ * connection is idle only once it has nothing left to write: when the idle timeout passes while the client is still
+ * taking the last response, slowly (the bytes the gateway has not written yet went down since the period began),
+ * another period begins; a client that took none of it for a whole period is disconnected (as nginx's
+ * {@code send_timeout}), since closing drops what was not written yet.
  */
 public final class ConnectionState {
     private static final AttributeKey<ConnectionState> KEY = AttributeKey.valueOf("portcullis.connection");
@@ -62,14 +59,13 @@ public final class ConnectionState {
     private final ServerContext server;
     private final long headTimeoutNanos;
     private final long idleTimeoutNanos;
+    private final ConnectionTimer timer;
     private int pauses;
     private Phase phase = Phase.IDLE;
-    private final Runnable tick = this::tick;
-    private @Nullable ScheduledFuture<?> timer;
-    private long timerAt;
-    private long heartbeatNanos;
     private boolean phaseDeadlineSet;
     private long phaseDeadline;
+    /** The bytes of the last response still to be written when the idle period began. */
+    private long idleQueuedBytes;
     private @Nullable Deadlines watched;
     private @Nullable Exchange exchange;
     private @Nullable IpAddress peer;
@@ -82,7 +78,8 @@ public final class ConnectionState {
         this.server = server;
         this.headTimeoutNanos = headTimeoutNanos;
         this.idleTimeoutNanos = idleTimeoutNanos;
-        this.heartbeatNanos = Math.min(positiveOrMax(headTimeoutNanos), positiveOrMax(idleTimeoutNanos));
+        this.timer = new ConnectionTimer(channel,
+                Math.min(positiveOrMax(headTimeoutNanos), positiveOrMax(idleTimeoutNanos)), this::expire);
         channel.attr(KEY).set(this);
     }
 
@@ -199,6 +196,7 @@ public final class ConnectionState {
     /** Connection opened or previous exchange done: the idle timeout runs until the first byte of a head. */
     public void awaitNextHead() {
         phase = Phase.IDLE;
+        idleQueuedBytes = Outbound.queuedBytes(channel);
         phaseDeadline(idleTimeoutNanos);
     }
 
@@ -231,30 +229,14 @@ public final class ConnectionState {
      * timer fires by then.
      */
     public void deadlineSet(long now, long timeoutNanos) {
-        if (timeoutNanos < heartbeatNanos) {
-            heartbeatNanos = timeoutNanos;
-        }
-        ScheduledFuture<?> scheduled = timer;
-        if (scheduled == null) {
-            schedule(now, heartbeatNanos);
-        } else if (now + timeoutNanos - timerAt < 0) {
-            scheduled.cancel(false);
-            schedule(now, heartbeatNanos);
-        }
+        timer.deadlineSet(now, timeoutNanos);
     }
 
-    private void schedule(long now, long delayNanos) {
-        long delay = Math.max(delayNanos, 1);
-        timerAt = now + delay;
-        timer = channel.eventLoop().schedule(tick, delay, TimeUnit.NANOSECONDS);
-    }
-
-    private void tick() {
-        timer = null;
-        if (!channel.isActive()) {
-            return;
-        }
-        long now = System.nanoTime();
+    /**
+     * The timer fired: acts on the deadlines passed at {@code now}; returns the nanoseconds to the next one
+     * (package-private for tests).
+     */
+    long expire(long now) {
         if (phaseDeadlineSet && now - phaseDeadline >= 0) {
             phaseDeadlineSet = false;
             if (phase == Phase.IDLE) {
@@ -268,10 +250,7 @@ public final class ConnectionState {
         if (phaseDeadlineSet) {
             next = Math.min(next, phaseDeadline - now);
         }
-        next = Math.min(next, heartbeatNanos);
-        if (next != Long.MAX_VALUE && timer == null && channel.isActive()) {
-            schedule(now, next);
-        }
+        return next;
     }
 
     /** Closes the connection when no exchange is in progress; used when draining. */
@@ -282,7 +261,13 @@ public final class ConnectionState {
     }
 
     private void idleExpired() {
-        if (phase == Phase.IDLE && exchange == null) {
+        if (phase != Phase.IDLE || exchange != null) {
+            return;
+        }
+        long queued = Outbound.queuedBytes(channel);
+        if (queued > 0 && queued < idleQueuedBytes) {
+            awaitNextHead(); // still taking the last response: not idle yet
+        } else {
             channel.close();
         }
     }
@@ -297,7 +282,7 @@ public final class ConnectionState {
 
     public void released() {
         phaseDeadlineSet = false;
-        cancelTimer();
+        timer.cancel();
         if (exchange != null) {
             Exchange abandoned = exchange;
             if (abandoned.status() == 0) {
@@ -305,13 +290,6 @@ public final class ConnectionState {
             }
             abandoned.error(ExchangeError.CLIENT_CLOSED);
             abandoned.finish();
-        }
-    }
-
-    private void cancelTimer() {
-        if (timer != null) {
-            timer.cancel(false);
-            timer = null;
         }
     }
 

@@ -163,6 +163,7 @@ public final class UpstreamPool {
                                 .addLast("upstream", new UpstreamHandler(UpstreamPool.this, decoder, IDLE_NANOS));
                     }
                 });
+        transport.configureConnecting(bootstrap);
         bootstrap.resolver(resolver);
         ChannelFuture connecting = bootstrap.connect(address);
         Channel channel = connecting.channel();

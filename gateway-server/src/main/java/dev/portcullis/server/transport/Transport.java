@@ -1,10 +1,13 @@
 package dev.portcullis.server.transport;
 
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollDatagramChannel;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
@@ -45,6 +48,35 @@ public record Transport(
                 NioServerSocketChannel.class,
                 NioSocketChannel.class,
                 NioDatagramChannel.class);
+    }
+
+    /**
+     * The most bytes the kernel holds for a TCP connection of this transport that it has not sent yet (epoll:
+     * {@code TCP_NOTSENT_LOWAT}; NIO has no such option and leaves it to the kernel).
+     *
+     * <p>Why: without it, Linux grows a connection's send buffer up to {@code net.ipv4.tcp_wmem}'s maximum (4 MiB by
+     * default) and only reports the socket writable again once about half of that has drained. The gateway sees a
+     * reader's progress by the bytes it has not handed to the kernel yet going down ({@link Outbound}); behind 4 MiB
+     * of unsent kernel buffer, a client reading a large response slowly but steadily (below ~20 KB/s with the default
+     * {@code idle_timeout}) looked stalled and was cut off. With 16 KiB, the kernel asks for more as soon as the peer
+     * has taken that much; in-flight data is still bounded only by the peer's receive window, so throughput is not.
+     */
+    public static final long UNSENT_LIMIT_BYTES = 16 * 1024;
+
+    /** Applies this transport's options to the connections a listener accepts. */
+    public ServerBootstrap configureAccepted(ServerBootstrap bootstrap) {
+        if (socketChannelClass == EpollSocketChannel.class) {
+            bootstrap.childOption(EpollChannelOption.TCP_NOTSENT_LOWAT, UNSENT_LIMIT_BYTES);
+        }
+        return bootstrap;
+    }
+
+    /** Applies this transport's options to a connection the gateway opens. */
+    public Bootstrap configureConnecting(Bootstrap bootstrap) {
+        if (socketChannelClass == EpollSocketChannel.class) {
+            bootstrap.option(EpollChannelOption.TCP_NOTSENT_LOWAT, UNSENT_LIMIT_BYTES);
+        }
+        return bootstrap;
     }
 
     /** A new event loop group of this transport with {@code threads} threads (0 = Netty's default). */

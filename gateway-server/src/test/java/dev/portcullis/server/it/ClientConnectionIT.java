@@ -12,12 +12,15 @@ import dev.portcullis.server.it.support.RawHttp;
 import dev.portcullis.server.it.support.RawHttp.RawResponse;
 import dev.portcullis.server.it.support.UpstreamServer.Reply;
 import com.fasterxml.jackson.databind.JsonNode;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** limits.header_timeout (408, slowloris), limits.idle_timeout and limits.max_connections. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
@@ -130,6 +133,46 @@ class ClientConnectionIT {
             assertThat(drainedToTheEnd(raw, Duration.ofSeconds(10))).as("the client connection is closed").isTrue();
         } finally {
             access.detach();
+        }
+    }
+
+    /**
+     * A client taking a large response slowly but steadily (~500 KB/s) is not "stalled": the kernel's send buffer
+     * (which Linux grows to megabytes) does not hide its progress from the gateway (before: cut off after
+     * idle_timeout as client_stalled, with megabytes of the response unsent).
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void aSlowButSteadyReaderGetsAllOfALargeResponse(boolean pipelined) throws Exception {
+        readsTheWholeResponseSlowly(4 << 20, 2_000, pipelined);
+    }
+
+    private static void readsTheWholeResponseSlowly(int size, long nanosPerByte, boolean pipelined) throws Exception {
+        Gateway gw = harness.start("client-timeouts.yaml"); // idle_timeout: 1500ms
+        try (RawHttp raw = RawHttp.connect(gw.port(), 64 * 1024)) {
+            String next = pipelined ? "GET /second HTTP/1.1\r\nHost: " + gw.authority() + "\r\n\r\n" : "";
+            raw.send("GET /_up/bytes/" + size + " HTTP/1.1\r\nHost: " + gw.authority() + "\r\n\r\n" + next);
+            assertThat(raw.readHead().status()).isEqualTo(200);
+            ByteArrayOutputStream body = new ByteArrayOutputStream(size);
+            byte[] chunk = new byte[16 * 1024];
+            long start = System.nanoTime();
+            while (body.size() < size) {
+                int n = raw.inputStream().read(chunk, 0, Math.min(chunk.length, size - body.size()));
+                if (n < 0) {
+                    break;
+                }
+                body.write(chunk, 0, n);
+                long wait = start + body.size() * nanosPerByte - System.nanoTime();
+                if (wait > 0) {
+                    TimeUnit.NANOSECONDS.sleep(wait);
+                }
+            }
+
+            assertThat(body.size()).as("bytes of the response read before the connection ended").isEqualTo(size);
+            assertThat(body.toByteArray()).isEqualTo(PatternBytes.bytes(size));
+            if (pipelined) {
+                assertThat(raw.readResponse().status()).as("the pipelined request").isEqualTo(200);
+            }
         }
     }
 
