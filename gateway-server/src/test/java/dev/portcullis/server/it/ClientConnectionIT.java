@@ -15,6 +15,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -145,6 +146,45 @@ class ClientConnectionIT {
     @ValueSource(booleans = {false, true})
     void aSlowButSteadyReaderGetsAllOfALargeResponse(boolean pipelined) throws Exception {
         readsTheWholeResponseSlowly(4 << 20, 2_000, pipelined);
+    }
+
+    /**
+     * Draining (SIGTERM) while a slow client is in the middle of a large response: the exchange ends once the gateway
+     * has handed its last byte over, but the connection closes only once those bytes are written (within
+     * drain_timeout), so the client gets the whole response (before: the part not yet written was dropped).
+     */
+    @Test
+    void drainingFinishesWritingTheResponseOfASlowClient() throws Exception {
+        Gateway gw = harness.start("client-timeouts.yaml");
+        int size = 1 << 20;
+        try (RawHttp raw = RawHttp.connect(gw.port(), 64 * 1024)) {
+            raw.send("GET /_up/bytes/" + size + " HTTP/1.1\r\nHost: " + gw.authority() + "\r\n\r\n");
+            assertThat(raw.readHead().status()).isEqualTo(200);
+            CompletableFuture<Void> draining = null;
+            ByteArrayOutputStream body = new ByteArrayOutputStream(size);
+            byte[] chunk = new byte[16 * 1024];
+            long start = System.nanoTime();
+            while (body.size() < size) {
+                int n = raw.inputStream().read(chunk, 0, Math.min(chunk.length, size - body.size()));
+                if (n < 0) {
+                    break;
+                }
+                body.write(chunk, 0, n);
+                if (draining == null && body.size() > 128 * 1024) {
+                    draining = CompletableFuture.runAsync(() -> gw.server().drain(Duration.ofSeconds(30)));
+                }
+                long wait = start + body.size() * 8_000L - System.nanoTime(); // ~125 KB/s
+                if (wait > 0) {
+                    TimeUnit.NANOSECONDS.sleep(wait);
+                }
+            }
+
+            assertThat(body.size()).as("bytes of the response read before the connection ended").isEqualTo(size);
+            assertThat(body.toByteArray()).isEqualTo(PatternBytes.bytes(size));
+            assertThat(raw.awaitClosed(Duration.ofSeconds(5))).as("closed after the response").isTrue();
+            assertThat(draining).isNotNull();
+            draining.get(10, TimeUnit.SECONDS);
+        }
     }
 
     private static void readsTheWholeResponseSlowly(int size, long nanosPerByte, boolean pipelined) throws Exception {
