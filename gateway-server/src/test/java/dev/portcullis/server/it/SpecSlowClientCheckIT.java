@@ -115,12 +115,14 @@ class SpecSlowClientCheckIT {
     /**
      * README "Proxying": "while it is still reading [the last response], however slowly, each bit of progress starts
      * idle_timeout again, so neither the tail of a large response nor a request pipelined behind it is cut off".
-     * Multi-megabyte responses read at a few hundred KB/s (64 KiB receive buffer) for several idle periods.
+     * Multi-megabyte responses read at a few hundred KB/s (64 KiB receive buffer) for several idle periods; framed by
+     * Content-Length, chunked, or not at all (the upstream closes; README: "re-framed as chunked for HTTP/1.1 clients").
      */
     @ParameterizedTest(name = "{0} bytes, {1}, {2} B/s, idle_timeout {3}, pipelined: {4}")
     @CsvSource({
             "4194304, bytes,   512000, 1s, false",
             "3145728, chunked, 400000, 1s, true",
+            "2097152, unframed, 400000, 1s, true",
     })
     void aSlowButSteadyReaderGetsEveryByteOfALargeResponseAndThePipelinedOneBehindIt(long size, String route,
             long rate, String idle, boolean pipelined) throws Exception {
@@ -147,6 +149,13 @@ class SpecSlowClientCheckIT {
     private void readsEveryByteSlowly(long size, String route, long rate, String idle, boolean pipelined)
             throws Exception {
         start(idle);
+        if (route.equals("unframed")) {
+            harness.upstream().handler(req -> !req.path().startsWith("/_up/unframed/") ? Reply.echo() : (rq, out) -> {
+                out.write("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n".getBytes(ISO_8859_1));
+                PatternBytes.writeTo(out, size);
+                return false; // the body ends with the connection
+            });
+        }
         RawHttp c = connect(CLIENT_RCVBUF);
         String next = pipelined ? get("/second", "steady-next") : "";
         c.send(get("/_up/" + route + "/" + size, "steady") + next);
@@ -425,6 +434,55 @@ class SpecSlowClientCheckIT {
             JsonNode line = processLine(gateway, "drain-slow");
             assertThat(line.path("status").asInt()).as("%s", line).isEqualTo(200);
             assertThat(errorOf(line)).as("%s", line).isEmpty();
+        }
+    }
+
+    /**
+     * README "The jar" / SPEC 3 ({@code drain_timeout}: "finish in-flight requests"): a chunked upload dripping in over
+     * ~4 s (8 KiB every 50 ms) when SIGTERM comes 1 s into it is still proxied whole and answered; its connection is
+     * closed after that response and the process exits 0.
+     */
+    @Test
+    @Timeout(value = 90, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void sigtermDuringASlowButSteadyUploadLetsItFinishAndBeAnswered() throws Exception {
+        try (GatewayProcess gateway = startProcess("20s")) {
+            int port = gateway.port();
+            RawHttp c = RawHttp.connect(port);
+            opened.add(c);
+            c.readTimeout(Duration.ofSeconds(20));
+            int pieces = 80;
+            int pieceSize = 8 * 1024;
+            long size = (long) pieces * pieceSize;
+            c.send("POST /upload-while-draining HTTP/1.1\r\nHost: 127.0.0.1:" + port
+                    + "\r\nX-Request-Id: drain-upload\r\nTransfer-Encoding: chunked\r\n\r\n");
+            CompletableFuture<Boolean> sent = background(() -> {
+                byte[] piece = new byte[pieceSize];
+                for (int i = 0; i < pieces; i++) {
+                    PatternBytes.fill(piece, 0, pieceSize, (long) i * pieceSize);
+                    c.send((Integer.toHexString(pieceSize) + "\r\n").getBytes(ISO_8859_1));
+                    c.send(piece);
+                    c.send("\r\n");
+                    Thread.sleep(50);
+                }
+                c.send("0\r\n\r\n");
+                return true;
+            });
+            harness.upstream().awaitHeads(1, Duration.ofSeconds(10)); // streamed: the upload is in flight upstream
+            Thread.sleep(1000);
+            assertThat(sent).as("still uploading when SIGTERM comes").isNotDone();
+            gateway.signal("TERM");
+
+            RawResponse r = c.readResponse();
+            assertThat(r.status()).as("an upload in flight at SIGTERM:%n%s", r).isEqualTo(200);
+            assertThat(sent.get(5, TimeUnit.SECONDS)).isTrue();
+            assertThat(r.header("X-Echo-Body-Sha256")).contains(PatternBytes.sha256(size));
+            RecordedRequest up = harness.upstream().awaitSingleRequest();
+            assertThat(up.bodyLength()).isEqualTo(size);
+            assertThat(up.bodySha256()).isEqualTo(PatternBytes.sha256(size));
+            assertThat(c.await(Duration.ofSeconds(3))).as("closed after its response while draining")
+                    .isEqualTo(RawHttp.State.CLOSED);
+            assertThat(gateway.process().waitFor(10, TimeUnit.SECONDS)).as("exits once drained").isTrue();
+            assertThat(gateway.process().exitValue()).as("output:%n%s", gateway.output()).isZero();
         }
     }
 
