@@ -3,7 +3,9 @@ package dev.portcullis.server.exchange;
 import dev.portcullis.core.net.IpAddress;
 import dev.portcullis.server.http.RequestIds;
 import dev.portcullis.server.transport.Outbound;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.util.AttributeKey;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -256,7 +258,12 @@ public final class ConnectionState {
     /** Closes the connection when no exchange is in progress; used when draining. */
     public void closeIfIdle() {
         if (exchange == null && phase != Phase.BUSY) {
-            channel.close();
+            if (Outbound.queuedBytes(channel) > 0) {
+                // the last response is still being written: closed once it is (drain_timeout bounds the wait)
+                channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            } else {
+                channel.close();
+            }
         }
     }
 
@@ -273,7 +280,13 @@ public final class ConnectionState {
     }
 
     private void headExpired() {
-        if (phase == Phase.READING_HEAD && exchange == null) {
+        if (phase != Phase.READING_HEAD || exchange != null) {
+            return;
+        }
+        if (isPaused(Pause.PIPELINED)) {
+            // the head arrived whole and waits for the client to take the last response: the idle rules apply
+            awaitNextHead();
+        } else {
             Exchange timedOut = begin(RequestIds.create(), "", "");
             timedOut.clientIp(peerText());
             GatewayResponses.reject(channel, timedOut, Rejection.HEADER_TIMEOUT);

@@ -32,6 +32,15 @@ public final class KnownHeaderNames {
 
     private KnownHeaderNames() {}
 
+    /** Every constant of the table (for tests). */
+    static List<AsciiString> all() {
+        List<AsciiString> all = new ArrayList<>();
+        for (AsciiString[] names : BY_LENGTH) {
+            all.addAll(List.of(names));
+        }
+        return all;
+    }
+
     /** The constant spelled exactly as {@code bytes[start, start + length)}, or null when there is none. */
     public static @Nullable AsciiString lookup(byte[] bytes, int start, int length) {
         if (length >= BY_LENGTH.length) {

@@ -8,9 +8,13 @@ import org.jspecify.annotations.Nullable;
 public final class Outbound {
     private Outbound() {}
 
-    /** The bytes written to {@code channel} that its socket has not taken yet; 0 without a channel or a buffer. */
+    /**
+     * The bytes written to {@code channel} that its socket has not taken yet; 0 without a channel or a buffer. The
+     * buffer's pending count drops only when a whole message is written, so the part of the first message already
+     * written (its progress) is taken off: a reader slowly taking one large message is seen making progress.
+     */
     public static long queuedBytes(@Nullable Channel channel) {
         ChannelOutboundBuffer queue = channel == null ? null : channel.unsafe().outboundBuffer();
-        return queue == null ? 0 : queue.totalPendingWriteBytes();
+        return queue == null ? 0 : queue.totalPendingWriteBytes() - queue.currentProgress();
     }
 }

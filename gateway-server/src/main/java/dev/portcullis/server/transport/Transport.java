@@ -54,12 +54,12 @@ public record Transport(
      * The most bytes the kernel holds for a TCP connection of this transport that it has not sent yet (epoll:
      * {@code TCP_NOTSENT_LOWAT}; NIO has no such option and leaves it to the kernel).
      *
-     * <p>Why: without it, Linux grows a connection's send buffer up to {@code net.ipv4.tcp_wmem}'s maximum (4 MiB by
-     * default) and only reports the socket writable again once about half of that has drained. The gateway sees a
-     * reader's progress by the bytes it has not handed to the kernel yet going down ({@link Outbound}); behind 4 MiB
-     * of unsent kernel buffer, a client reading a large response slowly but steadily (below ~20 KB/s with the default
-     * {@code idle_timeout}) looked stalled and was cut off. With 16 KiB, the kernel asks for more as soon as the peer
-     * has taken that much; in-flight data is still bounded only by the peer's receive window, so throughput is not.
+     * <p>Why: otherwise Linux grows a connection's send buffer up to {@code net.ipv4.tcp_wmem}'s maximum (4 MiB by
+     * default) and reports the socket writable again only once about half of that has drained. The gateway sees a
+     * reader's progress by the bytes it has not handed to the kernel yet going down ({@link Outbound}); behind
+     * megabytes of unsent kernel buffer a slow but steady reader shows none for a long time. With 16 KiB, the kernel
+     * asks for more as soon as the peer has taken about half of that; in-flight data is still bounded only by the
+     * peer's receive window, so throughput is not.
      */
     public static final long UNSENT_LIMIT_BYTES = 16 * 1024;
 
