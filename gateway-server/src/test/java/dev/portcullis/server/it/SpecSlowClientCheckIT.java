@@ -9,6 +9,7 @@ import dev.portcullis.server.it.support.GatewayHarness;
 import dev.portcullis.server.it.support.GatewayHarness.Gateway;
 import dev.portcullis.server.it.support.GatewayProcess;
 import dev.portcullis.server.it.support.LogCapture;
+import dev.portcullis.server.it.support.PacedInputStream;
 import dev.portcullis.server.it.support.PatternBytes;
 import dev.portcullis.server.it.support.RawHttp;
 import dev.portcullis.server.it.support.RawHttp.RawResponse;
@@ -17,10 +18,8 @@ import dev.portcullis.server.it.support.UpstreamServer.Reply;
 import dev.portcullis.server.it.support.WebSocketEchoServer;
 import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
-import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InterruptedIOException;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.file.Files;
@@ -159,7 +158,7 @@ class SpecSlowClientCheckIT {
         assertThat(head.status()).as("%s", head).isEqualTo(200);
 
         long start = System.nanoTime();
-        Body body = readBody(head, new Paced(c.inputStream(), rate), Long.MAX_VALUE);
+        Body body = readBody(head, new PacedInputStream(c.inputStream(), rate), Long.MAX_VALUE);
         Duration took = since(start);
 
         JsonNode line = access.jsonLineFor("steady");
@@ -195,7 +194,7 @@ class SpecSlowClientCheckIT {
         assertThat(head.status()).isEqualTo(200);
         int upstreamConnection = Integer.parseInt(head.header("X-Upstream-Connection").orElseThrow());
 
-        Paced paced = new Paced(c.inputStream(), 400_000);
+        PacedInputStream paced = new PacedInputStream(c.inputStream(), 400_000);
         Body first = readBody(head, paced, MIB); // ~2.6 s: longer than idle_timeout, steadily
         assertThat(first.length).as("the steady part was not cut").isEqualTo(MIB);
         long stoppedAt = System.nanoTime();
@@ -327,7 +326,7 @@ class SpecSlowClientCheckIT {
         RawResponse head = c.readHead();
         assertThat(head.status()).isEqualTo(200);
         long start = System.nanoTime();
-        InputStream in = clientRate > 0 ? new Paced(c.inputStream(), clientRate) : c.inputStream();
+        InputStream in = clientRate > 0 ? new PacedInputStream(c.inputStream(), clientRate) : c.inputStream();
         Body body = readBody(head, in, Long.MAX_VALUE);
         assertThat(body.length).as("bytes relayed before the response ended (after %s)", since(start)).isEqualTo(size);
         assertThat(body.sha256).isEqualTo(PatternBytes.sha256(size));
@@ -400,7 +399,7 @@ class SpecSlowClientCheckIT {
             slow.send(raw("GET /_up/bytes/" + size, host, "drain-slow") + raw("GET /after-sigterm", host, "drain-next"));
             RawResponse head = slow.readHead();
             assertThat(head.status()).isEqualTo(200);
-            Paced paced = new Paced(slow.inputStream(), 400_000);
+            PacedInputStream paced = new PacedInputStream(slow.inputStream(), 400_000);
             MessageDigest md = PatternBytes.sha256Digest();
             long read = readInto(paced, 256 * KIB, md);
 
@@ -499,7 +498,7 @@ class SpecSlowClientCheckIT {
             slow.send(raw("GET /_up/bytes/" + size, host, "drain-cut"));
             RawResponse head = slow.readHead();
             assertThat(head.status()).isEqualTo(200);
-            Paced paced = new Paced(slow.inputStream(), 250_000);
+            PacedInputStream paced = new PacedInputStream(slow.inputStream(), 250_000);
             MessageDigest md = PatternBytes.sha256Digest();
             long before = readInto(paced, 128 * KIB, md);
 
@@ -568,7 +567,7 @@ class SpecSlowClientCheckIT {
         assertThat(head.status()).as("%s", head).isEqualTo(101);
         long start = System.nanoTime();
         MessageDigest md = PatternBytes.sha256Digest();
-        long got = readInto(new Paced(c.inputStream(), 500_000), size, md);
+        long got = readInto(new PacedInputStream(c.inputStream(), 500_000), size, md);
         Duration took = since(start);
         assertThat(got).as("tunnelled bytes read before the tunnel ended (after %s)", took).isEqualTo(size);
         assertThat(HexFormat.of().formatHex(md.digest())).isEqualTo(PatternBytes.sha256(size));
@@ -621,7 +620,7 @@ class SpecSlowClientCheckIT {
                 Thread.sleep(40);
             }
             Duration sending = since(start);
-            byte[] echoed = readFrame(new Paced(in, 250_000));
+            byte[] echoed = readFrame(new PacedInputStream(in, 250_000));
             Duration took = since(start);
             assertThat(sending).as("the upload spanned several idle periods").isGreaterThan(Duration.ofSeconds(3));
             assertThat(echoed.length).as("echoed bytes (after %s)", took).isEqualTo(size);
@@ -847,51 +846,5 @@ class SpecSlowClientCheckIT {
             // return what arrived
         }
         return off == len ? payload : java.util.Arrays.copyOf(payload, off);
-    }
-
-    /**
-     * A reader that takes at most {@code rate} bytes per second on average, in reads of at most 16 KiB: a slow but
-     * steady client (it never pauses longer than one read's worth).
-     */
-    private static final class Paced extends FilterInputStream {
-        private final long rate;
-        private final long start = System.nanoTime();
-        private long count;
-
-        Paced(InputStream in, long rate) {
-            super(in);
-            this.rate = rate;
-        }
-
-        @Override
-        public int read() throws IOException {
-            int b = super.read();
-            if (b >= 0) {
-                account(1);
-            }
-            return b;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            int k = super.read(b, off, Math.min(len, 16 * 1024));
-            if (k > 0) {
-                account(k);
-            }
-            return k;
-        }
-
-        private void account(int k) throws IOException {
-            count += k;
-            long ahead = start + count * 1_000_000_000L / rate - System.nanoTime();
-            if (ahead > 1_000_000L) {
-                try {
-                    TimeUnit.NANOSECONDS.sleep(ahead);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new InterruptedIOException();
-                }
-            }
-        }
     }
 }

@@ -298,7 +298,7 @@ public final class UpstreamServer implements AutoCloseable {
                 CappedBuffer kept = new CappedBuffer(KEEP_BODY_LIMIT);
                 DigestOutputStream sink = new DigestOutputStream(kept, md);
                 List<Header> trailers = List.of();
-                InputStream bodyIn = bodyReadRate > 0 ? new ThrottledInputStream(in, bodyReadRate) : in;
+                InputStream bodyIn = bodyReadRate > 0 ? new PacedInputStream(in, bodyReadRate) : in;
                 if (chunked) {
                     trailers = Wire.readChunked(bodyIn, sink);
                 } else if (contentLength.isPresent()) {
@@ -552,49 +552,6 @@ public final class UpstreamServer implements AutoCloseable {
         /** Closes the connection without writing a byte. */
         static Reply closeWithoutAnswer() {
             return (req, out) -> false;
-        }
-    }
-
-    /** Reads at most {@code rate} bytes per second on average, in reads of at most 16 KiB. */
-    private static final class ThrottledInputStream extends java.io.FilterInputStream {
-        private final long rate;
-        private final long start = System.nanoTime();
-        private long count;
-
-        ThrottledInputStream(InputStream in, long rate) {
-            super(in);
-            this.rate = rate;
-        }
-
-        @Override
-        public int read() throws IOException {
-            int b = super.read();
-            if (b >= 0) {
-                account(1);
-            }
-            return b;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            int k = super.read(b, off, Math.min(len, 16 * 1024));
-            if (k > 0) {
-                account(k);
-            }
-            return k;
-        }
-
-        private void account(int k) throws IOException {
-            count += k;
-            long ahead = start + count * 1_000_000_000L / rate - System.nanoTime();
-            if (ahead > 2_000_000L) {
-                try {
-                    Thread.sleep(ahead / 1_000_000L);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new java.io.InterruptedIOException();
-                }
-            }
         }
     }
 
