@@ -14,6 +14,7 @@ import dev.portcullis.server.pipeline.ProxyChannelInitializer;
 import dev.portcullis.server.proxy.Upstreams;
 import dev.portcullis.server.ratelimit.RedisStores;
 import dev.portcullis.server.reload.LiveReload;
+import dev.portcullis.server.transport.Outbound;
 import dev.portcullis.server.transport.Transport;
 import dev.portcullis.core.runtime.Reloader;
 import io.netty.channel.Channel;
@@ -216,8 +217,8 @@ public final class GatewayServer implements AutoCloseable {
 
 
     /**
-     * Graceful stop: stop accepting, close idle connections, let in-flight exchanges finish for up to
-     * {@code timeout}, then close everything.
+     * Graceful stop: stop accepting, close idle connections, let in-flight exchanges finish, and the responses
+     * still being written to slow readers reach them, for up to {@code timeout}, then close everything.
      */
     public void drain(Duration timeout) {
         if (closed) {
@@ -229,7 +230,7 @@ public final class GatewayServer implements AutoCloseable {
             client.eventLoop().execute(() -> ConnectionState.of(client).closeIfIdle());
         }
         long deadline = System.nanoTime() + timeout.toNanos();
-        while (context.inFlight() > 0 && System.nanoTime() < deadline) {
+        while ((context.inFlight() > 0 || stillWriting()) && System.nanoTime() < deadline) {
             try {
                 TimeUnit.MILLISECONDS.sleep(20);
             } catch (InterruptedException e) {
@@ -241,6 +242,19 @@ public final class GatewayServer implements AutoCloseable {
             LOG.warn("drain_timeout reached with {} requests in flight; closing them", context.inFlight());
         }
         close();
+    }
+
+    /**
+     * True while a client connection still has part of a response to write: an exchange ends once its last byte is
+     * handed to the connection, and closing the connection would drop what a slow reader has not taken yet.
+     */
+    private boolean stillWriting() {
+        for (Channel client : context.clients()) {
+            if (client.isActive() && Outbound.queuedBytes(client) > 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Stops at once: listeners, client and upstream connections, event loops. */

@@ -259,7 +259,11 @@ public final class ConnectionState {
     public void closeIfIdle() {
         if (exchange == null && phase != Phase.BUSY) {
             if (Outbound.queuedBytes(channel) > 0) {
-                // the last response is still being written: closed once it is (drain_timeout bounds the wait)
+                // the last response is still being written: closed once it is (the drain waits, up to drain_timeout);
+                // meanwhile nothing more is read, and a request waiting behind it is dropped, never forwarded
+                ending();
+                phaseDeadlineSet = false;
+                channel.config().setAutoRead(false);
                 channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
             } else {
                 channel.close();
@@ -284,7 +288,7 @@ public final class ConnectionState {
             return;
         }
         if (isPaused(Pause.PIPELINED)) {
-            // the head arrived whole and waits for the client to take the last response: the idle rules apply
+            // a whole head is queued until the client takes the last response: the idle rules apply
             awaitNextHead();
         } else {
             Exchange timedOut = begin(RequestIds.create(), "", "");

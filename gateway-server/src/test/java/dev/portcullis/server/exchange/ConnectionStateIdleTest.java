@@ -101,6 +101,8 @@ class ConnectionStateIdleTest {
         state.awaitNextHead();
 
         state.closeIfIdle();
+        assertThat(state.isEnding()).as("a request waiting behind the response is dropped, not forwarded").isTrue();
+        assertThat(channel.config().isAutoRead()).as("nothing more is read").isFalse();
         channel.runPendingTasks();
         assertThat(channel.isOpen()).as("closed only after the queued response is written").isFalse();
         assertThat(outboundBytes()).as("the queued response was written, not dropped").isEqualTo(64 * 1024);

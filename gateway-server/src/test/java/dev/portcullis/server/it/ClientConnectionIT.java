@@ -181,6 +181,38 @@ class ClientConnectionIT {
         }
     }
 
+    /**
+     * Draining (SIGTERM) once nothing is in flight but a slow client is still taking the last response: the drain
+     * waits (within drain_timeout) until that response is written before it closes the connection (before: closed at
+     * once, dropping what the gateway had not written yet).
+     */
+    @Test
+    void drainingWaitsForTheRestOfTheLastResponseOfASlowClient() throws Exception {
+        Gateway gw = harness.start("default-allow.yaml"); // the default idle_timeout (60 s)
+        LogCapture access = LogCapture.attach("portcullis.access");
+        int size = 256 * 1024;
+        try (RawHttp raw = RawHttp.connect(gw.port(), 64 * 1024)) {
+            raw.send("GET /_up/bytes/" + size + " HTTP/1.1\r\nHost: " + gw.authority() + "\r\n\r\n");
+            RawResponse head = raw.readHead();
+            assertThat(head.status()).isEqualTo(200);
+            String id = head.header("X-Request-Id").orElseThrow();
+            CompletableFuture<?>[] draining = new CompletableFuture<?>[1];
+            ByteArrayOutputStream body = readSlowly(raw, size, 50_000, read -> {
+                if (draining[0] == null && access.text().contains(id)) { // its exchange ended: nothing in flight
+                    draining[0] = CompletableFuture.runAsync(() -> gw.server().drain(Duration.ofSeconds(30)));
+                }
+            });
+
+            assertThat(draining[0]).as("the drain began after the exchange ended").isNotNull();
+            assertThat(body.size()).as("bytes of the response read before the connection ended").isEqualTo(size);
+            assertThat(body.toByteArray()).isEqualTo(PatternBytes.bytes(size));
+            assertThat(raw.awaitClosed(Duration.ofSeconds(5))).as("closed after the response").isTrue();
+            draining[0].get(10, TimeUnit.SECONDS);
+        } finally {
+            access.detach();
+        }
+    }
+
     private static void readsTheWholeResponseSlowly(int size, long rate, boolean pipelined) throws Exception {
         Gateway gw = harness.start("client-timeouts.yaml"); // idle_timeout: 1500ms
         try (RawHttp raw = RawHttp.connect(gw.port(), 64 * 1024)) {
