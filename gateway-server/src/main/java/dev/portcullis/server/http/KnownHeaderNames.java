@@ -2,6 +2,7 @@ package dev.portcullis.server.http;
 
 import io.netty.util.AsciiString;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import org.jspecify.annotations.Nullable;
@@ -55,14 +56,8 @@ public final class KnownHeaderNames {
     }
 
     private static boolean sameBytes(AsciiString name, byte[] bytes, int start, int length) {
-        byte[] own = name.array();
         int offset = name.arrayOffset();
-        for (int i = 0; i < length; i++) {
-            if (own[offset + i] != bytes[start + i]) {
-                return false;
-            }
-        }
-        return true;
+        return Arrays.equals(name.array(), offset, offset + length, bytes, start, start + length);
     }
 
     private static AsciiString[][] table() {

@@ -17,6 +17,7 @@ import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.AsciiString;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -35,8 +36,8 @@ import java.util.List;
  * in the buffer or in the decoder's state, where {@link #hasLeftover()} sees them either way.
  */
 final class UpstreamResponseDecoder extends HttpResponseDecoder {
-    private static final String HTTP_1_1 = "HTTP/1.1";
-    private static final String OK = "OK";
+    private static final AsciiString HTTP_1_1 = AsciiString.cached("HTTP/1.1");
+    private static final AsciiString OK = AsciiString.cached("OK");
     private boolean head;
     /** True from the first byte of a response until its last content is decoded. */
     private boolean midMessage;
@@ -85,25 +86,18 @@ final class UpstreamResponseDecoder extends HttpResponseDecoder {
     /** {@code HTTP/1.1}, as nearly every response begins, without a new string. */
     @Override
     protected String splitFirstWordInitialLine(byte[] line, int start, int length) {
-        return spelled(HTTP_1_1, line, start, length) ? HTTP_1_1 : super.splitFirstWordInitialLine(line, start, length);
+        return spelled(HTTP_1_1, line, start, length)
+                ? HTTP_1_1.toString() : super.splitFirstWordInitialLine(line, start, length);
     }
 
     /** {@code OK}, the reason phrase of nearly every response, without a new string. */
     @Override
     protected String splitThirdWordInitialLine(byte[] line, int start, int length) {
-        return spelled(OK, line, start, length) ? OK : super.splitThirdWordInitialLine(line, start, length);
+        return spelled(OK, line, start, length) ? OK.toString() : super.splitThirdWordInitialLine(line, start, length);
     }
 
-    private static boolean spelled(String word, byte[] line, int start, int length) {
-        if (length != word.length()) {
-            return false;
-        }
-        for (int i = 0; i < length; i++) {
-            if (line[start + i] != word.charAt(i)) {
-                return false;
-            }
-        }
-        return true;
+    private static boolean spelled(AsciiString word, byte[] line, int start, int length) {
+        return length == word.length() && Arrays.equals(word.array(), 0, length, line, start, start + length);
     }
 
     private static boolean isDigit(char c) {
