@@ -27,7 +27,10 @@ final class ExchangeTimers implements ConnectionState.Deadlines {
     private boolean bodyPending;
     private long bodyTimeoutNanos;
     private long lastBodyReadNanos;
-    /** The body bytes queued for the upstream when the body deadline last passed while it was held back. */
+    /**
+     * The body bytes queued for the upstream when the gateway began holding the body back (or when the body deadline
+     * last passed with progress): less at the deadline means the upstream took some.
+     */
     private long upstreamQueued;
     private boolean responsePending;
     private long responseDeadline;
@@ -68,6 +71,27 @@ final class ExchangeTimers implements ConnectionState.Deadlines {
     /** A body part arrived. */
     void bodyRead() {
         lastBodyReadNanos = System.nanoTime();
+    }
+
+    /**
+     * The gateway holds the body back (the upstream connection cannot take more): from now on the body deadline
+     * watches the upstream, which must take some of what is queued for it now within each period. Called again after
+     * each part written while held back, so that the measure includes it.
+     */
+    void bodyHeldBack() {
+        if (bodyPending) {
+            upstreamQueued = queuedForUpstream.getAsLong();
+        }
+    }
+
+    /**
+     * The gateway reads the body again (the upstream took enough of it, or is connected): the client has a whole
+     * period from now, not from the last part it could send before reading stopped.
+     */
+    void bodyReleased() {
+        if (bodyPending) {
+            lastBodyReadNanos = System.nanoTime();
+        }
     }
 
     /** The whole body arrived, or the exchange ended: no more body deadline. */

@@ -128,7 +128,10 @@ final class UpstreamExchange implements UpstreamListener {
     }
 
     private void onAcquired(Future<? super Channel> acquired) {
-        state.resume(ConnectionState.Pause.UPSTREAM_CONNECTING);
+        if (state.isPaused(ConnectionState.Pause.UPSTREAM_CONNECTING)) {
+            timers.bodyReleased();
+            state.resume(ConnectionState.Pause.UPSTREAM_CONNECTING);
+        }
         Exchange current = exchange;
         if (!acquired.isSuccess()) {
             if (current != null) {
@@ -159,7 +162,7 @@ final class UpstreamExchange implements UpstreamListener {
         }
         channel.flush();
         if (!channel.isWritable()) {
-            state.pause(ConnectionState.Pause.UPSTREAM_BACKPRESSURE);
+            holdBodyBack();
         }
     }
 
@@ -196,7 +199,7 @@ final class UpstreamExchange implements UpstreamListener {
         } else {
             channel.write(content);
             if (!channel.isWritable()) {
-                state.pause(ConnectionState.Pause.UPSTREAM_BACKPRESSURE);
+                holdBodyBack();
             }
         }
         if (last) {
@@ -244,10 +247,22 @@ final class UpstreamExchange implements UpstreamListener {
     @Override
     public void onUpstreamWritabilityChanged(boolean writable) {
         if (writable) {
-            state.resume(ConnectionState.Pause.UPSTREAM_BACKPRESSURE);
+            if (state.isPaused(ConnectionState.Pause.UPSTREAM_BACKPRESSURE)) {
+                timers.bodyReleased();
+                state.resume(ConnectionState.Pause.UPSTREAM_BACKPRESSURE);
+            }
         } else if (!requestComplete) {
-            state.pause(ConnectionState.Pause.UPSTREAM_BACKPRESSURE);
+            holdBodyBack();
         }
+    }
+
+    /**
+     * The upstream connection cannot take more: stop reading the client, and measure the upstream's progress from
+     * what is queued for it now (called again after each part written meanwhile, so the measure includes it).
+     */
+    private void holdBodyBack() {
+        state.pause(ConnectionState.Pause.UPSTREAM_BACKPRESSURE);
+        timers.bodyHeldBack();
     }
 
     @Override

@@ -19,7 +19,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The client-stall deadline: bytes queued for the client (written, not yet flushed to the socket) stand for what it
  * has not taken; the exchange ends when none of them went for the whole period, and not while some did or the request
- * body is still arriving.
+ * body is still arriving. And the body deadline: while the gateway holds the body back it is the upstream's (it must take
+ * some of what was queued for it within each period), and once the gateway reads again the client has a whole period.
  */
 class ExchangeTimersTest {
     private static final long PERIOD = TimeUnit.MILLISECONDS.toNanos(100);
@@ -99,28 +100,88 @@ class ExchangeTimersTest {
     @Test
     void aBodyTheGatewayHoldsBackIsTheUpstreamsToTakeAndItMustTakeSomeEachPeriod() {
         timers.awaitBody(PERIOD);
-        state.pause(ConnectionState.Pause.UPSTREAM_BACKPRESSURE);
         queuedForUpstream.set(64 * 1024);
-        timers.expire(System.nanoTime() + 3 * PERIOD);
+        holdBack();
         queuedForUpstream.set(40 * 1024);
-        timers.expire(System.nanoTime() + 5 * PERIOD);
+        timers.expire(System.nanoTime() + 2 * PERIOD);
         assertThat(bodyStalls).as("the gateway is not reading it").hasValue(0);
         assertThat(upstreamStalls).as("the upstream takes some").hasValue(0);
 
-        timers.expire(System.nanoTime() + 7 * PERIOD);
+        timers.expire(System.nanoTime() + 4 * PERIOD);
         assertThat(upstreamStalls).as("then none for a whole period").hasValue(1);
+        assertThat(bodyStalls).hasValue(0);
+    }
+
+    @Test
+    void anUpstreamThatTakesNoneOfWhatWasQueuedWhenTheBodyWasHeldBackStalls() {
+        timers.awaitBody(PERIOD);
+        queuedForUpstream.set(64 * 1024);
+        holdBack();
+        timers.expire(System.nanoTime() + 2 * PERIOD);
+        assertThat(upstreamStalls).as("none of it taken in the first period").hasValue(1);
+        assertThat(bodyStalls).hasValue(0);
+    }
+
+    @Test
+    void partsWrittenWhileHeldBackAndEarlierPeriodsDoNotHideTheUpstreamsProgress() {
+        timers.awaitBody(PERIOD);
+        queuedForUpstream.set(64 * 1024);
+        holdBack();
+        queuedForUpstream.set(32 * 1024);
+        timers.expire(System.nanoTime() + 2 * PERIOD); // progress: 32 KiB taken
+        release();
+        // reading again: more parts, written until the upstream connection is full again
+        timers.bodyRead();
+        queuedForUpstream.set(64 * 1024);
+        holdBack();
+        timers.bodyRead(); // the rest of the read burst, written after reading stopped
+        queuedForUpstream.set(80 * 1024);
+        holdBack();
+        queuedForUpstream.set(70 * 1024);
+
+        timers.expire(System.nanoTime() + 2 * PERIOD);
+        assertThat(upstreamStalls).as("it took 10 KiB of what was queued when the body was held back again")
+                .hasValue(0);
         assertThat(bodyStalls).hasValue(0);
     }
 
     @Test
     void aBodyThatStopsOnceTheGatewayReadsAgainIsTheClientsStall() {
         timers.awaitBody(PERIOD);
-        state.pause(ConnectionState.Pause.UPSTREAM_BACKPRESSURE);
+        queuedForUpstream.set(64 * 1024);
+        holdBack();
+        queuedForUpstream.set(0); // taken
         timers.expire(System.nanoTime() + 3 * PERIOD);
-        state.resume(ConnectionState.Pause.UPSTREAM_BACKPRESSURE);
+        release();
         timers.expire(System.nanoTime() + 5 * PERIOD);
         assertThat(bodyStalls).as("reading again, and nothing came for a period").hasValue(1);
         assertThat(upstreamStalls).hasValue(0);
+    }
+
+    @Test
+    void theClientHasAWholePeriodFromWhenTheGatewayReadsAgain() throws InterruptedException {
+        timers.awaitBody(PERIOD);
+        queuedForUpstream.set(64 * 1024);
+        holdBack();
+        // held back for longer than a period (the upstream took some meanwhile), released before the deadline ran:
+        // the deadline runs before the first part the client can now send is read
+        Thread.sleep(TimeUnit.NANOSECONDS.toMillis(PERIOD) + 20);
+        release();
+        timers.expire(System.nanoTime());
+        assertThat(bodyStalls).as("the client could not send for the time the gateway held it back").hasValue(0);
+
+        timers.expire(System.nanoTime() + PERIOD);
+        assertThat(bodyStalls).as("a whole period since reading resumed").hasValue(1);
+    }
+
+    private void holdBack() {
+        state.pause(ConnectionState.Pause.UPSTREAM_BACKPRESSURE);
+        timers.bodyHeldBack();
+    }
+
+    private void release() {
+        timers.bodyReleased();
+        state.resume(ConnectionState.Pause.UPSTREAM_BACKPRESSURE);
     }
 
     private void queue(int bytes) {
