@@ -1,7 +1,6 @@
 package dev.portcullis.server.exchange;
 
 import dev.portcullis.core.net.IpAddress;
-import dev.portcullis.server.http.RequestIds;
 import dev.portcullis.server.transport.Outbound;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -20,11 +19,8 @@ import org.jspecify.annotations.Nullable;
  * relayed bytes, the upstream is not connected yet, the identity waits for signing keys) so that one
  * mechanism owns {@code autoRead}.
  *
- * <p>Implementation notes: deadlines are checked lazily by one {@link ConnectionTimer} per connection. A
- * connection is idle only once it has nothing left to write: when the idle timeout passes while the client is still
- * taking the last response, slowly (the bytes the gateway has not written yet went down since the period began),
- * another period begins; a client that took none of it for a whole period is disconnected (as nginx's
- * {@code send_timeout}), since closing drops what was not written yet.
+ * <p>Implementation notes: deadlines are checked lazily by one {@link ConnectionTimer} per connection: the idle and
+ * head deadlines between exchanges ({@link ConnectionPhase}) and the exchange's own ({@link Deadlines}).
  */
 public final class ConnectionState {
     private static final AttributeKey<ConnectionState> KEY = AttributeKey.valueOf("portcullis.connection");
@@ -51,23 +47,11 @@ public final class ConnectionState {
         long expire(long now);
     }
 
-    private enum Phase {
-        IDLE,
-        READING_HEAD,
-        BUSY
-    }
-
     private final Channel channel;
     private final ServerContext server;
-    private final long headTimeoutNanos;
-    private final long idleTimeoutNanos;
+    private final ConnectionPhase phase;
     private final ConnectionTimer timer;
     private int pauses;
-    private Phase phase = Phase.IDLE;
-    private boolean phaseDeadlineSet;
-    private long phaseDeadline;
-    /** The bytes of the last response still to be written when the idle period began. */
-    private long idleQueuedBytes;
     private @Nullable Deadlines watched;
     private @Nullable Exchange exchange;
     private @Nullable IpAddress peer;
@@ -78,8 +62,7 @@ public final class ConnectionState {
     public ConnectionState(Channel channel, ServerContext server, long headTimeoutNanos, long idleTimeoutNanos) {
         this.channel = channel;
         this.server = server;
-        this.headTimeoutNanos = headTimeoutNanos;
-        this.idleTimeoutNanos = idleTimeoutNanos;
+        this.phase = new ConnectionPhase(this, headTimeoutNanos, idleTimeoutNanos);
         this.timer = new ConnectionTimer(channel,
                 Math.min(positiveOrMax(headTimeoutNanos), positiveOrMax(idleTimeoutNanos)), this::expire);
         channel.attr(KEY).set(this);
@@ -175,8 +158,7 @@ public final class ConnectionState {
 
     /** Starts an exchange for a request head that has just been decoded. */
     public Exchange begin(String requestId, String method, String rawPath) {
-        phaseDeadlineSet = false;
-        phase = Phase.BUSY;
+        phase.busy();
         closeAfterResponse = false;
         Exchange started = new Exchange(this, requestId, method, rawPath);
         exchange = started;
@@ -197,28 +179,12 @@ public final class ConnectionState {
 
     /** Connection opened or previous exchange done: the idle timeout runs until the first byte of a head. */
     public void awaitNextHead() {
-        phase = Phase.IDLE;
-        idleQueuedBytes = Outbound.queuedBytes(channel);
-        phaseDeadline(idleTimeoutNanos);
+        phase.awaitNextHead();
     }
 
     /** Bytes arrived: if they begin a new request head, the head timeout starts. */
     public void bytesReceived() {
-        if (phase == Phase.IDLE) {
-            phase = Phase.READING_HEAD;
-            phaseDeadline(headTimeoutNanos);
-        }
-    }
-
-    private void phaseDeadline(long timeoutNanos) {
-        if (timeoutNanos > 0) {
-            long now = System.nanoTime();
-            phaseDeadline = now + timeoutNanos;
-            phaseDeadlineSet = true;
-            deadlineSet(now, timeoutNanos);
-        } else {
-            phaseDeadlineSet = false;
-        }
+        phase.bytesReceived();
     }
 
     /** The exchange deadlines the connection's timer checks; one holder per connection. */
@@ -239,30 +205,21 @@ public final class ConnectionState {
      * (package-private for tests).
      */
     long expire(long now) {
-        if (phaseDeadlineSet && now - phaseDeadline >= 0) {
-            phaseDeadlineSet = false;
-            if (phase == Phase.IDLE) {
-                idleExpired();
-            } else if (phase == Phase.READING_HEAD) {
-                headExpired();
-            }
-        }
+        phase.expire(now);
         Deadlines exchangeDeadlines = watched;
         long next = exchangeDeadlines == null ? Long.MAX_VALUE : exchangeDeadlines.expire(now);
-        if (phaseDeadlineSet) {
-            next = Math.min(next, phaseDeadline - now);
-        }
-        return next;
+        // after the exchange's: ending the exchange begins the next phase
+        return Math.min(next, phase.remaining(now));
     }
 
     /** Closes the connection when no exchange is in progress; used when draining. */
     public void closeIfIdle() {
-        if (exchange == null && phase != Phase.BUSY) {
+        if (exchange == null && !phase.isBusy()) {
             if (Outbound.queuedBytes(channel) > 0) {
                 // the last response is still being written: closed once it is (the drain waits, up to drain_timeout);
                 // meanwhile nothing more is read, and a request waiting behind it is dropped, never forwarded
                 ending();
-                phaseDeadlineSet = false;
+                phase.stop();
                 channel.config().setAutoRead(false);
                 channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
             } else {
@@ -271,34 +228,8 @@ public final class ConnectionState {
         }
     }
 
-    private void idleExpired() {
-        if (phase != Phase.IDLE || exchange != null) {
-            return;
-        }
-        long queued = Outbound.queuedBytes(channel);
-        if (queued > 0 && queued < idleQueuedBytes) {
-            awaitNextHead(); // still taking the last response: not idle yet
-        } else {
-            channel.close();
-        }
-    }
-
-    private void headExpired() {
-        if (phase != Phase.READING_HEAD || exchange != null) {
-            return;
-        }
-        if (isPaused(Pause.PIPELINED)) {
-            // a whole head is queued until the client takes the last response: the idle rules apply
-            awaitNextHead();
-        } else {
-            Exchange timedOut = begin(RequestIds.create(), "", "");
-            timedOut.clientIp(peerText());
-            GatewayResponses.reject(channel, timedOut, Rejection.HEADER_TIMEOUT);
-        }
-    }
-
     public void released() {
-        phaseDeadlineSet = false;
+        phase.stop();
         timer.cancel();
         if (exchange != null) {
             Exchange abandoned = exchange;
