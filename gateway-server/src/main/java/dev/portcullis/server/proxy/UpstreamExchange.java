@@ -11,7 +11,6 @@ import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.concurrent.Future;
-import java.util.ArrayDeque;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,8 +22,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Implementation notes: one per client connection, created by its {@link ProxyFrontendHandler}; all state
  * is per exchange and confined to the client channel's event loop, and the upstream connection is bound to
- * the same loop by {@link UpstreamPool}. Body parts that arrive before the upstream is connected wait in
- * {@code pending} while reading is paused. A request without a body that fails on a reused keep-alive
+ * the same loop by {@link UpstreamPool}. The body goes through {@link RequestBody}. A request without a body that fails on a reused keep-alive
  * connection before any response byte (the upstream closed it while idle) is retried once on another
  * connection; anything else gets 502, or 504 when no response head arrives within
  * {@code upstream.response_timeout} ({@link ExchangeFailures}). The retry writes the same head again: for
@@ -41,13 +39,12 @@ final class UpstreamExchange implements UpstreamListener {
     private final ExchangeTimers timers;
     private final ExchangeFailures failures;
     private final ResponseRelay relay;
+    private final RequestBody body;
 
     private @Nullable Exchange exchange;
     private @Nullable HttpRequest head;
-    private final ArrayDeque<HttpContent> pending = new ArrayDeque<>();
     private @Nullable Channel upstream;
     private boolean hasBody;
-    private long bodyBytes;
     private boolean requestComplete;
     private boolean requestSent;
     private boolean reusedConnection;
@@ -60,6 +57,7 @@ final class UpstreamExchange implements UpstreamListener {
         this.timers = new ExchangeTimers(state, failures::bodyTimedOut, failures::responseTimedOut,
                 failures::clientStalled, failures::upstreamStalled, () -> Outbound.queuedBytes(upstream));
         this.relay = new ResponseRelay(state, this, failures, timers);
+        this.body = new RequestBody(state, timers, failures);
     }
 
     /** Where the response of each exchange goes to the client. */
@@ -100,7 +98,7 @@ final class UpstreamExchange implements UpstreamListener {
         exchange = current;
         head = request;
         hasBody = current.hasBody();
-        bodyBytes = 0;
+        body.begin(current.snapshot().config().limits().maxBodySize());
         requestComplete = request instanceof LastHttpContent;
         requestSent = false;
         relay.begin();
@@ -122,16 +120,13 @@ final class UpstreamExchange implements UpstreamListener {
         if (acquired.isDone()) {
             onAcquired(acquired);
         } else {
-            state.pause(ConnectionState.Pause.UPSTREAM_CONNECTING);
+            body.awaitUpstream();
             acquired.addListener(this::onAcquired);
         }
     }
 
     private void onAcquired(Future<? super Channel> acquired) {
-        if (state.isPaused(ConnectionState.Pause.UPSTREAM_CONNECTING)) {
-            timers.bodyReleased();
-            state.resume(ConnectionState.Pause.UPSTREAM_CONNECTING);
-        }
+        body.upstreamAcquired();
         Exchange current = exchange;
         if (!acquired.isSuccess()) {
             if (current != null) {
@@ -153,16 +148,13 @@ final class UpstreamExchange implements UpstreamListener {
         upstream = channel;
         current.upstreamStarted();
         channel.write(head);
-        HttpContent part;
-        while ((part = pending.poll()) != null) {
-            channel.write(part);
-        }
+        body.writeQueued(channel);
         if (requestComplete) {
             requestWritten();
         }
         channel.flush();
         if (!channel.isWritable()) {
-            holdBodyBack();
+            body.holdBack();
         }
     }
 
@@ -173,35 +165,8 @@ final class UpstreamExchange implements UpstreamListener {
             content.release();
             return;
         }
-        if (content.decoderResult().isFailure()) {
-            // A broken chunk: the upstream already has part of the body, so it cannot be reused;
-            // the client gets 400 if nothing of the response has been sent yet.
-            content.release();
-            failures.failOrAbort(400, ExchangeError.MALFORMED_BODY);
-            return;
-        }
-        timers.bodyRead();
-        bodyBytes += content.content().readableBytes();
-        if (bodyBytes > current.snapshot().config().limits().maxBodySize()) {
-            content.release();
-            failures.failOrAbort(413, ExchangeError.BODY_TOO_LARGE);
-            return;
-        }
-        boolean last = content instanceof LastHttpContent;
-        if (last && !((LastHttpContent) content).trailingHeaders().isEmpty()) {
-            // SPEC 3.7: request trailer fields are not forwarded; an upstream that merges them into the
-            // headers would see fields the policy never saw
-            ((LastHttpContent) content).trailingHeaders().clear();
-        }
         Channel channel = upstream;
-        if (channel == null) {
-            pending.add(content);
-        } else {
-            channel.write(content);
-            if (!channel.isWritable()) {
-                holdBodyBack();
-            }
-        }
+        boolean last = body.forward(content, channel);
         if (last) {
             requestComplete = true;
             timers.cancelBody();
@@ -247,22 +212,10 @@ final class UpstreamExchange implements UpstreamListener {
     @Override
     public void onUpstreamWritabilityChanged(boolean writable) {
         if (writable) {
-            if (state.isPaused(ConnectionState.Pause.UPSTREAM_BACKPRESSURE)) {
-                timers.bodyReleased();
-                state.resume(ConnectionState.Pause.UPSTREAM_BACKPRESSURE);
-            }
+            body.upstreamWritable();
         } else if (!requestComplete) {
-            holdBodyBack();
+            body.holdBack();
         }
-    }
-
-    /**
-     * The upstream connection cannot take more: stop reading the client, and measure the upstream's progress from
-     * what is queued for it now (called again after each part written meanwhile, so the measure includes it).
-     */
-    private void holdBodyBack() {
-        state.pause(ConnectionState.Pause.UPSTREAM_BACKPRESSURE);
-        timers.bodyHeldBack();
     }
 
     @Override
@@ -280,7 +233,7 @@ final class UpstreamExchange implements UpstreamListener {
             timers.cancelResponse();
             requestComplete = true;
             if (!(head instanceof LastHttpContent)) {
-                pending.add(LastHttpContent.EMPTY_LAST_CONTENT);
+                body.endWithEmptyPart();
             }
             connect();
         } else {
@@ -314,14 +267,9 @@ final class UpstreamExchange implements UpstreamListener {
     /** Ends the exchange, leaving its upstream connection, if any, to the caller. */
     void resetExchange() {
         timers.cancelAll();
-        state.resume(ConnectionState.Pause.UPSTREAM_BACKPRESSURE);
-        state.resume(ConnectionState.Pause.UPSTREAM_CONNECTING);
+        body.reset();
         exchange = null;
         head = null;
         upstream = null;
-        HttpContent part;
-        while ((part = pending.poll()) != null) {
-            part.release();
-        }
     }
 }
