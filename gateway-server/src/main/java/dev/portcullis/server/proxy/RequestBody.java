@@ -22,15 +22,21 @@ import org.jspecify.annotations.Nullable;
 final class RequestBody {
     private final ConnectionState state;
     private final ExchangeTimers timers;
-    private final ExchangeFailures failures;
+    private final Refusal refusal;
     private final ArrayDeque<HttpContent> pending = new ArrayDeque<>();
     private long bytes;
     private long maxBytes;
 
-    RequestBody(ConnectionState state, ExchangeTimers timers, ExchangeFailures failures) {
+    /** How a refused part ends the exchange ({@link ExchangeFailures#failOrAbort}). */
+    @FunctionalInterface
+    interface Refusal {
+        void refuse(int status, ExchangeError error);
+    }
+
+    RequestBody(ConnectionState state, ExchangeTimers timers, Refusal refusal) {
         this.state = state;
         this.timers = timers;
-        this.failures = failures;
+        this.refusal = refusal;
     }
 
     /** A request begins: its body may have at most {@code maxBytes}. */
@@ -50,14 +56,14 @@ final class RequestBody {
             // A broken chunk: the upstream already has part of the body, so it cannot be reused;
             // the client gets 400 if nothing of the response has been sent yet.
             content.release();
-            failures.failOrAbort(400, ExchangeError.MALFORMED_BODY);
+            refusal.refuse(400, ExchangeError.MALFORMED_BODY);
             return false;
         }
         timers.bodyRead();
         bytes += content.content().readableBytes();
         if (bytes > maxBytes) {
             content.release();
-            failures.failOrAbort(413, ExchangeError.BODY_TOO_LARGE);
+            refusal.refuse(413, ExchangeError.BODY_TOO_LARGE);
             return false;
         }
         boolean last = content instanceof LastHttpContent;
@@ -87,7 +93,7 @@ final class RequestBody {
         state.pause(ConnectionState.Pause.UPSTREAM_CONNECTING);
     }
 
-    /** The acquisition ended, connected or not: the client is read again. */
+    /** The acquisition ended, connected or not: it no longer stops reading the client. */
     void upstreamAcquired() {
         release(ConnectionState.Pause.UPSTREAM_CONNECTING);
     }
@@ -105,11 +111,11 @@ final class RequestBody {
      * what is queued for it now (called again after each part written meanwhile, so the measure includes it).
      */
     void holdBack() {
-        state.pause(ConnectionState.Pause.UPSTREAM_BACKPRESSURE);
         timers.bodyHeldBack();
+        state.pause(ConnectionState.Pause.UPSTREAM_BACKPRESSURE);
     }
 
-    /** The upstream connection can take more: the client is read again. */
+    /** The upstream connection can take more: it no longer stops reading the client. */
     void upstreamWritable() {
         release(ConnectionState.Pause.UPSTREAM_BACKPRESSURE);
     }
@@ -121,7 +127,7 @@ final class RequestBody {
         }
     }
 
-    /** The exchange ended: the parts still queued are dropped, and the client is read again. */
+    /** The exchange ended: the parts still queued are dropped, and the upstream no longer stops reading the client. */
     void reset() {
         state.resume(ConnectionState.Pause.UPSTREAM_BACKPRESSURE);
         state.resume(ConnectionState.Pause.UPSTREAM_CONNECTING);

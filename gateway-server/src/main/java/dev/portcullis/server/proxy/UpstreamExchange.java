@@ -22,10 +22,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Implementation notes: one per client connection, created by its {@link ProxyFrontendHandler}; all state
  * is per exchange and confined to the client channel's event loop, and the upstream connection is bound to
- * the same loop by {@link UpstreamPool}. The body goes through {@link RequestBody}. A request without a body that fails on a reused keep-alive
- * connection before any response byte (the upstream closed it while idle) is retried once on another
- * connection; anything else gets 502, or 504 when no response head arrives within
- * {@code upstream.response_timeout} ({@link ExchangeFailures}). The retry writes the same head again: for
+ * the same loop by {@link UpstreamPool}. The body goes through {@link RequestBody}. A request without a body
+ * that fails on a reused keep-alive connection before any response byte (the upstream closed it while idle)
+ * is retried once on another connection; anything else gets 502, or 504 when no response head arrives
+ * within {@code upstream.response_timeout} ({@link ExchangeFailures}). The retry writes the same head again: for
  * a full request (the codec's form of a request without a body) that is safe because its content is the
  * unreleasable {@code Unpooled.EMPTY_BUFFER}, so the encoder's release after the first write is a no-op,
  * and it is never released here either. What the upstream answers goes to the client through the
@@ -57,7 +57,7 @@ final class UpstreamExchange implements UpstreamListener {
         this.timers = new ExchangeTimers(state, failures::bodyTimedOut, failures::responseTimedOut,
                 failures::clientStalled, failures::upstreamStalled, () -> Outbound.queuedBytes(upstream));
         this.relay = new ResponseRelay(state, this, failures, timers);
-        this.body = new RequestBody(state, timers, failures);
+        this.body = new RequestBody(state, timers, failures::failOrAbort);
     }
 
     /** Where the response of each exchange goes to the client. */
