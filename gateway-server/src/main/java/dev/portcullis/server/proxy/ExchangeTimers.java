@@ -148,7 +148,9 @@ final class ExchangeTimers implements ConnectionState.Deadlines {
     /**
      * The body deadline passed. While the gateway holds the body back (the upstream connection is full, or not there
      * yet: connect_timeout bounds that), the client is not the one stalling: the upstream is, if it took none of the
-     * body for a whole period (as nginx's proxy_send_timeout).
+     * body for a whole period (as nginx's proxy_send_timeout), unless the client took none of an early response
+     * meanwhile either: the upstream then waits for the client to read what it answered, and the client is the
+     * stall (the body keeps the client-stall deadline from acting on its own).
      */
     private void expireBody(long now) {
         if (connection.isPaused(ConnectionState.Pause.UPSTREAM_CONNECTING)) {
@@ -160,7 +162,12 @@ final class ExchangeTimers implements ConnectionState.Deadlines {
                 lastBodyReadNanos = now;
             } else {
                 bodyPending = false;
-                upstreamStalled.run();
+                if (stallPending && queuedForClient() >= stallQueued) {
+                    stallPending = false;
+                    clientStalled.run();
+                } else {
+                    upstreamStalled.run();
+                }
             }
         } else {
             bodyPending = false;

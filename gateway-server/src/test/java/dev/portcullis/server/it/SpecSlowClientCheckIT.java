@@ -20,6 +20,10 @@ import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.file.Files;
@@ -305,6 +309,70 @@ class SpecSlowClientCheckIT {
         assertThat(up.bodyLength()).isEqualTo(size);
         assertThat(up.bodySha256()).isEqualTo(PatternBytes.sha256(size));
         assertThat(r.header("X-Echo-Body-Sha256")).contains(PatternBytes.sha256(size));
+    }
+
+    /**
+     * README "Proxying": an upstream that answers before it has read the body, then stops reading it until its answer
+     * is taken, while the client sends its body and reads none of the answer: the two wait for each other, and the
+     * exchange ends about idle_timeout later as {@code client_stalled} (the client is the one that stopped), not as the
+     * upstream's {@code upstream_timeout}; a fresh client is served afterwards.
+     */
+    @Test
+    void aClientThatSendsItsBodyAndReadsNoneOfAnEarlyAnswerIsCutAsClientStalled() throws Exception {
+        long size = 64 * MIB;
+        try (ServerSocket early = new ServerSocket(0, 4, InetAddress.getLoopbackAddress())) {
+            CompletableFuture<Boolean> answered = background(() -> answerEarlyAndReadNoMore(early, size));
+            gw = harness.startYaml(dir, CONFIG,
+                    Map.of("IDLE", "1s", "UPSTREAM_PORT", Integer.toString(early.getLocalPort())));
+            RawHttp c = connect(CLIENT_RCVBUF);
+            c.send(h("POST /early HTTP/1.1\r\nHost: {H}\r\nX-Request-Id: early\r\nContent-Length: " + size
+                    + "\r\n\r\n"));
+            CompletableFuture<Long> sent = background(() -> {
+                byte[] buf = new byte[64 * 1024];
+                long total = 0;
+                try {
+                    while (total < size) {
+                        c.send(buf); // blocks while the gateway holds the body back
+                        total += buf.length;
+                    }
+                } catch (IOException cut) {
+                    // the gateway closed the connection
+                }
+                return total;
+            });
+
+            JsonNode line = access.jsonLineFor("early");
+            assertThat(errorOf(line)).as("%s", line).contains("client_stalled");
+            assertThat(answered.get(10, TimeUnit.SECONDS)).as("the upstream's early answer began").isTrue();
+            assertThat(sent.get(10, TimeUnit.SECONDS)).as("the body was not sent whole").isLessThan(size);
+        }
+    }
+
+    /** A raw upstream: reads one request head, answers 200 with {@code size} bytes, never reads the body. */
+    private static boolean answerEarlyAndReadNoMore(ServerSocket server, long size) throws IOException {
+        try (Socket s = server.accept()) {
+            s.setSoTimeout(20_000);
+            InputStream in = s.getInputStream();
+            int matched = 0;
+            while (matched < 4) {
+                int b = in.read();
+                if (b < 0) {
+                    return false;
+                }
+                matched = b == "\r\n\r\n".charAt(matched) ? matched + 1 : (b == '\r' ? 1 : 0);
+            }
+            OutputStream out = s.getOutputStream();
+            out.write(("HTTP/1.1 200 OK\r\nContent-Length: " + size + "\r\n\r\n").getBytes(ISO_8859_1));
+            byte[] buf = new byte[64 * 1024];
+            try {
+                for (long written = 0; written < size; written += buf.length) {
+                    out.write(buf); // blocks once the gateway stops reading it
+                }
+            } catch (IOException cut) {
+                // the gateway closed the connection
+            }
+            return true;
+        }
     }
 
     // ------------------------------------------------------------------ slow upstream responses

@@ -123,6 +123,37 @@ class ExchangeTimersTest {
     }
 
     @Test
+    void anUpstreamThatStopsTakingTheBodyWhileTheClientTakesNoneOfItsEarlyResponseWaitsForTheClient() {
+        timers.awaitBody(PERIOD);
+        queue(64 * 1024); // the upstream answered early; the client takes none of it
+        timers.clientBlocked(PERIOD);
+        queuedForUpstream.set(64 * 1024);
+        holdBack();
+
+        timers.expire(System.nanoTime() + 2 * PERIOD);
+
+        assertThat(stalls).as("the client is the stall").hasValue(1);
+        assertThat(upstreamStalls).hasValue(0);
+        assertThat(timers.expire(System.nanoTime() + 10 * PERIOD)).as("no deadline left").isEqualTo(Long.MAX_VALUE);
+        assertThat(stalls).hasValue(1);
+    }
+
+    @Test
+    void anUpstreamThatStopsTakingTheBodyWhileTheClientReadsItsEarlyResponseStalls() {
+        timers.awaitBody(PERIOD);
+        queue(64 * 1024);
+        timers.clientBlocked(PERIOD);
+        queuedForUpstream.set(64 * 1024);
+        holdBack();
+        channel.flush(); // the client took the response
+
+        timers.expire(System.nanoTime() + 2 * PERIOD);
+
+        assertThat(upstreamStalls).hasValue(1);
+        assertThat(stalls).hasValue(0);
+    }
+
+    @Test
     void partsWrittenWhileHeldBackAndEarlierPeriodsDoNotHideTheUpstreamsProgress() {
         timers.awaitBody(PERIOD);
         queuedForUpstream.set(64 * 1024);
