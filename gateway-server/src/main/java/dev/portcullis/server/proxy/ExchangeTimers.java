@@ -148,9 +148,10 @@ final class ExchangeTimers implements ConnectionState.Deadlines {
     /**
      * The body deadline passed. While the gateway holds the body back (the upstream connection is full, or not there
      * yet: connect_timeout bounds that), the client is not the one stalling: the upstream is, if it took none of the
-     * body for a whole period (as nginx's proxy_send_timeout), unless the client took none of an early response
-     * meanwhile either: the upstream then waits for the client to read what it answered, and the client is the
-     * stall (the body keeps the client-stall deadline from acting on its own).
+     * body for a whole period (as nginx's proxy_send_timeout), unless it answered early and the gateway holds that
+     * answer back because the client cannot take more: the upstream then waits for the client, which is the stall
+     * (the pending body keeps the client-stall deadline from acting on its own). Whether the client took a little
+     * meanwhile is not asked: the bytes flushed into the socket right after the client blocked look like progress.
      */
     private void expireBody(long now) {
         if (connection.isPaused(ConnectionState.Pause.UPSTREAM_CONNECTING)) {
@@ -162,7 +163,7 @@ final class ExchangeTimers implements ConnectionState.Deadlines {
                 lastBodyReadNanos = now;
             } else {
                 bodyPending = false;
-                if (stallPending && queuedForClient() >= stallQueued) {
+                if (stallPending) {
                     stallPending = false;
                     clientStalled.run();
                 } else {

@@ -139,13 +139,29 @@ class ExchangeTimersTest {
     }
 
     @Test
-    void anUpstreamThatStopsTakingTheBodyWhileTheClientReadsItsEarlyResponseStalls() {
+    void anUpstreamThatWaitsForAClientThatTookALittleOfItsEarlyResponseWaitsForTheClient() {
         timers.awaitBody(PERIOD);
         queue(64 * 1024);
         timers.clientBlocked(PERIOD);
         queuedForUpstream.set(64 * 1024);
         holdBack();
-        channel.flush(); // the client took the response
+        channel.flush(); // into the socket: looks like progress, but the client still cannot take more
+
+        timers.expire(System.nanoTime() + 2 * PERIOD);
+
+        assertThat(stalls).as("the gateway holds the upstream's answer back for the client").hasValue(1);
+        assertThat(upstreamStalls).hasValue(0);
+    }
+
+    @Test
+    void anUpstreamThatStopsTakingTheBodyWhileTheClientCanTakeItsEarlyResponseStalls() {
+        timers.awaitBody(PERIOD);
+        queue(64 * 1024);
+        timers.clientBlocked(PERIOD);
+        queuedForUpstream.set(64 * 1024);
+        holdBack();
+        channel.flush();
+        timers.clientUnblocked(); // the client took the response and can take more
 
         timers.expire(System.nanoTime() + 2 * PERIOD);
 
