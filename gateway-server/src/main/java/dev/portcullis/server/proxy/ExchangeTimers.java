@@ -156,23 +156,25 @@ final class ExchangeTimers implements ConnectionState.Deadlines {
     private void expireBody(long now) {
         if (connection.isPaused(ConnectionState.Pause.UPSTREAM_CONNECTING)) {
             lastBodyReadNanos = now;
-        } else if (connection.isPaused(ConnectionState.Pause.UPSTREAM_BACKPRESSURE)) {
-            long queued = queuedForUpstream.getAsLong();
-            if (queued < upstreamQueued) {
-                upstreamQueued = queued;
-                lastBodyReadNanos = now;
-            } else {
-                bodyPending = false;
-                if (stallPending) {
-                    stallPending = false;
-                    clientStalled.run();
-                } else {
-                    upstreamStalled.run();
-                }
-            }
-        } else {
+            return;
+        }
+        if (!connection.isPaused(ConnectionState.Pause.UPSTREAM_BACKPRESSURE)) {
             bodyPending = false;
             bodyIdle.run();
+            return;
+        }
+        long queued = queuedForUpstream.getAsLong();
+        if (queued < upstreamQueued) {
+            upstreamQueued = queued;
+            lastBodyReadNanos = now;
+            return;
+        }
+        bodyPending = false;
+        if (stallPending) {
+            stallPending = false;
+            clientStalled.run();
+        } else {
+            upstreamStalled.run();
         }
     }
 

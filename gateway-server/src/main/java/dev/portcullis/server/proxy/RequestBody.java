@@ -1,6 +1,8 @@
 package dev.portcullis.server.proxy;
 
+import dev.portcullis.core.config.Limits;
 import dev.portcullis.server.exchange.ConnectionState;
+import dev.portcullis.server.exchange.ConnectionState.Pause;
 import dev.portcullis.server.exchange.ExchangeError;
 import io.netty.channel.Channel;
 import io.netty.handler.codec.http.HttpContent;
@@ -16,8 +18,9 @@ import org.jspecify.annotations.Nullable;
  * ({@link ExchangeTimers}).
  *
  * <p>Implementation notes: one per client connection, owned by its {@link UpstreamExchange}; confined to the client
- * channel's event loop. The timers hear of each hold and release before reading stops or starts again: resuming can
- * read, and run the connection's timer, at once.
+ * channel's event loop. It keeps the body deadline informed (expected, read, held back, released, complete); the
+ * timers hear of each hold and release before reading stops or starts again: resuming can read, and run the
+ * connection's timer, at once.
  */
 final class RequestBody {
     private final ConnectionState state;
@@ -39,17 +42,23 @@ final class RequestBody {
         this.refusal = refusal;
     }
 
-    /** A request begins: its body may have at most {@code maxBytes}. */
-    void begin(long maxBytes) {
+    /**
+     * A request begins: its body may have at most {@code limits.max_body_size}; when one is still {@code expected},
+     * it may pause for at most {@code limits.idle_timeout} between parts.
+     */
+    void begin(Limits limits, boolean expected) {
         this.bytes = 0;
-        this.maxBytes = maxBytes;
+        this.maxBytes = limits.maxBodySize();
+        if (expected) {
+            timers.awaitBody(limits.idleTimeout().toNanos());
+        }
     }
 
     /**
      * A part from the client (ownership passes here), written to {@code upstream} or queued while it is null.
      *
-     * @return true when the part was the last and went on; false when more is due, or when the part was refused and
-     *     the exchange failed (400 for a broken chunk, 413 past the size limit)
+     * @return true when the part was the last and went on (no body deadline any more); false when more is due, or
+     *     when the part was refused and the exchange failed (400 for a broken chunk, 413 past the size limit)
      */
     boolean forward(HttpContent content, @Nullable Channel upstream) {
         if (content.decoderResult().isFailure()) {
@@ -80,6 +89,9 @@ final class RequestBody {
                 holdBack();
             }
         }
+        if (last) {
+            timers.cancelBody();
+        }
         return last;
     }
 
@@ -90,12 +102,12 @@ final class RequestBody {
 
     /** The upstream connection is being acquired: nothing more is read from the client until it is there. */
     void awaitUpstream() {
-        state.pause(ConnectionState.Pause.UPSTREAM_CONNECTING);
+        state.pause(Pause.UPSTREAM_CONNECTING);
     }
 
     /** The acquisition ended, connected or not: it no longer stops reading the client. */
     void upstreamAcquired() {
-        release(ConnectionState.Pause.UPSTREAM_CONNECTING);
+        release(Pause.UPSTREAM_CONNECTING);
     }
 
     /** Writes the parts that waited for the upstream connection (after the request head). */
@@ -112,15 +124,15 @@ final class RequestBody {
      */
     void holdBack() {
         timers.bodyHeldBack();
-        state.pause(ConnectionState.Pause.UPSTREAM_BACKPRESSURE);
+        state.pause(Pause.UPSTREAM_BACKPRESSURE);
     }
 
     /** The upstream connection can take more: it no longer stops reading the client. */
     void upstreamWritable() {
-        release(ConnectionState.Pause.UPSTREAM_BACKPRESSURE);
+        release(Pause.UPSTREAM_BACKPRESSURE);
     }
 
-    private void release(ConnectionState.Pause reason) {
+    private void release(Pause reason) {
         if (state.isPaused(reason)) {
             timers.bodyReleased();
             state.resume(reason);
@@ -129,8 +141,8 @@ final class RequestBody {
 
     /** The exchange ended: the parts still queued are dropped, and the upstream no longer stops reading the client. */
     void reset() {
-        state.resume(ConnectionState.Pause.UPSTREAM_BACKPRESSURE);
-        state.resume(ConnectionState.Pause.UPSTREAM_CONNECTING);
+        state.resume(Pause.UPSTREAM_BACKPRESSURE);
+        state.resume(Pause.UPSTREAM_CONNECTING);
         HttpContent part;
         while ((part = pending.poll()) != null) {
             part.release();

@@ -98,14 +98,11 @@ final class UpstreamExchange implements UpstreamListener {
         exchange = current;
         head = request;
         hasBody = current.hasBody();
-        body.begin(current.snapshot().config().limits().maxBodySize());
         requestComplete = request instanceof LastHttpContent;
         requestSent = false;
         relay.begin();
         retried = false;
-        if (hasBody && !requestComplete) {
-            timers.awaitBody(current.snapshot().config().limits().idleTimeout().toNanos());
-        }
+        body.begin(current.snapshot().config().limits(), hasBody && !requestComplete);
         connect();
     }
 
@@ -166,10 +163,8 @@ final class UpstreamExchange implements UpstreamListener {
             return;
         }
         Channel channel = upstream;
-        boolean last = body.forward(content, channel);
-        if (last) {
+        if (body.forward(content, channel)) {
             requestComplete = true;
-            timers.cancelBody();
             if (channel != null) {
                 channel.flush();
                 requestWritten();

@@ -35,6 +35,10 @@ class ExchangeTimersTest {
     private final AtomicLong queuedForUpstream = new AtomicLong();
     private final ExchangeTimers timers = new ExchangeTimers(state, bodyStalls::incrementAndGet, () -> { },
             stalls::incrementAndGet, upstreamStalls::incrementAndGet, queuedForUpstream::get);
+    /** The production hold and release of the body (it never refuses a part here: none is forwarded). */
+    private final RequestBody body = new RequestBody(state, timers, (status, error) -> {
+        throw new AssertionError("refused " + status + " " + error);
+    });
 
     @AfterEach
     void close() {
@@ -101,7 +105,7 @@ class ExchangeTimersTest {
     void aBodyTheGatewayHoldsBackIsTheUpstreamsToTakeAndItMustTakeSomeEachPeriod() {
         timers.awaitBody(PERIOD);
         queuedForUpstream.set(64 * 1024);
-        holdBack();
+        body.holdBack();
         queuedForUpstream.set(40 * 1024);
         timers.expire(System.nanoTime() + 2 * PERIOD);
         assertThat(bodyStalls).as("the gateway is not reading it").hasValue(0);
@@ -116,7 +120,7 @@ class ExchangeTimersTest {
     void anUpstreamThatTakesNoneOfWhatWasQueuedWhenTheBodyWasHeldBackStalls() {
         timers.awaitBody(PERIOD);
         queuedForUpstream.set(64 * 1024);
-        holdBack();
+        body.holdBack();
         timers.expire(System.nanoTime() + 2 * PERIOD);
         assertThat(upstreamStalls).as("none of it taken in the first period").hasValue(1);
         assertThat(bodyStalls).hasValue(0);
@@ -124,11 +128,7 @@ class ExchangeTimersTest {
 
     @Test
     void anUpstreamThatStopsTakingTheBodyWhileTheClientTakesNoneOfItsEarlyResponseWaitsForTheClient() {
-        timers.awaitBody(PERIOD);
-        queue(64 * 1024); // the upstream answered early; the client takes none of it
-        timers.clientBlocked(PERIOD);
-        queuedForUpstream.set(64 * 1024);
-        holdBack();
+        earlyAnswerBlocksTheClientWhileTheBodyIsHeldBack(); // the client takes none of it
 
         timers.expire(System.nanoTime() + 2 * PERIOD);
 
@@ -140,11 +140,7 @@ class ExchangeTimersTest {
 
     @Test
     void anUpstreamThatWaitsForAClientThatTookALittleOfItsEarlyResponseWaitsForTheClient() {
-        timers.awaitBody(PERIOD);
-        queue(64 * 1024);
-        timers.clientBlocked(PERIOD);
-        queuedForUpstream.set(64 * 1024);
-        holdBack();
+        earlyAnswerBlocksTheClientWhileTheBodyIsHeldBack();
         channel.flush(); // into the socket: looks like progress, but the client still cannot take more
 
         timers.expire(System.nanoTime() + 2 * PERIOD);
@@ -155,11 +151,7 @@ class ExchangeTimersTest {
 
     @Test
     void anUpstreamThatStopsTakingTheBodyWhileTheClientCanTakeItsEarlyResponseStalls() {
-        timers.awaitBody(PERIOD);
-        queue(64 * 1024);
-        timers.clientBlocked(PERIOD);
-        queuedForUpstream.set(64 * 1024);
-        holdBack();
+        earlyAnswerBlocksTheClientWhileTheBodyIsHeldBack();
         channel.flush();
         timers.clientUnblocked(); // the client took the response and can take more
 
@@ -173,17 +165,17 @@ class ExchangeTimersTest {
     void partsWrittenWhileHeldBackAndEarlierPeriodsDoNotHideTheUpstreamsProgress() {
         timers.awaitBody(PERIOD);
         queuedForUpstream.set(64 * 1024);
-        holdBack();
+        body.holdBack();
         queuedForUpstream.set(32 * 1024);
         timers.expire(System.nanoTime() + 2 * PERIOD); // progress: 32 KiB taken
-        release();
+        body.upstreamWritable();
         // reading again: more parts, written until the upstream connection is full again
         timers.bodyRead();
         queuedForUpstream.set(64 * 1024);
-        holdBack();
+        body.holdBack();
         timers.bodyRead(); // the rest of the read burst, written after reading stopped
         queuedForUpstream.set(80 * 1024);
-        holdBack();
+        body.holdBack();
         queuedForUpstream.set(70 * 1024);
 
         timers.expire(System.nanoTime() + 2 * PERIOD);
@@ -196,10 +188,10 @@ class ExchangeTimersTest {
     void aBodyThatStopsOnceTheGatewayReadsAgainIsTheClientsStall() {
         timers.awaitBody(PERIOD);
         queuedForUpstream.set(64 * 1024);
-        holdBack();
+        body.holdBack();
         queuedForUpstream.set(0); // taken
         timers.expire(System.nanoTime() + 3 * PERIOD);
-        release();
+        body.upstreamWritable();
         timers.expire(System.nanoTime() + 5 * PERIOD);
         assertThat(bodyStalls).as("reading again, and nothing came for a period").hasValue(1);
         assertThat(upstreamStalls).hasValue(0);
@@ -209,11 +201,11 @@ class ExchangeTimersTest {
     void theClientHasAWholePeriodFromWhenTheGatewayReadsAgain() throws InterruptedException {
         timers.awaitBody(PERIOD);
         queuedForUpstream.set(64 * 1024);
-        holdBack();
+        body.holdBack();
         // held back for longer than a period (the upstream took some meanwhile), released before the deadline ran:
         // the deadline runs before the first part the client can now send is read
         Thread.sleep(TimeUnit.NANOSECONDS.toMillis(PERIOD) + 20);
-        release();
+        body.upstreamWritable();
         timers.expire(System.nanoTime());
         assertThat(bodyStalls).as("the client could not send for the time the gateway held it back").hasValue(0);
 
@@ -221,14 +213,16 @@ class ExchangeTimersTest {
         assertThat(bodyStalls).as("a whole period since reading resumed").hasValue(1);
     }
 
-    private void holdBack() {
-        state.pause(ConnectionState.Pause.UPSTREAM_BACKPRESSURE);
-        timers.bodyHeldBack();
-    }
-
-    private void release() {
-        timers.bodyReleased();
-        state.resume(ConnectionState.Pause.UPSTREAM_BACKPRESSURE);
+    /**
+     * The upstream answered before it read the body: 64 KiB of its answer are queued for a client that cannot take
+     * more, and the gateway holds the body back for the upstream, 64 KiB queued for it.
+     */
+    private void earlyAnswerBlocksTheClientWhileTheBodyIsHeldBack() {
+        timers.awaitBody(PERIOD);
+        queue(64 * 1024);
+        timers.clientBlocked(PERIOD);
+        queuedForUpstream.set(64 * 1024);
+        body.holdBack();
     }
 
     private void queue(int bytes) {

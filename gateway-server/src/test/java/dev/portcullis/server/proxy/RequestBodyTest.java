@@ -2,6 +2,7 @@ package dev.portcullis.server.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.portcullis.core.config.Limits;
 import dev.portcullis.core.runtime.SnapshotHolder;
 import dev.portcullis.server.exchange.ConnectionState;
 import dev.portcullis.server.exchange.ExchangeError;
@@ -19,6 +20,7 @@ import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -61,7 +63,7 @@ class RequestBodyTest {
         timers = new ExchangeTimers(state, bodyStalls::incrementAndGet, () -> { }, () -> { },
                 upstreamStalls::incrementAndGet, () -> 64 * 1024);
         body = new RequestBody(state, timers, (status, error) -> refusals.add(status + " " + error));
-        body.begin(10);
+        body.begin(new Limits(8192, 8192, 10, Duration.ofSeconds(5), Duration.ofNanos(PERIOD), 100, false), false);
     }
 
     @AfterEach
