@@ -434,6 +434,26 @@ class IdentityJwtIT {
         p.forbidden("/admin/x", withToken);
     }
 
+    /**
+     * README "Proxying": Authorization goes on as sent, verified or rejected (Envoy's forward: true); only what was
+     * verified becomes an identity header, so a rejected token on an anonymous-allowed path carries no identity.
+     */
+    @Test
+    void theAuthorizationHeaderReachesTheUpstreamAsSentAndOnlyAVerifiedTokenBecomesAnIdentity() throws Exception {
+        Probe p = start();
+        String valid = rs256(claims("alice", "user").build());
+        String forged = JwtMint.sign(attackerRsa, JWSAlgorithm.RS256, claims("mallory", "admin").build());
+
+        RecordedRequest verified = p.allowed("/public/x", bearer(valid));
+        assertThat(verified.headerValues("Authorization")).containsExactly("Bearer " + valid);
+        assertThat(verified.headerValues("X-Auth-Subject")).containsExactly("alice");
+
+        RecordedRequest rejected = p.allowed("/public/x", bearer(forged));
+        assertThat(rejected.headerValues("Authorization")).as("passed on as sent").containsExactly("Bearer " + forged);
+        assertThat(JwtAssertions.normalizedNames(rejected.headers())).as("no identity from a rejected token: %s",
+                rejected.headers()).doesNotContain("x-auth-subject", "x-auth-roles");
+    }
+
     @Test
     void renamedUpstreamHeadersAreTheOnesStrippedAndSet() throws Exception {
         Probe p = new Probe(harness, harness.start("identity-custom-headers.yaml", Map.of("JWKS_FILE", jwksFile)));
