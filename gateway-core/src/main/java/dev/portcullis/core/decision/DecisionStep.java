@@ -11,6 +11,7 @@ import dev.portcullis.core.policy.Decision;
 import dev.portcullis.core.policy.Effect;
 import dev.portcullis.core.policy.Policy;
 import dev.portcullis.core.policy.Rule;
+import dev.portcullis.core.ratelimit.RateLimitDefinition;
 import dev.portcullis.core.ratelimit.RateLimitResult;
 import dev.portcullis.core.ratelimit.RateLimiter;
 import dev.portcullis.core.ratelimit.RateLimiters;
@@ -62,7 +63,9 @@ public final class DecisionStep {
             }
         }
         this.limiterByRule = Map.copyOf(byRule);
-        this.headersRead = PolicyHeaders.readBy(policy.rules(), limiterByRule, identity.forwardedHeaders());
+        Map<String, RateLimitDefinition> limitByName = new HashMap<>();
+        byRule.values().forEach(limiter -> limitByName.put(limiter.definition().name(), limiter.definition()));
+        this.headersRead = PolicyHeaders.readBy(policy.rules(), limitByName, identity.forwardedHeaders());
     }
 
     /**
@@ -81,6 +84,17 @@ public final class DecisionStep {
      */
     public @Nullable String repeatedHeader(Iterable<? extends Map.Entry<? extends CharSequence, ?>> lines) {
         return PolicyHeaders.repeated(lines, headersRead);
+    }
+
+    /**
+     * {@link #headersRead} of a policy without its generation: for deciding a simulated request offline
+     * ({@code test}) with the config's limiter {@code definitions}.
+     */
+    public static List<String> headersRead(Policy policy, List<RateLimitDefinition> definitions,
+            IdentityChain identity) {
+        Map<String, RateLimitDefinition> limitByName = new HashMap<>();
+        definitions.forEach(definition -> limitByName.put(definition.name(), definition));
+        return PolicyHeaders.readBy(policy.rules(), limitByName, identity.forwardedHeaders());
     }
 
     /** The identity chain of this generation. */

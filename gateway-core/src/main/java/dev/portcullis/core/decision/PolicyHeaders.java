@@ -10,7 +10,6 @@ import dev.portcullis.core.policy.ReferrerMatcher;
 import dev.portcullis.core.policy.RequestMatcher;
 import dev.portcullis.core.policy.Rule;
 import dev.portcullis.core.ratelimit.RateLimitDefinition;
-import dev.portcullis.core.ratelimit.RateLimiter;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
@@ -32,7 +31,7 @@ final class PolicyHeaders {
     private PolicyHeaders() {}
 
     /** The names, lower case, in rule order and then the identity's, each once. */
-    static List<String> readBy(List<Rule> rules, Map<String, RateLimiter> limiterByRule,
+    static List<String> readBy(List<Rule> rules, Map<String, RateLimitDefinition> limitByName,
             List<String> forwardedIdentityHeaders) {
         Set<String> names = new LinkedHashSet<>();
         for (Rule rule : rules) {
@@ -41,9 +40,8 @@ final class PolicyHeaders {
             }
             collect(rule.match(), names);
             collect(rule.require(), names);
-            RateLimiter limiter = limiterByRule.get(rule.name());
-            String header = limiter == null || limiter.definition().key() != RateLimitDefinition.KeyKind.HEADER
-                    ? null : limiter.definition().header();
+            RateLimitDefinition limit = rule.rateLimit() == null ? null : limitByName.get(rule.rateLimit());
+            String header = limit == null || limit.key() != RateLimitDefinition.KeyKind.HEADER ? null : limit.header();
             if (header != null) {
                 names.add(header.toLowerCase(Locale.ROOT));
             }

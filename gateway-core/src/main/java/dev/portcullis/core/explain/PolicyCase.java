@@ -71,11 +71,21 @@ public record PolicyCase(
         headers = Map.copyOf(headers);
     }
 
-    /** Decides the case's request with {@code policy}; rate limits are not simulated. */
-    public Outcome run(Policy policy) {
+    /**
+     * Decides the case's request as the server would with {@code context}: its target and Host screened, its headers
+     * screened and cleaned as from a TCP peer at the case's {@code ip} ({@link SimulatedHeaders}), then the policy;
+     * rate limits are not simulated.
+     */
+    public Outcome run(CaseContext context) {
+        Policy policy = context.policy();
         TargetResult screened = SimulatedRequests.screen(method, target, hostHeader, policy.caseInsensitivePaths());
         if (screened instanceof TargetResult.Rejected rejected) {
-            return new Outcome(rejected.status(), null, "rejected before any rule: " + rejected.reason(), true);
+            return rejectedBeforeRules(rejected);
+        }
+        SimulatedHeaders.Screened seen = SimulatedHeaders.screen(headers, method, context.identity(), clientIp,
+                context.clients().isTrusted(clientIp), context.headersRead());
+        if (seen.rejected() != null) {
+            return rejectedBeforeRules(seen.rejected());
         }
         String path = ((TargetResult.Accepted) screened).path();
         Clock clock = at == null ? Clock.systemUTC() : Clock.fixed(at, ZoneOffset.UTC);
@@ -91,9 +101,13 @@ public record PolicyCase(
             }
         };
         AccessRequest request = new AccessRequest(method, path, SimulatedRequests.policyHost(hostHeader), clientIp,
-                clientIp, RequestHeaders.of(headers), identity, null, path, clock, geo);
+                clientIp, RequestHeaders.of(seen.seen()), identity, null, path, clock, geo);
         Decision decision = policy.evaluate(request);
         return new Outcome(decision.status(), decision.rule(), decision.reason());
+    }
+
+    private static Outcome rejectedBeforeRules(TargetResult.Rejected rejected) {
+        return new Outcome(rejected.status(), null, "rejected before any rule: " + rejected.reason(), true);
     }
 
     /** Whether {@code outcome} is what the case expects. */

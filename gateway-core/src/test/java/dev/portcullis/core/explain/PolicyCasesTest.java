@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.portcullis.core.config.ConfigLoader;
 import dev.portcullis.core.config.ConfigProblem;
 import dev.portcullis.core.identity.IdentitySource;
-import dev.portcullis.core.policy.Policy;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
@@ -38,38 +37,38 @@ class PolicyCasesTest {
                 require: { ip: ["10.20.0.0/16"], roles: [admin] }
             """;
 
-    private static Policy policy() throws Exception {
-        return ConfigLoader.load("policy.yaml", CONFIG.getBytes(StandardCharsets.UTF_8), Path.of(".")).policy();
+    private static CaseContext context(String config) throws Exception {
+        return CaseContext.of(ConfigLoader.load("policy.yaml", config.getBytes(StandardCharsets.UTF_8), Path.of(".")));
     }
 
     private static List<PolicyCase.Outcome> run(String yaml) throws Exception {
         PolicyCases.Loaded loaded = PolicyCases.read("cases.yaml", yaml);
         assertThat(loaded.problems()).isEmpty();
-        Policy policy = policy();
-        return loaded.cases().stream().map(c -> c.run(policy)).toList();
+        CaseContext context = context(CONFIG);
+        return loaded.cases().stream().map(c -> c.run(context)).toList();
     }
 
     @Test
     void aCaseInsensitivePolicyRefusesASegmentEndingInADotAsTheServerDoes() throws Exception {
-        Policy policy = ConfigLoader.load("policy.yaml", """
+        CaseContext context = context("""
                 upstream: { url: "http://127.0.0.1:3000", case_insensitive_paths: true }
                 default: allow
                 rules:
                   - name: admin
                     match: { paths: ["/admin/**"] }
                     action: deny
-                """.getBytes(StandardCharsets.UTF_8), Path.of(".")).policy();
+                """);
         PolicyCases.Loaded loaded = PolicyCases.read("cases.yaml", """
                 cases:
                   - { name: dot, request: { path: /ADMIN./x }, expect: { status: 400 } }
                   - { name: plain, request: { path: /ADMIN/x }, expect: { status: 403 } }
                 """);
 
-        PolicyCase.Outcome dot = loaded.cases().get(0).run(policy);
+        PolicyCase.Outcome dot = loaded.cases().get(0).run(context);
         assertThat(dot.status()).isEqualTo(400);
         assertThat(dot.beforeRules()).isTrue();
         assertThat(dot.reason()).contains("segment_ends_in_dot_or_space");
-        assertThat(loaded.cases().get(1).run(policy).status()).isEqualTo(403);
+        assertThat(loaded.cases().get(1).run(context).status()).isEqualTo(403);
     }
 
     @Test
@@ -122,10 +121,10 @@ class PolicyCasesTest {
                     request: { path: /api/orders, subject: alice }
                     expect: { status: 200, rule: delete-users-admins-only }
                 """);
-        Policy policy = policy();
+        CaseContext context = context(CONFIG);
 
-        PolicyCase.Outcome first = loaded.cases().get(0).run(policy);
-        PolicyCase.Outcome second = loaded.cases().get(1).run(policy);
+        PolicyCase.Outcome first = loaded.cases().get(0).run(context);
+        PolicyCase.Outcome second = loaded.cases().get(1).run(context);
 
         assertThat(first).isEqualTo(new PolicyCase.Outcome(403, "delete-users-admins-only",
                 "rule delete-users-admins-only: role admin missing"));

@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.portcullis.core.config.CompiledConfig;
 import dev.portcullis.core.config.ConfigResourceException;
 import dev.portcullis.core.explain.Explanation;
-import dev.portcullis.core.http.TargetResult;
+import dev.portcullis.core.explain.SimulatedHeaders;
 import dev.portcullis.core.identity.Identity;
 import dev.portcullis.core.identity.IdentityChain;
 import dev.portcullis.core.identity.KeyWait;
@@ -26,7 +26,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledExecutorService;
@@ -121,12 +120,11 @@ final class ExplainCommand implements Callable<Integer> {
     private Explanation explain(GatewaySnapshot snapshot, IpAddress address, Map<String, List<String>> given,
             Clock clock) {
         IdentityChain chain = snapshot.decisions().identity();
-        Map<String, List<String>> seen = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
-        seen.putAll(given);
-        for (String stripped : chain.headersToStrip(address)) {
-            seen.remove(stripped);
-        }
-        RequestHeaders requestHeaders = RequestHeaders.of(seen);
+        CompiledConfig compiled = snapshot.config();
+        // what the server removes or refuses before any rule runs, --ip taken as the TCP peer
+        SimulatedHeaders.Screened screened = SimulatedHeaders.screen(given, method, chain, address,
+                compiled.clientIps().isTrusted(address), snapshot.decisions().headersRead());
+        RequestHeaders requestHeaders = RequestHeaders.of(screened.seen());
         String authorization = requestHeaders.first("Authorization");
         if (authorization != null && snapshot.jwt() != null) {
             await(snapshot.jwt().refreshKeys());
@@ -139,19 +137,10 @@ final class ExplainCommand implements Callable<Integer> {
         }
         RejectReason rejection = bearer instanceof Resolution.Rejected rejected ? rejected.reason() : null;
         Identity identity = chain.identity(bearer, requestHeaders, address);
-        CompiledConfig compiled = snapshot.config();
         Explanation explanation = Explanation.of(compiled.policy(), method, path, host, address, address,
                 requestHeaders, identity, rejection, clock, snapshot.geo(), compiled.geoip().database() != null,
                 compiled.geoip().asnDatabase() != null);
-        // as the server does after removing what the peer may not send: a repeated header that decides access
-        List<Map.Entry<String, String>> lines = new ArrayList<>();
-        for (Map.Entry<String, List<String>> header : given.entrySet()) {
-            if (seen.containsKey(header.getKey())) {
-                header.getValue().forEach(value -> lines.add(Map.entry(header.getKey(), value)));
-            }
-        }
-        return snapshot.decisions().repeatedHeader(lines) == null ? explanation
-                : explanation.refused(new TargetResult.Rejected(400, "ambiguous_header"));
+        return screened.rejected() == null ? explanation : explanation.refused(screened.rejected());
     }
 
     private static <T> @Nullable T await(CompletableFuture<T> future) {

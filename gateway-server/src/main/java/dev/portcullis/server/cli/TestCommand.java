@@ -2,6 +2,7 @@ package dev.portcullis.server.cli;
 
 import dev.portcullis.core.config.CompiledConfig;
 import dev.portcullis.core.config.ConfigProblem;
+import dev.portcullis.core.explain.CaseContext;
 import dev.portcullis.core.explain.PolicyCase;
 import dev.portcullis.core.explain.PolicyCases;
 import java.io.IOException;
@@ -31,7 +32,10 @@ import picocli.CommandLine.Parameters;
                     + "every case passes, 1 when any fails or a file has problems.",
             "Each case simulates a request (method, path, ip = the client IP the rules see, default 127.0.0.1, "
                     + "host, headers, country, asn, at) and an identity (subject, roles, jwt_claims: a JWT "
-                    + "identity with jwt_claims, else a forwarded one; anonymous when none is given). Tokens are "
+                    + "identity with jwt_claims, else a forwarded one; anonymous when none is given). The request "
+                    + "is screened as the server screens it: ip is also taken as the TCP peer, so forwarding and "
+                    + "forwarded-identity headers stay only when it is a trusted proxy; override and hop-by-hop "
+                    + "headers are removed; an invalid Host or a repeated header a rule reads gets 400. Tokens are "
                     + "not verified and rate limits are not simulated: status 200 means the policy allows."
         })
 final class TestCommand implements Callable<Integer> {
@@ -56,10 +60,11 @@ final class TestCommand implements Callable<Integer> {
         if (loaded == null) {
             return 1;
         }
+        CaseContext context = CaseContext.of(compiled);
         int passed = 0;
         int failed = 0;
         for (PolicyCase c : loaded.cases()) {
-            PolicyCase.Outcome outcome = c.run(compiled.policy());
+            PolicyCase.Outcome outcome = c.run(context);
             if (c.passes(outcome)) {
                 passed++;
                 out.println("PASS  " + c.name() + ": " + outcome.status() + ", " + rule(outcome));

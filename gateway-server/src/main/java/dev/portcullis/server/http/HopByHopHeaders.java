@@ -1,5 +1,6 @@
 package dev.portcullis.server.http;
 
+import dev.portcullis.core.http.ClientHeaderNames;
 import dev.portcullis.core.http.HeaderValues;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -22,17 +23,6 @@ import java.util.Map;
  * token is ignored. {@code Transfer-Encoding} itself stays: the codec re-frames the body chunk by chunk.
  */
 public final class HopByHopHeaders {
-    private static final AsciiString PROXY_PREFIX = AsciiString.cached("proxy-");
-    private static final AsciiString KEEP_ALIVE = AsciiString.cached("keep-alive");
-    private static final AsciiString X_FORWARDED_PREFIX = AsciiString.cached("x-forwarded-");
-    private static final List<AsciiString> PROTECTED = List.of(
-            HttpHeaderNames.CONTENT_LENGTH,
-            HttpHeaderNames.TRANSFER_ENCODING,
-            HttpHeaderNames.HOST,
-            HttpHeaderNames.AUTHORIZATION,
-            AsciiString.cached("x-request-id"),
-            AsciiString.cached("forwarded"));
-
     private HopByHopHeaders() {}
 
     /**
@@ -43,7 +33,7 @@ public final class HopByHopHeaders {
         boolean[] found = new boolean[1];
         for (String value : headers.getAll(HttpHeaderNames.CONNECTION)) {
             HeaderValues.forEachElement(value, token -> {
-                if (isProtected(token)) {
+                if (ClientHeaderNames.isConnectionProtected(token)) {
                     found[0] = true;
                 }
                 for (String name : alsoProtected) {
@@ -54,15 +44,6 @@ public final class HopByHopHeaders {
             });
         }
         return found[0];
-    }
-
-    private static boolean isProtected(CharSequence name) {
-        for (AsciiString header : PROTECTED) {
-            if (header.contentEqualsIgnoreCase(name)) {
-                return true;
-            }
-        }
-        return AsciiString.regionMatches(name, true, 0, X_FORWARDED_PREFIX, 0, X_FORWARDED_PREFIX.length());
     }
 
     /**
@@ -78,7 +59,7 @@ public final class HopByHopHeaders {
             CharSequence name = all.next().getKey();
             if (HttpHeaderNames.CONNECTION.contentEqualsIgnoreCase(name)) {
                 connection = true;
-            } else if (isFixedHopByHop(name)) {
+            } else if (ClientHeaderNames.isFixedHopByHop(name)) {
                 if (doomed == null) {
                     doomed = new ArrayList<>(2);
                 }
@@ -98,22 +79,6 @@ public final class HopByHopHeaders {
         }
     }
 
-    /** {@code Keep-Alive}, {@code TE}, {@code Trailer}, {@code Upgrade} or {@code Proxy-*}. */
-    private static boolean isFixedHopByHop(CharSequence name) {
-        return switch (name.length()) {
-            case 2 -> HttpHeaderNames.TE.contentEqualsIgnoreCase(name);
-            case 7 -> HttpHeaderNames.TRAILER.contentEqualsIgnoreCase(name)
-                    || HttpHeaderNames.UPGRADE.contentEqualsIgnoreCase(name)
-                    || hasProxyPrefix(name);
-            case 10 -> KEEP_ALIVE.contentEqualsIgnoreCase(name) || hasProxyPrefix(name);
-            default -> hasProxyPrefix(name);
-        };
-    }
-
-    private static boolean hasProxyPrefix(CharSequence name) {
-        return AsciiString.regionMatches(name, true, 0, PROXY_PREFIX, 0, PROXY_PREFIX.length());
-    }
-
     /** Removes the headers a {@code Connection} value names, except the protected ones. */
     private static void removeNamedBy(HttpHeaders headers, String value) {
         int start = 0;
@@ -121,7 +86,7 @@ public final class HopByHopHeaders {
             int comma = value.indexOf(',', start);
             int end = comma < 0 ? value.length() : comma;
             String token = value.substring(start, end).trim();
-            if (!token.isEmpty() && !isProtected(token)) {
+            if (!token.isEmpty() && !ClientHeaderNames.isConnectionProtected(token)) {
                 headers.remove(token);
             }
             start = end + 1;

@@ -1,5 +1,6 @@
 package dev.portcullis.server.http;
 
+import dev.portcullis.core.http.ClientHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -14,9 +15,6 @@ import org.jspecify.annotations.Nullable;
  * {@code _} for {@code -}.
  */
 public final class OverrideHeaders {
-    private static final List<String> NAMES = List.of(
-            "x-http-method-override", "x-http-method", "x-method-override", "x-original-url", "x-rewrite-url");
-
     private OverrideHeaders() {}
 
     /** Removes every override header; the names removed, as sent, or null when there were none (no allocation then). */
@@ -42,32 +40,8 @@ public final class OverrideHeaders {
         return removed;
     }
 
-    /** Whether {@code name} is an override header in some spelling. */
+    /** Whether {@code name} is an override header in some spelling ({@link ClientHeaderNames#isOverride}). */
     public static boolean isOverride(CharSequence name) {
-        int n = name.length();
-        if (n < 13 || n > 22 || (name.charAt(0) | 0x20) != 'x') {
-            return false;
-        }
-        for (String candidate : NAMES) {
-            if (candidate.length() == n && sameIgnoringCaseAndUnderscore(name, candidate)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static boolean sameIgnoringCaseAndUnderscore(CharSequence name, String lowerDashed) {
-        for (int i = 0; i < lowerDashed.length(); i++) {
-            char c = name.charAt(i);
-            if (c == '_') {
-                c = '-';
-            } else if (c >= 'A' && c <= 'Z') {
-                c = (char) (c + ('a' - 'A'));
-            }
-            if (c != lowerDashed.charAt(i)) {
-                return false;
-            }
-        }
-        return true;
+        return ClientHeaderNames.isOverride(name);
     }
 }

@@ -1,5 +1,6 @@
 package dev.portcullis.server.pipeline;
 
+import dev.portcullis.core.http.ClientHeaderNames;
 import dev.portcullis.core.http.HeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
@@ -24,9 +25,6 @@ import org.jspecify.annotations.Nullable;
  * allocates only when a header has to go.
  */
 final class ForwardedHeaderSanitizer {
-    private static final String X_FORWARDED_PREFIX = "x-forwarded-";
-    private static final List<String> UNTRUSTED_ONLY = HeaderValues.CLIENT_ADDRESS_CLAIMS;
-
     private ForwardedHeaderSanitizer() {}
 
     /**
@@ -47,7 +45,7 @@ final class ForwardedHeaderSanitizer {
         List<String> doomed = null;
         for (Iterator<Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence(); it.hasNext(); ) {
             CharSequence name = it.next().getKey();
-            if (mustGo(name, trustedPeer, gatewayHeaders, believed)) {
+            if (ClientHeaderNames.isUnsentable(name, trustedPeer, gatewayHeaders, believed)) {
                 doomed = doom(doomed, name);
             }
         }
@@ -86,31 +84,5 @@ final class ForwardedHeaderSanitizer {
                 headers.remove(doomed.get(i));
             }
         }
-    }
-
-    private static boolean mustGo(CharSequence name, boolean trustedPeer, List<String> gatewayHeaders,
-            List<String> believed) {
-        for (int i = 0; i < gatewayHeaders.size(); i++) {
-            if (HeaderValues.sameName(name, gatewayHeaders.get(i), false)) {
-                return true;
-            }
-        }
-        if (trustedPeer) {
-            return false;
-        }
-        for (int i = 0; i < believed.size(); i++) {
-            if (HeaderValues.sameName(name, believed.get(i), false)) {
-                return false;
-            }
-        }
-        if (HeaderValues.sameName(name, X_FORWARDED_PREFIX, true)) {
-            return true;
-        }
-        for (int i = 0; i < UNTRUSTED_ONLY.size(); i++) {
-            if (HeaderValues.sameName(name, UNTRUSTED_ONLY.get(i), false)) {
-                return true;
-            }
-        }
-        return false;
     }
 }

@@ -219,6 +219,15 @@ class SpecExplainMatchesLiveIT {
               - name: read-only-docs
                 match: { paths: ["/docs/**"] }
                 require: { methods: [GET, HEAD] }
+              - name: no-override
+                match: { headers: { X-HTTP-Method-Override: [] } }
+                action: deny
+              - name: https-only
+                match: { paths: ["/secure/**"] }
+                require: { headers: { X-Forwarded-Proto: [https] } }
+              - name: prod-only
+                match: { paths: ["/env/**"] }
+                require: { headers: { X-Env: [prod] } }
             """;
 
     // ------------------------------------------------------------------------------------------------ the table
@@ -430,6 +439,15 @@ class SpecExplainMatchesLiveIT {
         t.add(new Row("b06", "PUT", "/DOCS/a").noGeo().expect(403, "read-only-docs"));
         t.add(new Row("b07", "GET", "/Docs/./a/").noGeo().expect(200, "read-only-docs").forwarded("/Docs/a/")
                 .explain());
+        // headers the gateway removes or refuses before any rule runs (127.0.0.1 is no trusted proxy here)
+        t.add(new Row("b08", "GET", "/x").noGeo().header("X-HTTP-Method-Override", "DELETE").expect(200, null)
+                .explain());
+        t.add(new Row("b09", "GET", "/secure/x").noGeo().header("X-Forwarded-Proto", "https")
+                .expect(403, "https-only").explain());
+        t.add(new Row("b10", "GET", "/x").noGeo().host("x..docs.test").expect(400, null).explain());
+        t.add(new Row("b11", "GET", "/env/x").noGeo().header("X-Env", "prod").header("X_Env", "dev")
+                .expect(400, null).explain());
+        t.add(new Row("b12", "GET", "/env/x").noGeo().header("X-Env", "prod").expect(200, "prod-only"));
         return t;
     }
 

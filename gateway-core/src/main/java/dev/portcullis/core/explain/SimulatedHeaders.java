@@ -1,0 +1,118 @@
+package dev.portcullis.core.explain;
+
+import dev.portcullis.core.http.ClientHeaderNames;
+import dev.portcullis.core.http.HeaderValues;
+import dev.portcullis.core.http.TargetResult;
+import dev.portcullis.core.identity.IdentityChain;
+import dev.portcullis.core.net.IpAddress;
+import java.util.AbstractMap;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The headers of a simulated request ({@code explain}, {@code test}) as the server leaves them for the rules, or the
+ * 400 it would answer first: the same header checks and removals the server makes before any rule runs, over the
+ * same name lists ({@link ClientHeaderNames}), so that an offline decision and a live one cannot differ on a header.
+ *
+ * <p>In order, as the server: a {@code Connection} header naming a header the gateway relies on, or more than one
+ * {@code Authorization}, is refused; hop-by-hop headers (and those {@code Connection} names), method and URL overrides,
+ * the identity headers the peer may not send, and, from a peer that is not a trusted proxy, forwarding headers are
+ * removed (a WebSocket handshake keeps {@code Upgrade: websocket} and {@code Connection: Upgrade}); then a header that
+ * decides access and is still repeated, in any spelling, is refused.
+ */
+public final class SimulatedHeaders {
+    static final TargetResult.Rejected BAD_CONNECTION_HEADER = new TargetResult.Rejected(400, "bad_connection_header");
+    static final TargetResult.Rejected AMBIGUOUS_AUTHORIZATION =
+            new TargetResult.Rejected(400, "ambiguous_authorization");
+    static final TargetResult.Rejected AMBIGUOUS_HEADER = new TargetResult.Rejected(400, "ambiguous_header");
+
+    /**
+     * What the rules see, or why not.
+     *
+     * @param rejected the 400 the gateway would answer before any rule runs; null when the request goes on
+     * @param seen the remaining headers by name (case-insensitive), values in order; empty when rejected
+     */
+    public record Screened(TargetResult.@Nullable Rejected rejected, Map<String, List<String>> seen) {}
+
+    private SimulatedHeaders() {}
+
+    /**
+     * Screens {@code given} as the server screens a request's headers.
+     *
+     * @param given the request's headers by name, as sent (names differing only in case or {@code _} are distinct
+     *     lines)
+     * @param method the request method
+     * @param identity the generation's identity chain: which identity headers {@code peer} may send
+     * @param peer the TCP peer
+     * @param trustedPeer whether {@code peer} is in {@code clients.trusted_proxies}
+     * @param headersRead the headers that decide access, lower case ({@code DecisionStep#headersRead})
+     */
+    public static Screened screen(Map<String, List<String>> given, String method, IdentityChain identity,
+            IpAddress peer, boolean trustedPeer, List<String> headersRead) {
+        List<Map.Entry<String, String>> lines = new ArrayList<>();
+        given.forEach((name, values) -> values.forEach(value -> lines.add(new AbstractMap.SimpleEntry<>(name, value))));
+        List<String> connection = values(lines, "connection");
+        List<String> tokens = new ArrayList<>();
+        connection.forEach(value -> HeaderValues.forEachElement(value, tokens::add));
+        for (String token : tokens) {
+            if (ClientHeaderNames.isConnectionProtected(token) || named(token, identity.allIdentityHeaders())) {
+                return new Screened(BAD_CONNECTION_HEADER, Map.of());
+            }
+        }
+        if (values(lines, "authorization").size() > 1) {
+            return new Screened(AMBIGUOUS_AUTHORIZATION, Map.of());
+        }
+        boolean webSocket = webSocketHandshake(method, lines, tokens);
+        List<String> believed = identity.believesForwarded(peer) ? identity.forwardedHeaders() : List.of();
+        List<String> gatewayHeaders = identity.headersToStrip(peer);
+        lines.removeIf(line -> {
+            String name = line.getKey();
+            return name.equalsIgnoreCase("connection") || ClientHeaderNames.isFixedHopByHop(name)
+                    || tokens.stream().anyMatch(name::equalsIgnoreCase) || ClientHeaderNames.isOverride(name)
+                    || ClientHeaderNames.isUnsentable(name, trustedPeer, gatewayHeaders, believed);
+        });
+        if (webSocket) {
+            lines.add(new AbstractMap.SimpleEntry<>("Upgrade", "websocket"));
+            lines.add(new AbstractMap.SimpleEntry<>("Connection", "Upgrade"));
+        }
+        for (String read : headersRead) {
+            if (lines.stream().filter(line -> HeaderValues.sameName(line.getKey(), read, false)).count() > 1) {
+                return new Screened(AMBIGUOUS_HEADER, Map.of());
+            }
+        }
+        Map<String, List<String>> seen = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
+        lines.forEach(line -> seen.computeIfAbsent(line.getKey(), n -> new ArrayList<>()).add(line.getValue()));
+        return new Screened(null, seen);
+    }
+
+    /**
+     * A request the server tunnels if allowed: {@code GET} without a body, exactly one {@code Upgrade: websocket}, a
+     * {@code Connection} naming {@code upgrade} and exactly one non-empty {@code Sec-WebSocket-Key}.
+     */
+    private static boolean webSocketHandshake(String method, List<Map.Entry<String, String>> lines,
+            List<String> connectionTokens) {
+        List<String> upgrade = values(lines, "upgrade");
+        List<String> key = values(lines, "sec-websocket-key");
+        return method.equals("GET") && upgrade.size() == 1 && upgrade.get(0).trim().equalsIgnoreCase("websocket")
+                && connectionTokens.stream().anyMatch("upgrade"::equalsIgnoreCase)
+                && key.size() == 1 && !key.get(0).isBlank();
+    }
+
+    /** The values of the lines named {@code lowerName} (any case), in order. */
+    private static List<String> values(List<Map.Entry<String, String>> lines, String lowerName) {
+        List<String> values = new ArrayList<>(1);
+        for (Map.Entry<String, String> line : lines) {
+            if (line.getKey().equalsIgnoreCase(lowerName)) {
+                values.add(line.getValue());
+            }
+        }
+        return values;
+    }
+
+    private static boolean named(String token, List<String> names) {
+        return names.stream().anyMatch(name -> HeaderValues.sameName(token, name, false));
+    }
+}

@@ -1,0 +1,143 @@
+package dev.portcullis.core.explain;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.portcullis.core.config.ConfigLoader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Policy test cases see a request's headers as the server's rules do (README "Proxying", "Security notes"): what the
+ * server removes before the policy runs is removed, and what it answers 400 before any rule is a 400 here too.
+ */
+class SimulatedHeadersTest {
+
+    private static final String CONFIG = """
+            upstream: { url: "http://127.0.0.1:3000" }
+            clients: { trusted_proxies: ["10.0.0.0/8"] }
+            identity:
+              forwarded:
+                trusted_proxies: ["10.9.0.0/16"]
+                user_header: "X-Forwarded-User"
+              upstream_headers: { subject: "X-Auth-Subject", roles: "X-Auth-Roles" }
+            default: allow
+            rules:
+              - name: no-override
+                match: { headers: { X-HTTP-Method-Override: [] } }
+                action: deny
+              - name: no-subject
+                match: { headers: { X-Auth-Subject: [] } }
+                action: deny
+              - name: no-real-ip
+                match: { headers: { X-Real-IP: [] } }
+                action: deny
+              - name: forwarded-user
+                match: { headers: { X-Forwarded-User: [] } }
+                action: deny
+              - name: no-keep-alive
+                match: { headers: { Keep-Alive: [] } }
+                action: deny
+              - name: no-x-debug
+                match: { headers: { X-Debug: [] } }
+                action: deny
+              - name: websocket-only
+                match: { paths: ["/ws/**"] }
+                require: { headers: { Upgrade: [websocket] } }
+              - name: https-only
+                match: { paths: ["/secure/**"] }
+                require: { headers: { X-Forwarded-Proto: [https] } }
+              - name: prod-only
+                match: { paths: ["/env/**"] }
+                require: { headers: { X-Env: [prod] } }
+            """;
+
+    private static List<PolicyCase.Outcome> run(String cases) throws Exception {
+        CaseContext context = CaseContext.of(ConfigLoader.load("policy.yaml", CONFIG.getBytes(StandardCharsets.UTF_8),
+                Path.of(".")));
+        PolicyCases.Loaded loaded = PolicyCases.read("cases.yaml", cases);
+        assertThat(loaded.problems()).isEmpty();
+        return loaded.cases().stream().map(c -> c.run(context)).toList();
+    }
+
+    private static PolicyCase.Outcome before(String reason) {
+        return new PolicyCase.Outcome(400, null, "rejected before any rule: " + reason, true);
+    }
+
+    @Test
+    void overrideHopByHopAndConnectionNamedHeadersAreGoneBeforeTheRules() throws Exception {
+        List<PolicyCase.Outcome> outcomes = run("""
+                cases:
+                  - { name: a, request: { path: /x, headers: { X-HTTP-Method-Override: DELETE } }, expect: { status: 200 } }
+                  - { name: b, request: { path: /x, headers: { x_http_method_override: DELETE } }, expect: { status: 200 } }
+                  - { name: c, request: { path: /x, headers: { Keep-Alive: "timeout=5" } }, expect: { status: 200 } }
+                  - { name: d, request: { path: /x, headers: { Connection: "close, X-Debug", X-Debug: "1" } }, expect: { status: 200 } }
+                  - { name: e, request: { path: /x, headers: { X-Debug: "1" } }, expect: { status: 403 } }
+                """);
+
+        assertThat(outcomes).extracting(PolicyCase.Outcome::status).containsExactly(200, 200, 200, 200, 403);
+        assertThat(outcomes.get(4).rule()).isEqualTo("no-x-debug");
+    }
+
+    @Test
+    void forwardingHeadersCountOnlyFromATrustedProxyAndUpstreamIdentityHeadersNever() throws Exception {
+        List<PolicyCase.Outcome> outcomes = run("""
+                cases:
+                  - { name: a, request: { path: /secure/x, ip: 203.0.113.9, headers: { X-Forwarded-Proto: https } }, expect: { status: 403 } }
+                  - { name: b, request: { path: /secure/x, ip: 10.1.2.3, headers: { X-Forwarded-Proto: https } }, expect: { status: 200 } }
+                  - { name: c, request: { path: /x, ip: 203.0.113.9, headers: { X-Real-IP: 1.2.3.4 } }, expect: { status: 200 } }
+                  - { name: d, request: { path: /x, ip: 10.1.2.3, headers: { X-Real-IP: 1.2.3.4 } }, expect: { status: 403 } }
+                  - { name: e, request: { path: /x, ip: 10.1.2.3, headers: { X-Auth-Subject: root } }, expect: { status: 200 } }
+                  - { name: f, request: { path: /x, ip: 10.1.2.3, headers: { X-Forwarded-User: alice } }, expect: { status: 200 } }
+                  - { name: g, request: { path: /x, ip: 10.9.0.1, headers: { X-Forwarded-User: alice } }, expect: { status: 403 } }
+                """);
+
+        assertThat(outcomes).extracting(PolicyCase.Outcome::status).containsExactly(403, 200, 200, 403, 200, 200, 403);
+        assertThat(outcomes.get(0).rule()).isEqualTo("https-only");
+        assertThat(outcomes.get(6).rule()).isEqualTo("forwarded-user");
+    }
+
+    @Test
+    void aWebSocketHandshakeKeepsItsUpgradeAndAnyOtherUpgradeIsRemoved() throws Exception {
+        List<PolicyCase.Outcome> outcomes = run("""
+                cases:
+                  - name: handshake
+                    request: { path: /ws/x, headers: { Upgrade: websocket, Connection: Upgrade, Sec-WebSocket-Key: "dGhlIHNhbXBsZSBub25jZQ==" } }
+                    expect: { status: 200 }
+                  - name: no key
+                    request: { path: /ws/x, headers: { Upgrade: websocket, Connection: Upgrade } }
+                    expect: { status: 403 }
+                  - name: a post
+                    request: { method: POST, path: /ws/x, headers: { Upgrade: websocket, Connection: Upgrade, Sec-WebSocket-Key: "dGhlIHNhbXBsZSBub25jZQ==" } }
+                    expect: { status: 403 }
+                """);
+
+        assertThat(outcomes).extracting(PolicyCase.Outcome::status).containsExactly(200, 403, 403);
+    }
+
+    @Test
+    void whatTheServerAnswers400BeforeAnyRuleIsA400() throws Exception {
+        List<PolicyCase.Outcome> outcomes = run("""
+                cases:
+                  - { name: a, request: { path: /env/x, headers: { X-Env: prod, X_Env: dev } }, expect: { status: 400 } }
+                  - { name: b, request: { path: /env/x, headers: { X-Env: [prod, dev] } }, expect: { status: 400 } }
+                  - { name: c, request: { path: /env/x, headers: { X-Env: prod } }, expect: { status: 200 } }
+                  - { name: d, request: { path: /x, headers: { Connection: Authorization } }, expect: { status: 400 } }
+                  - { name: e, request: { path: /x, headers: { Connection: x_auth_subject } }, expect: { status: 400 } }
+                  - { name: f, request: { path: /x, headers: { Authorization: [Bearer a, Bearer b] } }, expect: { status: 400 } }
+                  - { name: g, request: { path: /x, host: "x..example.com" }, expect: { status: 400 } }
+                  - { name: h, request: { path: /x, host: "a.example.com:80:80" }, expect: { status: 400 } }
+                  - { name: i, request: { path: /x, host: "a.example.com:8080" }, expect: { status: 200 } }
+                """);
+
+        assertThat(outcomes.subList(0, 2)).containsOnly(before("ambiguous_header"));
+        assertThat(outcomes.get(2)).extracting(PolicyCase.Outcome::status, PolicyCase.Outcome::rule)
+                .containsExactly(200, "prod-only");
+        assertThat(outcomes.subList(3, 9)).containsExactly(before("bad_connection_header"),
+                before("bad_connection_header"), before("ambiguous_authorization"), before("bad_host_header"),
+                before("bad_host_header"), outcomes.get(8));
+        assertThat(outcomes.get(8)).extracting(PolicyCase.Outcome::status, PolicyCase.Outcome::beforeRules)
+                .containsExactly(200, false);
+    }
+}
