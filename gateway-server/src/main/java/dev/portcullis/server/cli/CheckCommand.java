@@ -27,7 +27,7 @@ final class CheckCommand implements Callable<Integer> {
         }
         ConfigFiles.printWarnings(compiled, spec.commandLine().getErr());
         int rules = compiled.policy().rules().size();
-        spec.commandLine().getOut().println("OK: " + rules + (rules == 1 ? " rule" : " rules"));
+        spec.commandLine().getOut().println("OK: " + rules + " rules"); // SPEC 2, literally: "OK: 1 rules" too
         spec.commandLine().getOut().flush();
         return 0;
     }

@@ -126,13 +126,15 @@ final class ExplainCommand implements Callable<Integer> {
                 compiled.clientIps().isTrusted(address), snapshot.decisions().headersRead());
         RequestHeaders requestHeaders = RequestHeaders.of(screened.seen());
         String authorization = requestHeaders.first("Authorization");
+        // one wait for keys in all: the fetch at start and a refetch for an unknown kid share it
+        long keysBy = System.nanoTime() + TimeUnit.SECONDS.toNanos(KEY_WAIT_SECONDS);
         if (authorization != null && snapshot.jwt() != null) {
-            await(snapshot.jwt().refreshKeys());
+            await(snapshot.jwt().refreshKeys(), keysBy);
         }
         Resolution bearer = chain.verifyBearer(authorization);
         KeyWait wait = chain.afterKeyFetch(authorization, bearer);
         if (wait != null) {
-            await(wait.landed());
+            await(wait.landed(), keysBy);
             bearer = wait.settle(); // what landed, or (not in time) the rejection it waited with
         }
         RejectReason rejection = bearer instanceof Resolution.Rejected rejected ? rejected.reason() : null;
@@ -143,9 +145,9 @@ final class ExplainCommand implements Callable<Integer> {
         return screened.rejected() == null ? explanation : explanation.refused(screened.rejected());
     }
 
-    private static <T> @Nullable T await(CompletableFuture<T> future) {
+    private static <T> @Nullable T await(CompletableFuture<T> future, long deadlineNanos) {
         try {
-            return future.get(KEY_WAIT_SECONDS, TimeUnit.SECONDS);
+            return future.get(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return null;

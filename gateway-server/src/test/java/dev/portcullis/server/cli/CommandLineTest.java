@@ -135,7 +135,7 @@ class CommandLineTest {
             Result test = run("test", "-c", file.toString(), cases.toString());
 
             assertThat(check.err()).isEmpty();
-            assertThat(check.out()).isEqualTo("OK: 1 rule\n");
+            assertThat(check.out()).isEqualTo("OK: 1 rules\n");
             assertThat(check.exit()).isZero();
             assertThat(test.out()).endsWith("1 passed, 0 failed\n");
             assertThat(test.exit()).isZero();

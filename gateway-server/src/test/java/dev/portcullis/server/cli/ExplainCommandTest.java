@@ -11,6 +11,8 @@ import dev.portcullis.server.it.support.JwtMint;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import dev.portcullis.core.geo.MmdbWriter;
 import java.nio.file.Path;
@@ -18,6 +20,7 @@ import java.time.Instant;
 import java.util.Date;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -188,6 +191,26 @@ class ExplainCommandTest {
                     .contains("decision  200 proxied, rule admin");
             assertThat(result.exit()).isZero();
             assertThat(jwks.fetches()).isPositive();
+        }
+    }
+
+    /** README: a jwks_url is fetched once and at most 10 s is waited, in all (the first fetch and a kid refetch). */
+    @Test
+    void aJwksUrlThatNeverAnswersIsWaitedForTenSecondsInAll() throws Exception {
+        try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            Path remote = dir.resolve("silent.yaml");
+            Files.writeString(remote, Files.readString(jwtConfig).replace("jwks_file: \"jwks.json\"",
+                    "jwks_url: \"http://127.0.0.1:" + silent.getLocalPort() + "/jwks\""));
+            String token = JwtMint.sign(KEY, JWSAlgorithm.RS256, JwtMint.claims("alice", "admin").build());
+
+            long start = System.nanoTime();
+            Result result = run("explain", "-c", remote.toString(), "--method", "GET", "--path", "/admin/users",
+                    "--header", "Authorization: Bearer " + token);
+            long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start);
+
+            assertThat(result.exit()).isZero();
+            assertThat(result.out()).contains("token rejected: no_key_source");
+            assertThat(seconds).as("seconds explain waited for keys").isBetween(9L, 14L);
         }
     }
 

@@ -149,7 +149,7 @@ class SpecCliCheckIT {
         Result byDefault = cli(Map.of(), cwd, "check");
         assertThat(byDefault.exit()).as(byDefault.all()).isZero();
         assertThat(byDefault.out()).as("config/policy.yaml when neither -c nor $PORTCULLIS_CONFIG")
-                .isEqualTo("OK: 1 rule\n");
+                .isEqualTo("OK: 1 rules\n");
 
         Result envInvalid = cli(Map.of("PORTCULLIS_CONFIG", invalid.toString()), cwd, "check");
         assertThat(envInvalid.exit()).as(envInvalid.all()).isEqualTo(1);
