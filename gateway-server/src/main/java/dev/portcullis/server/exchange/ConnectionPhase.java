@@ -2,6 +2,7 @@ package dev.portcullis.server.exchange;
 
 import dev.portcullis.server.http.RequestIds;
 import dev.portcullis.server.transport.Outbound;
+import java.util.function.BooleanSupplier;
 
 /**
  * Where a client connection is between exchanges, and that phase's deadline: idle (waiting for the first byte of a
@@ -29,6 +30,7 @@ final class ConnectionPhase {
     private long deadline;
     /** The bytes of the last response still to be written when the idle period began. */
     private long idleQueuedBytes;
+    private BooleanSupplier headBuffered = () -> false;
 
     ConnectionPhase(ConnectionState connection, long headTimeoutNanos, long idleTimeoutNanos) {
         this.connection = connection;
@@ -47,8 +49,27 @@ final class ConnectionPhase {
         return phase == Phase.BUSY;
     }
 
-    /** Connection opened or previous exchange done: the idle timeout runs until the first byte of a head. */
+    /** Where to ask whether the beginning of a head is already buffered. */
+    void headBuffered(BooleanSupplier started) {
+        headBuffered = started;
+    }
+
+    /**
+     * Connection opened or previous exchange done: the idle timeout runs until the first byte of a head; the head
+     * timeout at once when part of the next head arrived while the exchange was in progress (a client that
+     * pipelines the beginning of a head and never completes it gets its 408, as one that sends it later).
+     */
     void awaitNextHead() {
+        if (headBuffered.getAsBoolean()) {
+            phase = Phase.READING_HEAD;
+            startDeadline(headTimeoutNanos);
+        } else {
+            awaitNextHeadIdle();
+        }
+    }
+
+    /** The idle timeout runs until the first byte of a head (or until the client took what is queued for it). */
+    private void awaitNextHeadIdle() {
         phase = Phase.IDLE;
         idleQueuedBytes = Outbound.queuedBytes(connection.channel());
         startDeadline(idleTimeoutNanos);
@@ -101,7 +122,7 @@ final class ConnectionPhase {
         }
         long queued = Outbound.queuedBytes(connection.channel());
         if (queued > 0 && queued < idleQueuedBytes) {
-            awaitNextHead(); // still taking the last response: not idle yet
+            awaitNextHeadIdle(); // still taking the last response: not idle yet
         } else {
             connection.channel().close();
         }
@@ -113,7 +134,7 @@ final class ConnectionPhase {
         }
         if (connection.isPaused(ConnectionState.Pause.PIPELINED)) {
             // a whole head is queued until the client takes the last response: the idle rules apply
-            awaitNextHead();
+            awaitNextHeadIdle();
         } else {
             Exchange timedOut = connection.begin(RequestIds.create(), "", "");
             timedOut.clientIp(connection.peerText());

@@ -8,6 +8,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.util.AttributeKey;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.util.function.BooleanSupplier;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -185,6 +186,14 @@ public final class ConnectionState {
     /** Bytes arrived: if they begin a new request head, the head timeout starts. */
     public void bytesReceived() {
         phase.bytesReceived();
+    }
+
+    /**
+     * Where to ask whether the beginning of a request head is already buffered (it arrived while the previous
+     * exchange was in progress): set by the channel initializer, which owns the decoder.
+     */
+    public void headBuffered(BooleanSupplier started) {
+        phase.headBuffered(started);
     }
 
     /** The exchange deadlines the connection's timer checks; one holder per connection. */

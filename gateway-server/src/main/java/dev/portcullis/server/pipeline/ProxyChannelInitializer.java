@@ -50,7 +50,7 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
                 channel, server, limits.headerTimeout().toNanos(), limits.idleTimeout().toNanos());
         ChannelPipeline pipeline = channel.pipeline();
         addHeadTimeout(pipeline, state);
-        addCodec(pipeline, limits);
+        addCodec(pipeline, limits, state);
         addAccessControl(pipeline, state);
         addProxy(pipeline, state);
     }
@@ -72,7 +72,7 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
         pipeline.addLast(HandlerNames.HEAD_TIMEOUT, new RequestHeadTimeoutHandler(state));
     }
 
-    private static void addCodec(ChannelPipeline pipeline, Limits limits) {
+    private static void addCodec(ChannelPipeline pipeline, Limits limits, ConnectionState state) {
         HttpDecoderConfig decoder = new HttpDecoderConfig()
                 .setMaxInitialLineLength(limits.maxUriLength() + REQUEST_LINE_OVERHEAD)
                 .setMaxHeaderSize(limits.maxHeaderSize())
@@ -81,7 +81,9 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
                 .setAllowDuplicateContentLengths(false)
                 .setStrictLineParsing(true)
                 .setUseRfc9112TransferEncoding(true);
-        pipeline.addLast(HandlerNames.CODEC, new StrictHttpServerCodec(decoder));
+        StrictHttpServerCodec codec = new StrictHttpServerCodec(decoder);
+        pipeline.addLast(HandlerNames.CODEC, codec);
+        state.headBuffered(codec::headStarted);
     }
 
     private static void addAccessControl(ChannelPipeline pipeline, ConnectionState state) {

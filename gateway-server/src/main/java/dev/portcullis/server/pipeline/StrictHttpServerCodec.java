@@ -46,9 +46,16 @@ import java.util.List;
  */
 final class StrictHttpServerCodec extends CombinedChannelDuplexHandler<StrictHttpServerCodec.Decoder, StrictHttpServerCodec.Encoder> {
     private final ArrayDeque<HttpMethod> methods = new ArrayDeque<>(4);
+    private final Decoder decoder;
 
     StrictHttpServerCodec(HttpDecoderConfig config) {
-        init(new Decoder(config, methods), new Encoder(methods));
+        decoder = new Decoder(config, methods);
+        init(decoder, new Encoder(methods));
+    }
+
+    /** True when the decoder holds the beginning of a request head it has not completed ({@link Decoder#headStarted}). */
+    boolean headStarted() {
+        return decoder.headStarted();
     }
 
     /** The request decoder with the strict checks above. */
@@ -59,6 +66,10 @@ final class StrictHttpServerCodec extends CombinedChannelDuplexHandler<StrictHtt
         private final ArrayDeque<HttpMethod> methods;
         private int firstWordEnd;
         private int secondWordEnd;
+        /** Between a request head with a body and that body's last content. */
+        private boolean inBody;
+        /** Bytes of a request head other than blank lines were taken in, and the head is not complete yet. */
+        private boolean headStarted;
 
         Decoder(HttpDecoderConfig config, ArrayDeque<HttpMethod> methods) {
             super(config);
@@ -76,17 +87,45 @@ final class StrictHttpServerCodec extends CombinedChannelDuplexHandler<StrictHtt
         @Override
         protected void decode(ChannelHandlerContext ctx, ByteBuf buffer, List<Object> out) throws Exception {
             int before = out.size();
+            int start = buffer.readerIndex();
             super.decode(ctx, buffer, out);
             for (int i = before; i < out.size(); i++) {
-                if (out.get(i) instanceof HttpRequest request) {
+                Object message = out.get(i);
+                if (message instanceof HttpRequest request) {
                     methods.add(request.method());
+                    headStarted = false;
                     if (i + 1 < out.size() && out.get(i + 1) == LastHttpContent.EMPTY_LAST_CONTENT
                             && !(request instanceof FullHttpRequest) && request.decoderResult().isSuccess()) {
                         out.set(i, bodiless(request));
                         out.remove(i + 1);
                     }
+                    inBody = !(out.get(i) instanceof LastHttpContent);
+                } else if (message instanceof LastHttpContent) {
+                    inBody = false;
                 }
             }
+            if (out.size() == before && !inBody && !headStarted && beginsHead(buffer, start, buffer.readerIndex())) {
+                headStarted = true; // lines taken into the decoder's state, no request yet
+            }
+        }
+
+        /**
+         * True when the decoder holds the beginning of a request head (a partial request line or header lines) that
+         * it has not completed: the head timeout applies to it, also when it arrived while the previous exchange was
+         * in progress. Blank lines between requests, which the decoder skips, begin nothing.
+         */
+        boolean headStarted() {
+            return headStarted;
+        }
+
+        private static boolean beginsHead(ByteBuf buffer, int from, int to) {
+            for (int i = from; i < to; i++) {
+                byte b = buffer.getByte(i);
+                if (b != '\r' && b != '\n' && b != ' ' && b != '\t') {
+                    return true;
+                }
+            }
+            return false;
         }
 
         /** {@code request} as a full request with no content, sharing its headers. */

@@ -85,6 +85,63 @@ class LazyTimersIT {
         }
     }
 
+    /** SPEC 3.6 408: the beginning of a head sent right behind a request is timed from that request's response. */
+    @Test
+    void theBeginningOfAHeadPipelinedBehindARequestGets408AtHeaderTimeoutAfterThatResponse() throws Exception {
+        Gateway gw = harness.start("client-timeouts.yaml"); // header_timeout: 1s, idle_timeout: 1500ms
+        try (RawHttp raw = gw.raw()) {
+            String host = "Host: " + gw.authority() + "\r\n";
+            RawResponse first = raw.send("GET /a HTTP/1.1\r\n" + host + "\r\nGET /b HTTP/1.1\r\n" + host)
+                    .readResponse();
+            assertThat(first.status()).isEqualTo(200);
+            long start = System.nanoTime();
+            RawResponse r = raw.readResponse();
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+            GatewayAssertions.assertGatewayError(r, 408);
+            assertThat(took).as("408 about header_timeout after the first response, not a close at idle_timeout")
+                    .isBetween(Duration.ofMillis(700), Duration.ofSeconds(3));
+            assertThat(raw.awaitClosed(Duration.ofSeconds(3))).as("connection closed after 408").isTrue();
+        }
+    }
+
+    /** The same for a head begun while the exchange before it waited for its upstream (a slowloris behind a request). */
+    @Test
+    void theBeginningOfAHeadSentWhileTheExchangeBeforeItRunsGets408AtHeaderTimeoutAfterItsResponse()
+            throws Exception {
+        Gateway gw = harness.start("client-timeouts.yaml"); // header_timeout: 1s, idle_timeout: 1500ms
+        try (RawHttp raw = gw.raw()) {
+            String host = "Host: " + gw.authority() + "\r\n";
+            raw.send("GET /_up/delay/1000 HTTP/1.1\r\n" + host + "\r\n");
+            Thread.sleep(200);
+            raw.send("GET /b HTTP/1.1\r\n" + host + "X-Slow: ");
+            RawResponse first = raw.readResponse();
+            assertThat(first.status()).isEqualTo(200);
+            long start = System.nanoTime();
+            RawResponse r = raw.readResponse();
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+            GatewayAssertions.assertGatewayError(r, 408);
+            assertThat(took).as("408 about header_timeout after the first response")
+                    .isBetween(Duration.ofMillis(700), Duration.ofSeconds(3));
+        }
+    }
+
+    /** Blank lines after a request (RFC 9112 2.2: ignored before a request line) begin no head: idle rules apply. */
+    @Test
+    void aBlankLineAfterARequestIsNoHeadAndTheConnectionStaysIdleForIdleTimeout() throws Exception {
+        Gateway gw = harness.start("client-timeouts.yaml"); // header_timeout: 1s, idle_timeout: 1500ms
+        try (RawHttp raw = gw.raw()) {
+            String host = "Host: " + gw.authority() + "\r\n";
+            RawResponse first = raw.send("POST /a HTTP/1.1\r\n" + host + "Content-Length: 2\r\n\r\nok\r\n")
+                    .readResponse();
+            assertThat(first.status()).isEqualTo(200);
+            assertThat(raw.awaitClosed(Duration.ofMillis(1200))).as("open past header_timeout, idle").isFalse();
+            RawResponse second = raw.send("GET /b HTTP/1.1\r\n" + host + "\r\n").readResponse();
+            assertThat(second.status()).as("the next request on the idle connection:%n%s", second).isEqualTo(200);
+        }
+    }
+
     @Test
     void aResponseTimeoutShorterThanTheConnectionTimeoutsIsEnforcedOnEveryRequestOfAConnection() throws Exception {
         Gateway gw = harness.start("upstream-timeouts.yaml"); // response_timeout: 500ms
