@@ -78,11 +78,15 @@ public record PolicyCase(
      */
     public Outcome run(CaseContext context) {
         Policy policy = context.policy();
-        TargetResult screened = SimulatedRequests.screen(method, target, hostHeader, policy.caseInsensitivePaths());
+        SimulatedRequests.HostHeader host = SimulatedRequests.host(hostHeader, headers);
+        if (host.rejected() != null) {
+            return rejectedBeforeRules(host.rejected());
+        }
+        TargetResult screened = SimulatedRequests.screen(method, target, host.value(), policy.caseInsensitivePaths());
         if (screened instanceof TargetResult.Rejected rejected) {
             return rejectedBeforeRules(rejected);
         }
-        SimulatedHeaders.Screened seen = SimulatedHeaders.screen(headers, method, context.identity(), clientIp,
+        SimulatedHeaders.Screened seen = SimulatedHeaders.screen(host.headers(), method, context.identity(), clientIp,
                 context.clients().isTrusted(clientIp), context.headersRead());
         if (seen.rejected() != null) {
             return rejectedBeforeRules(seen.rejected());
@@ -100,7 +104,7 @@ public record PolicyCase(
                 return asn;
             }
         };
-        AccessRequest request = new AccessRequest(method, path, SimulatedRequests.policyHost(hostHeader), clientIp,
+        AccessRequest request = new AccessRequest(method, path, SimulatedRequests.policyHost(host.value()), clientIp,
                 clientIp, RequestHeaders.of(seen.seen()), identity, null, path, clock, geo);
         Decision decision = policy.evaluate(request);
         return new Outcome(decision.status(), decision.rule(), decision.reason());

@@ -4,6 +4,10 @@ import dev.portcullis.core.http.RequestHead;
 import dev.portcullis.core.http.RequestTarget;
 import dev.portcullis.core.http.TargetResult;
 import dev.portcullis.core.policy.PathCase;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -46,6 +50,41 @@ public final class SimulatedRequests {
             return BAD_HOST;
         }
         return PathCase.screen(RequestTarget.parse(target, hostHeader), caseInsensitivePaths);
+    }
+
+    /**
+     * A simulated request's Host and the rest of its headers.
+     *
+     * @param value the Host header: the one given on its own, else one given among the headers; null for none
+     * @param headers the other headers
+     * @param rejected {@link #BAD_HOST} when the request would carry two different Host headers (the server answers
+     *     a repeated Host with 400); null otherwise
+     */
+    public record HostHeader(@Nullable String value, Map<String, List<String>> headers,
+            TargetResult.@Nullable Rejected rejected) {}
+
+    /**
+     * The Host of a simulated request whose Host may be given on its own ({@code given}: {@code explain --host}, a
+     * case's {@code host}) or among its {@code headers} ({@code --header 'Host: …'}): either way it is the request's
+     * Host, and only one may be given (the same value twice counts once).
+     */
+    public static HostHeader host(@Nullable String given, Map<String, List<String>> headers) {
+        List<String> lines = new ArrayList<>(1);
+        Map<String, List<String>> rest = new LinkedHashMap<>();
+        headers.forEach((name, values) -> {
+            if (name.trim().equalsIgnoreCase("host")) {
+                lines.addAll(values);
+            } else {
+                rest.put(name, values);
+            }
+        });
+        if (lines.isEmpty()) {
+            return new HostHeader(given, headers, null);
+        }
+        if (lines.size() == 1 && (given == null || given.trim().equals(lines.get(0).trim()))) {
+            return new HostHeader(given != null ? given : lines.get(0), rest, null);
+        }
+        return new HostHeader(given, rest, BAD_HOST);
     }
 
     /** The Host as policies see it, as the server computes it: port removed, lower case; "" for none. */

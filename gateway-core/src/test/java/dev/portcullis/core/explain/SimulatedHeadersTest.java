@@ -1,6 +1,7 @@
 package dev.portcullis.core.explain;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 
 import dev.portcullis.core.config.ConfigLoader;
 import java.nio.charset.StandardCharsets;
@@ -114,6 +115,30 @@ class SimulatedHeadersTest {
                 """);
 
         assertThat(outcomes).extracting(PolicyCase.Outcome::status).containsExactly(200, 403, 403);
+    }
+
+    @Test
+    void aHostAmongTheHeadersIsTheRequestsHostAndTwoDifferentHostsAre400() throws Exception {
+        String config = CONFIG.replace("rules:\n", """
+                rules:
+                  - name: staging
+                    match: { hosts: ["staging.example.com"] }
+                    action: deny
+                """);
+        CaseContext context = CaseContext.of(ConfigLoader.load("policy.yaml", config.getBytes(StandardCharsets.UTF_8),
+                Path.of(".")));
+        PolicyCases.Loaded loaded = PolicyCases.read("cases.yaml", """
+                cases:
+                  - { name: a, request: { path: /x, headers: { Host: "staging.example.com:8080" } }, expect: { status: 403 } }
+                  - { name: b, request: { path: /x, host: staging.example.com, headers: { host: staging.example.com } }, expect: { status: 403 } }
+                  - { name: c, request: { path: /x, host: a.example.com, headers: { Host: staging.example.com } }, expect: { status: 400 } }
+                  - { name: d, request: { path: /x, headers: { Host: [a.example.com, b.example.com] } }, expect: { status: 400 } }
+                """);
+        List<PolicyCase.Outcome> outcomes = loaded.cases().stream().map(c -> c.run(context)).toList();
+
+        assertThat(outcomes).extracting(PolicyCase.Outcome::status, PolicyCase.Outcome::rule).containsExactly(
+                tuple(403, "staging"), tuple(403, "staging"), tuple(400, null), tuple(400, null));
+        assertThat(outcomes.get(2)).isEqualTo(before("bad_host_header"));
     }
 
     @Test

@@ -7,6 +7,8 @@ import dev.portcullis.core.config.CompiledConfig;
 import dev.portcullis.core.config.ConfigResourceException;
 import dev.portcullis.core.explain.Explanation;
 import dev.portcullis.core.explain.SimulatedHeaders;
+import dev.portcullis.core.explain.SimulatedRequests;
+import dev.portcullis.core.http.TargetResult;
 import dev.portcullis.core.identity.Identity;
 import dev.portcullis.core.identity.IdentityChain;
 import dev.portcullis.core.identity.KeyWait;
@@ -67,7 +69,7 @@ final class ExplainCommand implements Callable<Integer> {
             description = "Request target, e.g. /api/orders?page=2 (canonicalized as the server does)")
     String path;
 
-    @Option(names = "--host", paramLabel = "H", description = "Host header (default: none)")
+    @Option(names = "--host", paramLabel = "H", description = "Host header (default: none; or --header 'Host: H')")
     @Nullable String host;
 
     @Option(names = "--ip", paramLabel = "ADDR", defaultValue = "127.0.0.1",
@@ -121,8 +123,9 @@ final class ExplainCommand implements Callable<Integer> {
             Clock clock) {
         IdentityChain chain = snapshot.decisions().identity();
         CompiledConfig compiled = snapshot.config();
-        // what the server removes or refuses before any rule runs, --ip taken as the TCP peer
-        SimulatedHeaders.Screened screened = SimulatedHeaders.screen(given, method, chain, address,
+        // the Host from --host or --header; what the server removes or refuses before any rule runs, --ip the peer
+        SimulatedRequests.HostHeader hostHeader = SimulatedRequests.host(host, given);
+        SimulatedHeaders.Screened screened = SimulatedHeaders.screen(hostHeader.headers(), method, chain, address,
                 compiled.clientIps().isTrusted(address), snapshot.decisions().headersRead());
         RequestHeaders requestHeaders = RequestHeaders.of(screened.seen());
         String authorization = requestHeaders.first("Authorization");
@@ -139,10 +142,11 @@ final class ExplainCommand implements Callable<Integer> {
         }
         RejectReason rejection = bearer instanceof Resolution.Rejected rejected ? rejected.reason() : null;
         Identity identity = chain.identity(bearer, requestHeaders, address);
-        Explanation explanation = Explanation.of(compiled.policy(), method, path, host, address, address,
-                requestHeaders, identity, rejection, clock, snapshot.geo(), compiled.geoip().database() != null,
-                compiled.geoip().asnDatabase() != null);
-        return screened.rejected() == null ? explanation : explanation.refused(screened.rejected());
+        Explanation explanation = Explanation.of(compiled.policy(), method, path, hostHeader.value(), address,
+                address, requestHeaders, identity, rejection, clock, snapshot.geo(),
+                compiled.geoip().database() != null, compiled.geoip().asnDatabase() != null);
+        TargetResult.Rejected refusal = hostHeader.rejected() != null ? hostHeader.rejected() : screened.rejected();
+        return refusal == null ? explanation : explanation.refused(refusal);
     }
 
     private static <T> @Nullable T await(CompletableFuture<T> future, long deadlineNanos) {

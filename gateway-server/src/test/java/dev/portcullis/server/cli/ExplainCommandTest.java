@@ -59,6 +59,28 @@ class ExplainCommandTest {
         assertThat(other.out()).contains("decision  200 proxied");
     }
 
+    /** The server reads Host from the head like any header: --header 'Host: …' is the Host, one of them at most. */
+    @Test
+    void aHostGivenAsAHeaderIsTheRequestsHostAndTwoDifferentHostsAre400() throws Exception {
+        Path hosts = dir.resolve("hosts.yaml");
+        Files.writeString(hosts, """
+                upstream: { url: "http://127.0.0.1:3000" }
+                default: allow
+                rules:
+                  - name: staging
+                    match: { hosts: ["staging.example.com"] }
+                    action: deny
+                """);
+
+        Result header = run("explain", "-c", hosts.toString(), "--method", "GET", "--path", "/x",
+                "--header", "Host: staging.example.com");
+        assertThat(header.out()).contains("decision  403 forbidden, rule staging");
+        Result both = run("explain", "-c", hosts.toString(), "--method", "GET", "--path", "/x",
+                "--host", "a.example.com", "--header", "Host: staging.example.com");
+        assertThat(both.exit()).isZero();
+        assertThat(both.out()).contains("the gateway would answer 400: bad_host_header");
+    }
+
     record Result(int exit, String out, String err) {}
 
     private static Result run(String... args) {
