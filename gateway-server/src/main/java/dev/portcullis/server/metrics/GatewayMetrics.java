@@ -157,8 +157,9 @@ public final class GatewayMetrics implements ExchangeListener, AutoCloseable {
     }
 
     /**
-     * A config is live (call after the snapshot holder has it): {@code portcullis_config_info{version}} now names
-     * {@code version} alone, and the meters of its rules and JWT providers are registered.
+     * A config is live or about to be (a reload calls this just before the snapshot holder swaps it in):
+     * {@code portcullis_config_info{version}} now names {@code version} alone, and the meters of its rules and JWT
+     * providers are registered, those of providers it no longer has removed.
      */
     public synchronized void configLoaded(GatewaySnapshot current) {
         String version = current.config().version();
@@ -180,7 +181,7 @@ public final class GatewayMetrics implements ExchangeListener, AutoCloseable {
             rateLimited(limiter.name());
         }
         geoDatabases(current);
-        jwt.providersChanged();
+        jwt.providersChanged(current);
     }
 
     /**

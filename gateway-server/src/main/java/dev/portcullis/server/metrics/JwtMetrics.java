@@ -48,10 +48,12 @@ final class JwtMetrics {
                 .register(registry);
     }
 
-    /** Registers one {@code portcullis_jwks_keys} series per provider of the current snapshot, dropping others. */
-    void providersChanged() {
-        GatewaySnapshot snapshot = snapshots.current();
-        JwtIdentityResolver jwt = snapshot != null ? snapshot.jwt() : null;
+    /**
+     * Registers one {@code portcullis_jwks_keys} series per provider of {@code live}, dropping others. {@code live} is
+     * the generation being swapped in, which the holder may not publish yet: a reload prepares its meters first.
+     */
+    void providersChanged(GatewaySnapshot live) {
+        JwtIdentityResolver jwt = live.jwt();
         List<MultiGauge.Row<?>> rows = new ArrayList<>();
         if (jwt != null) {
             for (ProviderStatus status : jwt.providerStatus()) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.jwk.RSAKey;
+import dev.portcullis.server.it.support.ConfigAdmin;
 import dev.portcullis.server.it.support.GatewayHarness;
 import dev.portcullis.server.it.support.GatewayHarness.Gateway;
 import dev.portcullis.server.it.support.JwtMint;
@@ -14,6 +15,7 @@ import dev.portcullis.server.it.support.RawHttp;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -130,6 +132,49 @@ class MetricsIT {
                 }
             }
         }
+    }
+
+    /**
+     * SPEC 5, README Metrics: {@code portcullis_jwks_keys} has one series per configured provider with its key count
+     * right after each reload, and a removed provider's series goes away (it used to follow one reload behind).
+     */
+    @Test
+    void jwksKeysFollowTheProvidersOfEachReloadAtOnce(@TempDir Path dir) throws Exception {
+        String jwks = JwtMint.writeJwks(dir.resolve("jwks.json"), List.of(key, JwtMint.rsa("metrics-2")));
+        String none = """
+                listen: "127.0.0.1:0"
+                admin:
+                  listen: "127.0.0.1:0"
+                upstream:
+                  url: "http://127.0.0.1:{{UPSTREAM_PORT}}"
+                default: allow
+                rules: []
+                """;
+        String withIssuer = none.replace("default: allow", """
+                identity:
+                  jwt:
+                    issuer: "{{ISSUER}}"
+                    algorithms: [RS256]
+                    jwks_file: "{{JWKS_FILE}}"
+                default: allow""");
+        Path file = dir.resolve("policy.yaml");
+        Files.writeString(file, harness.fill(none, Map.of()));
+        Gateway gw = harness.startFile(file);
+        ConfigAdmin admin = new ConfigAdmin(gw.adminPort());
+        assertThat(scrape(gw).samples("portcullis_jwks_keys")).isEmpty();
+
+        for (String issuer : List.of("https://first.test/", "https://second.test/")) {
+            Files.writeString(file, harness.fill(withIssuer, Map.of("ISSUER", issuer, "JWKS_FILE", jwks)));
+            ConfigAdmin.Answer answer = admin.reload();
+            assertThat(answer.status()).as("reload: %s", answer.body()).isEqualTo(200);
+
+            assertThat(scrape(gw).samples("portcullis_jwks_keys")).as("after the reload to %s", issuer)
+                    .containsExactly(new Sample("portcullis_jwks_keys", Map.of("provider", issuer), 2));
+        }
+
+        Files.writeString(file, harness.fill(none, Map.of()));
+        assertThat(admin.reload().status()).isEqualTo(200);
+        assertThat(scrape(gw).samples("portcullis_jwks_keys")).as("after removing identity").isEmpty();
     }
 
     private static Map<String, String> labels(String rule, String decision, String status) {
