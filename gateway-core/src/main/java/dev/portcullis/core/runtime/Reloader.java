@@ -5,6 +5,7 @@ import dev.portcullis.core.config.ConfigException;
 import dev.portcullis.core.config.ConfigLoader;
 import dev.portcullis.core.config.ConfigProblem;
 import dev.portcullis.core.config.ConfigResourceException;
+import dev.portcullis.core.config.HostPort;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.NoSuchFileException;
@@ -12,6 +13,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -31,6 +33,11 @@ import org.slf4j.LoggerFactory;
  * made while a reload runs queues exactly one more, which reads the file as it is then. A burst of
  * triggers therefore costs at most two reloads and ends on the newest file. A replaced generation is
  * {@linkplain GatewaySnapshot#retire() retired}: closed once no request uses it.
+ *
+ * <p>{@code listen} and {@code admin.listen} are only bound at start, so a reload warns whenever the new file's
+ * addresses differ from those of the generation the reloader started with (the addresses serving), not from the
+ * previous file's: a second reload of a moved address still warns, and moving it back does not. An address with
+ * port 0 is compared as written, not with the port the system picked.
  */
 public final class Reloader implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Reloader.class);
@@ -55,6 +62,9 @@ public final class Reloader implements AutoCloseable {
     private final Clock clock;
     private final ScheduledExecutorService keys;
     private final List<Listener> listeners;
+    /** The addresses bound at start, from the generation the holder held when this reloader was made. */
+    private final HostPort listening;
+    private final HostPort adminListening;
     private final ExecutorService worker;
     private final AtomicLong applied = new AtomicLong();
     private final AtomicLong rejected = new AtomicLong();
@@ -63,7 +73,8 @@ public final class Reloader implements AutoCloseable {
 
     /**
      * @param file the config file, read again on every reload
-     * @param holder where the live generation is published; must hold one already
+     * @param holder where the live generation is published; must hold one already, the one whose {@code listen}
+     *     and {@code admin.listen} the gateway binds (reloads warn when a file moves them)
      * @param clock the clock of new generations
      * @param keys the scheduler of JWKS refreshes
      * @param listeners told of each outcome
@@ -75,6 +86,9 @@ public final class Reloader implements AutoCloseable {
         this.clock = clock;
         this.keys = keys;
         this.listeners = List.copyOf(listeners);
+        CompiledConfig started = Objects.requireNonNull(holder.current(), "no config loaded yet").config();
+        this.listening = started.listen();
+        this.adminListening = started.adminListen();
         this.worker = Executors.newSingleThreadExecutor(runnable -> {
             Thread thread = new Thread(runnable, "portcullis-reload");
             thread.setDaemon(true);
@@ -145,7 +159,7 @@ public final class Reloader implements AutoCloseable {
         } catch (ConfigResourceException e) {
             return reject(trigger, ResourceFailures.problems(file, loaded, e, clock, keys));
         }
-        List<String> warnings = prepare(previous, next);
+        List<String> warnings = prepare(next);
         holder.swap(next);
         previous.retire();
         applied.incrementAndGet();
@@ -189,9 +203,9 @@ public final class Reloader implements AutoCloseable {
     }
 
     /** The warnings of applying {@code next}, once the listeners prepared for it; closes it if that fails. */
-    private List<String> prepare(GatewaySnapshot previous, GatewaySnapshot next) {
+    private List<String> prepare(GatewaySnapshot next) {
         try {
-            List<String> warnings = warnings(previous.config(), next.config());
+            List<String> warnings = warnings(next.config());
             for (Listener listener : listeners) {
                 try {
                     listener.preparing(next);
@@ -206,18 +220,18 @@ public final class Reloader implements AutoCloseable {
         }
     }
 
-    /** What the operator should know about applying {@code config} over {@code before}. */
-    private static List<String> warnings(CompiledConfig before, CompiledConfig config) {
+    /** What the operator should know about applying {@code config}, served on the addresses bound at start. */
+    private List<String> warnings(CompiledConfig config) {
         List<String> warnings = new ArrayList<>(2);
         for (ConfigProblem warning : config.warnings()) {
             warnings.add(warning.renderAsWarning());
         }
-        if (!config.listen().equals(before.listen())) {
-            warnings.add("listen changed from " + before.listen() + " to " + config.listen()
+        if (!config.listen().equals(listening)) {
+            warnings.add("listen changed from " + listening + " to " + config.listen()
                     + ": still serving on the old address until restarted");
         }
-        if (!config.adminListen().equals(before.adminListen())) {
-            warnings.add("admin.listen changed from " + before.adminListen() + " to " + config.adminListen()
+        if (!config.adminListen().equals(adminListening)) {
+            warnings.add("admin.listen changed from " + adminListening + " to " + config.adminListen()
                     + ": still serving on the old address until restarted");
         }
         return warnings;

@@ -114,6 +114,28 @@ class ReloaderTest {
         assertThat(reloader.rejectedCount()).isEqualTo(2);
     }
 
+    /**
+     * SPEC 3.8: listen and admin.listen need a restart, so the warning compares the file with the addresses bound at
+     * start (0.0.0.0:8080 and 127.0.0.1:9901, the defaults VALID_A leaves), not with the previous file.
+     */
+    @Test
+    void warnsWhileTheFileMovesAnAddressAwayFromTheOneBoundAtStartAndOnlyThen() throws Exception {
+        write("listen: \"0.0.0.0:8081\"\nadmin:\n  listen: \"127.0.0.1:9902\"\n" + VALID_A);
+        List<String> moved = List.of(
+                "listen changed from 0.0.0.0:8080 to 0.0.0.0:8081: still serving on the old address until restarted",
+                "admin.listen changed from 127.0.0.1:9901 to 127.0.0.1:9902: still serving on the old address until"
+                        + " restarted");
+        assertThat(((ReloadOutcome.Applied) reload()).warnings()).isEqualTo(moved);
+
+        write("listen: \"0.0.0.0:8081\"\nadmin:\n  listen: \"127.0.0.1:9902\"\n" + VALID_B);
+        assertThat(((ReloadOutcome.Applied) reload()).warnings()).as("still not serving there").isEqualTo(moved);
+
+        write("listen: \"0.0.0.0:8080\"\nadmin:\n  listen: \"127.0.0.1:9901\"\n" + VALID_A);
+        assertThat(((ReloadOutcome.Applied) reload()).warnings()).as("moved back to where it serves").isEmpty();
+        write(VALID_B);
+        assertThat(((ReloadOutcome.Applied) reload()).warnings()).isEmpty();
+    }
+
     @Test
     void rateLimitersKeepTheirBucketsAcrossAReloadWhenTheirDefinitionIsUnchanged() throws Exception {
         String limits = "rate_limits:\n  kept: { key: client_ip, limit: 5, per: 1m }\n"

@@ -83,6 +83,43 @@ class ReloadEffectsIT {
                 .isEqualTo(ConfigAdmin.version(moved));
     }
 
+    /**
+     * README "Reload": the warning compares the file with the addresses the gateway listens on (those it started
+     * with), not with the previous file: it stays while the file names another address, even on a later reload, and
+     * goes when the file names the serving addresses again ("127.0.0.1:0" as started, not the port picked).
+     */
+    @Test
+    void theListenWarningsLastUntilTheFileNamesTheServingAddressesAgain(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("policy.yaml");
+        String open = harness.fill(OPEN, Map.of());
+        Files.writeString(file, open);
+        Gateway gw = harness.startFile(file);
+        ConfigAdmin admin = new ConfigAdmin(gw.adminPort());
+        int deadPort = GatewayHarness.deadPort();
+        int deadAdminPort = deadPort == 65_535 ? deadPort - 1 : deadPort + 1; // never bound: a reload binds nothing
+        String moved = open.replace("listen: \"127.0.0.1:0\"\nadmin", "listen: \"127.0.0.1:" + deadPort + "\"\nadmin")
+                .replace("  listen: \"127.0.0.1:0\"", "  listen: \"127.0.0.1:" + deadAdminPort + "\"");
+        assertThat(moved).contains(":" + deadPort).contains(":" + deadAdminPort);
+
+        Files.writeString(file, moved);
+        List<String> first = texts(admin.reload().body().path("warnings"));
+        List<String> again = texts(admin.reload().body().path("warnings"));
+
+        assertThat(first).containsExactly(
+                "listen changed from 127.0.0.1:0 to 127.0.0.1:" + deadPort
+                        + ": still serving on the old address until restarted",
+                "admin.listen changed from 127.0.0.1:0 to 127.0.0.1:" + deadAdminPort
+                        + ": still serving on the old address until restarted");
+        assertThat(again).as("a restart is still needed").isEqualTo(first);
+        assertThat(harness.get(gw, "/still-here").statusCode()).isEqualTo(200);
+
+        Files.writeString(file, open);
+        ConfigAdmin.Answer back = admin.reload();
+        assertThat(back.status()).as("reload: %s", back.body()).isEqualTo(200);
+        assertThat(texts(back.body().path("warnings"))).as("the file names the serving addresses again").isEmpty();
+        assertThat(texts(admin.reload().body().path("warnings"))).isEmpty();
+    }
+
     @Test
     void aReloadReadsTheChangedJwksFile(@TempDir Path dir) throws Exception {
         RSAKey oldKey = JwtMint.rsa("old");
