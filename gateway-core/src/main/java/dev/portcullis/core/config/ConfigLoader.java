@@ -20,7 +20,8 @@ import java.util.Objects;
  *
  * <p>Loading does no network I/O and can run on any thread; the reload path runs it off the
  * event loops. It reads no key material either: it only checks that key files named by
- * {@code identity.jwt} exist and are readable. The steps are {@link YamlTreeReader} (syntax,
+ * {@code identity.jwt} and the GeoIP databases exist and are readable, unless loaded with
+ * {@link NamedFiles#UNCHECKED}. The steps are {@link YamlTreeReader} (syntax,
  * with locations), {@link ConfigBinder} (keys, types, units), {@link ConfigValidator}
  * (semantics), {@link IdentityCompiler} (the identity section) and {@link PolicyCompiler}
  * (matchers); each reports into the same problem list, and a later step still runs when an
@@ -28,20 +29,42 @@ import java.util.Objects;
  */
 public final class ConfigLoader {
 
+    /** Whether the key files and GeoIP databases a config names are checked as it loads. */
+    public enum NamedFiles {
+        /** They must exist and be readable now: for a config that is served, checked or explained. */
+        CHECKED,
+        /**
+         * Only their paths are resolved, and nothing is checked about the files: for {@code portcullis test},
+         * which uses neither keys nor GeoIP. A config loaded so must not be used to build a generation.
+         */
+        UNCHECKED
+    }
+
     private ConfigLoader() {}
 
     /**
-     * Loads a config file; problems name the file as {@code file.toString()}, and relative paths
-     * in the config resolve against the file's folder.
+     * Loads a config file, checking the files it names; problems name the file as {@code file.toString()}, and
+     * relative paths in the config resolve against the file's folder.
      *
      * @throws ConfigException if the file is not a valid config
      * @throws IOException if the file cannot be read
      */
     public static CompiledConfig load(Path file) throws ConfigException, IOException {
+        return load(file, NamedFiles.CHECKED);
+    }
+
+    /**
+     * Loads a config file as {@link #load(Path)} does, checking the key files and GeoIP databases it names only
+     * when {@code namedFiles} is {@link NamedFiles#CHECKED}.
+     *
+     * @throws ConfigException if the file is not a valid config
+     * @throws IOException if the file cannot be read
+     */
+    public static CompiledConfig load(Path file, NamedFiles namedFiles) throws ConfigException, IOException {
         byte[] yaml = Files.readAllBytes(file);
         Path absolute = file.toAbsolutePath();
         Path folder = absolute.getParent();
-        return load(file.toString(), yaml, folder == null ? absolute : folder);
+        return load(file.toString(), yaml, folder == null ? absolute : folder, namedFiles);
     }
 
     /**
@@ -53,6 +76,11 @@ public final class ConfigLoader {
      * @throws ConfigException if the bytes are not a valid config
      */
     public static CompiledConfig load(String displayName, byte[] yaml, Path baseDir) throws ConfigException {
+        return load(displayName, yaml, baseDir, NamedFiles.CHECKED);
+    }
+
+    private static CompiledConfig load(String displayName, byte[] yaml, Path baseDir, NamedFiles namedFiles)
+            throws ConfigException {
         Problems problems = new Problems(displayName);
         YamlNode root = YamlTreeReader.read(yaml, problems);
         GatewayConfig config = root == null ? null : ConfigBinder.bind(root, problems);
@@ -62,8 +90,8 @@ public final class ConfigLoader {
         ConfigValidator.validate(config, problems);
         CidrSet trustedProxies =
                 PolicyCompiler.cidrs(config.clients().trustedProxies(), "clients.trusted_proxies", problems);
-        IdentitySettings identity = IdentityCompiler.compile(config, baseDir, problems);
-        GeoIpSettings geoip = GeoIpCompiler.compile(config, baseDir, problems);
+        IdentitySettings identity = IdentityCompiler.compile(config, baseDir, namedFiles, problems);
+        GeoIpSettings geoip = GeoIpCompiler.compile(config, baseDir, namedFiles, problems);
         Policy policy = PolicyCompiler.compile(config, problems);
         CustomResponses responses = ResponsesCompiler.compile(config, baseDir, problems);
         SharedStoreSettings rateLimitStore = RateLimitsCompiler.store(config, problems);

@@ -24,11 +24,13 @@ final class IdentityCompiler {
      * Checks and compiles {@code config.identity()}; returns null if it has a problem (reported).
      *
      * @param baseDir the folder that relative key file paths resolve against
+     * @param keyFiles whether key files must exist and be readable now
      */
-    static @Nullable IdentitySettings compile(GatewayConfig config, Path baseDir, Problems problems) {
+    static @Nullable IdentitySettings compile(GatewayConfig config, Path baseDir, ConfigLoader.NamedFiles keyFiles,
+            Problems problems) {
         IdentityConfig identity = config.identity();
         int before = problems.size();
-        List<JwtProviderSettings> providers = JwtProviderCompiler.compile(identity.jwt(), baseDir, problems);
+        List<JwtProviderSettings> providers = JwtProviderCompiler.compile(identity.jwt(), baseDir, keyFiles, problems);
         IdentityHeadersCompiler headers = new IdentityHeadersCompiler(problems);
         ForwardedIdentity forwarded = headers.forwarded(identity.forwarded());
         UpstreamIdentityHeaders upstream = headers.upstreamHeaders(identity.upstreamHeaders());

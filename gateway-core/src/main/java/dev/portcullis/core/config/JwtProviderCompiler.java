@@ -31,8 +31,8 @@ final class JwtProviderCompiler {
     private final KeySourceCompiler keySources;
     private final Problems problems;
 
-    private JwtProviderCompiler(Path baseDir, Problems problems) {
-        this.keySources = new KeySourceCompiler(baseDir, problems);
+    private JwtProviderCompiler(Path baseDir, ConfigLoader.NamedFiles keyFiles, Problems problems) {
+        this.keySources = new KeySourceCompiler(baseDir, keyFiles, problems);
         this.problems = problems;
     }
 
@@ -41,9 +41,11 @@ final class JwtProviderCompiler {
      * one provider.
      *
      * @param baseDir the folder that relative key file paths resolve against
+     * @param keyFiles whether key files must exist and be readable now
      */
-    static List<JwtProviderSettings> compile(List<JwtProviderConfig> configs, Path baseDir, Problems problems) {
-        JwtProviderCompiler compiler = new JwtProviderCompiler(baseDir, problems);
+    static List<JwtProviderSettings> compile(List<JwtProviderConfig> configs, Path baseDir,
+            ConfigLoader.NamedFiles keyFiles, Problems problems) {
+        JwtProviderCompiler compiler = new JwtProviderCompiler(baseDir, keyFiles, problems);
         List<JwtProviderSettings> providers = new ArrayList<>();
         for (JwtProviderConfig provider : configs) {
             JwtProviderSettings settings = compiler.provider(provider);

@@ -13,7 +13,8 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * Checks and compiles the key source of one {@code identity.jwt} provider: exactly one of {@code jwks_file},
- * {@code jwks_url}, {@code public_key_file} and {@code secret_env}, and key files that exist and are readable now.
+ * {@code jwks_url}, {@code public_key_file} and {@code secret_env}, and key files that exist and are readable now
+ * (unless loaded with {@link ConfigLoader.NamedFiles#UNCHECKED}).
  */
 final class KeySourceCompiler {
 
@@ -26,11 +27,16 @@ final class KeySourceCompiler {
     private static final List<String> KEY_SOURCES = List.of("jwks_file", "jwks_url", "public_key_file", "secret_env");
 
     private final Path baseDir;
+    private final ConfigLoader.NamedFiles keyFiles;
     private final Problems problems;
 
-    /** @param baseDir the folder that relative key file paths resolve against */
-    KeySourceCompiler(Path baseDir, Problems problems) {
+    /**
+     * @param baseDir the folder that relative key file paths resolve against
+     * @param keyFiles whether key files must exist and be readable now
+     */
+    KeySourceCompiler(Path baseDir, ConfigLoader.NamedFiles keyFiles, Problems problems) {
         this.baseDir = baseDir;
+        this.keyFiles = keyFiles;
         this.problems = problems;
     }
 
@@ -105,6 +111,9 @@ final class KeySourceCompiler {
         if (file == null) {
             problems.add(path, ConfigValues.quote(text) + " is not a valid file path" + expectation);
             return null;
+        }
+        if (keyFiles == ConfigLoader.NamedFiles.UNCHECKED) {
+            return source.apply(file);
         }
         String problem = !Files.exists(file) ? " does not exist"
                 : Files.isDirectory(file) ? " is a folder"

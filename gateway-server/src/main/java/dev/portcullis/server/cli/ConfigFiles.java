@@ -79,8 +79,20 @@ final class ConfigFiles {
 
     /** The compiled config, or null after printing every problem to {@code err}. */
     static @Nullable CompiledConfig load(Path file, PrintWriter err) {
+        return load(file, ConfigLoader.NamedFiles.CHECKED, err);
+    }
+
+    /**
+     * The compiled config without checking that the key files and GeoIP databases it names exist, for a command
+     * that uses neither ({@code test}); null after printing every other problem to {@code err}.
+     */
+    static @Nullable CompiledConfig loadWithoutNamedFiles(Path file, PrintWriter err) {
+        return load(file, ConfigLoader.NamedFiles.UNCHECKED, err);
+    }
+
+    private static @Nullable CompiledConfig load(Path file, ConfigLoader.NamedFiles namedFiles, PrintWriter err) {
         try {
-            return ConfigLoader.load(file);
+            return ConfigLoader.load(file, namedFiles);
         } catch (ConfigException e) {
             print(e.problems(), file, err);
         } catch (NoSuchFileException e) {

@@ -127,6 +127,68 @@ class TestCommandTest {
     }
 
     @Test
+    void keyFilesAndGeoIpDatabasesNeedNotExistForTestButDoForCheck(@TempDir Path dir) throws IOException {
+        Path config = dir.resolve("policy.yaml");
+        Files.writeString(config, """
+                upstream: { url: "http://127.0.0.1:3000" }
+                geoip: { database: "/nonexistent/GeoLite2-Country.mmdb", asn_database: "/nonexistent/GeoLite2-ASN.mmdb" }
+                identity:
+                  jwt:
+                    - issuer: "https://auth.example.com"
+                      jwks_file: "/nonexistent/keys/jwks.json"
+                default: allow
+                rules:
+                  - name: embargo
+                    match: { countries: [KP] }
+                    action: deny
+                """);
+        Path cases = dir.resolve("cases.yaml");
+        Files.writeString(cases, """
+                cases:
+                  - name: embargoed country
+                    request: { path: /x, country: KP }
+                    expect: { status: 403, rule: embargo }
+                """);
+
+        Result test = run("test", "-c", config.toString(), cases.toString());
+        Result check = run("check", "-c", config.toString());
+
+        assertThat(test.err()).isEmpty();
+        assertThat(test.out().lines().toList())
+                .containsExactly("PASS  embargoed country: 403, rule embargo", "1 passed, 0 failed");
+        assertThat(test.exit()).isZero();
+        assertThat(check.exit()).isEqualTo(1);
+        assertThat(check.err().lines().toList()).hasSize(4)
+                .anyMatch(line -> line.contains("geoip.database: \"/nonexistent/GeoLite2-Country.mmdb\" does not exist"))
+                .anyMatch(line -> line.contains("geoip.asn_database: \"/nonexistent/GeoLite2-ASN.mmdb\" does not"))
+                .anyMatch(line -> line.contains("identity.jwt[0].jwks_file: \"/nonexistent/keys/jwks.json\" does not"))
+                .endsWith("3 problems in " + config);
+    }
+
+    @Test
+    void otherConfigErrorsAreStillReportedByTest(@TempDir Path dir) throws IOException {
+        Path config = dir.resolve("policy.yaml");
+        Files.writeString(config, """
+                upstream: { url: "http://127.0.0.1:3000" }
+                identity:
+                  jwt:
+                    - issuer: "https://auth.example.com"
+                      jwks_file: ""
+                rules:
+                  - name: embargo
+                    match: { countries: [KP] }
+                    action: deny
+                """);
+
+        Result test = run("test", "-c", config.toString(), CONFIG_DIR.resolve("examples/policy-tests.yaml").toString());
+
+        assertThat(test.exit()).isEqualTo(1);
+        assertThat(test.out()).isEmpty();
+        assertThat(test.err()).contains("identity.jwt[0].jwks_file: \"\" is not a valid file path")
+                .contains("rules[0].match.countries").endsWith("2 problems in " + config + "\n");
+    }
+
+    @Test
     void aMalformedCasesFileIsReportedLikeConfigProblems(@TempDir Path dir) throws IOException {
         Path cases = dir.resolve("cases.yaml");
         Files.writeString(cases, """
