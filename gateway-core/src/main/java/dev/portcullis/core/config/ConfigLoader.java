@@ -6,7 +6,6 @@ import dev.portcullis.core.policy.Policy;
 import dev.portcullis.core.ratelimit.RateLimitDefinition;
 import dev.portcullis.core.ratelimit.SharedStoreSettings;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -46,7 +45,7 @@ public final class ConfigLoader {
      * Loads a config file, checking the files it names; problems name the file as {@code file.toString()}, and
      * relative paths in the config resolve against the file's folder.
      *
-     * @throws ConfigException if the file is not a valid config
+     * @throws ConfigException if the file is not a valid config, or larger than {@link ConfigText#MAX_BYTES}
      * @throws IOException if the file cannot be read
      */
     public static CompiledConfig load(Path file) throws ConfigException, IOException {
@@ -57,11 +56,11 @@ public final class ConfigLoader {
      * Loads a config file as {@link #load(Path)} does, checking the key files and GeoIP databases it names only
      * when {@code namedFiles} is {@link NamedFiles#CHECKED}.
      *
-     * @throws ConfigException if the file is not a valid config
+     * @throws ConfigException if the file is not a valid config, or larger than {@link ConfigText#MAX_BYTES}
      * @throws IOException if the file cannot be read
      */
     public static CompiledConfig load(Path file, NamedFiles namedFiles) throws ConfigException, IOException {
-        byte[] yaml = Files.readAllBytes(file);
+        byte[] yaml = ConfigText.readBytes(file);
         Path absolute = file.toAbsolutePath();
         Path folder = absolute.getParent();
         return load(file.toString(), yaml, folder == null ? absolute : folder, namedFiles);

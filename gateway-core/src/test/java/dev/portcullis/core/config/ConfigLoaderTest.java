@@ -29,6 +29,7 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -36,6 +37,7 @@ import java.util.Objects;
 import java.util.Set;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class ConfigLoaderTest {
 
@@ -480,6 +482,24 @@ class ConfigLoaderTest {
 
         assertThat(e.problems()).extracting(ConfigProblem::render).containsExactly(
                 "latin1.yaml:3:12: (root): invalid UTF-8 byte sequence (expected: a UTF-8 encoded file)");
+    }
+
+    @Test
+    void refusesAFileOverTheSizeCapAsOneProblem(@TempDir Path dir) throws IOException, ConfigException {
+        Path big = dir.resolve("big.yaml");
+        Files.write(big, new byte[16 * 1024 * 1024 + 1]);
+        Path atCap = dir.resolve("at-cap.yaml");
+        byte[] padded = new byte[16 * 1024 * 1024];
+        Arrays.fill(padded, (byte) '\n');
+        byte[] valid = "upstream: { url: \"http://127.0.0.1:3000\" }\n".getBytes(StandardCharsets.UTF_8);
+        System.arraycopy(valid, 0, padded, 0, valid.length);
+        Files.write(atCap, padded);
+
+        ConfigException e = catchThrowableOfType(ConfigException.class, () -> ConfigLoader.load(big));
+
+        assertThat(e.problems()).extracting(ConfigProblem::render).containsExactly(
+                big + ":1:1: (root): file is larger than 16 MiB (expected: a file of at most 16 MiB)");
+        assertThat(ConfigLoader.load(atCap).policy().rules()).isEmpty();
     }
 
     @Test

@@ -70,7 +70,8 @@ final class ConfigFiles {
         err.flush();
     }
 
-    private static void print(List<ConfigProblem> problems, Path file, PrintWriter err) {
+    /** Prints each of {@code problems} as {@code FILE:LINE:COLUMN: path: message}, then their count. */
+    static void print(List<ConfigProblem> problems, Path file, PrintWriter err) {
         for (ConfigProblem problem : problems) {
             err.println(problem.render());
         }

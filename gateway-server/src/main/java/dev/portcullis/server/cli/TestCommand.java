@@ -1,7 +1,9 @@
 package dev.portcullis.server.cli;
 
 import dev.portcullis.core.config.CompiledConfig;
+import dev.portcullis.core.config.ConfigException;
 import dev.portcullis.core.config.ConfigProblem;
+import dev.portcullis.core.config.ConfigText;
 import dev.portcullis.core.explain.CaseContext;
 import dev.portcullis.core.explain.PolicyCase;
 import dev.portcullis.core.explain.PolicyCases;
@@ -10,7 +12,6 @@ import java.io.PrintWriter;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -92,8 +93,12 @@ final class TestCommand implements Callable<Integer> {
     private PolicyCases.@Nullable Loaded read(PrintWriter err) {
         String text;
         try {
-            text = StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(Files.readAllBytes(casesFile)))
+            text = StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(ConfigText.readBytes(casesFile)))
                     .toString();
+        } catch (ConfigException e) {
+            ConfigFiles.print(e.problems(), casesFile, err);
+            err.flush();
+            return null;
         } catch (NoSuchFileException e) {
             err.println(casesFile + ": no such file");
             err.flush();

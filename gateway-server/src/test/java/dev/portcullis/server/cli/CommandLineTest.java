@@ -1,6 +1,7 @@
 package dev.portcullis.server.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.portcullis.core.geo.MmdbWriter;
 import java.io.IOException;
@@ -15,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -203,6 +205,31 @@ class CommandLineTest {
         Result result = run("check", "-c", dir.resolve("nope.yaml").toString());
         assertThat(result.exit()).isEqualTo(1);
         assertThat(result.err()).contains("nope.yaml: no such file").doesNotContain("Exception");
+    }
+
+    @Test
+    void checkRefusesAConfigOverTheSizeCapWithoutReadingItAll(@TempDir Path dir) throws IOException {
+        Path big = dir.resolve("big.yaml");
+        Files.write(big, new byte[16 * 1024 * 1024 + 1]);
+
+        Result result = run("check", "-c", big.toString());
+
+        assertThat(result.exit()).isEqualTo(1);
+        assertThat(result.out()).isEmpty();
+        assertThat(result.err().lines().toList()).containsExactly(
+                big + ":1:1: (root): file is larger than 16 MiB (expected: a file of at most 16 MiB)",
+                "1 problem in " + big);
+    }
+
+    @Test
+    @Timeout(30)
+    void checkOfAnEndlessFileEnds() {
+        assumeTrue(Files.isReadable(Path.of("/dev/zero")));
+
+        Result result = run("check", "-c", "/dev/zero");
+
+        assertThat(result.exit()).isEqualTo(1);
+        assertThat(result.err()).startsWith("/dev/zero:1:1: (root): file is larger than 16 MiB");
     }
 
     @Test
