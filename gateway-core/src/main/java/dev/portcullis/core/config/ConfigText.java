@@ -2,13 +2,21 @@ package dev.portcullis.core.config;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.jspecify.annotations.Nullable;
 
 /**
- * Reads a YAML file an operator wrote (a config, a policy test cases file), refusing one larger than
- * {@link #MAX_BYTES} after reading at most one byte more, so that a huge or endless file ({@code /dev/zero})
- * is refused at once instead of filling the heap.
+ * Reads a YAML file an operator wrote (a config, a policy test cases file) into text, so that both are refused
+ * alike: one larger than {@link #MAX_BYTES} after reading at most one byte more (a huge or endless file such as
+ * {@code /dev/zero} is refused at once instead of filling the heap), and one that is not UTF-8 at the line and
+ * column of its first invalid byte.
  */
 public final class ConfigText {
 
@@ -36,5 +44,63 @@ public final class ConfigText {
             throw problems.toException();
         }
         return bytes;
+    }
+
+    /**
+     * The text of {@code file} as {@link #readBytes} reads it and {@link #decode(String, byte[])} decodes it;
+     * problems name it as {@code file.toString()}.
+     *
+     * @throws ConfigException if the file is larger than {@link #MAX_BYTES} or is not UTF-8
+     * @throws IOException if the file cannot be read
+     */
+    public static String read(Path file) throws ConfigException, IOException {
+        return decode(file.toString(), readBytes(file));
+    }
+
+    /**
+     * The text of UTF-8 {@code bytes}, without a leading byte order mark.
+     *
+     * @param displayName the file name shown in problems
+     * @throws ConfigException locating the first byte that is not UTF-8 by line and column
+     */
+    public static String decode(String displayName, byte[] bytes) throws ConfigException {
+        Problems problems = new Problems(displayName);
+        String text = decode(bytes, problems);
+        if (text == null) {
+            throw problems.toException();
+        }
+        return text;
+    }
+
+    /** The text of UTF-8 {@code yaml} without a leading byte order mark; null if it is not UTF-8 (reported). */
+    static @Nullable String decode(byte[] yaml, Problems problems) {
+        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        CharBuffer out = CharBuffer.allocate(yaml.length);
+        CoderResult result = decoder.decode(ByteBuffer.wrap(yaml), out, true);
+        if (!result.isError()) {
+            result = decoder.flush(out);
+        }
+        out.flip();
+        if (result.isError()) {
+            problems.add(endOf(out), "", "invalid UTF-8 byte sequence (expected: a UTF-8 encoded file)");
+            return null;
+        }
+        String text = out.toString();
+        return text.startsWith("\uFEFF") ? text.substring(1) : text;
+    }
+
+    /** The location just after {@code text}: where decoding stopped. */
+    private static Location endOf(CharSequence text) {
+        int line = 1;
+        int lineStart = 0;
+        for (int i = 0; i < text.length(); i++) {
+            if (text.charAt(i) == '\n') {
+                line++;
+                lineStart = i + 1;
+            }
+        }
+        return new Location(line, text.length() - lineStart + 1);
     }
 }

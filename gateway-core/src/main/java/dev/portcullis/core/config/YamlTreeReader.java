@@ -6,12 +6,6 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.CharBuffer;
-import java.nio.charset.CharsetDecoder;
-import java.nio.charset.CoderResult;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -50,7 +44,7 @@ final class YamlTreeReader {
 
     /** Reads one YAML document; returns null when nothing usable could be read (the problem is reported). */
     static @Nullable YamlNode read(byte[] yaml, Problems problems) {
-        String text = decodeUtf8(yaml, problems);
+        String text = ConfigText.decode(yaml, problems);
         if (text == null) {
             return null;
         }
@@ -146,37 +140,6 @@ final class YamlTreeReader {
             case VALUE_NULL -> YamlNode.Kind.NULL;
             default -> YamlNode.Kind.STRING;
         };
-    }
-
-    private static @Nullable String decodeUtf8(byte[] yaml, Problems problems) {
-        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
-                .onMalformedInput(CodingErrorAction.REPORT)
-                .onUnmappableCharacter(CodingErrorAction.REPORT);
-        CharBuffer out = CharBuffer.allocate(yaml.length);
-        CoderResult result = decoder.decode(ByteBuffer.wrap(yaml), out, true);
-        if (!result.isError()) {
-            result = decoder.flush(out);
-        }
-        out.flip();
-        if (result.isError()) {
-            problems.add(endOf(out), "", "invalid UTF-8 byte sequence (expected: a UTF-8 encoded file)");
-            return null;
-        }
-        String text = out.toString();
-        return text.startsWith("\uFEFF") ? text.substring(1) : text;
-    }
-
-    /** The location just after {@code text}: where decoding stopped. */
-    private static Location endOf(CharSequence text) {
-        int line = 1;
-        int lineStart = 0;
-        for (int i = 0; i < text.length(); i++) {
-            if (text.charAt(i) == '\n') {
-                line++;
-                lineStart = i + 1;
-            }
-        }
-        return new Location(line, text.length() - lineStart + 1);
     }
 
     private static Location location(@Nullable JsonLocation location) {

@@ -2,16 +2,12 @@ package dev.portcullis.server.cli;
 
 import dev.portcullis.core.config.CompiledConfig;
 import dev.portcullis.core.config.ConfigException;
-import dev.portcullis.core.config.ConfigProblem;
 import dev.portcullis.core.config.ConfigText;
 import dev.portcullis.core.explain.CaseContext;
 import dev.portcullis.core.explain.PolicyCase;
 import dev.portcullis.core.explain.PolicyCases;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -93,18 +89,13 @@ final class TestCommand implements Callable<Integer> {
     private PolicyCases.@Nullable Loaded read(PrintWriter err) {
         String text;
         try {
-            text = StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(ConfigText.readBytes(casesFile)))
-                    .toString();
+            text = ConfigText.read(casesFile); // refused alike a config: too large, or not UTF-8 (located)
         } catch (ConfigException e) {
             ConfigFiles.print(e.problems(), casesFile, err);
             err.flush();
             return null;
         } catch (NoSuchFileException e) {
             err.println(casesFile + ": no such file");
-            err.flush();
-            return null;
-        } catch (CharacterCodingException e) {
-            err.println(casesFile + ": invalid UTF-8 byte sequence (expected: a UTF-8 encoded file)");
             err.flush();
             return null;
         } catch (IOException e) {
@@ -116,11 +107,7 @@ final class TestCommand implements Callable<Integer> {
         if (loaded.problems().isEmpty()) {
             return loaded;
         }
-        for (ConfigProblem problem : loaded.problems()) {
-            err.println(problem.render());
-        }
-        int n = loaded.problems().size();
-        err.println(ConfigProblem.summary(n, casesFile));
+        ConfigFiles.print(loaded.problems(), casesFile, err);
         err.flush();
         return null;
     }

@@ -6,6 +6,7 @@ import dev.portcullis.core.geo.MmdbWriter;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -186,6 +187,21 @@ class TestCommandTest {
         assertThat(test.out()).isEmpty();
         assertThat(test.err()).contains("identity.jwt[0].jwks_file: \"\" is not a valid file path")
                 .contains("rules[0].match.countries").endsWith("2 problems in " + config + "\n");
+    }
+
+    @Test
+    void aNonUtf8CasesFileIsLocatedAsInAConfig(@TempDir Path dir) throws IOException {
+        Path cases = dir.resolve("t.yaml");
+        Files.write(cases, "cases:\n  - name: caf\u00e9\n    request: { path: /x\u00ff }\n"
+                .getBytes(StandardCharsets.ISO_8859_1));
+
+        Result result = run("test", "-c", POLICY, cases.toString());
+
+        assertThat(result.exit()).isEqualTo(1);
+        assertThat(result.out()).isEmpty();
+        assertThat(result.err().lines().toList()).containsExactly(
+                cases + ":2:14: (root): invalid UTF-8 byte sequence (expected: a UTF-8 encoded file)",
+                "1 problem in " + cases);
     }
 
     @Test
