@@ -2,6 +2,7 @@ package dev.portcullis.core.identity;
 
 import com.nimbusds.jose.JWSAlgorithm;
 import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
@@ -91,6 +92,12 @@ final class KeyProviders {
                         + JwksHttp.MAX_DOCUMENT_BYTES + " bytes (expected: a key file)");
             }
             return Files.readString(path, StandardCharsets.UTF_8);
+        } catch (CharacterCodingException e) {
+            // Files.readString's own message is "Input length = 1"
+            String expected = key.equals("jwks_file") ? "a JWK set, JSON in UTF-8"
+                    : "a PEM public key or certificate: text, not DER";
+            throw new KeySourceException(index, key, key + " \"" + path + "\" is not UTF-8 text (expected: " + expected
+                    + ")", e);
         } catch (NoSuchFileException e) {
             throw new KeySourceException(index, key, key + " \"" + path + "\" does not exist (expected: a key file)",
                     e);

@@ -106,6 +106,20 @@ class KeySourceTest {
     }
 
     @Test
+    void reportsAKeyFileThatIsNotUtf8Text() throws Exception {
+        Path utf16 = dir.resolve("jwks.json");
+        Files.write(utf16, new byte[] {(byte) 0xFF, (byte) 0xFE, '{', 0, '}', 0});
+        Path der = dir.resolve("key.der");
+        Files.write(der, new byte[] {0x30, (byte) 0x82, 0x01, 0x22, 0x30, 0x0D});
+
+        assertThat(loadFails(JwtProviderSettings.of(ISSUER, new KeySource.JwksFile(utf16))))
+                .hasMessage("jwks_file \"" + utf16 + "\" is not UTF-8 text (expected: a JWK set, JSON in UTF-8)");
+        assertThat(loadFails(JwtProviderSettings.of(ISSUER, new KeySource.PublicKeyFile(der)))).hasMessage(
+                "public_key_file \"" + der + "\" is not UTF-8 text (expected: a PEM public key or certificate: text, not "
+                        + "DER)");
+    }
+
+    @Test
     void refusesJwksWithoutUsableKeys() throws Exception {
         RSAKey small = new RSAKeyGenerator(1024, true).keyID("small").generate();
         RSAKey encryption = new RSAKey.Builder(TestTokens.rsa("enc")).keyUse(KeyUse.ENCRYPTION).build();
