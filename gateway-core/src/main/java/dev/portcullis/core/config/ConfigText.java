@@ -8,7 +8,9 @@ import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CoderResult;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import org.jspecify.annotations.Nullable;
 
@@ -44,6 +46,20 @@ public final class ConfigText {
             throw problems.toException();
         }
         return bytes;
+    }
+
+    /**
+     * What the operator is told when {@code file} cannot be read: {@code FILE: no such file},
+     * {@code FILE: is not readable (permission denied)}, else {@code FILE: cannot be read (reason)}.
+     */
+    public static String unreadable(Path file, IOException e) {
+        if (e instanceof NoSuchFileException) {
+            return file + ": no such file";
+        }
+        if (e instanceof AccessDeniedException) {
+            return file + ": is not readable (permission denied)";
+        }
+        return file + ": cannot be read (" + (Files.isDirectory(file) ? "it is a folder" : e.getMessage()) + ")";
     }
 
     /**

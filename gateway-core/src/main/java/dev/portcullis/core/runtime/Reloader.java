@@ -5,10 +5,9 @@ import dev.portcullis.core.config.ConfigException;
 import dev.portcullis.core.config.ConfigLoader;
 import dev.portcullis.core.config.ConfigProblem;
 import dev.portcullis.core.config.ConfigResourceException;
+import dev.portcullis.core.config.ConfigText;
 import dev.portcullis.core.config.HostPort;
 import java.io.IOException;
-import java.nio.file.AccessDeniedException;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -150,8 +149,11 @@ public final class Reloader implements AutoCloseable {
         CompiledConfig loaded;
         try {
             loaded = ConfigLoader.load(file);
-        } catch (ConfigException | IOException e) {
-            return rejectFile(trigger, e);
+        } catch (ConfigException e) {
+            return reject(trigger, e.problems());
+        } catch (IOException e) {
+            String problem = ConfigText.unreadable(file, e);
+            return reject(trigger, problem, List.of(problem));
         }
         GatewaySnapshot next;
         try {
@@ -180,17 +182,6 @@ public final class Reloader implements AutoCloseable {
             }
         }
         return outcome;
-    }
-
-    /** The rejection of a file that does not load: every problem, located where possible. */
-    private ReloadOutcome.Rejected rejectFile(String trigger, Exception e) {
-        if (e instanceof ConfigException invalid) {
-            return reject(trigger, invalid.problems());
-        }
-        String problem = e instanceof NoSuchFileException ? file + ": no such file"
-                : e instanceof AccessDeniedException ? file + ": is not readable (permission denied)"
-                : file + ": cannot be read (" + e.getMessage() + ")";
-        return reject(trigger, problem, List.of(problem));
     }
 
     /** The rejection of every one of {@code problems}, each rendered as {@code FILE:LINE:COLUMN: path: message}. */

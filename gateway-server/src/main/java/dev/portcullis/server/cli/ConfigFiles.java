@@ -5,12 +5,12 @@ import dev.portcullis.core.config.ConfigException;
 import dev.portcullis.core.config.ConfigLoader;
 import dev.portcullis.core.config.ConfigProblem;
 import dev.portcullis.core.config.ConfigResourceException;
+import dev.portcullis.core.config.ConfigText;
 import dev.portcullis.core.runtime.GatewaySnapshot;
 import dev.portcullis.core.runtime.ResourceFailures;
 import dev.portcullis.server.GatewayServer;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
@@ -96,10 +96,8 @@ final class ConfigFiles {
             return ConfigLoader.load(file, namedFiles);
         } catch (ConfigException e) {
             print(e.problems(), file, err);
-        } catch (NoSuchFileException e) {
-            err.println(file + ": no such file");
         } catch (IOException e) {
-            err.println(file + ": cannot read: " + e.getMessage());
+            err.println(ConfigText.unreadable(file, e));
         }
         err.flush();
         return null;

@@ -8,7 +8,6 @@ import dev.portcullis.core.explain.PolicyCase;
 import dev.portcullis.core.explain.PolicyCases;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.jspecify.annotations.Nullable;
@@ -94,12 +93,8 @@ final class TestCommand implements Callable<Integer> {
             ConfigFiles.print(e.problems(), casesFile, err);
             err.flush();
             return null;
-        } catch (NoSuchFileException e) {
-            err.println(casesFile + ": no such file");
-            err.flush();
-            return null;
         } catch (IOException e) {
-            err.println(casesFile + ": cannot read: " + e.getMessage());
+            err.println(ConfigText.unreadable(casesFile, e));
             err.flush();
             return null;
         }

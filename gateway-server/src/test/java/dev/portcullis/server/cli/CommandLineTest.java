@@ -233,6 +233,16 @@ class CommandLineTest {
     }
 
     @Test
+    void checkSaysWhyAConfigCannotBeRead(@TempDir Path dir) throws IOException {
+        Path folder = Files.createDirectory(dir.resolve("policy.yaml"));
+
+        Result result = run("check", "-c", folder.toString());
+
+        assertThat(result.exit()).isEqualTo(1);
+        assertThat(result.err()).isEqualTo(folder + ": cannot be read (it is a folder)\n");
+    }
+
+    @Test
     void versionAndHelpExitZero() {
         Result version = run("--version");
         assertThat(version.exit()).isZero();
