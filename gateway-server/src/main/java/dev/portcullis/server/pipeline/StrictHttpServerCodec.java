@@ -104,15 +104,17 @@ final class StrictHttpServerCodec extends CombinedChannelDuplexHandler<StrictHtt
                     inBody = false;
                 }
             }
-            if (out.size() == before && !inBody && !headStarted && beginsHead(buffer, start, buffer.readerIndex())) {
-                headStarted = true; // lines taken into the decoder's state, no request yet
+            if (out.size() == before && !inBody && !headStarted && beginsHead(buffer, start, buffer.writerIndex())) {
+                // lines taken into the decoder's state, or a line still waiting for its end, and no request yet
+                headStarted = true;
             }
         }
 
         /**
-         * True when the decoder holds the beginning of a request head (a partial request line or header lines) that
-         * it has not completed: the head timeout applies to it, also when it arrived while the previous exchange was
-         * in progress. Blank lines between requests, which the decoder skips, begin nothing.
+         * True when the decoder holds the beginning of a request head (a request line still without its end, or
+         * header lines) that it has not completed: the head timeout applies to it, also when it arrived while the
+         * previous exchange was in progress. Blank lines between requests, which the decoder skips, begin nothing.
+         * Looked for only in a decode call that produced nothing outside a body, and no more once found.
          */
         boolean headStarted() {
             return headStarted;

@@ -105,6 +105,24 @@ class LazyTimersIT {
         }
     }
 
+    /** The same when only part of the request line was sent behind the request (no line end yet). */
+    @Test
+    void aRequestLinePipelinedWithoutItsEndGets408AtHeaderTimeoutAfterTheResponseBeforeIt() throws Exception {
+        Gateway gw = harness.start("client-timeouts.yaml"); // header_timeout: 1s, idle_timeout: 1500ms
+        try (RawHttp raw = gw.raw()) {
+            RawResponse first = raw.send("GET /a HTTP/1.1\r\nHost: " + gw.authority() + "\r\n\r\nGET /b HT")
+                    .readResponse();
+            assertThat(first.status()).isEqualTo(200);
+            long start = System.nanoTime();
+            RawResponse r = raw.readResponse();
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+            GatewayAssertions.assertGatewayError(r, 408);
+            assertThat(took).as("408 about header_timeout after the first response")
+                    .isBetween(Duration.ofMillis(700), Duration.ofSeconds(3));
+        }
+    }
+
     /** The same for a head begun while the exchange before it waited for its upstream (a slowloris behind a request). */
     @Test
     void theBeginningOfAHeadSentWhileTheExchangeBeforeItRunsGets408AtHeaderTimeoutAfterItsResponse()

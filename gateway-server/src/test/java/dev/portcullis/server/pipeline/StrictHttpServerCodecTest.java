@@ -89,6 +89,35 @@ class StrictHttpServerCodecTest {
         assertThat(wire.toString()).startsWith("HTTP/1.1 200 OK\r\n").endsWith("\r\n\r\n").doesNotContain("0\r\n\r\n");
     }
 
+    /**
+     * headStarted: the beginning of a head the decoder holds (the connection times it with header_timeout), never a
+     * body, its chunk lines or trailers, nor blank lines between requests, whatever the reads it arrives in.
+     */
+    @Test
+    void aHeadIsStartedByItsFirstBytesAndNotByABodyItsChunksTrailersOrBlankLines() {
+        StrictHttpServerCodec codec = new StrictHttpServerCodec(new HttpDecoderConfig());
+        EmbeddedChannel channel = new EmbeddedChannel(codec);
+        List<String> reads = List.of("POST /a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n", "5\r",
+                "\nhel", "lo\r\n", "3;x=1\r\nabc\r\n0\r\nX-Trailer: ", "t\r\n", "\r\n", "\r\n", "\r\n");
+        for (String read : reads) {
+            releaseAll(decodeAll(channel, read));
+            assertThat(codec.headStarted()).as("after %s", read.replace("\r\n", "CRLF")).isFalse();
+        }
+        releaseAll(decodeAll(channel, "G"));
+        assertThat(codec.headStarted()).as("the first byte of a request line").isTrue();
+        releaseAll(decodeAll(channel, "ET /b HTTP/1.1\r\nHost: h\r\nX-Slow: "));
+        assertThat(codec.headStarted()).as("header lines").isTrue();
+        List<Object> done = decodeAll(channel, "1\r\n\r\n");
+        assertThat(done).hasSize(1);
+        assertThat(codec.headStarted()).as("the head complete").isFalse();
+        releaseAll(done);
+        releaseAll(decodeAll(channel, "PUT /c HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nab"));
+        assertThat(codec.headStarted()).as("inside a fixed-length body").isFalse();
+        releaseAll(decodeAll(channel, "cGET /d HT"));
+        assertThat(codec.headStarted()).as("a request line without its end, behind a body").isTrue();
+        channel.finishAndReleaseAll();
+    }
+
     /** Every message the codec decodes from {@code wire}, in order (the caller releases them). */
     private static List<Object> decodeAll(EmbeddedChannel channel, String wire) {
         channel.writeInbound(Unpooled.copiedBuffer(wire, StandardCharsets.ISO_8859_1));
