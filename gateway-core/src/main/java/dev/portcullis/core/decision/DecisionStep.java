@@ -97,6 +97,15 @@ public final class DecisionStep {
         return PolicyHeaders.readBy(policy.rules(), limitByName, identity.forwardedHeaders());
     }
 
+    /**
+     * The first of {@code headersRead} that two of the header {@code lines} are named, in any spelling; null when none
+     * is: {@link #repeatedHeader(Iterable)} for a simulated request ({@code test}, {@code explain}).
+     */
+    public static @Nullable String repeatedHeader(Iterable<? extends Map.Entry<? extends CharSequence, ?>> lines,
+            List<String> headersRead) {
+        return PolicyHeaders.repeated(lines, headersRead);
+    }
+
     /** The identity chain of this generation. */
     public IdentityChain identity() {
         return identity;

@@ -78,20 +78,13 @@ public record PolicyCase(
      */
     public Outcome run(CaseContext context) {
         Policy policy = context.policy();
-        SimulatedRequests.HostHeader host = SimulatedRequests.host(hostHeader, headers);
-        if (host.rejected() != null) {
-            return rejectedBeforeRules(host.rejected());
+        SimulatedAdmission.Admitted admitted = SimulatedAdmission.admit(method, target, hostHeader, headers,
+                context.identity(), clientIp, context.clients().isTrusted(clientIp), context.headersRead(),
+                policy.caseInsensitivePaths());
+        if (admitted.rejected() != null) {
+            return rejectedBeforeRules(admitted.rejected());
         }
-        TargetResult screened = SimulatedRequests.screen(method, target, host.value(), policy.caseInsensitivePaths());
-        if (screened instanceof TargetResult.Rejected rejected) {
-            return rejectedBeforeRules(rejected);
-        }
-        SimulatedHeaders.Screened seen = SimulatedHeaders.screen(host.headers(), method, context.identity(), clientIp,
-                context.clients().isTrusted(clientIp), context.headersRead());
-        if (seen.rejected() != null) {
-            return rejectedBeforeRules(seen.rejected());
-        }
-        String path = ((TargetResult.Accepted) screened).path();
+        String path = admitted.path();
         Clock clock = at == null ? Clock.systemUTC() : Clock.fixed(at, ZoneOffset.UTC);
         GeoLookup geo = new GeoLookup() {
             @Override
@@ -104,8 +97,8 @@ public record PolicyCase(
                 return asn;
             }
         };
-        AccessRequest request = new AccessRequest(method, path, SimulatedRequests.policyHost(host.value()), clientIp,
-                clientIp, RequestHeaders.of(seen.seen()), identity, null, path, clock, geo);
+        AccessRequest request = new AccessRequest(method, path, SimulatedRequests.policyHost(admitted.host()),
+                clientIp, clientIp, RequestHeaders.of(admitted.headers()), identity, null, path, clock, geo);
         Decision decision = policy.evaluate(request);
         return new Outcome(decision.status(), decision.rule(), decision.reason());
     }

@@ -1,5 +1,6 @@
 package dev.portcullis.core.explain;
 
+import dev.portcullis.core.decision.DecisionStep;
 import dev.portcullis.core.http.ClientHeaderNames;
 import dev.portcullis.core.http.HeaderValues;
 import dev.portcullis.core.http.TargetResult;
@@ -17,11 +18,12 @@ import org.jspecify.annotations.Nullable;
  * 400 it would answer first: the same header checks and removals the server makes before any rule runs, over the
  * same name lists ({@link ClientHeaderNames}), so that an offline decision and a live one cannot differ on a header.
  *
- * <p>In order, as the server: a {@code Connection} header naming a header the gateway relies on, or more than one
- * {@code Authorization}, is refused; hop-by-hop headers (and those {@code Connection} names), method and URL overrides,
- * the identity headers the peer may not send, and, from a peer that is not a trusted proxy, forwarding headers are
- * removed (a WebSocket handshake keeps {@code Upgrade: websocket} and {@code Connection: Upgrade}); then a header that
- * decides access and is still repeated, in any spelling, is refused.
+ * <p>As the server: a {@code Connection} header naming a header the gateway relies on, or more than one
+ * {@code Authorization}, is refused with the protocol checks ({@link #refused}); once the target is read, hop-by-hop
+ * headers (and those {@code Connection} names), method and URL overrides, the identity headers the peer may not send,
+ * and, from a peer that is not a trusted proxy, forwarding headers are removed (a WebSocket handshake keeps
+ * {@code Upgrade: websocket} and {@code Connection: Upgrade}); then a header that decides access and is still
+ * repeated, in any spelling, is refused ({@link #screen}).
  */
 public final class SimulatedHeaders {
     static final TargetResult.Rejected BAD_CONNECTION_HEADER = new TargetResult.Rejected(400, "bad_connection_header");
@@ -40,7 +42,22 @@ public final class SimulatedHeaders {
     private SimulatedHeaders() {}
 
     /**
-     * Screens {@code given} as the server screens a request's headers.
+     * Why the server refuses {@code given} in its protocol checks, before the target is read: a {@code Connection}
+     * header naming a header the gateway relies on (or an identity header of {@code identity}), or more than one
+     * {@code Authorization}; null when it does not.
+     */
+    public static TargetResult.@Nullable Rejected refused(Map<String, List<String>> given, IdentityChain identity) {
+        List<Map.Entry<String, String>> lines = lines(given);
+        for (String token : connectionTokens(lines)) {
+            if (ClientHeaderNames.isConnectionProtected(token) || named(token, identity.allIdentityHeaders())) {
+                return BAD_CONNECTION_HEADER;
+            }
+        }
+        return values(lines, "authorization").size() > 1 ? AMBIGUOUS_AUTHORIZATION : null;
+    }
+
+    /**
+     * The headers of a request that passed {@link #refused} as the rules see them, or {@link #AMBIGUOUS_HEADER}.
      *
      * @param given the request's headers by name, as sent (names differing only in case or {@code _} are distinct
      *     lines)
@@ -52,19 +69,8 @@ public final class SimulatedHeaders {
      */
     public static Screened screen(Map<String, List<String>> given, String method, IdentityChain identity,
             IpAddress peer, boolean trustedPeer, List<String> headersRead) {
-        List<Map.Entry<String, String>> lines = new ArrayList<>();
-        given.forEach((name, values) -> values.forEach(value -> lines.add(new AbstractMap.SimpleEntry<>(name, value))));
-        List<String> connection = values(lines, "connection");
-        List<String> tokens = new ArrayList<>();
-        connection.forEach(value -> HeaderValues.forEachElement(value, tokens::add));
-        for (String token : tokens) {
-            if (ClientHeaderNames.isConnectionProtected(token) || named(token, identity.allIdentityHeaders())) {
-                return new Screened(BAD_CONNECTION_HEADER, Map.of());
-            }
-        }
-        if (values(lines, "authorization").size() > 1) {
-            return new Screened(AMBIGUOUS_AUTHORIZATION, Map.of());
-        }
+        List<Map.Entry<String, String>> lines = lines(given);
+        List<String> tokens = connectionTokens(lines);
         boolean webSocket = webSocketHandshake(method, lines, tokens);
         List<String> believed = identity.believesForwarded(peer) ? identity.forwardedHeaders() : List.of();
         List<String> gatewayHeaders = identity.headersToStrip(peer);
@@ -78,14 +84,26 @@ public final class SimulatedHeaders {
             lines.add(new AbstractMap.SimpleEntry<>("Upgrade", "websocket"));
             lines.add(new AbstractMap.SimpleEntry<>("Connection", "Upgrade"));
         }
-        for (String read : headersRead) {
-            if (lines.stream().filter(line -> HeaderValues.sameName(line.getKey(), read, false)).count() > 1) {
-                return new Screened(AMBIGUOUS_HEADER, Map.of());
-            }
+        if (DecisionStep.repeatedHeader(lines, headersRead) != null) {
+            return new Screened(AMBIGUOUS_HEADER, Map.of());
         }
         Map<String, List<String>> seen = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
         lines.forEach(line -> seen.computeIfAbsent(line.getKey(), n -> new ArrayList<>()).add(line.getValue()));
         return new Screened(null, seen);
+    }
+
+    /** One name-value entry per header line, in order. */
+    private static List<Map.Entry<String, String>> lines(Map<String, List<String>> given) {
+        List<Map.Entry<String, String>> lines = new ArrayList<>();
+        given.forEach((name, values) -> values.forEach(value -> lines.add(new AbstractMap.SimpleEntry<>(name, value))));
+        return lines;
+    }
+
+    /** The elements of every {@code Connection} line, trimmed. */
+    private static List<String> connectionTokens(List<Map.Entry<String, String>> lines) {
+        List<String> tokens = new ArrayList<>();
+        values(lines, "connection").forEach(value -> HeaderValues.forEachElement(value, tokens::add));
+        return tokens;
     }
 
     /**

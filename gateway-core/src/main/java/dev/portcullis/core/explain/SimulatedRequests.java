@@ -40,11 +40,9 @@ public final class SimulatedRequests {
      */
     public static TargetResult screen(String method, String target, @Nullable String hostHeader,
             boolean caseInsensitivePaths) {
-        if (!RequestHead.isUpperCaseToken(method)) {
-            return BAD_METHOD;
-        }
-        if (method.equals("TRACE") || method.equals("CONNECT")) {
-            return METHOD_NOT_ALLOWED;
+        TargetResult.Rejected badMethod = method(method);
+        if (badMethod != null) {
+            return badMethod;
         }
         if (hostHeader != null && !RequestHead.isValidAuthority(hostHeader.trim())) {
             return BAD_HOST;
@@ -52,11 +50,19 @@ public final class SimulatedRequests {
         return PathCase.screen(RequestTarget.parse(target, hostHeader), caseInsensitivePaths);
     }
 
+    /** Why the server refuses {@code method} before anything else (400, or 405 for TRACE/CONNECT); null if it does not. */
+    public static TargetResult.@Nullable Rejected method(String method) {
+        if (!RequestHead.isUpperCaseToken(method)) {
+            return BAD_METHOD;
+        }
+        return method.equals("TRACE") || method.equals("CONNECT") ? METHOD_NOT_ALLOWED : null;
+    }
+
     /**
      * A simulated request's Host and the rest of its headers.
      *
      * @param value the Host header: the one given on its own, else one given among the headers; null for none
-     * @param headers the other headers
+     * @param headers the headers, with {@code value} as their one Host line (rules may read it, as on the server)
      * @param rejected {@link #BAD_HOST} when the request would carry two different Host headers (the server answers
      *     a repeated Host with 400); null otherwise
      */
@@ -79,10 +85,15 @@ public final class SimulatedRequests {
             }
         });
         if (lines.isEmpty()) {
-            return new HostHeader(given, headers, null);
+            if (given != null) {
+                rest.put("Host", List.of(given));
+            }
+            return new HostHeader(given, rest, null);
         }
         if (lines.size() == 1 && (given == null || given.trim().equals(lines.get(0).trim()))) {
-            return new HostHeader(given != null ? given : lines.get(0), rest, null);
+            String value = given != null ? given : lines.get(0);
+            rest.put("Host", List.of(value));
+            return new HostHeader(value, rest, null);
         }
         return new HostHeader(given, rest, BAD_HOST);
     }

@@ -124,6 +124,9 @@ class SimulatedHeadersTest {
                   - name: staging
                     match: { hosts: ["staging.example.com"] }
                     action: deny
+                  - name: host-header
+                    match: { headers: { Host: ["read.example.com"] } }
+                    action: deny
                 """);
         CaseContext context = CaseContext.of(ConfigLoader.load("policy.yaml", config.getBytes(StandardCharsets.UTF_8),
                 Path.of(".")));
@@ -133,12 +136,19 @@ class SimulatedHeadersTest {
                   - { name: b, request: { path: /x, host: staging.example.com, headers: { host: staging.example.com } }, expect: { status: 403 } }
                   - { name: c, request: { path: /x, host: a.example.com, headers: { Host: staging.example.com } }, expect: { status: 400 } }
                   - { name: d, request: { path: /x, headers: { Host: [a.example.com, b.example.com] } }, expect: { status: 400 } }
+                  - { name: e, request: { path: /x, host: read.example.com }, expect: { status: 403 } }
+                  - { name: f, request: { path: /x, headers: { Host: read.example.com } }, expect: { status: 403 } }
+                  - { name: g, request: { method: TRACE, path: /x, headers: { Host: [a, b], Authorization: [x, y] } }, expect: { status: 405 } }
+                  - { name: h, request: { path: /x, host: "a..b", headers: { Authorization: [x, y] } }, expect: { status: 400 } }
                 """);
         List<PolicyCase.Outcome> outcomes = loaded.cases().stream().map(c -> c.run(context)).toList();
 
         assertThat(outcomes).extracting(PolicyCase.Outcome::status, PolicyCase.Outcome::rule).containsExactly(
-                tuple(403, "staging"), tuple(403, "staging"), tuple(400, null), tuple(400, null));
+                tuple(403, "staging"), tuple(403, "staging"), tuple(400, null), tuple(400, null),
+                tuple(403, "host-header"), tuple(403, "host-header"), tuple(405, null), tuple(400, null));
         assertThat(outcomes.get(2)).isEqualTo(before("bad_host_header"));
+        assertThat(outcomes.get(7)).as("the server's order: Authorization before Host")
+                .isEqualTo(before("ambiguous_authorization"));
     }
 
     @Test
@@ -159,9 +169,9 @@ class SimulatedHeadersTest {
         assertThat(outcomes.subList(0, 2)).containsOnly(before("ambiguous_header"));
         assertThat(outcomes.get(2)).extracting(PolicyCase.Outcome::status, PolicyCase.Outcome::rule)
                 .containsExactly(200, "prod-only");
-        assertThat(outcomes.subList(3, 9)).containsExactly(before("bad_connection_header"),
+        assertThat(outcomes.subList(3, 8)).containsExactly(before("bad_connection_header"),
                 before("bad_connection_header"), before("ambiguous_authorization"), before("bad_host_header"),
-                before("bad_host_header"), outcomes.get(8));
+                before("bad_host_header"));
         assertThat(outcomes.get(8)).extracting(PolicyCase.Outcome::status, PolicyCase.Outcome::beforeRules)
                 .containsExactly(200, false);
     }

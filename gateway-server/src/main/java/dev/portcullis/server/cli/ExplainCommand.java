@@ -6,9 +6,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.portcullis.core.config.CompiledConfig;
 import dev.portcullis.core.config.ConfigResourceException;
 import dev.portcullis.core.explain.Explanation;
-import dev.portcullis.core.explain.SimulatedHeaders;
-import dev.portcullis.core.explain.SimulatedRequests;
-import dev.portcullis.core.http.TargetResult;
+import dev.portcullis.core.explain.SimulatedAdmission;
 import dev.portcullis.core.identity.Identity;
 import dev.portcullis.core.identity.IdentityChain;
 import dev.portcullis.core.identity.KeyWait;
@@ -123,11 +121,11 @@ final class ExplainCommand implements Callable<Integer> {
             Clock clock) {
         IdentityChain chain = snapshot.decisions().identity();
         CompiledConfig compiled = snapshot.config();
-        // the Host from --host or --header; what the server removes or refuses before any rule runs, --ip the peer
-        SimulatedRequests.HostHeader hostHeader = SimulatedRequests.host(host, given);
-        SimulatedHeaders.Screened screened = SimulatedHeaders.screen(hostHeader.headers(), method, chain, address,
-                compiled.clientIps().isTrusted(address), snapshot.decisions().headersRead());
-        RequestHeaders requestHeaders = RequestHeaders.of(screened.seen());
+        // what the server does before any rule runs, --ip taken as the TCP peer
+        SimulatedAdmission.Admitted admitted = SimulatedAdmission.admit(method, path, host, given, chain, address,
+                compiled.clientIps().isTrusted(address), snapshot.decisions().headersRead(),
+                compiled.policy().caseInsensitivePaths());
+        RequestHeaders requestHeaders = RequestHeaders.of(admitted.headers());
         String authorization = requestHeaders.first("Authorization");
         // one wait for keys in all: the fetch at start and a refetch for an unknown kid share it
         long keysBy = System.nanoTime() + TimeUnit.SECONDS.toNanos(KEY_WAIT_SECONDS);
@@ -142,11 +140,10 @@ final class ExplainCommand implements Callable<Integer> {
         }
         RejectReason rejection = bearer instanceof Resolution.Rejected rejected ? rejected.reason() : null;
         Identity identity = chain.identity(bearer, requestHeaders, address);
-        Explanation explanation = Explanation.of(compiled.policy(), method, path, hostHeader.value(), address,
+        Explanation explanation = Explanation.of(compiled.policy(), method, path, admitted.host(), address,
                 address, requestHeaders, identity, rejection, clock, snapshot.geo(),
                 compiled.geoip().database() != null, compiled.geoip().asnDatabase() != null);
-        TargetResult.Rejected refusal = hostHeader.rejected() != null ? hostHeader.rejected() : screened.rejected();
-        return refusal == null ? explanation : explanation.refused(refusal);
+        return admitted.rejected() == null ? explanation : explanation.refused(admitted.rejected());
     }
 
     private static <T> @Nullable T await(CompletableFuture<T> future, long deadlineNanos) {
