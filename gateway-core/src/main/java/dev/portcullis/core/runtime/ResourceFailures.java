@@ -1,8 +1,10 @@
 package dev.portcullis.core.runtime;
 
 import dev.portcullis.core.config.CompiledConfig;
+import dev.portcullis.core.config.ConfigException;
 import dev.portcullis.core.config.ConfigProblem;
 import dev.portcullis.core.config.ConfigResourceException;
+import dev.portcullis.core.config.ConfigText;
 import dev.portcullis.core.config.ResourceProblems;
 import dev.portcullis.core.geo.GeoDatabaseException;
 import dev.portcullis.core.geo.MaxMindGeoLookup;
@@ -10,7 +12,6 @@ import dev.portcullis.core.identity.JwtResolverOptions;
 import dev.portcullis.core.identity.KeySourceException;
 import dev.portcullis.core.identity.KeySourceCheck;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -56,9 +57,9 @@ public final class ResourceFailures {
         }
         byte[] yaml;
         try {
-            yaml = Files.readAllBytes(file);
-        } catch (IOException e) {
-            yaml = new byte[0]; // gone since it was loaded: the problems are reported at 1:1
+            yaml = ConfigText.readBytes(file);
+        } catch (IOException | ConfigException e) {
+            yaml = new byte[0]; // gone or grown past the cap since it was loaded: the problems are reported at 1:1
         }
         List<ConfigProblem> problems = new ArrayList<>(ResourceProblems.locate(file.toString(), yaml, failures));
         problems.sort(ConfigProblem.FILE_ORDER);

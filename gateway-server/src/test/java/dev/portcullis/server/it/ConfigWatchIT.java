@@ -122,6 +122,27 @@ class ConfigWatchIT {
         assertDecidedBy(gw, "b");
     }
 
+    /** README "Errors in a config": a file over 16 MiB is refused after reading at most one byte past the cap. */
+    @Test
+    void aWatchedFileSwappedForOneOver16MibIsRefusedAndTheOldPolicyKeepsDeciding(@TempDir Path dir)
+            throws Exception {
+        Path file = dir.resolve("policy.yaml");
+        Files.writeString(file, policy("a"), StandardCharsets.UTF_8);
+        Gateway gw = harness.startFile(file);
+        ConfigAdmin admin = new ConfigAdmin(gw.adminPort());
+
+        String padding = "#" + "x".repeat(1023) + "\n";
+        ConfigAdmin.replaceAtomically(file, policy("b") + padding.repeat(16 * 1024 + 1));
+        JsonNode rejected = admin.await(c -> c.path("last_error").isObject(), DEADLINE, "a rejected reload");
+        assertThat(rejected.path("last_error").toString()).contains("larger than 16 MiB");
+        assertThat(rejected.path("version").asText()).isEqualTo(ConfigAdmin.version(policy("a")));
+        assertDecidedBy(gw, "a");
+
+        ConfigAdmin.replaceAtomically(file, policy("b"));
+        admin.awaitVersion(ConfigAdmin.version(policy("b")), DEADLINE);
+        assertDecidedBy(gw, "b");
+    }
+
     /**
      * What the kubelet does: write the new folder, point {@code ..data_tmp} at it, rename it over
      * {@code ..data}, then remove the old folder.
