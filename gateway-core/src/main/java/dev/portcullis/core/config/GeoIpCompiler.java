@@ -6,8 +6,8 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * Compiles {@code geoip} (SPEC 3): each database path resolved against the config's folder, and a readable
- * file now (unless loaded with {@link ConfigLoader.NamedFiles#UNCHECKED}). Whether it really is a MaxMind database of the right type is checked when it is opened, as a
- * configuration generation is built.
+ * file now (unless loaded with {@link ConfigLoader.NamedFiles#UNCHECKED}). Whether it really is a MaxMind
+ * database of the right type is checked when it is opened, as a configuration generation is built.
  */
 final class GeoIpCompiler {
     private GeoIpCompiler() {}

@@ -5,7 +5,8 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * The compiled {@code geoip} section: the database files, resolved against the config's folder and readable
- * when the config was loaded (not checked when loaded with {@link ConfigLoader.NamedFiles#UNCHECKED}). They are opened when a configuration generation is built, off the event loops.
+ * when the config was loaded (not checked when loaded with {@link ConfigLoader.NamedFiles#UNCHECKED}). They are
+ * opened when a configuration generation is built, off the event loops.
  *
  * @param database the Country or City database; null when not configured
  * @param asnDatabase the ASN database; null when not configured

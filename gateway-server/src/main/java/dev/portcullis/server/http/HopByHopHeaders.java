@@ -4,7 +4,6 @@ import dev.portcullis.core.http.ClientHeaderNames;
 import dev.portcullis.core.http.HeaderValues;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.util.AsciiString;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
