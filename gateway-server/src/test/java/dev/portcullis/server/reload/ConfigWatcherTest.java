@@ -50,6 +50,23 @@ class ConfigWatcherTest {
         }
     }
 
+    /** A watched file swapped for an endless one is a change, seen after reading at most one byte past the cap. */
+    @Test
+    void aConfigSwappedForAnEndlessFileIsAChangeSeenWithoutReadingItWhole(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("policy.yaml");
+        Files.writeString(file, POLICY, StandardCharsets.UTF_8);
+        ConfigWatcher watcher = new ConfigWatcher(file, latch::countDown);
+
+        watcher.start(version(POLICY));
+        try {
+            Files.delete(file);
+            Files.createSymbolicLink(file, Path.of("/dev/zero"));
+            assertThat(latch.await(10, TimeUnit.SECONDS)).as("the swap to /dev/zero is a change").isTrue();
+        } finally {
+            watcher.stop();
+        }
+    }
+
     private final CountDownLatch latch = new CountDownLatch(1);
 
     /** A ConfigMap volume as the kubelet lays it out, and a watcher made for it (as just after the config loaded). */
