@@ -34,10 +34,7 @@ public final class ConfigText {
      * @throws IOException if the file cannot be read
      */
     public static byte[] readBytes(Path file) throws ConfigException, IOException {
-        byte[] bytes;
-        try (InputStream in = Files.newInputStream(file)) {
-            bytes = in.readNBytes(MAX_BYTES + 1);
-        }
+        byte[] bytes = readCapped(file);
         if (bytes.length > MAX_BYTES) {
             Problems problems = new Problems(file.toString());
             String size = MAX_BYTES / (1024 * 1024) + " MiB";
@@ -46,6 +43,18 @@ public final class ConfigText {
             throw problems.toException();
         }
         return bytes;
+    }
+
+    /**
+     * The bytes of {@code file}, at most {@link #MAX_BYTES} + 1 of them: more than {@link #MAX_BYTES} means the file is
+     * too large (a huge or endless file is never read whole).
+     *
+     * @throws IOException if the file cannot be read
+     */
+    public static byte[] readCapped(Path file) throws IOException {
+        try (InputStream in = Files.newInputStream(file)) {
+            return in.readNBytes(MAX_BYTES + 1);
+        }
     }
 
     /**

@@ -63,9 +63,8 @@ public final class DecisionStep {
             }
         }
         this.limiterByRule = Map.copyOf(byRule);
-        Map<String, RateLimitDefinition> limitByName = new HashMap<>();
-        byRule.values().forEach(limiter -> limitByName.put(limiter.definition().name(), limiter.definition()));
-        this.headersRead = PolicyHeaders.readBy(policy.rules(), limitByName, identity.forwardedHeaders());
+        this.headersRead = headersRead(policy, byRule.values().stream().map(RateLimiter::definition).toList(),
+                identity);
     }
 
     /**

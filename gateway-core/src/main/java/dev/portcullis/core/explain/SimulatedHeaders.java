@@ -4,6 +4,7 @@ import dev.portcullis.core.decision.DecisionStep;
 import dev.portcullis.core.http.ClientHeaderNames;
 import dev.portcullis.core.http.HeaderValues;
 import dev.portcullis.core.http.TargetResult;
+import dev.portcullis.core.http.WebSocketHandshake;
 import dev.portcullis.core.identity.IdentityChain;
 import dev.portcullis.core.net.IpAddress;
 import java.util.AbstractMap;
@@ -106,17 +107,12 @@ public final class SimulatedHeaders {
         return tokens;
     }
 
-    /**
-     * A request the server tunnels if allowed: {@code GET} without a body, exactly one {@code Upgrade: websocket}, a
-     * {@code Connection} naming {@code upgrade} and exactly one non-empty {@code Sec-WebSocket-Key}.
-     */
+    /** A {@code GET} (simulated requests are HTTP/1.1 and bodiless) whose headers ask for a WebSocket. */
     private static boolean webSocketHandshake(String method, List<Map.Entry<String, String>> lines,
             List<String> connectionTokens) {
-        List<String> upgrade = values(lines, "upgrade");
-        List<String> key = values(lines, "sec-websocket-key");
-        return method.equals("GET") && upgrade.size() == 1 && upgrade.get(0).trim().equalsIgnoreCase("websocket")
-                && connectionTokens.stream().anyMatch("upgrade"::equalsIgnoreCase)
-                && key.size() == 1 && !key.get(0).isBlank();
+        return method.equals("GET") && WebSocketHandshake.key(values(lines, "upgrade"),
+                connectionTokens.stream().anyMatch("upgrade"::equalsIgnoreCase), values(lines, "sec-websocket-key"))
+                != null;
     }
 
     /** The values of the lines named {@code lowerName} (any case), in order. */

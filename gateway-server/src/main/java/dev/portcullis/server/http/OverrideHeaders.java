@@ -22,7 +22,7 @@ public final class OverrideHeaders {
         List<String> removed = null;
         for (Iterator<Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence(); it.hasNext(); ) {
             CharSequence name = it.next().getKey();
-            if (isOverride(name)) {
+            if (ClientHeaderNames.isOverride(name)) {
                 if (removed == null) {
                     removed = new ArrayList<>(2);
                 }
@@ -38,10 +38,5 @@ public final class OverrideHeaders {
             }
         }
         return removed;
-    }
-
-    /** Whether {@code name} is an override header in some spelling ({@link ClientHeaderNames#isOverride}). */
-    public static boolean isOverride(CharSequence name) {
-        return ClientHeaderNames.isOverride(name);
     }
 }

@@ -2,7 +2,6 @@ package dev.portcullis.server.reload;
 
 import dev.portcullis.core.config.ConfigText;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.ClosedWatchServiceException;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
@@ -203,19 +202,11 @@ public final class ConfigWatcher {
     /**
      * The SHA-256 of the file's bytes, or null when it cannot be read right now (e.g. mid-rename). At most one byte
      * past {@link ConfigText#MAX_BYTES} is read (a file swapped for a huge or endless one changes the digest, and the
-     * reload refuses it), a block at a time.
+     * reload refuses it).
      */
     private byte @Nullable [] digest() {
-        try (InputStream in = Files.newInputStream(file)) {
-            MessageDigest sha256 = MessageDigest.getInstance("SHA-256");
-            byte[] block = new byte[64 * 1024];
-            long left = ConfigText.MAX_BYTES + 1L;
-            int n;
-            while (left > 0 && (n = in.read(block, 0, (int) Math.min(block.length, left))) > 0) {
-                sha256.update(block, 0, n);
-                left -= n;
-            }
-            return sha256.digest();
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(ConfigText.readCapped(file));
         } catch (IOException e) {
             return null;
         } catch (NoSuchAlgorithmException e) {

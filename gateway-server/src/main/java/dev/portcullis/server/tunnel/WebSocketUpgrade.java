@@ -1,5 +1,6 @@
 package dev.portcullis.server.tunnel;
 
+import dev.portcullis.core.http.WebSocketHandshake;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -50,13 +51,9 @@ public final class WebSocketUpgrade {
         if (!headers.contains(HttpHeaderNames.UPGRADE) || !headers.contains(HttpHeaderNames.SEC_WEBSOCKET_KEY)) {
             return null;
         }
-        List<String> upgrade = headers.getAll(HttpHeaderNames.UPGRADE);
-        List<String> key = headers.getAll(HttpHeaderNames.SEC_WEBSOCKET_KEY);
-        boolean handshake = upgrade.size() == 1
-                && HttpHeaderValues.WEBSOCKET.contentEqualsIgnoreCase(upgrade.get(0).trim())
-                && headers.containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true)
-                && key.size() == 1 && !key.get(0).isBlank();
-        return handshake ? key.get(0).trim() : null;
+        return WebSocketHandshake.key(headers.getAll(HttpHeaderNames.UPGRADE),
+                headers.containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true),
+                headers.getAll(HttpHeaderNames.SEC_WEBSOCKET_KEY));
     }
 
     /**
