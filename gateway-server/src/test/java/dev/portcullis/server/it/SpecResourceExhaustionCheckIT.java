@@ -199,7 +199,6 @@ class SpecResourceExhaustionCheckIT {
     void aFloodIsAnsweredAtItsLimitAndCutAfterABoundedLinger(String name, String first, String piece,
             List<Integer> statuses) throws Exception {
         start(64);
-        int before = harness.upstream().openConnections();
         RawHttp c = connect();
         byte[] head = h(first).getBytes(ISO_8859_1);
         byte[] more = piece.getBytes(ISO_8859_1);
@@ -218,8 +217,9 @@ class SpecResourceExhaustionCheckIT {
         if (!first.contains("chunked")) {
             harness.upstream().assertReceivedNothing(Duration.ZERO);
         }
+        // a connection that never got the head (the body failed before it was connected) may stay idle in the pool
         await("an upstream connection that got part of the body is closed", Duration.ofSeconds(3),
-                () -> harness.upstream().openConnections() <= before);
+                () -> harness.upstream().openMidRequest() == 0);
         assertThat(harness.upstream().requests()).as("no complete request reached the upstream").isEmpty();
         assertFreshClientServedPromptly("after " + name);
     }

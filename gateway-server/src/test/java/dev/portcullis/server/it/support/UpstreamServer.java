@@ -65,6 +65,8 @@ public final class UpstreamServer implements AutoCloseable {
     private final AtomicInteger openConnections = new AtomicInteger();
     private final Set<Integer> openIds = ConcurrentHashMap.newKeySet();
     private final AtomicInteger maxOpenConnections = new AtomicInteger();
+    /** Open connections that received a request head and not yet the rest of that request. */
+    private final AtomicInteger openMidRequest = new AtomicInteger();
     private volatile Function<RecordedRequest, Reply> handler = UpstreamServer::defaultRoute;
     private volatile boolean closed;
     private volatile long bodyReadRate; // bytes per second, 0 = unthrottled
@@ -128,6 +130,14 @@ public final class UpstreamServer implements AutoCloseable {
     /** Connections open right now. */
     public int openConnections() {
         return openConnections.get();
+    }
+
+    /**
+     * Open connections that received a request head but not the whole request (a cut-off body): unlike
+     * {@link #openConnections()}, a clean connection the gateway keeps idle in its pool does not count.
+     */
+    public int openMidRequest() {
+        return openMidRequest.get();
     }
 
     public int maxOpenConnections() {
@@ -267,6 +277,7 @@ public final class UpstreamServer implements AutoCloseable {
     }
 
     private void serve(Socket socket, int connectionId) {
+        boolean midRequest = false;
         try (socket) {
             socket.setSoTimeout(60_000);
             socket.setTcpNoDelay(true);
@@ -288,6 +299,8 @@ public final class UpstreamServer implements AutoCloseable {
                 }
                 List<Header> headers = Wire.readHeaders(in);
                 headsReceived.incrementAndGet();
+                midRequest = true;
+                openMidRequest.incrementAndGet();
                 boolean chunked = Wire.hasToken(headers, "Transfer-Encoding", "chunked");
                 Optional<String> contentLength = Header.first(headers, "Content-Length");
                 boolean expectsContinue = Wire.hasToken(headers, "Expect", "100-continue");
@@ -304,6 +317,8 @@ public final class UpstreamServer implements AutoCloseable {
                 } else if (contentLength.isPresent()) {
                     Wire.readFixed(bodyIn, Long.parseLong(contentLength.get().trim()), sink);
                 }
+                midRequest = false;
+                openMidRequest.decrementAndGet();
                 RecordedRequest req = new RecordedRequest(
                         connectionId,
                         index++,
@@ -332,6 +347,9 @@ public final class UpstreamServer implements AutoCloseable {
                 System.err.println("it-upstream: connection " + connectionId + " failed: " + e);
             }
         } finally {
+            if (midRequest) {
+                openMidRequest.decrementAndGet();
+            }
             sockets.remove(socket);
             openConnections.decrementAndGet();
             openIds.remove(connectionId);
