@@ -66,21 +66,22 @@ final class ConditionKeys {
                 return cidrs == null ? null : c.build(path, () -> IpMatcher.of(CidrSet.of(cidrs), texts));
             }),
             strings("countries", "a list of country codes", "country code, e.g. DE", (codes, c, path) -> {
+                // the values are checked with or without a database, so that both problems are reported at once
+                List<String> checked = c.each(codes, path, CountryMatcher::checkCountry);
                 if (!c.hasCountryDatabase()) {
                     c.problem(path, "countries needs a GeoIP country database (expected: geoip.database, a MaxMind "
                             + "Country or City database)");
                     return null;
                 }
-                List<String> checked = c.each(codes, path, CountryMatcher::checkCountry);
                 return checked == null ? null : c.build(path, () -> CountryMatcher.of(checked));
             }),
             strings("asns", "a list of AS numbers", "AS number, e.g. 64500", (numbers, c, path) -> {
+                List<Long> checked = c.each(numbers, path, AsnMatcher::checkAsn);
                 if (!c.hasAsnDatabase()) {
                     c.problem(path, "asns needs a GeoIP ASN database (expected: geoip.asn_database, a MaxMind ASN "
                             + "database)");
                     return null;
                 }
-                List<Long> checked = c.each(numbers, path, AsnMatcher::checkAsn);
                 return checked == null ? null : c.build(path, () -> AsnMatcher.of(checked));
             }),
             flag("authenticated", AuthenticatedMatcher::of),

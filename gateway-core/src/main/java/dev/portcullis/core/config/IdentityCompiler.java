@@ -34,7 +34,7 @@ final class IdentityCompiler {
         IdentityHeadersCompiler headers = new IdentityHeadersCompiler(problems);
         ForwardedIdentity forwarded = headers.forwarded(identity.forwarded());
         UpstreamIdentityHeaders upstream = headers.upstreamHeaders(identity.upstreamHeaders());
-        headers.distinctIdentityHeaders(forwarded, upstream);
+        headers.distinctIdentityHeaders(identity.forwarded(), upstream);
         if (problems.size() != before) {
             return null;
         }

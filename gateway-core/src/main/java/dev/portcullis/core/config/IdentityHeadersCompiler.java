@@ -102,15 +102,19 @@ final class IdentityHeadersCompiler {
         return new UpstreamIdentityHeaders(subject, roles);
     }
 
-    /** An upstream header that is also a forwarded-identity header would be stripped before it is read. */
-    void distinctIdentityHeaders(@Nullable ForwardedIdentity forwarded, @Nullable UpstreamIdentityHeaders upstream) {
+    /**
+     * An upstream header that is also a forwarded-identity header would be stripped before it is read. Checked on the
+     * forwarded section as written, so that a problem elsewhere in it (a {@code /0} proxy) does not hide this one; a
+     * written name equal to a valid upstream header name is itself valid.
+     */
+    void distinctIdentityHeaders(@Nullable ForwardedConfig forwarded, @Nullable UpstreamIdentityHeaders upstream) {
         if (forwarded == null || upstream == null) {
             return;
         }
         for (String[] pair : new String[][] {
                 {"subject", upstream.subject()}, {"roles", upstream.roles()}}) {
             String name = fold(pair[1]);
-            if (name.equals(fold(forwarded.userHeader()))
+            if (forwarded.userHeader() != null && name.equals(fold(forwarded.userHeader()))
                     || forwarded.rolesHeader() != null && name.equals(fold(forwarded.rolesHeader()))) {
                 problems.add("identity.upstream_headers." + pair[0], ConfigValues.quote(pair[1])
                         + " is also a forwarded-identity header (expected: a header distinct from"

@@ -16,12 +16,20 @@ final class RateLimitsCompiler {
         if (store == null || store.url() == null) {
             return null;
         }
+        // password_env is checked apart from the URL, so that a problem in each is reported at once
+        boolean passwordValid = true;
         try {
-            return SharedStoreSettings.parse(store.url(), store.passwordEnv(), store.timeout(), store.onError());
+            SharedStoreSettings.checkPasswordEnv(store.passwordEnv());
         } catch (IllegalArgumentException e) {
-            String message = ConfigValues.messageOf(e);
-            problems.add(message.startsWith("password_env") ? "rate_limit_store.redis.password_env"
-                    : "rate_limit_store.redis.url", message);
+            problems.add("rate_limit_store.redis.password_env", ConfigValues.messageOf(e));
+            passwordValid = false;
+        }
+        try {
+            SharedStoreSettings settings = SharedStoreSettings.parse(store.url(),
+                    passwordValid ? store.passwordEnv() : null, store.timeout(), store.onError());
+            return passwordValid ? settings : null;
+        } catch (IllegalArgumentException e) {
+            problems.add("rate_limit_store.redis.url", ConfigValues.messageOf(e));
             return null;
         }
     }

@@ -128,12 +128,21 @@ public record SharedStoreSettings(boolean tls, String host, int port, int databa
             }
             database = Integer.parseInt(db);
         }
+        checkPasswordEnv(passwordEnv);
+        return new SharedStoreSettings(scheme.equals("rediss"), host, port, database, username, passwordEnv,
+                timeout, onError);
+    }
+
+    /**
+     * Checks {@code password_env} on its own, so that a config can report it next to a problem in the URL.
+     *
+     * @throws IllegalArgumentException when it is written but blank
+     */
+    public static void checkPasswordEnv(@Nullable String passwordEnv) {
         if (passwordEnv != null && passwordEnv.isBlank()) {
             throw new IllegalArgumentException(
                     "password_env \"" + passwordEnv + "\" is empty (expected: the name of an environment variable)");
         }
-        return new SharedStoreSettings(scheme.equals("rediss"), host, port, database, username, passwordEnv,
-                timeout, onError);
     }
 
     private static int port(String url, String text) {
