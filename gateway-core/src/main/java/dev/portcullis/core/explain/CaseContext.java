@@ -1,6 +1,7 @@
 package dev.portcullis.core.explain;
 
 import dev.portcullis.core.config.CompiledConfig;
+import dev.portcullis.core.config.Limits;
 import dev.portcullis.core.decision.DecisionStep;
 import dev.portcullis.core.identity.IdentityChain;
 import dev.portcullis.core.net.ClientIpResolver;
@@ -16,8 +17,10 @@ import java.util.List;
  * @param identity the identity chain, without a token verifier (cases give their identity; tokens are not verified)
  * @param clients the trusted proxies: a case's {@code ip} is also its TCP peer
  * @param headersRead the headers that decide access ({@link DecisionStep#headersRead})
+ * @param limits the limits the server checks a request head against before any rule runs
  */
-public record CaseContext(Policy policy, IdentityChain identity, ClientIpResolver clients, List<String> headersRead) {
+public record CaseContext(Policy policy, IdentityChain identity, ClientIpResolver clients, List<String> headersRead,
+        Limits limits) {
 
     /** Copies the header names. */
     public CaseContext {
@@ -28,6 +31,6 @@ public record CaseContext(Policy policy, IdentityChain identity, ClientIpResolve
     public static CaseContext of(CompiledConfig config) {
         IdentityChain identity = new IdentityChain(null, config.identity());
         return new CaseContext(config.policy(), identity, config.clientIps(),
-                DecisionStep.headersRead(config.policy(), config.rateLimits(), identity));
+                DecisionStep.headersRead(config.policy(), config.rateLimits(), identity), config.limits());
     }
 }

@@ -80,7 +80,7 @@ public record PolicyCase(
         Policy policy = context.policy();
         SimulatedAdmission.Admitted admitted = SimulatedAdmission.admit(method, target, hostHeader, headers,
                 context.identity(), clientIp, context.clients().isTrusted(clientIp), context.headersRead(),
-                policy.caseInsensitivePaths());
+                policy.caseInsensitivePaths(), context.limits());
         if (admitted.rejected() != null) {
             return rejectedBeforeRules(admitted.rejected());
         }

@@ -28,7 +28,7 @@ public final class PolicyCases {
 
     private static final List<String> CASE_KEYS = List.of("name", "request", "expect");
     private static final List<String> EXPECT_KEYS = List.of("status", "rule");
-    private static final Set<Integer> STATUSES = Set.of(200, 400, 401, 403, 404, 405, 429);
+    private static final Set<Integer> STATUSES = Set.of(200, 400, 401, 403, 404, 405, 413, 414, 429);
 
     /**
      * The cases of a file, or the problems that stop them from being run.
@@ -132,7 +132,7 @@ public final class PolicyCases {
             }
         }
         problems.invalid(entry.value(), path + ".status", "is not a status the gateway decides",
-                "200 (would be proxied), 400, 401, 403, 404, 405 or 429");
+                "200 (would be proxied), 400, 401, 403, 404, 405, 413, 414 or 429");
         return 0;
     }
 }

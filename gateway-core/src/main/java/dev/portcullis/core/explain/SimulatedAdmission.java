@@ -1,5 +1,6 @@
 package dev.portcullis.core.explain;
 
+import dev.portcullis.core.config.Limits;
 import dev.portcullis.core.http.RequestHead;
 import dev.portcullis.core.http.RequestTarget;
 import dev.portcullis.core.http.TargetResult;
@@ -12,10 +13,14 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * What the server does with a request before any rule runs, for a simulated one ({@code explain}, {@code test}), in
- * the server's order: the method ({@link SimulatedRequests#method}), the protocol checks of its headers
- * ({@link SimulatedHeaders#refused}), one valid Host ({@link SimulatedRequests#host}), the canonical target (SPEC 3.4,
- * {@link PathCase#screen}), then the headers removed and a repeated header that decides access refused
- * ({@link SimulatedHeaders#screen}). The first refusal is the answer, as on the server.
+ * the server's order: a framing look-alike header name ({@link SimulatedFraming#decoded}), the method
+ * ({@link SimulatedRequests#method}), the target's length and the framing headers ({@link SimulatedFraming#framing}), a
+ * {@code Connection} header naming a protected one ({@link SimulatedHeaders#badConnection}), a body where none
+ * belongs or over the limit ({@link SimulatedFraming#body}), more than one {@code Authorization}
+ * ({@link SimulatedHeaders#ambiguousAuthorization}), one valid Host ({@link SimulatedRequests#host}), the canonical
+ * target (SPEC 3.4, {@link PathCase#screen}), then the headers removed and a repeated header that decides access
+ * refused ({@link SimulatedHeaders#screen}). The first refusal is the answer, as on the server. Not simulated: the
+ * decoder's other failures (the request is given as values, not bytes) and the size of the header block.
  */
 public final class SimulatedAdmission {
 
@@ -47,13 +52,26 @@ public final class SimulatedAdmission {
      * @param trustedPeer whether {@code peer} is in {@code clients.trusted_proxies}
      * @param headersRead the headers that decide access, lower case
      * @param caseInsensitivePaths the policy's {@code upstream.case_insensitive_paths}
+     * @param limits the config's limits: the target's length, a body's length and whether GET may carry one
      */
     public static Admitted admit(String method, String target, @Nullable String host, Map<String, List<String>> headers,
             IdentityChain identity, IpAddress peer, boolean trustedPeer, List<String> headersRead,
-            boolean caseInsensitivePaths) {
-        TargetResult.Rejected refusal = SimulatedRequests.method(method);
+            boolean caseInsensitivePaths, Limits limits) {
+        TargetResult.Rejected refusal = SimulatedFraming.decoded(headers);
         if (refusal == null) {
-            refusal = SimulatedHeaders.refused(headers, identity);
+            refusal = SimulatedRequests.method(method);
+        }
+        if (refusal == null) {
+            refusal = SimulatedFraming.framing(target, headers, limits);
+        }
+        if (refusal == null) {
+            refusal = SimulatedHeaders.badConnection(headers, identity);
+        }
+        if (refusal == null) {
+            refusal = SimulatedFraming.body(method, headers, limits);
+        }
+        if (refusal == null) {
+            refusal = SimulatedHeaders.ambiguousAuthorization(headers);
         }
         SimulatedRequests.HostHeader hostHeader = SimulatedRequests.host(host, headers);
         String value = hostHeader.value();

@@ -20,7 +20,8 @@ import org.jspecify.annotations.Nullable;
  * same name lists ({@link ClientHeaderNames}), so that an offline decision and a live one cannot differ on a header.
  *
  * <p>As the server: a {@code Connection} header naming a header the gateway relies on, or more than one
- * {@code Authorization}, is refused with the protocol checks ({@link #refused}); once the target is read, hop-by-hop
+ * {@code Authorization}, is refused with the protocol checks ({@link #badConnection},
+ * {@link #ambiguousAuthorization}); once the target is read, hop-by-hop
  * headers (and those {@code Connection} names), method and URL overrides, the identity headers the peer may not send,
  * and, from a peer that is not a trusted proxy, forwarding headers are removed (a WebSocket handshake keeps
  * {@code Upgrade: websocket} and {@code Connection: Upgrade}); then a header that decides access and is still
@@ -43,22 +44,26 @@ public final class SimulatedHeaders {
     private SimulatedHeaders() {}
 
     /**
-     * Why the server refuses {@code given} in its protocol checks, before the target is read: a {@code Connection}
-     * header naming a header the gateway relies on (or an identity header of {@code identity}), or more than one
-     * {@code Authorization}; null when it does not.
+     * Why the server refuses {@code given} for its {@code Connection} header: one naming a header the gateway relies
+     * on, or an identity header of {@code identity}; null when it does not.
      */
-    public static TargetResult.@Nullable Rejected refused(Map<String, List<String>> given, IdentityChain identity) {
-        List<Map.Entry<String, String>> lines = lines(given);
-        for (String token : connectionTokens(lines)) {
+    public static TargetResult.@Nullable Rejected badConnection(Map<String, List<String>> given,
+            IdentityChain identity) {
+        for (String token : connectionTokens(lines(given))) {
             if (ClientHeaderNames.isConnectionProtected(token) || named(token, identity.allIdentityHeaders())) {
                 return BAD_CONNECTION_HEADER;
             }
         }
-        return values(lines, "authorization").size() > 1 ? AMBIGUOUS_AUTHORIZATION : null;
+        return null;
+    }
+
+    /** {@link #AMBIGUOUS_AUTHORIZATION} when {@code given} holds more than one {@code Authorization} line, else null. */
+    public static TargetResult.@Nullable Rejected ambiguousAuthorization(Map<String, List<String>> given) {
+        return values(lines(given), "authorization").size() > 1 ? AMBIGUOUS_AUTHORIZATION : null;
     }
 
     /**
-     * The headers of a request that passed {@link #refused} as the rules see them, or {@link #AMBIGUOUS_HEADER}.
+     * The headers of a request that passed the protocol checks as the rules see them, or {@link #AMBIGUOUS_HEADER}.
      *
      * @param given the request's headers by name, as sent (names differing only in case or {@code _} are distinct
      *     lines)
@@ -94,7 +99,7 @@ public final class SimulatedHeaders {
     }
 
     /** One name-value entry per header line, in order. */
-    private static List<Map.Entry<String, String>> lines(Map<String, List<String>> given) {
+    static List<Map.Entry<String, String>> lines(Map<String, List<String>> given) {
         List<Map.Entry<String, String>> lines = new ArrayList<>();
         given.forEach((name, values) -> values.forEach(value -> lines.add(new AbstractMap.SimpleEntry<>(name, value))));
         return lines;
@@ -116,7 +121,7 @@ public final class SimulatedHeaders {
     }
 
     /** The values of the lines named {@code lowerName} (any case), in order. */
-    private static List<String> values(List<Map.Entry<String, String>> lines, String lowerName) {
+    static List<String> values(List<Map.Entry<String, String>> lines, String lowerName) {
         List<String> values = new ArrayList<>(1);
         for (Map.Entry<String, String> line : lines) {
             if (line.getKey().equalsIgnoreCase(lowerName)) {

@@ -192,7 +192,7 @@ class PolicyCasesTest {
                 "cases.yaml:3:61: cases[0].request.at: \"tomorrow\" is not an ISO-8601 time (expected: a date, time "
                         + "and offset, e.g. 2025-03-14T09:30:00Z or 2025-03-14T10:30:00+01:00)",
                 "cases.yaml:4:23: cases[0].expect.status: \"302\" is not a status the gateway decides (expected: "
-                        + "200 (would be proxied), 400, 401, 403, 404, 405 or 429)",
+                        + "200 (would be proxied), 400, 401, 403, 404, 405, 413, 414 or 429)",
                 "cases.yaml:5:5: cases[1].name: required key is missing (expected: a name for the case, e.g. "
                         + "admins may delete users)",
                 "cases.yaml:5:14: cases[1].request.path: required key is missing (expected: a request path, e.g. "

@@ -175,4 +175,53 @@ class SimulatedHeadersTest {
         assertThat(outcomes.get(8)).extracting(PolicyCase.Outcome::status, PolicyCase.Outcome::beforeRules)
                 .containsExactly(200, false);
     }
+
+    @Test
+    void framingHeadersTheServerRefusesAreRefusedInTheServersOrder() throws Exception {
+        String config = CONFIG.replace("default: allow\n", """
+                default: allow
+                limits: { max_body_size: 1KiB, max_uri_length: 20 }
+                """);
+        CaseContext context = CaseContext.of(ConfigLoader.load("policy.yaml", config.getBytes(StandardCharsets.UTF_8),
+                Path.of(".")));
+        PolicyCases.Loaded loaded = PolicyCases.read("cases.yaml", """
+                cases:
+                  - { name: a, request: { path: /x, headers: { Content-Length: "5" } }, expect: { status: 400 } }
+                  - { name: b, request: { method: POST, path: /x, headers: { Content-Length: "5" } }, expect: { status: 200 } }
+                  - { name: c, request: { method: POST, path: /x, headers: { Content-Length: "1025" } }, expect: { status: 413 } }
+                  - { name: d, request: { method: POST, path: /x, headers: { Content-Length: [5, 5] } }, expect: { status: 400 } }
+                  - { name: e, request: { method: POST, path: /x, headers: { Content-Length: "-1" } }, expect: { status: 400 } }
+                  - { name: f, request: { method: POST, path: /x, headers: { Transfer-Encoding: gzip } }, expect: { status: 400 } }
+                  - { name: g, request: { method: POST, path: /x, headers: { Transfer-Encoding: chunked, Content-Length: "3" } }, expect: { status: 400 } }
+                  - { name: h, request: { method: POST, path: /x, headers: { Transfer-Encoding: "gzip, chunked" } }, expect: { status: 200 } }
+                  - { name: i, request: { method: POST, path: /x, headers: { Transfer_Encoding: chunked } }, expect: { status: 400 } }
+                  - { name: j, request: { method: get, path: /x, headers: { Content_Length: "5" } }, expect: { status: 400 } }
+                  - { name: k, request: { path: /x, headers: { Transfer-Encoding: chunked } }, expect: { status: 400 } }
+                  - { name: l, request: { method: OPTIONS, path: /x, headers: { Content-Length: "0" } }, expect: { status: 200 } }
+                  - { name: m, request: { path: /a-target-longer-than-20 }, expect: { status: 414 } }
+                  - { name: n, request: { path: /x, headers: { Content-Length: "5", Connection: Authorization } }, expect: { status: 400 } }
+                  - { name: o, request: { path: /x, headers: { Content-Length: "5", Authorization: [a, b] } }, expect: { status: 400 } }
+                """);
+        assertThat(loaded.problems()).isEmpty();
+        List<PolicyCase.Outcome> outcomes = loaded.cases().stream().map(c -> c.run(context)).toList();
+
+        assertThat(outcomes).extracting(PolicyCase.Outcome::status).containsExactly(
+                400, 200, 413, 400, 400, 400, 400, 200, 400, 400, 400, 200, 414, 400, 400);
+        assertThat(outcomes.get(0)).isEqualTo(before("body_not_allowed"));
+        assertThat(outcomes.subList(3, 5)).containsOnly(before("bad_content_length"));
+        assertThat(outcomes.get(5)).isEqualTo(before("bad_transfer_encoding"));
+        assertThat(outcomes.get(6)).isEqualTo(before("ambiguous_framing"));
+        assertThat(outcomes.get(8)).isEqualTo(before("malformed_request"));
+        assertThat(outcomes.get(9)).as("a look-alike name fails the decoder, before the method is read")
+                .isEqualTo(before("malformed_request"));
+        assertThat(outcomes.get(10)).isEqualTo(before("body_not_allowed"));
+        assertThat(outcomes.get(13)).as("the server's order: Connection before the body")
+                .isEqualTo(before("bad_connection_header"));
+        assertThat(outcomes.get(14)).as("the server's order: the body before Authorization")
+                .isEqualTo(before("body_not_allowed"));
+        assertThat(outcomes.get(2)).extracting(PolicyCase.Outcome::reason)
+                .isEqualTo("rejected before any rule: body_too_large");
+        assertThat(outcomes.get(12)).extracting(PolicyCase.Outcome::reason)
+                .isEqualTo("rejected before any rule: uri_too_long");
+    }
 }

@@ -124,7 +124,7 @@ final class ExplainCommand implements Callable<Integer> {
         // what the server does before any rule runs, --ip taken as the TCP peer
         SimulatedAdmission.Admitted admitted = SimulatedAdmission.admit(method, path, host, given, chain, address,
                 compiled.clientIps().isTrusted(address), snapshot.decisions().headersRead(),
-                compiled.policy().caseInsensitivePaths());
+                compiled.policy().caseInsensitivePaths(), compiled.limits());
         RequestHeaders requestHeaders = RequestHeaders.of(admitted.headers());
         String authorization = requestHeaders.first("Authorization");
         // one wait for keys in all: the fetch at start and a refetch for an unknown kid share it

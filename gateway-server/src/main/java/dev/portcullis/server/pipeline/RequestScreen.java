@@ -4,6 +4,7 @@ import dev.portcullis.server.http.HeaderTokens;
 import dev.portcullis.server.http.HopByHopHeaders;
 import dev.portcullis.server.exchange.Rejection;
 import dev.portcullis.core.config.Limits;
+import dev.portcullis.core.http.RequestFraming;
 import dev.portcullis.core.http.RequestHead;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.TooLongFrameException;
@@ -16,7 +17,6 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import java.util.List;
-import java.util.Locale;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -60,7 +60,7 @@ final class RequestScreen {
             return Rejection.BAD_CONNECTION_HEADER;
         }
         long contentLength = HttpUtil.getContentLength(request, 0L);
-        if (hasBody(request) && forbidsBody(method, limits.allowGetBody())) {
+        if (hasBody(request) && RequestFraming.forbidsBody(method.name(), limits.allowGetBody())) {
             return Rejection.BODY_NOT_ALLOWED;
         }
         if (contentLength > limits.maxBodySize()) {
@@ -92,70 +92,26 @@ final class RequestScreen {
         return framing != null ? framing : Rejection.MALFORMED_REQUEST;
     }
 
-    /**
-     * Framing must be exactly one of: nothing, one {@code Content-Length}, or one {@code Transfer-Encoding}
-     * line whose codings are known content codings ending in a single final {@code chunked}
-     * ({@code chunked}, {@code gzip, chunked}); anything else is ambiguous to some upstream.
-     */
+    /** The framing problem of {@code headers} ({@link RequestFraming#check}), or null when there is none. */
     static @Nullable Rejection framing(HttpHeaders headers) {
-        if (headers.contains(HttpHeaderNames.TRANSFER_ENCODING)) {
-            List<String> lines = headers.getAll(HttpHeaderNames.TRANSFER_ENCODING);
-            if (lines.size() != 1 || !endsInChunked(lines.get(0))) {
-                return Rejection.BAD_TRANSFER_ENCODING;
-            }
-            if (headers.contains(HttpHeaderNames.CONTENT_LENGTH)) {
-                return Rejection.AMBIGUOUS_FRAMING;
-            }
-        } else if (headers.contains(HttpHeaderNames.CONTENT_LENGTH)) {
-            List<String> lengths = headers.getAll(HttpHeaderNames.CONTENT_LENGTH);
-            if (lengths.size() != 1 || !isDigits(lengths.get(0))) {
-                return Rejection.BAD_CONTENT_LENGTH;
-            }
+        List<String> transferEncodings = headers.contains(HttpHeaderNames.TRANSFER_ENCODING)
+                ? headers.getAll(HttpHeaderNames.TRANSFER_ENCODING) : List.of();
+        List<String> contentLengths = headers.contains(HttpHeaderNames.CONTENT_LENGTH)
+                ? headers.getAll(HttpHeaderNames.CONTENT_LENGTH) : List.of();
+        RequestFraming.Problem problem = RequestFraming.check(transferEncodings, contentLengths);
+        if (problem == null) {
+            return null;
         }
-        return null;
-    }
-
-    private static final List<String> CONTENT_CODINGS = List.of("gzip", "x-gzip", "deflate", "compress", "x-compress", "br", "zstd");
-
-    private static boolean endsInChunked(String value) {
-        int start = 0;
-        while (true) {
-            int comma = value.indexOf(',', start);
-            boolean last = comma < 0;
-            String coding = value.substring(start, last ? value.length() : comma).trim().toLowerCase(Locale.ROOT);
-            if (last) {
-                return coding.equals("chunked");
-            }
-            if (!CONTENT_CODINGS.contains(coding)) {
-                return false;
-            }
-            start = comma + 1;
-        }
+        return switch (problem) {
+            case BAD_TRANSFER_ENCODING -> Rejection.BAD_TRANSFER_ENCODING;
+            case AMBIGUOUS_FRAMING -> Rejection.AMBIGUOUS_FRAMING;
+            case BAD_CONTENT_LENGTH -> Rejection.BAD_CONTENT_LENGTH;
+        };
     }
 
     static boolean hasBody(HttpRequest request) {
         return request.headers().contains(HttpHeaderNames.TRANSFER_ENCODING)
                 || HttpUtil.getContentLength(request, 0L) > 0;
-    }
-
-    private static boolean isDigits(String value) {
-        if (value.isEmpty() || value.length() > 18) {
-            return false;
-        }
-        for (int i = 0; i < value.length(); i++) {
-            char c = value.charAt(i);
-            if (c < '0' || c > '9') {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private static boolean forbidsBody(HttpMethod method, boolean allowGetBody) {
-        if (method.equals(HttpMethod.GET)) {
-            return !allowGetBody;
-        }
-        return method.equals(HttpMethod.HEAD) || method.equals(HttpMethod.OPTIONS) || method.equals(HttpMethod.TRACE);
     }
 
     /** The single Host header if it is present exactly once and is one host and an optional port, else null. */

@@ -1,5 +1,6 @@
 package dev.portcullis.server.pipeline;
 
+import dev.portcullis.core.http.RequestFraming;
 import dev.portcullis.server.http.HeaderLines;
 import dev.portcullis.server.http.KnownHeaderNames;
 import io.netty.buffer.ByteBuf;
@@ -60,9 +61,6 @@ final class StrictHttpServerCodec extends CombinedChannelDuplexHandler<StrictHtt
 
     /** The request decoder with the strict checks above. */
     static final class Decoder extends HttpRequestDecoder {
-        private static final AsciiString CONTENT_LENGTH = AsciiString.cached("contentlength");
-        private static final AsciiString TRANSFER_ENCODING = AsciiString.cached("transferencoding");
-
         private final ArrayDeque<HttpMethod> methods;
         private int firstWordEnd;
         private int secondWordEnd;
@@ -183,32 +181,10 @@ final class StrictHttpServerCodec extends CombinedChannelDuplexHandler<StrictHtt
                 return known;
             }
             AsciiString name = super.splitHeaderName(line, start, length);
-            if (length >= 13 && (foldsTo(line, start, length, CONTENT_LENGTH, "content-length")
-                    || foldsTo(line, start, length, TRANSFER_ENCODING, "transfer-encoding"))) {
+            if (RequestFraming.isLookalikeName(line, start, length)) {
                 throw new IllegalArgumentException("header name looks like a framing header: " + name);
             }
             return name;
-        }
-
-        /** True when the name equals {@code folded} ignoring case, '-' and '_', but is not exactly {@code exact}. */
-        private static boolean foldsTo(byte[] line, int start, int length, AsciiString folded, String exact) {
-            int j = 0;
-            boolean isExact = length == exact.length();
-            for (int i = 0; i < length; i++) {
-                byte b = line[start + i];
-                char lower = (char) (b >= 'A' && b <= 'Z' ? b + ('a' - 'A') : b);
-                if (isExact && lower != exact.charAt(i)) {
-                    isExact = false;
-                }
-                if (b == '-' || b == '_') {
-                    continue;
-                }
-                if (j >= folded.length() || lower != folded.charAt(j)) {
-                    return false;
-                }
-                j++;
-            }
-            return j == folded.length() && !isExact;
         }
     }
 

@@ -448,6 +448,16 @@ class SpecExplainMatchesLiveIT {
         t.add(new Row("b11", "GET", "/env/x").noGeo().header("X-Env", "prod").header("X_Env", "dev")
                 .expect(400, null).explain());
         t.add(new Row("b12", "GET", "/env/x").noGeo().header("X-Env", "prod").expect(200, "prod-only"));
+        // framing the gateway refuses before any rule runs (README "Status codes"); no body is sent after the head
+        t.add(new Row("b13", "GET", "/x").noGeo().header("Content-Length", "5").expect(400, null).explain());
+        t.add(new Row("b14", "DELETE", "/x").noGeo().header("Transfer-Encoding", "gzip").expect(400, null).explain());
+        t.add(new Row("b15", "DELETE", "/x").noGeo().header("Transfer_Encoding", "chunked").expect(400, null)
+                .explain());
+        t.add(new Row("b16", "DELETE", "/x").noGeo().header("Transfer-Encoding", "chunked")
+                .header("Content-Length", "3").expect(400, null).explain());
+        t.add(new Row("b17", "DELETE", "/x").noGeo().header("Content-Length", "99999999999").expect(413, null)
+                .explain());
+        t.add(new Row("b18", "DELETE", "/x").noGeo().header("Content-Length", "0").expect(200, null));
         return t;
     }
 
@@ -549,6 +559,10 @@ class SpecExplainMatchesLiveIT {
                 soft.assertThat(v.rule).as("`test` rule equals live for %s", what).isEqualTo(l.rule);
             }
             JsonNode e = explained.get(r.id);
+            if (e != null && (r.status == 400 || r.status == 413 || r.status == 414)) {
+                soft.assertThat(text(e.get("rejected"))).as("`explain` names the live access line's reason for %s", what)
+                        .isEqualTo(l.reason);
+            }
             if (e != null) {
                 soft.assertThat(e.path("status").asInt()).as("`explain` status equals live for %s", what)
                         .isEqualTo(offline);
