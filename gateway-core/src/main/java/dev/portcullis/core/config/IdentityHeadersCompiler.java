@@ -1,5 +1,6 @@
 package dev.portcullis.core.config;
 
+import dev.portcullis.core.http.ClientHeaderNames;
 import dev.portcullis.core.http.HeaderValues;
 import dev.portcullis.core.net.Cidr;
 import dev.portcullis.core.net.CidrSet;
@@ -134,10 +135,14 @@ final class IdentityHeadersCompiler {
             return null;
         }
         String folded = fold(name);
-        if (RESERVED_HEADERS.contains(folded) || folded.startsWith("x-forwarded-") && !folded.equals("x-forwarded-user")
+        // a method or URL override or a hop-by-hop header is removed from every request before the policy runs: as
+        // a forwarded header it would never be read, as an upstream header it would be sent under that meaning
+        if (RESERVED_HEADERS.contains(folded) || ClientHeaderNames.isOverride(name)
+                || ClientHeaderNames.isFixedHopByHop(name)
+                || folded.startsWith("x-forwarded-") && !folded.equals("x-forwarded-user")
                 && !folded.equals("x-forwarded-groups") && !folded.equals("x-forwarded-email")
                 && !folded.equals("x-forwarded-preferred-username")) {
-            problems.add(path, ConfigValues.quote(name) + " is a header the gateway itself reads or sets"
+            problems.add(path, ConfigValues.quote(name) + " is a header the gateway itself reads, sets or removes"
                     + " (expected: a header of its own, e.g. " + example + ")");
             return null;
         }

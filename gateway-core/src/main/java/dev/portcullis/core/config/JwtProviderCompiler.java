@@ -25,6 +25,8 @@ final class JwtProviderCompiler {
      * and what was expected.
      */
 
+    /** A skew above this is a warning: it stretches every token's lifetime by that much. */
+    private static final Duration MAX_QUIET_CLOCK_SKEW = Duration.ofMinutes(5);
     private static final String DISTINCT_ISSUERS =
             "expected: a distinct issuer per provider, since the token's iss picks the provider";
 
@@ -84,6 +86,11 @@ final class JwtProviderCompiler {
         claimPath(provider.subjectClaim(), KeyPaths.key(path, "subject_claim"));
         claimPath(provider.rolesClaim(), KeyPaths.key(path, "roles_claim"));
         Set<String> types = types(provider);
+        if (provider.clockSkew().compareTo(MAX_QUIET_CLOCK_SKEW) > 0) {
+            problems.warn(KeyPaths.key(path, "clock_skew"), "clock_skew of " + provider.clockSkew().toMinutes()
+                    + " minutes accepts tokens that long after their exp, and before their nbf (expected: seconds to a"
+                    + " few minutes, e.g. 30s; more than 5m is warned about)");
+        }
         if (provider.audience().isEmpty()) {
             problems.warn(path, "no audience: tokens this issuer made for any other service are accepted too"
                     + " (expected: audience naming this service, e.g. [orders-api])");

@@ -8,6 +8,7 @@ import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 
@@ -90,10 +91,26 @@ final class KeySourceCompiler {
                     throw new IllegalArgumentException(ConfigValues.quote(text) + " is not a valid jwks_url (expected:"
                             + " an absolute http or https URL, e.g. https://auth.example.com/.well-known/jwks.json)");
                 }
-                return new KeySource.JwksUrl(uri);
+                KeySource.JwksUrl source = new KeySource.JwksUrl(uri);
+                if ("http".equalsIgnoreCase(uri.getScheme()) && !isLoopback(uri.getHost())) {
+                    problems.warn(path, ConfigValues.quote(text) + " is fetched over plain http: whoever can change"
+                            + " the answer on the way can add signing keys (expected: an https URL, or a loopback"
+                            + " address for a local key server)");
+                }
+                return source;
             });
             default -> problems.parse(path, () -> new KeySource.SecretEnv(text));
         };
+    }
+
+    /** A host name or literal that can only be this machine: {@code localhost}, 127.0.0.0/8, {@code ::1}. */
+    private static boolean isLoopback(@Nullable String host) {
+        if (host == null) {
+            return false;
+        }
+        String h = host.toLowerCase(Locale.ROOT);
+        return h.equals("localhost") || h.endsWith(".localhost") || h.equals("[::1]") || h.equals("::1")
+                || h.startsWith("127.") && h.chars().allMatch(c -> c == '.' || c >= '0' && c <= '9');
     }
 
     /**

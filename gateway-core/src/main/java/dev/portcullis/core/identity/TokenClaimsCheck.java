@@ -2,6 +2,7 @@ package dev.portcullis.core.identity;
 
 import com.nimbusds.jose.JOSEObjectType;
 import com.nimbusds.jwt.JWTClaimsSet;
+import java.math.BigInteger;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Date;
@@ -105,8 +106,15 @@ final class TokenClaimsCheck {
         return false;
     }
 
+    /**
+     * The subject named by a claim value: a string, or a whole number written without a fraction or exponent (a
+     * numeric id); null for anything else, so that {@code 5.0}, {@code 1e2} or an id beyond 2^63 (read as the double
+     * {@code 1.2345678901234567E19}) cannot merge distinct identities.
+     */
     private static @Nullable String subject(@Nullable Object value) {
-        String text = value instanceof String || value instanceof Number ? ClaimValues.scalarText(value) : null;
+        boolean integer = value instanceof Long || value instanceof Integer || value instanceof BigInteger
+                || value instanceof Short || value instanceof Byte;
+        String text = value instanceof String || integer ? ClaimValues.scalarText(value) : null;
         return text == null || text.isBlank() ? null : text;
     }
 }

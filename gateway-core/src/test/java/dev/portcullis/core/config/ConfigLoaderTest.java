@@ -216,6 +216,27 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void warnsOfAClockSkewOverFiveMinutesAndOfAJwksUrlOverPlainHttpToAnotherMachine() throws Exception {
+        byte[] yaml = ("upstream: { url: \"http://127.0.0.1:3000\" }\n"
+                + "identity:\n  jwt:\n    - issuer: https://a.example.com/\n      audience: a\n"
+                + "      jwks_url: http://keys.example.com/jwks.json\n      clock_skew: 100000h\n"
+                + "    - issuer: https://b.example.com/\n      audience: b\n"
+                + "      jwks_url: http://127.0.0.1:8081/jwks.json\n      clock_skew: 5m\n"
+                + "    - issuer: https://c.example.com/\n      audience: c\n"
+                + "      jwks_url: https://c.example.com/jwks.json\n").getBytes(StandardCharsets.UTF_8);
+
+        CompiledConfig config = ConfigLoader.load("a.yaml", yaml, VALID);
+
+        assertThat(config.warnings()).extracting(ConfigProblem::renderAsWarning).containsExactly(
+                "a.yaml:6:17: identity.jwt[0].jwks_url: warning: \"http://keys.example.com/jwks.json\" is fetched"
+                        + " over plain http: whoever can change the answer on the way can add signing keys (expected:"
+                        + " an https URL, or a loopback address for a local key server)",
+                "a.yaml:7:19: identity.jwt[0].clock_skew: warning: clock_skew of 6000000 minutes accepts tokens that"
+                        + " long after their exp, and before their nbf (expected: seconds to a few minutes, e.g. 30s;"
+                        + " more than 5m is warned about)");
+    }
+
+    @Test
     void warnsWhenAJwtProviderHasNoAudience() throws Exception {
         byte[] yaml = ("upstream: { url: \"http://127.0.0.1:3000\" }\n"
                 + "identity:\n  jwt:\n    - issuer: https://a.example.com/\n"

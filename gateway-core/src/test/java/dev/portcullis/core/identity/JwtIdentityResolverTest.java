@@ -628,6 +628,29 @@ class JwtIdentityResolverTest {
     }
 
     @Test
+    void aCustomSubjectClaimNamesASubjectWithAStringOrAWholeNumberOnly() throws Exception {
+        resolver(jwksFile(RSA).withClaims("user.id", "roles"));
+        String header = "{\"alg\":\"RS256\",\"kid\":\"rsa-1\"}";
+        long exp = clock.instant().getEpochSecond() + 600;
+        java.util.function.Function<String, Resolution> withId = id -> {
+            try {
+                return resolver.verify(signedRaw(header, "{\"iss\":\"" + ISSUER + "\",\"aud\":\"" + AUDIENCE
+                        + "\",\"exp\":" + exp + ",\"sub\":\"s\",\"user\":{\"id\":" + id + "}}"));
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        };
+
+        assertThat(identity(withId.apply("\"u-7\"")).subject()).isEqualTo("u-7");
+        assertThat(identity(withId.apply("42")).subject()).isEqualTo("42");
+        assertThat(identity(withId.apply("9223372036854775807")).subject()).isEqualTo("9223372036854775807");
+        // read as doubles: 5.0 and 1e2 would name the subjects "5" and "100", and two ids beyond 2^63 one subject
+        for (String id : List.of("5.0", "1e2", "12345678901234567890", "12345678901234567891", "true")) {
+            assertThat(withId.apply(id)).as(id).isEqualTo(Resolution.Rejected.of(RejectReason.MISSING_SUBJECT));
+        }
+    }
+
+    @Test
     void triesKeysWithoutKidForTokensWithOrWithoutKid() throws Exception {
         RSAKey anonymous = new RSAKey.Builder(RSA).keyID(null).build();
         resolver(jwksFile(anonymous));
