@@ -11,6 +11,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import dev.portcullis.core.config.CustomResponses;
 import dev.portcullis.core.runtime.GatewaySnapshot;
+import dev.portcullis.server.http.HttpDates;
 import dev.portcullis.server.http.RequestIds;
 import java.nio.charset.StandardCharsets;
 
@@ -24,35 +25,42 @@ public final class GatewayResponses {
 
     private GatewayResponses() {}
 
-    /** The reason phrase and fixed message for a gateway-made status. */
-    static String body(int status) {
+    /** A gateway-made status's reason phrase (RFC 9110) and fixed message. */
+    private record Answer(String phrase, String message) {}
+
+    private static Answer answer(int status) {
         return switch (status) {
-            case 400 -> json("Bad Request", "The request could not be understood");
-            case 401 -> json("Unauthorized", "Authentication is required");
-            case 403 -> json("Forbidden", "You do not have permission to access this resource");
-            case 404 -> json("Not Found", "The requested resource was not found");
-            case 405 -> json("Method Not Allowed", "The request method is not allowed");
-            case 408 -> json("Request Timeout", "The request was not received in time");
-            case 413 -> json("Content Too Large", "The request body is too large");
-            case 414 -> json("URI Too Long", "The request URI is too long");
-            case 429 -> json("Too Many Requests", "Rate limit exceeded");
-            case 431 -> json("Request Header Fields Too Large", "The request headers are too large");
-            case 502 -> json("Bad Gateway", "The upstream service is unavailable");
-            case 503 -> json("Service Unavailable", "The service is temporarily unavailable");
-            case 504 -> json("Gateway Timeout", "The upstream service did not respond in time");
+            case 400 -> new Answer("Bad Request", "The request could not be understood");
+            case 401 -> new Answer("Unauthorized", "Authentication is required");
+            case 403 -> new Answer("Forbidden", "You do not have permission to access this resource");
+            case 404 -> new Answer("Not Found", "The requested resource was not found");
+            case 405 -> new Answer("Method Not Allowed", "The request method is not allowed");
+            case 408 -> new Answer("Request Timeout", "The request was not received in time");
+            case 413 -> new Answer("Content Too Large", "The request body is too large");
+            case 414 -> new Answer("URI Too Long", "The request URI is too long");
+            case 429 -> new Answer("Too Many Requests", "Rate limit exceeded");
+            case 431 -> new Answer("Request Header Fields Too Large", "The request headers are too large");
+            case 502 -> new Answer("Bad Gateway", "The upstream service is unavailable");
+            case 503 -> new Answer("Service Unavailable", "The service is temporarily unavailable");
+            case 504 -> new Answer("Gateway Timeout", "The upstream service did not respond in time");
             default -> throw new IllegalArgumentException("no gateway answer for status " + status);
         };
     }
 
-    private static String json(String error, String message) {
-        return "{\"error\":\"" + error + "\",\"message\":\"" + message + "\"}";
+    /** The fixed JSON body for a gateway-made status: its reason phrase and message. */
+    static String body(int status) {
+        Answer answer = answer(status);
+        return "{\"error\":\"" + answer.phrase() + "\",\"message\":\"" + answer.message() + "\"}";
     }
 
     private static final byte[][] BODIES = new byte[600][];
+    /** The statuses with RFC 9110's reason phrases, the same as the body's {@code error} (Netty's 413/414 are older). */
+    private static final HttpResponseStatus[] STATUSES = new HttpResponseStatus[600];
 
     static {
         for (int status : new int[] {400, 401, 403, 404, 405, 408, 413, 414, 429, 431, 502, 503, 504}) {
             BODIES[status] = body(status).getBytes(StandardCharsets.UTF_8);
+            STATUSES[status] = new HttpResponseStatus(status, answer(status).phrase());
         }
     }
 
@@ -74,8 +82,9 @@ public final class GatewayResponses {
             contentType = replacement.contentType();
         }
         FullHttpResponse response = new DefaultFullHttpResponse(
-                HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status), Unpooled.wrappedBuffer(body));
+                HttpVersion.HTTP_1_1, STATUSES[status], Unpooled.wrappedBuffer(body));
         response.headers()
+                .set(HttpHeaderNames.DATE, HttpDates.now())
                 .set(HttpHeaderNames.CONTENT_TYPE, contentType)
                 .setInt(HttpHeaderNames.CONTENT_LENGTH, body.length)
                 .set(RequestIds.HEADER, requestId);

@@ -1,6 +1,7 @@
 package dev.portcullis.server.proxy;
 
 import dev.portcullis.server.http.HopByHopHeaders;
+import dev.portcullis.server.http.HttpDates;
 import dev.portcullis.server.http.RequestIds;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
@@ -28,7 +29,8 @@ final class ResponseHeads {
 
     /**
      * Prepares a final head for the client: its connection-specific headers removed, its request id
-     * set, its body framed so that the client can find its end, and HTTP/1.1 as its version.
+     * set, a {@code Date} added when it has none, its body framed so that the client can find its end,
+     * and HTTP/1.1 as its version.
      *
      * @param requestId the exchange's id, sent as {@link RequestIds#HEADER}
      * @param http10 whether the client speaks HTTP/1.0 (no chunked framing; keep-alive only when asked)
@@ -41,6 +43,9 @@ final class ResponseHeads {
         HttpHeaders headers = response.headers();
         HopByHopHeaders.strip(headers);
         headers.set(RequestIds.HEADER, requestId);
+        if (!headers.contains(HttpHeaderNames.DATE)) {
+            headers.set(HttpHeaderNames.DATE, HttpDates.now()); // RFC 9110 6.6.1: a proxy with a clock adds one
+        }
         boolean close = mustClose;
         boolean chunked = HttpUtil.isTransferEncodingChunked(response);
         boolean delimited = chunked || HttpUtil.isContentLengthSet(response)

@@ -171,6 +171,41 @@ class HeadersIT {
         GatewayAssertions.assertGatewayError(r, 502);
     }
 
+    @Test
+    void everyAnswerCarriesADateAndAGatewayMadeOneTheReasonPhraseOfItsBody() throws Exception {
+        Gateway gw = harness.start("proxy.yaml");
+        harness.upstream().handler(req -> req.path().equals("/dated")
+                ? Reply.fixed(200, "OK", List.of(new Header("Date", "Sun, 06 Nov 1994 08:49:37 GMT")), new byte[0])
+                : Reply.fixed(200, "OK", List.of(new Header("Content-Type", "text/plain")), new byte[0]));
+        String dateFormat = "(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \\d{2} [A-Z][a-z]{2} \\d{4} \\d{2}:\\d{2}:\\d{2} GMT";
+
+        try (RawHttp raw = gw.raw()) {
+            RawResponse undated = raw.send("GET /x HTTP/1.1\r\nHost: a\r\n\r\n").readResponse();
+            RawResponse dated = raw.send("GET /dated HTTP/1.1\r\nHost: a\r\n\r\n").readResponse();
+
+            assertThat(undated.headerValues("Date")).as("RFC 9110 6.6.1: a proxy adds a missing Date").hasSize(1);
+            assertThat(undated.header("Date").orElseThrow()).matches(dateFormat);
+            assertThat(dated.headerValues("Date")).containsExactly("Sun, 06 Nov 1994 08:49:37 GMT");
+        }
+        try (RawHttp raw = gw.raw()) {
+            RawResponse tooLong = raw.send("GET /" + "a".repeat(9000) + " HTTP/1.1\r\nHost: a\r\n\r\n").readResponse();
+
+            assertThat(tooLong.status()).isEqualTo(414);
+            assertThat(tooLong.reason()).isEqualTo("URI Too Long");
+            assertThat(tooLong.bodyText()).contains("\"error\":\"URI Too Long\"");
+            assertThat(tooLong.header("Date").orElseThrow()).matches(dateFormat);
+        }
+        try (RawHttp raw = gw.raw()) {
+            RawResponse tooLarge = raw.send("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999\r\n\r\n")
+                    .readResponse();
+
+            assertThat(tooLarge.status()).isEqualTo(413);
+            assertThat(tooLarge.reason()).isEqualTo("Content Too Large");
+            assertThat(tooLarge.bodyText()).contains("\"error\":\"Content Too Large\"");
+            assertThat(tooLarge.header("Date").orElseThrow()).matches(dateFormat);
+        }
+    }
+
     private static List<String> connectionTokens(List<String> values) {
         return values.stream()
                 .flatMap(v -> Arrays.stream(v.split(",")))
