@@ -137,6 +137,7 @@ final class ConnectionPhase {
             awaitNextHeadIdle();
         } else {
             Exchange timedOut = connection.begin(RequestIds.create(), "", "");
+            timedOut.startedAt(deadline - headTimeoutNanos); // logged from the head's first byte, not from now
             timedOut.clientIp(connection.peerText());
             GatewayResponses.reject(connection.channel(), timedOut, Rejection.HEADER_TIMEOUT);
         }

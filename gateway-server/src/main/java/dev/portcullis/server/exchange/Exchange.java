@@ -14,7 +14,7 @@ import org.jspecify.annotations.Nullable;
  */
 public final class Exchange {
     private final String requestId;
-    private final long startNanos;
+    private long startNanos;
     private final ConnectionState connection;
     private final String method;
     private String path;
@@ -44,6 +44,11 @@ public final class Exchange {
         // until the target is canonicalized, log the raw target without query, fragment or userinfo (secrets)
         this.path = LoggedPath.of(rawPath);
         this.startNanos = System.nanoTime();
+    }
+
+    /** Its request began at {@code nanos}, before the exchange was made (a 408 answers a head begun earlier). */
+    void startedAt(long nanos) {
+        startNanos = nanos;
     }
 
     /** The config generation deciding this exchange, read once when its head arrived. */

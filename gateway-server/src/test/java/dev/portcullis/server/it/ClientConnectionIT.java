@@ -54,6 +54,7 @@ class ClientConnectionIT {
     @Test
     void answers408ToASlowlorisThatKeepsSendingHeaderBytes() throws Exception {
         Gateway gw = harness.start("client-timeouts.yaml"); // header_timeout: 1s
+        LogCapture access = LogCapture.attach("portcullis.access");
         try (RawHttp raw = gw.raw()) {
             long start = System.nanoTime();
             raw.send("GET /slow HTTP/1.1\r\nHost: " + gw.authority() + "\r\n");
@@ -71,6 +72,10 @@ class ClientConnectionIT {
 
             assertThat(r.status()).as("a head dripping for longer than header_timeout:%n%s", r).isEqualTo(408);
             assertThat(took).as("408 comes about header_timeout after the first byte").isLessThan(Duration.ofSeconds(3));
+            JsonNode line = access.jsonLineFor(r.header("X-Request-Id").orElseThrow());
+            assertThat(line.path("reason").asText()).isEqualTo("header_timeout");
+            assertThat(line.path("duration_ms").asDouble()).as("logged from the head's first byte: %s", line)
+                    .isBetween(900.0, took.toMillis() + 1.0);
         }
         harness.upstream().assertReceivedNothing(Probe.QUIET);
     }
