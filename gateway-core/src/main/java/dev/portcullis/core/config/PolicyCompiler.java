@@ -13,6 +13,7 @@ import dev.portcullis.core.policy.HostMatcher;
 import dev.portcullis.core.policy.HostPattern;
 import dev.portcullis.core.policy.IpMatcher;
 import dev.portcullis.core.policy.MethodMatcher;
+import dev.portcullis.core.policy.Mode;
 import dev.portcullis.core.policy.Not;
 import dev.portcullis.core.policy.PathGlob;
 import dev.portcullis.core.policy.PathMatcher;
@@ -102,6 +103,12 @@ final class PolicyCompiler {
         if (limiter != null && rule.action() == Effect.DENY) {
             problems.add(KeyPaths.key(path, "rate_limit"),
                     "rate_limit is only allowed on rules with action allow (this rule has action deny)");
+        } else if (limiter != null && rule.mode() == Mode.AUDIT) {
+            // an audit rule records only its allow or deny: counting its requests would take tokens an enforcing
+            // rule sharing the limiter needs, so its limiter is not applied, and a dry run shows no 429
+            problems.warn(KeyPaths.key(path, "rate_limit"), "rate_limit has no effect on a rule with mode audit:"
+                    + " its requests are neither counted nor limited, and its audit outcome never says 429"
+                    + " (expected: no rate_limit here, or mode enforce)");
         }
         String name = rule.name();
         if (name == null || !problems.isEmpty()) {

@@ -237,6 +237,21 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void warnsThatARateLimitOnAnAuditRuleHasNoEffect() throws Exception {
+        byte[] yaml = ("upstream: { url: \"http://127.0.0.1:3000\" }\n"
+                + "rate_limits:\n  l: { key: client_ip, limit: 1, per: 1h }\n"
+                + "rules:\n  - { name: dry, mode: audit, rate_limit: l }\n"
+                + "  - { name: live, rate_limit: l }\n").getBytes(StandardCharsets.UTF_8);
+
+        CompiledConfig config = ConfigLoader.load("a.yaml", yaml, VALID);
+
+        assertThat(config.warnings()).extracting(ConfigProblem::renderAsWarning).containsExactly(
+                "a.yaml:5:43: rules[0].rate_limit: warning: rate_limit has no effect on a rule with mode audit: its"
+                        + " requests are neither counted nor limited, and its audit outcome never says 429 (expected:"
+                        + " no rate_limit here, or mode enforce)");
+    }
+
+    @Test
     void warnsWhenAJwtProviderHasNoAudience() throws Exception {
         byte[] yaml = ("upstream: { url: \"http://127.0.0.1:3000\" }\n"
                 + "identity:\n  jwt:\n    - issuer: https://a.example.com/\n"
