@@ -1,5 +1,6 @@
 package dev.portcullis.server.proxy;
 
+import dev.portcullis.core.http.MessageSyntax;
 import dev.portcullis.server.http.KnownHeaderNames;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -76,18 +77,35 @@ final class UpstreamResponseDecoder extends HttpResponseDecoder {
         return super.createMessage(initialLine);
     }
 
-    /** A common header name is the shared constant ({@link KnownHeaderNames}), not a copy of its bytes. */
+    /**
+     * A field name must be a token right before its colon ({@link MessageSyntax#isFieldNameBeforeColon}): Netty ends a
+     * response's name at whitespace and skips on to the colon, which would turn {@code Set-Cookie admin=1; x: y} into
+     * {@code Set-Cookie: y}; such a line makes the head (or the trailers) invalid, answered 502 like any other malformed
+     * response. A common name is then the shared constant ({@link KnownHeaderNames}), not a copy of its bytes.
+     */
     @Override
     protected AsciiString splitHeaderName(byte[] line, int start, int length) {
+        if (!MessageSyntax.isFieldNameBeforeColon(line, start, length)) {
+            throw new IllegalArgumentException("invalid header name: not a token right before its colon");
+        }
         AsciiString known = KnownHeaderNames.lookup(line, start, length);
         return known != null ? known : super.splitHeaderName(line, start, length);
     }
 
-    /** {@code HTTP/1.1}, as nearly every response begins, without a new string. */
+    /**
+     * The version must be exactly {@code HTTP/<digit>.<digit>} ({@link MessageSyntax#isHttpVersion}): Netty upper-cases
+     * it first and would read {@code http/1.1} as HTTP/1.1. {@code HTTP/1.1}, as nearly every response begins, is
+     * returned without a new string.
+     */
     @Override
     protected String splitFirstWordInitialLine(byte[] line, int start, int length) {
-        return spelled(HTTP_1_1, line, start, length)
-                ? HTTP_1_1.toString() : super.splitFirstWordInitialLine(line, start, length);
+        if (spelled(HTTP_1_1, line, start, length)) {
+            return HTTP_1_1.toString();
+        }
+        if (!MessageSyntax.isHttpVersion(line, start, length)) {
+            throw new IllegalArgumentException("invalid version: not HTTP/<digit>.<digit>");
+        }
+        return super.splitFirstWordInitialLine(line, start, length);
     }
 
     /** {@code OK}, the reason phrase of nearly every response, without a new string. */

@@ -1066,6 +1066,59 @@ class SpecUpstreamResponseCheckIT {
     }
 
     /**
+     * RFC 9112 5.1 allows no whitespace between a field name and its colon (a proxy MUST remove it or reject), and
+     * RFC 9110 5.1 makes a name a token. A decoder that ends the name at whitespace and skips on to the colon relays a
+     * field the upstream never wrote ({@code Set-Cookie admin=1; x: y} as {@code Set-Cookie: y}); README "Proxying": a
+     * malformed answer is a 502 before its head, logged upstream_malformed_response, and its upstream connection is
+     * not reused. The upstream keeps the connection open.
+     */
+    @ParameterizedTest(name = "\"{0}\"")
+    @ValueSource(strings = {"Set-Cookie admin=1; x: y", "Location http://evil/: y", "X Bad: a", "X\tA: b", "X-Bad : v",
+        "X-Bad\t: v", "Set-Cookie : a=1"})
+    void aFieldNameThatIsNotATokenRightBeforeItsColonIsA502(String line) throws Exception {
+        Gateway gw = gateway(1);
+        up.route("/field", (req, c) -> {
+            c.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n" + line + "\r\n\r\nok");
+            return true;
+        });
+        String id = newId();
+        try (RawHttp a = client(gw)) {
+            Resp r = read(a.send(get(gw, "/field", id)), false);
+            assertGatewayError(r, 502);
+            assertThat(r.has("Set-Cookie") || r.has("Location") || r.has("X")).as("%s", r).isFalse();
+            assertUsableIfOpen(gw, a, "/next-a");
+        }
+        assertOwnAnswerForAnotherClient(gw, "/victim");
+        JsonNode l = assertLogged(id, 502, null);
+        assertThat(l.path("error").asText()).as("%s", l).isEqualTo("upstream_malformed_response");
+        int dirty = up.awaitRequest("/field").conn();
+        assertThat(up.awaitEnded(dirty, Duration.ofSeconds(3))).as("the upstream connection is closed").isTrue();
+        assertThat(up.awaitRequest("/victim").conn()).as("upstream saw %s", up.requests()).isNotEqualTo(dirty);
+    }
+
+    /** RFC 9112 2.3: the HTTP-name is case-sensitive ({@code %s"HTTP"}); {@code http/1.1} begins no response. */
+    @ParameterizedTest(name = "\"{0}\"")
+    @ValueSource(strings = {"http/1.1 200 OK", "Http/1.1 200 OK", "HTTP/1.10 200 OK"})
+    void aStatusLineWhoseVersionIsNotUpperCaseHttpIsA502(String statusLine) throws Exception {
+        Gateway gw = gateway(1);
+        up.route("/status", (req, c) -> {
+            c.write(statusLine + "\r\nContent-Length: 2\r\nX-Up: 1\r\n\r\nok");
+            return true;
+        });
+        String id = newId();
+        try (RawHttp a = client(gw)) {
+            Resp r = read(a.send(get(gw, "/status", id)), false);
+            assertGatewayError(r, 502);
+            assertUsableIfOpen(gw, a, "/next-a");
+        }
+        assertOwnAnswerForAnotherClient(gw, "/victim");
+        JsonNode l = assertLogged(id, 502, null);
+        assertThat(l.path("error").asText()).as("%s", l).isEqualTo("upstream_malformed_response");
+        int dirty = up.awaitRequest("/status").conn();
+        assertThat(up.awaitRequest("/victim").conn()).as("upstream saw %s", up.requests()).isNotEqualTo(dirty);
+    }
+
+    /**
      * 1xx answers are not the response headers SPEC 3 response_timeout waits for: an upstream that sends
      * "102 Processing" every 100 ms and never a final answer gets the client a 504 after about 1s, not a wait as long as
      * the upstream cares to stall.

@@ -274,4 +274,47 @@ class UpstreamResponseDecoderTest {
         assertThat(((HttpResponse) messages.get(0)).status().code()).isEqualTo(Integer.parseInt(code));
         assertThat(((HttpResponse) messages.get(0)).decoderResult().isSuccess()).isTrue();
     }
+
+    /**
+     * RFC 9112 5.1: no whitespace between a field name and its colon, and RFC 9110 5.1: a name is a token. Netty ends
+     * a response's field name at whitespace and skips on to the colon, which would relay {@code Set-Cookie: y} for
+     * the first line: each is a malformed head (502), the same check as the request decoder's.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"Set-Cookie admin=1; x: y", "Location http://evil/: y", "X Bad: a", "X\tA: b", "X-A : b",
+        "X-A\t: b", "Content-Type : text/plain", "X(A): b", ": novalue", "NoColon", " X-Leading: 1"})
+    void aFieldNameThatIsNotATokenRightBeforeItsColonIsAMalformedHead(String line) {
+        List<Object> messages = read("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n" + line + "\r\n\r\nok");
+
+        assertThat(messages).as(line).isNotEmpty();
+        assertThat(messages.get(0)).isInstanceOf(HttpResponse.class);
+        assertThat(((HttpObject) messages.get(0)).decoderResult().isFailure()).as(line).isTrue();
+    }
+
+    @Test
+    void aChunkedResponseWithAMalformedTrailerNameEndsInAFailure() {
+        List<Object> messages = read("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n"
+                + "X Bad: t\r\n\r\n");
+
+        assertThat(messages).isNotEmpty();
+        assertThat(((HttpObject) messages.get(messages.size() - 1)).decoderResult().isFailure()).isTrue();
+    }
+
+    @Test
+    void everyTcharIsAcceptedInAFieldName() {
+        List<Object> messages = read("HTTP/1.1 200 OK\r\n!#$%&'*+-.^_`|~09azAZ: v\r\nContent-Length: 0\r\n\r\n");
+
+        assertThat(((HttpResponse) messages.get(0)).decoderResult().isSuccess()).isTrue();
+        assertThat(((HttpResponse) messages.get(0)).headers().get("!#$%&'*+-.^_`|~09azAZ")).isEqualTo("v");
+    }
+
+    /** RFC 9112 2.3: the HTTP-name is case-sensitive; a status line that does not begin with it is no response. */
+    @ParameterizedTest
+    @ValueSource(strings = {"http/1.1", "Http/1.1", "HTTP/1.10", "HTTP/11", "HTTPS/1.1"})
+    void aVersionThatIsNotUpperCaseHttpAndTwoDigitsIsAMalformedHead(String version) {
+        List<Object> messages = read(version + " 200 OK\r\nContent-Length: 2\r\n\r\nok");
+
+        assertThat(messages).isNotEmpty();
+        assertThat(((HttpObject) messages.get(0)).decoderResult().isFailure()).as(version).isTrue();
+    }
 }
