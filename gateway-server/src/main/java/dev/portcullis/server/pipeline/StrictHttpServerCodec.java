@@ -1,5 +1,6 @@
 package dev.portcullis.server.pipeline;
 
+import dev.portcullis.core.http.MessageSyntax;
 import dev.portcullis.core.http.RequestFraming;
 import dev.portcullis.server.http.HeaderLines;
 import dev.portcullis.server.http.KnownHeaderNames;
@@ -33,13 +34,15 @@ import java.util.List;
  *   <li>the request line must be separated by single spaces: Netty also splits on tabs and other
  *       whitespace, which turns {@code GET /a\tHTTP/1.1} into a different request than a strict
  *       server sees;
+ *   <li>the version must be exactly {@code HTTP/<digit>.<digit>} in upper case (Netty upper-cases it first), and a
+ *       header name a token right before its colon ({@link MessageSyntax}, shared with the upstream response decoder);
  *   <li>a header name that reads as {@code Content-Length} or {@code Transfer-Encoding} once case,
  *       {@code -} and {@code _} are ignored ({@code Transfer_Encoding}, {@code Content---Length}) but is
  *       not exactly that name is rejected: an upstream that folds {@code _} to {@code -} would frame the
  *       body differently.
  * </ul>
  *
- * Both raise a decoder failure, which the access-control step answers with 400 and a close. A request
+ * Each raises a decoder failure, which the access-control step answers with 400 and a close. A request
  * without a body is passed on as one {@link FullHttpRequest} (empty content) rather than a head and an
  * empty last content, so that it crosses the pipeline and is written to the upstream as one message. Like
  * {@code HttpServerCodec}, the encoder knows which responses answer HEAD requests, so that their
@@ -158,9 +161,13 @@ final class StrictHttpServerCodec extends CombinedChannelDuplexHandler<StrictHtt
             return super.splitSecondWordInitialLine(line, start, length);
         }
 
+        /** The version must be exactly {@code HTTP/<digit>.<digit>}: Netty upper-cases it first ({@code http/1.1}). */
         @Override
         protected String splitThirdWordInitialLine(byte[] line, int start, int length) {
             requireSingleSpace(line, secondWordEnd, start);
+            if (!MessageSyntax.isHttpVersion(line, start, length)) {
+                throw new IllegalArgumentException("invalid version: not HTTP/<digit>.<digit>");
+            }
             return super.splitThirdWordInitialLine(line, start, length);
         }
 
@@ -171,11 +178,17 @@ final class StrictHttpServerCodec extends CombinedChannelDuplexHandler<StrictHtt
         }
 
         /**
-         * A common header name is the shared constant ({@link KnownHeaderNames}, spelled exactly as received, so never
-         * a framing look-alike), not a copy of its bytes; any other name is refused when it looks like a framing header.
+         * A name that is not a token right before its colon ({@link MessageSyntax#isFieldNameBeforeColon}: {@code X Bad},
+         * {@code Name : v}) is refused, by the same check as the upstream response decoder's (Netty's header validation
+         * would refuse these too, later). A common header name is the shared constant ({@link KnownHeaderNames}, spelled
+         * exactly as received, so never a framing look-alike), not a copy of its bytes; any other name is refused when it
+         * looks like a framing header.
          */
         @Override
         protected AsciiString splitHeaderName(byte[] line, int start, int length) {
+            if (!MessageSyntax.isFieldNameBeforeColon(line, start, length)) {
+                throw new IllegalArgumentException("invalid header name: not a token right before its colon");
+            }
             AsciiString known = KnownHeaderNames.lookup(line, start, length);
             if (known != null) {
                 return known;

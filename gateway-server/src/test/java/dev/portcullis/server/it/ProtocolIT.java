@@ -90,6 +90,12 @@ class ProtocolIT {
                 Arguments.of("garbage request line", "HELLO\r\n\r\n"),
                 Arguments.of("header line without colon", "GET /x HTTP/1.1\r\n" + HOST + "NoColonHere\r\n\r\n"),
                 Arguments.of("space inside a header name", "GET /x HTTP/1.1\r\n" + HOST + "X Bad: 1\r\n\r\n"),
+                Arguments.of("space before the colon", "GET /x HTTP/1.1\r\n" + HOST + "X-Bad : 1\r\n\r\n"),
+                Arguments.of("tab before the colon", "GET /x HTTP/1.1\r\n" + HOST + "X-Bad\t: 1\r\n\r\n"),
+                // RFC 9112 2.3: HTTP-name = %s"HTTP", case-sensitive (nginx: 400)
+                Arguments.of("lower-case HTTP version", "GET /x http/1.1\r\n" + HOST + "\r\n"),
+                Arguments.of("mixed-case HTTP version", "GET /x Http/1.1\r\n" + HOST + "\r\n"),
+                Arguments.of("two-digit minor version", "GET /x HTTP/1.10\r\n" + HOST + "\r\n"),
                 Arguments.of("bad chunk size", "POST /x HTTP/1.1\r\n" + HOST
                         + "Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"),
                 Arguments.of("chunk data longer than its size", "POST /x HTTP/1.1\r\n" + HOST

@@ -68,6 +68,37 @@ class StrictHttpServerCodecTest {
         assertThat(decode(wire).decoderResult().isFailure()).as(wire).isTrue();
     }
 
+    /** RFC 9112 2.3: the HTTP-name is case-sensitive, and one digit each side of the dot; nginx answers 400 too. */
+    @ParameterizedTest
+    @ValueSource(strings = {"http/1.1", "Http/1.1", "HTTp/1.0", "HTTP/1.10", "HTTP/11", "HTTP/1.x", "HTTPS/1.1"})
+    void rejectsAVersionThatIsNotUpperCaseHttpAndTwoDigits(String version) {
+        HttpRequest request = decode("GET /a " + version + "\r\nHost: h\r\n\r\n");
+
+        assertThat(request.decoderResult().isFailure()).as(version).isTrue();
+        assertThat(request).isInstanceOf(StrictHttpServerCodec.UnreadRequest.class);
+    }
+
+    /**
+     * RFC 9112 5.1: no whitespace between a field name and its colon ("a server MUST reject"), and RFC 9110 5.1: a
+     * name is a token. The same check as the upstream response decoder's.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"X-A : 1", "X-A\t: 1", "Content-Length : 0", "Host : h", "X A: 1", "X\tA: 1",
+        "Set-Cookie admin=1; x: y", "X(A): 1", ": 1"})
+    void rejectsAHeaderNameThatIsNotATokenRightBeforeItsColon(String line) {
+        HttpRequest request = decode("GET /a HTTP/1.1\r\nHost: h\r\n" + line + "\r\n\r\n");
+
+        assertThat(request.decoderResult().isFailure()).as(line).isTrue();
+    }
+
+    @Test
+    void acceptsEveryTcharInAHeaderName() {
+        HttpRequest request = decode("GET /a HTTP/1.1\r\nHost: h\r\n!#$%&'*+-.^_`|~09azAZ: 1\r\n\r\n");
+
+        assertThat(request.decoderResult().isSuccess()).isTrue();
+        assertThat(request.headers().get("!#$%&'*+-.^_`|~09azAZ")).isEqualTo("1");
+    }
+
     @Test
     void aResponseToHeadKeepsItsFramingHeadersWithoutABody() {
         EmbeddedChannel channel = new EmbeddedChannel(new StrictHttpServerCodec(new HttpDecoderConfig()));
