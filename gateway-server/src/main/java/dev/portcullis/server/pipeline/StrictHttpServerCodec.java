@@ -178,11 +178,11 @@ final class StrictHttpServerCodec extends CombinedChannelDuplexHandler<StrictHtt
         }
 
         /**
-         * A name that is not a token right before its colon ({@link MessageSyntax#isFieldNameBeforeColon}: {@code X Bad},
-         * {@code Name : v}) is refused, by the same check as the upstream response decoder's (Netty's header validation
-         * would refuse these too, later). A common header name is the shared constant ({@link KnownHeaderNames}, spelled
-         * exactly as received, so never a framing look-alike), not a copy of its bytes; any other name is refused when it
-         * looks like a framing header.
+         * A name that is not a token right before its colon ({@link MessageSyntax#isFieldNameBeforeColon}:
+         * {@code X Bad}, {@code Name : v}) is refused, by the same check as the upstream response decoder's (Netty's
+         * header validation would refuse these too, later). A common header name is the shared constant
+         * ({@link KnownHeaderNames}, spelled exactly as received, so never a framing look-alike), not a copy of its
+         * bytes; any other name is refused when it looks like a framing header.
          */
         @Override
         protected AsciiString splitHeaderName(byte[] line, int start, int length) {

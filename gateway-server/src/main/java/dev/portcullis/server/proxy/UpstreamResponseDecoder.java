@@ -80,8 +80,9 @@ final class UpstreamResponseDecoder extends HttpResponseDecoder {
     /**
      * A field name must be a token right before its colon ({@link MessageSyntax#isFieldNameBeforeColon}): Netty ends a
      * response's name at whitespace and skips on to the colon, which would turn {@code Set-Cookie admin=1; x: y} into
-     * {@code Set-Cookie: y}; such a line makes the head (or the trailers) invalid, answered 502 like any other malformed
-     * response. A common name is then the shared constant ({@link KnownHeaderNames}), not a copy of its bytes.
+     * {@code Set-Cookie: y}; such a line makes the head (or the trailers) invalid, answered 502 like any other
+     * malformed response. A common name is then the shared constant ({@link KnownHeaderNames}), not a copy of its
+     * bytes.
      */
     @Override
     protected AsciiString splitHeaderName(byte[] line, int start, int length) {
