@@ -75,7 +75,8 @@ class ClientIpResolverPropertiesTest {
         IpAddress actual = resolver.resolve(peer, lines, List.of());
 
         Statistics.label("answer").collect(expected.equals(peer) ? "peer" : "from header");
-        Statistics.label("answer").coverage(c -> c.check("from header").percentage(p -> p > 20));
+        // the generator makes header answers near 20 % of the time: a bound at 20 % failed now and then (19.6 % seen)
+        Statistics.label("answer").coverage(c -> c.check("from header").percentage(p -> p > 10));
         assertThat(actual).as("peer %s, trusted %s, X-Forwarded-For %s", peer, trusted, lines).isEqualTo(expected);
     }
 

@@ -24,8 +24,21 @@ class ResponseHeadsTest {
         HttpResponse head = response(HttpResponseStatus.OK, "Content-Length", "5", "Keep-Alive", "timeout=5");
         boolean close = ResponseHeads.finalForClient(head, "req-1", false, "GET", false);
         assertThat(close).isFalse();
-        assertThat(head.headers().names()).containsExactlyInAnyOrder("Content-Length", "X-Request-Id");
+        assertThat(head.headers().names()).containsExactlyInAnyOrder("Content-Length", "X-Request-Id", "date");
         assertThat(head.headers().get("X-Request-Id")).isEqualTo("req-1");
+    }
+
+    @Test
+    void aDateIsAddedOnlyWhenTheUpstreamSentNone() {
+        HttpResponse undated = response(HttpResponseStatus.OK, "Content-Length", "0");
+        HttpResponse dated = response(HttpResponseStatus.OK, "Content-Length", "0", "Date",
+                "Sun, 06 Nov 1994 08:49:37 GMT");
+
+        ResponseHeads.finalForClient(undated, "r", false, "GET", false);
+        ResponseHeads.finalForClient(dated, "r", false, "GET", false);
+
+        assertThat(undated.headers().getAll("Date")).singleElement().asString().endsWith(" GMT");
+        assertThat(dated.headers().getAll("Date")).containsExactly("Sun, 06 Nov 1994 08:49:37 GMT");
     }
 
     @Test
