@@ -11,6 +11,7 @@ public enum ExchangeError {
     UPSTREAM_ERROR("upstream_error"),
     UPSTREAM_CLOSED_MID_RESPONSE("upstream_closed_mid_response"),
     UPSTREAM_ERROR_MID_RESPONSE("upstream_error_mid_response"),
+    UPSTREAM_STALLED("upstream_stalled"),
     UPSTREAM_MALFORMED_RESPONSE("upstream_malformed_response"),
     UPSTREAM_PROTOCOL_SWITCH("upstream_protocol_switch"),
     BODY_TIMEOUT("body_timeout"),

@@ -48,6 +48,16 @@ final class ExchangeFailures {
     }
 
     /**
+     * The upstream sent nothing more of a response whose head was relayed for upstream.response_timeout while the
+     * gateway read it (nginx: proxy_read_timeout): both connections end, the response being incomplete.
+     */
+    void responseStalled() {
+        if (upstreamSide.exchange() != null && upstreamSide.relay().responseStarted()) {
+            abort(ExchangeError.UPSTREAM_STALLED);
+        }
+    }
+
+    /**
      * The client took none of the response for limits.idle_timeout while the relay waited for it (nginx: send_timeout):
      * both connections end, so that a client that stops reading cannot hold an upstream connection.
      */

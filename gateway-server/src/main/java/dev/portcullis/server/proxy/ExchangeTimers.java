@@ -5,17 +5,21 @@ import dev.portcullis.server.transport.Outbound;
 import java.util.function.LongSupplier;
 
 /**
- * The three deadlines of the exchange in flight on one client connection: request-body inactivity
+ * The four deadlines of the exchange in flight on one client connection: request-body inactivity
  * ({@code limits.idle_timeout}; while the gateway holds the body back, an upstream that takes none of it), the wait
- * for a response head ({@code upstream.response_timeout}) and a client that takes none of the response
- * ({@code limits.idle_timeout}, as nginx's {@code send_timeout}: any progress starts the period again).
+ * for a response head ({@code upstream.response_timeout}), the wait for more of a response whose head was relayed
+ * ({@code upstream.response_timeout} between two upstream reads, as nginx's {@code proxy_read_timeout}) and a client
+ * that takes none of the response ({@code limits.idle_timeout}, as nginx's {@code send_timeout}: any progress starts
+ * the period again).
  *
  * <p>Implementation notes: a request body that stops arriving, or a client that stops reading the
  * response (the relay then stops reading the upstream), would otherwise hold its upstream connection for
  * ever (slow-body and slow-read attacks exhaust the pool). The deadlines are plain fields: setting,
  * moving or clearing one neither schedules nor cancels anything. The connection's single timer
  * ({@link ConnectionState}) calls {@link #expire} when it fires, on the client channel's event loop,
- * the loop that calls every method here.
+ * the loop that calls every method here. The wait for more of a response runs only while the gateway reads the
+ * upstream: while the client cannot take more, the relay stops reading it, the upstream waits for the client, and
+ * the client-stall deadline is the one that applies; each upstream read costs one clock read, nothing more.
  */
 final class ExchangeTimers implements ConnectionState.Deadlines {
     private final ConnectionState connection;
@@ -23,6 +27,7 @@ final class ExchangeTimers implements ConnectionState.Deadlines {
     private final Runnable responseLate;
     private final Runnable clientStalled;
     private final Runnable upstreamStalled;
+    private final Runnable responseStalled;
     private final LongSupplier queuedForUpstream;
     private boolean bodyPending;
     private long bodyTimeoutNanos;
@@ -39,21 +44,28 @@ final class ExchangeTimers implements ConnectionState.Deadlines {
     private long stallTimeoutNanos;
     /** The bytes queued for the client when the stall period began (or last had progress). */
     private long stallQueued;
+    private boolean moreResponsePending;
+    private long moreResponseTimeoutNanos;
+    private long lastUpstreamReadNanos;
+    /** True while the relay does not read the upstream, the client's connection being unable to take more. */
+    private boolean clientHeld;
 
     /**
      * @param bodyIdle run when no body part arrived for the body timeout
      * @param responseLate run when no response head arrived within the response timeout
      * @param clientStalled run when the client could take no more of the response for the stall timeout
      * @param upstreamStalled run when the upstream took none of a body held back for it for the body timeout
+     * @param responseStalled run when the upstream sent nothing more of a started response for the response timeout
      * @param queuedForUpstream the bytes written to the upstream connection and not yet taken by it
      */
     ExchangeTimers(ConnectionState connection, Runnable bodyIdle, Runnable responseLate, Runnable clientStalled,
-            Runnable upstreamStalled, LongSupplier queuedForUpstream) {
+            Runnable upstreamStalled, Runnable responseStalled, LongSupplier queuedForUpstream) {
         this.connection = connection;
         this.bodyIdle = bodyIdle;
         this.responseLate = responseLate;
         this.clientStalled = clientStalled;
         this.upstreamStalled = upstreamStalled;
+        this.responseStalled = responseStalled;
         this.queuedForUpstream = queuedForUpstream;
         connection.watch(this);
     }
@@ -115,11 +127,33 @@ final class ExchangeTimers implements ConnectionState.Deadlines {
     }
 
     /**
+     * The final response head was relayed and the whole request sent: the upstream is waited on for the rest of the
+     * response, which must keep coming, at most {@code timeoutNanos} apart, while the gateway reads it.
+     */
+    void awaitMoreResponse(long timeoutNanos) {
+        if (!moreResponsePending && timeoutNanos > 0) {
+            long now = System.nanoTime();
+            moreResponseTimeoutNanos = timeoutNanos;
+            lastUpstreamReadNanos = now;
+            moreResponsePending = true;
+            connection.deadlineSet(now, timeoutNanos);
+        }
+    }
+
+    /** The upstream connection read something (the end of a read burst). */
+    void upstreamRead() {
+        if (moreResponsePending) {
+            lastUpstreamReadNanos = System.nanoTime();
+        }
+    }
+
+    /**
      * The client's connection cannot take more of the response: unless it takes some of the bytes queued for it
      * within {@code timeoutNanos} (again and again), or can take more, the exchange is ended. No deadline when
      * {@code timeoutNanos} is 0. Called after each write while the client cannot take more.
      */
     void clientBlocked(long timeoutNanos) {
+        clientHeld = true;
         if (timeoutNanos <= 0) {
             return;
         }
@@ -133,9 +167,16 @@ final class ExchangeTimers implements ConnectionState.Deadlines {
         }
     }
 
-    /** The client's connection can take more again. */
+    /**
+     * The client's connection can take more again (the relay reads the upstream again): the upstream has a whole
+     * period from now to send more.
+     */
     void clientUnblocked() {
         stallPending = false;
+        if (clientHeld) {
+            clientHeld = false;
+            upstreamRead();
+        }
     }
 
     /** The exchange ended: no deadline applies any more. */
@@ -143,6 +184,8 @@ final class ExchangeTimers implements ConnectionState.Deadlines {
         responsePending = false;
         bodyPending = false;
         stallPending = false;
+        moreResponsePending = false;
+        clientHeld = false;
     }
 
     /**
@@ -192,16 +235,38 @@ final class ExchangeTimers implements ConnectionState.Deadlines {
             responseLate.run();
         }
         if (stallPending && now - stallDeadline >= 0) {
-            long queued = queuedForClient();
-            if (queued < stallQueued || bodyPending) {
-                // the client took some (or is still sending its body, which the body deadline watches)
-                stallQueued = queued;
-                stallDeadline = now + stallTimeoutNanos;
-            } else {
-                stallPending = false;
-                clientStalled.run();
-            }
+            expireStall(now);
         }
+        if (moreResponsePending && now - (lastUpstreamReadNanos + moreResponseTimeoutNanos) >= 0) {
+            expireMoreResponse(now);
+        }
+        return next(now);
+    }
+
+    private void expireStall(long now) {
+        long queued = queuedForClient();
+        if (queued < stallQueued || bodyPending) {
+            // the client took some (or is still sending its body, which the body deadline watches)
+            stallQueued = queued;
+            stallDeadline = now + stallTimeoutNanos;
+        } else {
+            stallPending = false;
+            clientStalled.run();
+        }
+    }
+
+    /** Nothing more of the response arrived for a whole period: the upstream stalled, unless it waits for the client. */
+    private void expireMoreResponse(long now) {
+        if (clientHeld) {
+            lastUpstreamReadNanos = now; // not read meanwhile: a period from when reading resumes (clientUnblocked)
+            return;
+        }
+        moreResponsePending = false;
+        responseStalled.run();
+    }
+
+    /** The nanoseconds from {@code now} to the earliest pending deadline, or {@link Long#MAX_VALUE} when none is. */
+    private long next(long now) {
         long next = Long.MAX_VALUE;
         if (bodyPending) {
             next = lastBodyReadNanos + bodyTimeoutNanos - now;
@@ -211,6 +276,9 @@ final class ExchangeTimers implements ConnectionState.Deadlines {
         }
         if (stallPending) {
             next = Math.min(next, stallDeadline - now);
+        }
+        if (moreResponsePending) {
+            next = Math.min(next, lastUpstreamReadNanos + moreResponseTimeoutNanos - now);
         }
         return next;
     }

@@ -25,7 +25,8 @@ import org.slf4j.LoggerFactory;
  * the same loop by {@link UpstreamPool}. The body goes through {@link RequestBody}. A request without a body
  * that fails on a reused keep-alive connection before any response byte (the upstream closed it while idle)
  * is retried once on another connection; anything else gets 502, or 504 when no response head arrives
- * within {@code upstream.response_timeout} ({@link ExchangeFailures}). The retry writes the same head again: for
+ * within {@code upstream.response_timeout}; a response that then stops coming for as long is cut
+ * ({@link ExchangeFailures}). The retry writes the same head again: for
  * a full request (the codec's form of a request without a body) that is safe because its content is the
  * unreleasable {@code Unpooled.EMPTY_BUFFER}, so the encoder's release after the first write is a no-op,
  * and it is never released here either. What the upstream answers goes to the client through the
@@ -55,7 +56,8 @@ final class UpstreamExchange implements UpstreamListener {
         this.upstreams = upstreams;
         this.failures = new ExchangeFailures(state, this);
         this.timers = new ExchangeTimers(state, failures::bodyTimedOut, failures::responseTimedOut,
-                failures::clientStalled, failures::upstreamStalled, () -> Outbound.queuedBytes(upstream));
+                failures::clientStalled, failures::upstreamStalled, failures::responseStalled,
+                () -> Outbound.queuedBytes(upstream));
         this.relay = new ResponseRelay(state, this, failures, timers);
         this.body = new RequestBody(state, timers, failures::failOrAbort);
     }
@@ -172,18 +174,34 @@ final class UpstreamExchange implements UpstreamListener {
         }
     }
 
-    /** The whole request is on the upstream connection: its response head is due from now. */
+    /**
+     * The whole request is on the upstream connection: its response head is due from now, or, when the upstream
+     * answered early, the rest of its response.
+     */
     private void requestWritten() {
         requestSent = true;
         Exchange current = exchange;
-        if (current != null && !relay.responseStarted()) {
-            timers.awaitResponse(current.snapshot().config().upstream().responseTimeout().toNanos());
+        if (current == null) {
+            return;
+        }
+        long timeoutNanos = current.snapshot().config().upstream().responseTimeout().toNanos();
+        if (relay.responseStarted()) {
+            timers.awaitMoreResponse(timeoutNanos);
+        } else {
+            timers.awaitResponse(timeoutNanos);
         }
     }
 
-    /** The final response head arrived: it is no longer waited for. */
+    /**
+     * The final response head arrived: it is no longer waited for; the rest of the response is, once the whole
+     * request is sent (before, the upstream may be waiting for the body, which the body deadline watches).
+     */
     void responseHeadArrived() {
         timers.cancelResponse();
+        Exchange current = exchange;
+        if (current != null && requestSent) {
+            timers.awaitMoreResponse(current.snapshot().config().upstream().responseTimeout().toNanos());
+        }
     }
 
     /** The client read burst ended: flush what was written to the upstream. */
@@ -201,6 +219,7 @@ final class UpstreamExchange implements UpstreamListener {
 
     @Override
     public void onUpstreamReadComplete() {
+        timers.upstreamRead();
         relay.flush();
     }
 

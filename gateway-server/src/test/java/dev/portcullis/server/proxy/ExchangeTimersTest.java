@@ -21,6 +21,8 @@ import org.junit.jupiter.api.Test;
  * has not taken; the exchange ends when none of them went for the whole period, and not while some did or the request
  * body is still arriving. And the body deadline: while the gateway holds the body back it is the upstream's (it must take
  * some of what was queued for it within each period), and once the gateway reads again the client has a whole period.
+ * And the wait for more of a started response: the upstream must send some within each period while the gateway
+ * reads it, not while the gateway holds it back for a client that cannot take more.
  */
 class ExchangeTimersTest {
     private static final long PERIOD = TimeUnit.MILLISECONDS.toNanos(100);
@@ -32,9 +34,11 @@ class ExchangeTimersTest {
     private final AtomicInteger stalls = new AtomicInteger();
     private final AtomicInteger bodyStalls = new AtomicInteger();
     private final AtomicInteger upstreamStalls = new AtomicInteger();
+    private final AtomicInteger responseStalls = new AtomicInteger();
     private final AtomicLong queuedForUpstream = new AtomicLong();
     private final ExchangeTimers timers = new ExchangeTimers(state, bodyStalls::incrementAndGet, () -> { },
-            stalls::incrementAndGet, upstreamStalls::incrementAndGet, queuedForUpstream::get);
+            stalls::incrementAndGet, upstreamStalls::incrementAndGet, responseStalls::incrementAndGet,
+            queuedForUpstream::get);
     /** The production hold and release of the body (it never refuses a part here: none is forwarded). */
     private final RequestBody body = new RequestBody(state, timers, (status, error) -> {
         throw new AssertionError("refused " + status + " " + error);
@@ -211,6 +215,64 @@ class ExchangeTimersTest {
 
         timers.expire(System.nanoTime() + PERIOD);
         assertThat(bodyStalls).as("a whole period since reading resumed").hasValue(1);
+    }
+
+    @Test
+    void anUpstreamThatSendsNothingMoreOfItsResponseForThePeriodStalls() {
+        long start = System.nanoTime();
+        timers.awaitMoreResponse(PERIOD);
+
+        assertThat(timers.expire(start + PERIOD / 2)).isPositive().isLessThanOrEqualTo(PERIOD);
+        assertThat(responseStalls).hasValue(0);
+        timers.expire(System.nanoTime() + PERIOD);
+        assertThat(responseStalls).hasValue(1);
+        assertThat(timers.expire(System.nanoTime() + 10 * PERIOD)).as("no deadline left").isEqualTo(Long.MAX_VALUE);
+        assertThat(responseStalls).hasValue(1);
+    }
+
+    @Test
+    void eachUpstreamReadStartsTheWaitForMoreOfTheResponseAgain() throws InterruptedException {
+        timers.awaitMoreResponse(PERIOD);
+        Thread.sleep(TimeUnit.NANOSECONDS.toMillis(PERIOD) / 2);
+        timers.upstreamRead();
+        long readAt = System.nanoTime();
+
+        timers.expire(readAt + PERIOD - TimeUnit.MILLISECONDS.toNanos(10));
+        assertThat(responseStalls).as("less than a period since the last read").hasValue(0);
+        timers.expire(readAt + PERIOD);
+        assertThat(responseStalls).hasValue(1);
+    }
+
+    @Test
+    void anUpstreamHeldBackForAClientThatCannotTakeMoreIsNotTheStallUntilReadingResumes() {
+        timers.awaitMoreResponse(PERIOD);
+        queue(64 * 1024);
+        timers.clientBlocked(10 * PERIOD);
+
+        timers.expire(System.nanoTime() + 3 * PERIOD);
+        assertThat(responseStalls).as("the gateway is not reading the upstream").hasValue(0);
+        assertThat(stalls).hasValue(0);
+
+        channel.flush();
+        timers.clientUnblocked();
+        long resumedAt = System.nanoTime();
+        timers.expire(resumedAt + PERIOD / 2);
+        assertThat(responseStalls).as("a whole period from when reading resumed").hasValue(0);
+        timers.expire(resumedAt + PERIOD);
+        assertThat(responseStalls).hasValue(1);
+    }
+
+    @Test
+    void anUpstreamHeldBackIsNotTheStallEvenWithoutAClientStallDeadline() {
+        timers.awaitMoreResponse(PERIOD);
+        timers.clientBlocked(0); // idle_timeout 0
+
+        timers.expire(System.nanoTime() + 5 * PERIOD);
+        assertThat(responseStalls).hasValue(0);
+        timers.cancelAll();
+        timers.clientUnblocked();
+        timers.expire(System.nanoTime() + 5 * PERIOD);
+        assertThat(responseStalls).as("the exchange ended").hasValue(0);
     }
 
     /**

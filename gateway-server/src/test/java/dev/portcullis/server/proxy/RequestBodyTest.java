@@ -61,7 +61,7 @@ class RequestBodyTest {
 
     RequestBodyTest() {
         timers = new ExchangeTimers(state, bodyStalls::incrementAndGet, () -> { }, () -> { },
-                upstreamStalls::incrementAndGet, () -> 64 * 1024);
+                upstreamStalls::incrementAndGet, () -> { }, () -> 64 * 1024);
         body = new RequestBody(state, timers, (status, error) -> refusals.add(status + " " + error));
         body.begin(new Limits(8192, 8192, 10, Duration.ofSeconds(5), Duration.ofNanos(PERIOD), 100, false), false);
     }
