@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Function;
 import java.util.function.LongSupplier;
 
 /**
@@ -23,6 +24,15 @@ public final class LocalRateLimiter implements RateLimiter {
      * The bucket holds (tat - now) / cost tokens fewer than its capacity, none missing once
      * tat <= now. Taking a token moves tat to max(tat, now) + cost, allowed while that is at
      * most now + capacity; a compare-and-set makes concurrent takers exact and lock-free.
+     *
+     * The clock is read after the bucket, on every attempt, never once before it. A reading older
+     * than the take that set tat counts the difference as missing tokens (tat - now grows by it),
+     * so a request held up between its reading and its update (a GC pause, a preemption) for about
+     * the time the bucket takes to fill (1 ms at 10 000 per 1ms) would be refused with the bucket
+     * nearly full. In this order, a take whose compare-and-set succeeds read the clock after every
+     * take behind the tat it replaces had read it (the clock is monotonic), so time never runs
+     * backwards within a bucket; a take that lost the race reads both again. A refusal needs no
+     * such care: tat only grows, so a refusal decided on an older tat stands.
      *
      * Scaled time wraps around like System.nanoTime: only differences are used, and they are
      * exact while the true difference fits in a long. It does, because the cache expires a
@@ -50,6 +60,8 @@ public final class LocalRateLimiter implements RateLimiter {
     private final long origin;
     private final long maxKeys;
     private final Cache<Object, AtomicLong> buckets;
+    /** A full bucket: tat is now. Held, so that a request that creates a bucket allocates no function. */
+    private final Function<Object, AtomicLong> newBucket = key -> new AtomicLong(now());
     private final LongAdder limited = new LongAdder();
 
     /** A limiter tracking at most {@link #DEFAULT_MAX_KEYS} keys. */
@@ -101,25 +113,43 @@ public final class LocalRateLimiter implements RateLimiter {
     @Override
     public RateLimitResult acquire(AccessRequest request) {
         Object key = definition.keyOf(request);
-        long now = rate.scaled(nanoTime.getAsLong() - origin);
         AtomicLong bucket = buckets.getIfPresent(key);
         if (bucket == null) {
-            bucket = buckets.get(key, k -> new AtomicLong(now));
+            bucket = buckets.get(key, newBucket);
         }
+        long missing = take(bucket, rate, nanoTime, origin);
+        if (missing == 0) {
+            return RateLimitResult.Admitted.INSTANCE;
+        }
+        limited.increment();
+        return new RateLimitResult.Limited(rate.nanosToRefill(missing));
+    }
+
+    /**
+     * Takes one token from {@code bucket} (its tat, see the notes) at the time read from {@code nanoTime}, which is
+     * read after the bucket on every attempt.
+     *
+     * @return 0 when the token was taken, else the scaled units still missing for one (the bucket is unchanged)
+     */
+    static long take(AtomicLong bucket, BucketRate rate, LongSupplier nanoTime, long origin) {
         long capacity = rate.capacity();
         long cost = rate.cost();
         for (;;) {
             long tat = bucket.get();
+            long now = rate.scaled(nanoTime.getAsLong() - origin);
             long missing = tat - now > 0 ? tat - now : 0;
             long missingAfter = missing + cost;
             if (missingAfter > capacity) {
-                limited.increment();
-                return new RateLimitResult.Limited(rate.nanosToRefill(missingAfter - capacity));
+                return missingAfter - capacity;
             }
             if (bucket.compareAndSet(tat, now + missingAfter)) {
-                return RateLimitResult.Admitted.INSTANCE;
+                return 0;
             }
         }
+    }
+
+    private long now() {
+        return rate.scaled(nanoTime.getAsLong() - origin);
     }
 
     @Override

@@ -16,11 +16,16 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /** Token-bucket arithmetic on a fake clock, exactness under concurrency, the key bound and key extraction. */
 class LocalRateLimiterTest {
@@ -28,6 +33,8 @@ class LocalRateLimiterTest {
     private static final long SECOND = 1_000_000_000L;
 
     private final AtomicLong clock = new AtomicLong(1_234_567_890_123L);
+    /** What the limiters built by {@link #limiter} read as their clock, when a test replaces it. */
+    private @Nullable LongSupplier raceClock;
     private final AccessRequest request = request("192.0.2.1", Identity.ANONYMOUS, Map.of());
 
     @Test
@@ -195,6 +202,89 @@ class LocalRateLimiterTest {
     }
 
     @Test
+    void aRequestOvertakenBetweenItsClockReadingAndItsTokenIsNotRefused() {
+        // 10 000 per ms fills in 1 ms: a reading 2 ms older than the bucket's last take used to count as 2 ms of
+        // missing tokens, more than the whole bucket (429 with the bucket nearly full).
+        LocalRateLimiter limiter = limiter(10_000, Duration.ofMillis(1), 0);
+        assertThat(limiter.acquire(request)).isSameAs(RateLimitResult.Admitted.INSTANCE);
+        advance(5 * SECOND);
+        AtomicBoolean overtake = new AtomicBoolean(true);
+        LongSupplier racingClock = () -> {
+            long reading = clock.get();
+            if (overtake.getAndSet(false)) {
+                // another thread reads the clock 2 ms later and takes its token first
+                advance(2_000_000);
+                assertThat(limiter.acquire(request)).isSameAs(RateLimitResult.Admitted.INSTANCE);
+            }
+            return reading;
+        };
+        raceClock = racingClock;
+
+        assertThat(limiter.acquire(request)).isSameAs(RateLimitResult.Admitted.INSTANCE);
+        assertThat(overtake).isFalse();
+        assertThat(limiter.limitedCount()).isZero();
+    }
+
+    @Test
+    void aTakeThatLostItsUpdateToALaterTakeReadsTheClockAgain() {
+        BucketRate rate = BucketRate.of(10_000, 0, Duration.ofMillis(1));
+        AtomicLong time = new AtomicLong(5_000_000);
+        AtomicLong bucket = new AtomicLong(rate.scaled(time.get()));
+        AtomicInteger readings = new AtomicInteger();
+        LongSupplier racingClock = () -> {
+            long reading = time.get();
+            if (readings.incrementAndGet() == 1) {
+                // between this take's reading and its compare-and-set, another reads 2 ms later and takes first
+                time.addAndGet(2_000_000);
+                assertThat(LocalRateLimiter.take(bucket, rate, time::get, 0)).isZero();
+            }
+            return reading;
+        };
+
+        assertThat(LocalRateLimiter.take(bucket, rate, racingClock, 0)).as("missing units").isZero();
+        assertThat(readings).as("the clock is read again after the lost update").hasValue(2);
+        assertThat(bucket.get()).as("two tokens taken at the later time")
+                .isEqualTo(rate.scaled(7_000_000) + 2 * rate.cost());
+    }
+
+    @Test
+    @Timeout(value = 30, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void manyThreadsOnTheRealClockAreNeverRefusedByABucketFarFromEmpty() throws InterruptedException {
+        // 2^31 - 1 tokens per ms, full in 1 ms: no thread count takes 1 % of it, so every refusal is wrong. More
+        // threads than processors, so that some are descheduled between reading the clock and taking a token.
+        LocalRateLimiter limiter = new LocalRateLimiter(definition(KeyKind.CLIENT_IP, null, Integer.MAX_VALUE,
+                Duration.ofMillis(1), 0), System::nanoTime);
+        int threads = 4 * Runtime.getRuntime().availableProcessors();
+        long deadline = System.nanoTime() + 500_000_000;
+        AtomicLong admitted = new AtomicLong();
+        List<RateLimitResult.Limited> refusals = new CopyOnWriteArrayList<>();
+        CountDownLatch start = new CountDownLatch(1);
+        List<Thread> workers = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            Thread worker = new Thread(() -> {
+                AccessRequest own = request("192.0.2.1", Identity.ANONYMOUS, Map.of());
+                awaitQuietly(start);
+                while (System.nanoTime() - deadline < 0) {
+                    if (limiter.acquire(own) instanceof RateLimitResult.Limited limited) {
+                        refusals.add(limited);
+                    } else {
+                        admitted.incrementAndGet();
+                    }
+                }
+            });
+            worker.start();
+            workers.add(worker);
+        }
+        start.countDown();
+        for (Thread worker : workers) {
+            worker.join();
+        }
+
+        assertThat(refusals).isEmpty();
+        assertThat(admitted.get()).isPositive();
+    }
+
+    @Test
     void aFloodOfDistinctKeysStaysBounded() {
         LocalRateLimiter limiter = new LocalRateLimiter(definition(KeyKind.CLIENT_IP, null, 10, Duration.ofSeconds(1),
                 0), clock::get, 1_000);
@@ -292,12 +382,17 @@ class LocalRateLimiterTest {
     }
 
     private LocalRateLimiter limiter(long limit, Duration per, long burst) {
-        return new LocalRateLimiter(definition(KeyKind.CLIENT_IP, null, limit, per, burst), clock::get);
+        return new LocalRateLimiter(definition(KeyKind.CLIENT_IP, null, limit, per, burst), this::readClock);
     }
 
     private static RateLimitDefinition definition(
             KeyKind key, @Nullable String header, long limit, Duration per, long burst) {
         return new RateLimitDefinition("test", key, header, limit, per, burst, Scope.LOCAL);
+    }
+
+    private long readClock() {
+        LongSupplier race = raceClock;
+        return race != null ? race.getAsLong() : clock.get();
     }
 
     private void advance(long nanos) {
