@@ -15,6 +15,8 @@ final class RedisScript {
      * The bucket is a hash {m, t}: the scaled units missing from a full bucket at time t (in the
      * rate's units, from TIME). Elapsed time refills it evenly (refill units per time unit) until
      * none are missing; taking a token adds cost, allowed while the result is at most capacity.
+     * TIME is Redis's wall clock, which may step back behind a stored t: a negative elapsed time
+     * counts as none (never as a deficit), and an admitted take restamps t on the clock's time.
      * A limited take changes nothing and answers the wait in microseconds. Every number stays
      * below 2^53, so Lua's doubles are exact (BucketRate.forStore keeps the capacity below 2^52,
      * a microsecond clock is near 2^51 today); numbers are written with %.0f, never %.14g.

@@ -59,6 +59,32 @@ class SharedRateLimitRefillIT extends RedisPerTest {
         assertThat(StoreMeters.value(harness, gw, StoreMeters.ERRORS)).as("every answer came from Redis").isZero();
     }
 
+    @Test
+    void aBucketStampedAheadOfRedissClockCountsNoTimeAsElapsed() throws Exception {
+        Gateway gw = harness.start("shared-refill.yaml", Map.of("REDIS_URL", redis.url()));
+        StoreMeters.awaitUp(harness, gw, Duration.ofSeconds(10));
+        Probe p = new Probe(harness, gw);
+        long first = System.nanoTime();
+        assertThat(p.send("GET", "/shared/x", "X-Tenant: acme").status()).isEqualTo(200);
+        String key = redis.command("KEYS", "portcullis:rl:in-redis:*");
+        long stamp = Long.parseLong(redis.command("HGET", key, "t"));
+
+        // as if Redis's clock stepped back a minute since the take (TIME is the wall clock): the stamp is ahead
+        long ahead = stamp + 60_000_000;
+        redis.command("HSET", key, "t", Long.toString(ahead));
+        RawResponse second = p.send("GET", "/shared/x", "X-Tenant: acme");
+        RawResponse third = p.send("GET", "/shared/x", "X-Tenant: acme");
+
+        assertThat(second.status()).as("the token left, not a minute's deficit: %s", second.statusLine())
+                .isEqualTo(200);
+        assertThat(Long.parseLong(redis.command("HGET", key, "t"))).as("restamped on Redis's clock")
+                .isLessThan(ahead);
+        assertThat(System.nanoTime() - first).as("precondition: the third request within a second of the first")
+                .isLessThan(SECOND);
+        assertThat(third.status()).isEqualTo(429);
+        assertThat(third.header("Retry-After")).contains("1");
+    }
+
     /** One request for {@code tenant} to the shared limiter, then one to the local one. */
     private static Step both(Probe p, String tenant) throws Exception {
         long sent = System.nanoTime();
