@@ -71,7 +71,7 @@ public final class GatewayServer implements AutoCloseable {
         this.adminLoop = transport.newGroup(1);
         this.upstreams = new Upstreams(initial.config().upstream(), transport, eventLoops(workers));
         this.metrics = new GatewayMetrics(snapshots);
-        stores.metrics().bind(metrics.registry());
+        metrics.rateLimitStore(stores.metrics());
         metrics.accessLogDropped(AccessLog.droppedLines());
         this.reload = source == null ? null : new LiveReload(source, snapshots, background, metrics, upstreams);
         this.listeners = new ListenerChannels(transport);

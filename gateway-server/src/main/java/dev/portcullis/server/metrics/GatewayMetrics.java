@@ -86,6 +86,7 @@ public final class GatewayMetrics implements ExchangeListener, AutoCloseable {
     private @Nullable FunctionCounter accessLogDropped;
     private final Set<String> rateLimitedNames = new HashSet<>();
     private final List<Gauge> geoInfo = new ArrayList<>();
+    private @Nullable RateLimitStoreMetrics rateLimitStore;
     /** Held strongly: a function counter only keeps a weak reference to its source. */
     private @Nullable LongSupplier accessLogDroppedSource;
 
@@ -159,7 +160,8 @@ public final class GatewayMetrics implements ExchangeListener, AutoCloseable {
     /**
      * A config is live or about to be (a reload calls this just before the snapshot holder swaps it in):
      * {@code portcullis_config_info{version}} now names {@code version} alone, and the meters of its rules and JWT
-     * providers are registered, those of providers it no longer has removed.
+     * providers are registered, those of providers it no longer has removed; the rate limit store's meters are there
+     * if and only if it has a {@code rate_limit_store}.
      */
     public synchronized void configLoaded(GatewaySnapshot current) {
         String version = current.config().version();
@@ -182,6 +184,19 @@ public final class GatewayMetrics implements ExchangeListener, AutoCloseable {
         }
         geoDatabases(current);
         jwt.providersChanged(current);
+        if (rateLimitStore != null) {
+            rateLimitStore.configured(current.limiters().store() != null);
+        }
+    }
+
+    /**
+     * Exports the rate limit store's meters while the live config has a {@code rate_limit_store}: from now if the
+     * current one has, and from each (re)load that adds one until the (re)load that removes it.
+     */
+    public synchronized void rateLimitStore(RateLimitStoreMetrics store) {
+        rateLimitStore = store;
+        GatewaySnapshot current = snapshots.current();
+        store.bind(registry, current != null && current.limiters().store() != null);
     }
 
     /**

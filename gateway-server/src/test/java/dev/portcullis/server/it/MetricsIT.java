@@ -12,6 +12,8 @@ import dev.portcullis.server.it.support.PrometheusText;
 import dev.portcullis.server.it.support.PrometheusText.Family;
 import dev.portcullis.server.it.support.PrometheusText.Sample;
 import dev.portcullis.server.it.support.RawHttp;
+import dev.portcullis.server.it.support.RedisServer;
+import dev.portcullis.server.it.support.StoreMeters;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -175,6 +177,53 @@ class MetricsIT {
         Files.writeString(file, harness.fill(none, Map.of()));
         assertThat(admin.reload().status()).isEqualTo(200);
         assertThat(scrape(gw).samples("portcullis_jwks_keys")).as("after removing identity").isEmpty();
+    }
+
+    /**
+     * README "Shared rate limits": the store's series ({@code portcullis_rate_limit_store_up}, {@code _errors_total},
+     * {@code _duration_seconds}) exist only while a {@code rate_limit_store} is configured, so that an alert on
+     * {@code store_up == 0} does not fire on every gateway without Redis; a reload adds and removes them.
+     */
+    @Test
+    void rateLimitStoreSeriesExistOnlyWhileAStoreIsConfigured(@TempDir Path dir) throws Exception {
+        String none = """
+                listen: "127.0.0.1:0"
+                admin:
+                  listen: "127.0.0.1:0"
+                upstream:
+                  url: "http://127.0.0.1:{{UPSTREAM_PORT}}"
+                rate_limits:
+                  per-ip: { key: client_ip, limit: 100, per: 1s }
+                default: allow
+                rules: []
+                """;
+        String withStore = none.replace("default: allow", """
+                rate_limit_store:
+                  redis:
+                    url: "{{REDIS_URL}}"
+                    timeout: 1s
+                default: allow""");
+        Path file = dir.resolve("policy.yaml");
+        Files.writeString(file, harness.fill(none, Map.of()));
+        Gateway gw = harness.startFile(file);
+        ConfigAdmin admin = new ConfigAdmin(gw.adminPort());
+        assertThat(StoreMeters.metricsText(harness, gw)).as("without a store")
+                .doesNotContain("portcullis_rate_limit_store");
+
+        try (RedisServer redis = RedisServer.start()) {
+            Files.writeString(file, harness.fill(withStore, Map.of("REDIS_URL", redis.url())));
+            assertThat(admin.reload().status()).isEqualTo(200);
+            StoreMeters.awaitUp(harness, gw, Duration.ofSeconds(10));
+            PrometheusText text = scrape(gw);
+            assertThat(text.valueOrZero(StoreMeters.ERRORS, Map.of())).isZero();
+            assertThat(text.samples(StoreMeters.ERRORS)).as("errors series").hasSize(1);
+            assertThat(text.samples("portcullis_rate_limit_store_duration_seconds_count")).hasSize(1);
+
+            Files.writeString(file, harness.fill(none, Map.of()));
+            assertThat(admin.reload().status()).isEqualTo(200);
+            assertThat(StoreMeters.metricsText(harness, gw)).as("after the reload that removed the store")
+                    .doesNotContain("portcullis_rate_limit_store");
+        }
     }
 
     private static Map<String, String> labels(String rule, String decision, String status) {

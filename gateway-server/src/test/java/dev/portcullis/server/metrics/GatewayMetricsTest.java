@@ -46,6 +46,12 @@ class GatewayMetricsTest {
                 action: deny
             """;
 
+    private static final String WITH_STORE = YAML.replace("default: deny", """
+            rate_limit_store:
+              redis:
+                url: "redis://127.0.0.1:1/0"
+            default: deny""");
+
     private final SnapshotHolder snapshots = new SnapshotHolder();
     private GatewayMetrics metrics;
     private EmbeddedChannel channel;
@@ -179,6 +185,48 @@ class GatewayMetricsTest {
                 .doesNotContain("jvm_gc_pause") // no JMX notification per collection (JvmGcScrapeMetrics)
                 .contains("netty_direct_memory_used_bytes")
                 .contains("netty_allocator_memory_used_bytes{allocator=");
+    }
+
+    @Test
+    void rateLimitStoreMetersExistOnlyWhileAStoreIsConfigured() throws Exception {
+        RateLimitStoreMetrics store = new RateLimitStoreMetrics();
+        metrics.rateLimitStore(store);
+        assertThat(metrics.registry().scrape()).as("no rate_limit_store").doesNotContain("portcullis_rate_limit_store");
+
+        metrics.configLoaded(snapshot(WITH_STORE, 2));
+        store.error();
+        store.answered(3_000_000);
+        assertThat(metrics.registry().scrape())
+                .contains("portcullis_rate_limit_store_up 0.0")
+                .contains("portcullis_rate_limit_store_errors_total 1.0")
+                .contains("portcullis_rate_limit_store_duration_seconds_count 1");
+
+        metrics.configLoaded(snapshot(YAML, 3));
+        assertThat(metrics.registry().scrape()).as("store removed by a reload")
+                .doesNotContain("portcullis_rate_limit_store");
+        assertThat(metrics.registry().find("portcullis.rate.limit.store.up").gauges()).isEmpty();
+
+        store.error();
+        metrics.configLoaded(snapshot(WITH_STORE, 4));
+        assertThat(metrics.registry().scrape()).as("store added again: the error count goes on")
+                .contains("portcullis_rate_limit_store_up 0.0")
+                .contains("portcullis_rate_limit_store_errors_total 2.0");
+    }
+
+    @Test
+    void rateLimitStoreMetersOfAGatewayStartedWithAStore() throws Exception {
+        snapshots.swap(snapshot(WITH_STORE, 2));
+        RateLimitStoreMetrics store = new RateLimitStoreMetrics();
+        metrics.rateLimitStore(store);
+        store.up(true);
+
+        assertThat(metrics.registry().scrape()).contains("portcullis_rate_limit_store_up 1.0")
+                .contains("portcullis_rate_limit_store_errors_total 0.0");
+    }
+
+    private static GatewaySnapshot snapshot(String yaml, long generation) throws Exception {
+        CompiledConfig config = ConfigLoader.load("metrics.yaml", yaml.getBytes(StandardCharsets.UTF_8), Path.of("."));
+        return new GatewaySnapshot(config, generation, Instant.EPOCH);
     }
 
     private Exchange allowedByPublic() {
