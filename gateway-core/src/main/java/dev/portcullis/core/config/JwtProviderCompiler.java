@@ -87,8 +87,10 @@ final class JwtProviderCompiler {
         claimPath(provider.rolesClaim(), KeyPaths.key(path, "roles_claim"));
         Set<String> types = types(provider);
         if (provider.clockSkew().compareTo(MAX_QUIET_CLOCK_SKEW) > 0) {
-            problems.warn(KeyPaths.key(path, "clock_skew"), "clock_skew of " + provider.clockSkew().toMinutes()
-                    + " minutes accepts tokens that long after their exp, and before their nbf (expected: seconds to a"
+            long seconds = provider.clockSkew().toSeconds();
+            problems.warn(KeyPaths.key(path, "clock_skew"), "clock_skew of "
+                    + (seconds % 60 == 0 ? seconds / 60 + " minutes" : seconds + " seconds")
+                    + " accepts tokens that long after their exp, and before their nbf (expected: seconds to a"
                     + " few minutes, e.g. 30s; more than 5m is warned about)");
         }
         if (provider.audience().isEmpty()) {

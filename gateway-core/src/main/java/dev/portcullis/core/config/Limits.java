@@ -20,4 +20,11 @@ public record Limits(
         Duration headerTimeout,
         Duration idleTimeout,
         int maxConnections,
-        boolean allowGetBody) {}
+        boolean allowGetBody) {
+
+    /**
+     * Room for the method, spaces and version around a target of {@code maxUriLength}: a request line longer than
+     * both is refused (414) while it is read, before its headers.
+     */
+    public static final int REQUEST_LINE_OVERHEAD = 64;
+}

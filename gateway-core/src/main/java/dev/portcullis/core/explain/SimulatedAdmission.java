@@ -13,14 +13,16 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * What the server does with a request before any rule runs, for a simulated one ({@code explain}, {@code test}), in
- * the server's order: a framing look-alike header name ({@link SimulatedFraming#decoded}), the method
- * ({@link SimulatedRequests#method}), the target's length and the framing headers ({@link SimulatedFraming#framing}), a
- * {@code Connection} header naming a protected one ({@link SimulatedHeaders#badConnection}), a body where none
- * belongs or over the limit ({@link SimulatedFraming#body}), more than one {@code Authorization}
+ * the server's order: what fails its decoder (a request line too long to read, a header name that is not a token or
+ * is a framing look-alike, ambiguous framing: {@link SimulatedFraming#decoded}), the method
+ * ({@link SimulatedRequests#method}), the target's length ({@link SimulatedFraming#uriLength}), a {@code Connection}
+ * header naming a protected one ({@link SimulatedHeaders#badConnection}), a body where none belongs or over the limit
+ * ({@link SimulatedFraming#body}), more than one {@code Authorization}
  * ({@link SimulatedHeaders#ambiguousAuthorization}), one valid Host ({@link SimulatedRequests#host}), the canonical
  * target (SPEC 3.4, {@link PathCase#screen}), then the headers removed and a repeated header that decides access
- * refused ({@link SimulatedHeaders#screen}). The first refusal is the answer, as on the server. Not simulated: the
- * decoder's other failures (the request is given as values, not bytes) and the size of the header block.
+ * refused ({@link SimulatedHeaders#screen}). The first refusal is the answer, as on the server (one exception:
+ * {@link SimulatedFraming}). Not simulated: the decoder's checks of bytes (the request is given as values) and the
+ * size of the header block.
  */
 public final class SimulatedAdmission {
 
@@ -57,12 +59,12 @@ public final class SimulatedAdmission {
     public static Admitted admit(String method, String target, @Nullable String host, Map<String, List<String>> headers,
             IdentityChain identity, IpAddress peer, boolean trustedPeer, List<String> headersRead,
             boolean caseInsensitivePaths, Limits limits) {
-        TargetResult.Rejected refusal = SimulatedFraming.decoded(headers);
+        TargetResult.Rejected refusal = SimulatedFraming.decoded(method, target, headers, limits);
         if (refusal == null) {
             refusal = SimulatedRequests.method(method);
         }
         if (refusal == null) {
-            refusal = SimulatedFraming.framing(target, headers, limits);
+            refusal = SimulatedFraming.uriLength(target, limits);
         }
         if (refusal == null) {
             refusal = SimulatedHeaders.badConnection(headers, identity);

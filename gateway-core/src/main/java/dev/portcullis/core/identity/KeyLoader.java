@@ -68,8 +68,21 @@ final class KeyLoader {
         }
     }
 
+    /**
+     * The keys of a JWK set document.
+     *
+     * @param keys the usable keys (at least one)
+     * @param skipped each unusable key and why, e.g. {@code RSA key "enc" is for use "enc"}
+     */
+    record JwksKeys(List<VerifyingKey> keys, List<String> skipped) {}
+
     /** The usable keys of a JWK set document; unusable ones are skipped, and none usable is an error. */
     static List<VerifyingKey> fromJwks(String json, Set<JWSAlgorithm> allowed) throws InvalidKeysException {
+        return readJwks(json, allowed).keys();
+    }
+
+    /** As {@link #fromJwks}, with the keys skipped and why, for the log. */
+    static JwksKeys readJwks(String json, Set<JWSAlgorithm> allowed) throws InvalidKeysException {
         JWKSet set;
         try {
             set = JWKSet.parse(json);
@@ -89,7 +102,7 @@ final class KeyLoader {
             throw new InvalidKeysException("has no usable signing key for " + names(allowed) + " " + EXPECTED_KEYS
                     + (skipped.isEmpty() ? "" : ": " + String.join("; ", skipped)));
         }
-        return keys;
+        return new JwksKeys(List.copyOf(keys), List.copyOf(skipped));
     }
 
     /** The key of a PEM file: SPKI {@code PUBLIC KEY}, PKCS#1 {@code RSA PUBLIC KEY}, or a {@code CERTIFICATE}. */

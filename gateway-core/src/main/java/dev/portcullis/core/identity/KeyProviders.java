@@ -12,6 +12,8 @@ import java.time.Clock;
 import java.util.List;
 import java.util.Set;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Builds a provider's key source (SPEC 3: exactly one of {@code jwks_file}, {@code public_key_file},
@@ -19,6 +21,8 @@ import org.jspecify.annotations.Nullable;
  * Blocking file I/O: called when a resolver is built, off the event loops.
  */
 final class KeyProviders {
+    private static final Logger LOG = LoggerFactory.getLogger(KeyProviders.class);
+
     private KeyProviders() {}
 
     /**
@@ -40,7 +44,12 @@ final class KeyProviders {
             if (source instanceof KeySource.JwksFile file) {
                 label = key + " \"" + file.path() + "\" ";
                 String json = read(index, key, file.path());
-                return new KeyProvider.Static(new KeySet(1, KeyLoader.fromJwks(json, algorithms)), clock.instant());
+                KeyLoader.JwksKeys read = KeyLoader.readJwks(json, algorithms);
+                if (!read.skipped().isEmpty()) {
+                    LOG.warn("{}skipped {} unusable key(s): {}", label, read.skipped().size(),
+                            String.join("; ", read.skipped()));
+                }
+                return new KeyProvider.Static(new KeySet(1, read.keys()), clock.instant());
             }
             if (source instanceof KeySource.PublicKeyFile pem) {
                 label = key + " \"" + pem.path() + "\" ";

@@ -234,12 +234,13 @@ final class RemoteJwks implements KeyProvider {
             return "HTTP status " + response.statusCode();
         }
         String json = new String(response.body(), StandardCharsets.UTF_8);
-        List<VerifyingKey> keys;
+        KeyLoader.JwksKeys read;
         try {
-            keys = KeyLoader.fromJwks(json, algorithms);
+            read = KeyLoader.readJwks(json, algorithms);
         } catch (KeyLoader.InvalidKeysException e) {
             return "the document " + e.getMessage();
         }
+        List<VerifyingKey> keys = read.keys();
         KeySet previous = current;
         KeySet candidate = new KeySet(previous == null ? 0 : previous.generation(), keys);
         document = json;
@@ -251,6 +252,10 @@ final class RemoteJwks implements KeyProvider {
         current = next;
         log.info("jwks={} {}: {} keys, generation {}", displayUri, previous == null ? "loaded" : "changed",
                 next.size(), next.generation());
+        if (!read.skipped().isEmpty()) { // with each new key set, not at every refresh
+            log.warn("jwks={} skipped {} unusable key(s): {}", displayUri, read.skipped().size(),
+                    String.join("; ", read.skipped()));
+        }
         return null;
     }
 

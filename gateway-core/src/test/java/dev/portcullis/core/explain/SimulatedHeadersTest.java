@@ -201,12 +201,16 @@ class SimulatedHeadersTest {
                   - { name: m, request: { path: /a-target-longer-than-20 }, expect: { status: 414 } }
                   - { name: n, request: { path: /x, headers: { Content-Length: "5", Connection: Authorization } }, expect: { status: 400 } }
                   - { name: o, request: { path: /x, headers: { Content-Length: "5", Authorization: [a, b] } }, expect: { status: 400 } }
-                """);
+                  - { name: p, request: { method: TRACE, path: /x, headers: { Content-Length: abc } }, expect: { status: 400 } }
+                  - { name: q, request: { method: get, path: /a-target-longer-than-20, headers: { Transfer-Encoding: gzip } }, expect: { status: 400 } }
+                  - { name: r, request: { path: /x, headers: { X Bad: "1" } }, expect: { status: 400 } }
+                  - { name: s, request: { path: "/%s", headers: { Transfer_Encoding: chunked } }, expect: { status: 414 } }
+                """.formatted("a".repeat(80)));
         assertThat(loaded.problems()).isEmpty();
         List<PolicyCase.Outcome> outcomes = loaded.cases().stream().map(c -> c.run(context)).toList();
 
         assertThat(outcomes).extracting(PolicyCase.Outcome::status).containsExactly(
-                400, 200, 413, 400, 400, 400, 400, 200, 400, 400, 400, 200, 414, 400, 400);
+                400, 200, 413, 400, 400, 400, 400, 200, 400, 400, 400, 200, 414, 400, 400, 400, 400, 400, 414);
         assertThat(outcomes.get(0)).isEqualTo(before("body_not_allowed"));
         assertThat(outcomes.subList(3, 5)).containsOnly(before("bad_content_length"));
         assertThat(outcomes.get(5)).isEqualTo(before("bad_transfer_encoding"));
@@ -223,5 +227,13 @@ class SimulatedHeadersTest {
                 .isEqualTo("rejected before any rule: body_too_large");
         assertThat(outcomes.get(12)).extracting(PolicyCase.Outcome::reason)
                 .isEqualTo("rejected before any rule: uri_too_long");
+        assertThat(outcomes.get(15)).as("the decoder fails on framing before the method is read (not 405)")
+                .isEqualTo(before("bad_content_length"));
+        assertThat(outcomes.get(16)).as("framing before the method and the target's length")
+                .isEqualTo(before("bad_transfer_encoding"));
+        assertThat(outcomes.get(17)).as("a name that is not a token").isEqualTo(before("malformed_request"));
+        assertThat(outcomes.get(18)).as("a request line too long to read, before any header")
+                .extracting(PolicyCase.Outcome::status, PolicyCase.Outcome::reason)
+                .containsExactly(414, "rejected before any rule: uri_too_long");
     }
 }

@@ -144,6 +144,9 @@ class KeySourceTest {
         assertThat(resolver.providerStatus().get(0).keys()).isEqualTo(1);
         assertThat(resolver.verify(sign(RSA, JWSAlgorithm.RS256, claims().build())))
                 .isInstanceOf(Resolution.Resolved.class);
+        // what the load logs at WARN: each skipped key and why
+        assertThat(KeyLoader.readJwks(Files.readString(file), Set.of(JWSAlgorithm.RS256)).skipped())
+                .containsExactly("RSA key \"enc\" is for use \"enc\"");
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.portcullis.server.admin;
 
+import dev.portcullis.server.http.HttpDates;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -26,6 +27,7 @@ final class MetricsEndpoint {
         FullHttpResponse response =
                 new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, Unpooled.wrappedBuffer(body));
         response.headers()
+                .set(HttpHeaderNames.DATE, HttpDates.now())
                 .set(HttpHeaderNames.CONTENT_TYPE, CONTENT_TYPE)
                 .setInt(HttpHeaderNames.CONTENT_LENGTH, body.length)
                 .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_STORE);

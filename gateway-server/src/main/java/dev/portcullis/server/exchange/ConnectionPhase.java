@@ -137,7 +137,8 @@ final class ConnectionPhase {
             awaitNextHeadIdle();
         } else {
             Exchange timedOut = connection.begin(RequestIds.create(), "", "");
-            timedOut.startedAt(deadline - headTimeoutNanos); // logged from the head's first byte, not from now
+            // logged from when its head began (or, begun during the previous exchange, from that exchange's end)
+            timedOut.startedAt(deadline - headTimeoutNanos);
             timedOut.clientIp(connection.peerText());
             GatewayResponses.reject(connection.channel(), timedOut, Rejection.HEADER_TIMEOUT);
         }

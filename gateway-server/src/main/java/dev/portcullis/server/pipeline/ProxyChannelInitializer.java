@@ -21,8 +21,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class ProxyChannelInitializer extends ChannelInitializer<SocketChannel> {
     private static final Logger LOG = LoggerFactory.getLogger(ProxyChannelInitializer.class);
-    /** Room for the method, spaces and version around a URI of {@code max_uri_length}. */
-    private static final int REQUEST_LINE_OVERHEAD = 64;
 
     private final ServerContext server;
     private final Upstreams upstreams;
@@ -74,7 +72,7 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
 
     private static void addCodec(ChannelPipeline pipeline, Limits limits, ConnectionState state) {
         HttpDecoderConfig decoder = new HttpDecoderConfig()
-                .setMaxInitialLineLength(limits.maxUriLength() + REQUEST_LINE_OVERHEAD)
+                .setMaxInitialLineLength(limits.maxUriLength() + Limits.REQUEST_LINE_OVERHEAD)
                 .setMaxHeaderSize(limits.maxHeaderSize())
                 .setMaxChunkSize(64 * 1024)
                 .setValidateHeaders(true)

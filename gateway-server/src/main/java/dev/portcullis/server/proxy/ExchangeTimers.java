@@ -5,7 +5,7 @@ import dev.portcullis.server.transport.Outbound;
 import java.util.function.LongSupplier;
 
 /**
- * The four deadlines of the exchange in flight on one client connection: request-body inactivity
+ * The deadlines of the exchange in flight on one client connection: request-body inactivity
  * ({@code limits.idle_timeout}; while the gateway holds the body back, an upstream that takes none of it), the wait
  * for a response head ({@code upstream.response_timeout}), the wait for more of a response whose head was relayed
  * ({@code upstream.response_timeout} between two upstream reads, as nginx's {@code proxy_read_timeout}) and a client
@@ -255,7 +255,9 @@ final class ExchangeTimers implements ConnectionState.Deadlines {
         }
     }
 
-    /** Nothing more of the response arrived for a whole period: the upstream stalled, unless it waits for the client. */
+    /**
+     * Nothing more of the response arrived for a whole period: the upstream stalled, unless it waits for the client.
+     */
     private void expireMoreResponse(long now) {
         if (clientHeld) {
             lastUpstreamReadNanos = now; // not read meanwhile: a period from when reading resumes (clientUnblocked)

@@ -37,8 +37,11 @@ class AdminIT {
     void answersHealthzAndReadyzOnTheAdminPort() throws Exception {
         Gateway gw = harness.start("default-deny.yaml");
 
-        assertThat(adminGet(gw, "/healthz").statusCode()).isEqualTo(200);
+        HttpResponse<byte[]> healthz = adminGet(gw, "/healthz");
+        assertThat(healthz.statusCode()).isEqualTo(200);
+        assertThat(healthz.headers().firstValue("Date")).as("admin answers carry a Date too").isPresent();
         assertThat(adminGet(gw, "/readyz").statusCode()).isEqualTo(200);
+        assertThat(adminGet(gw, "/metrics").headers().firstValue("Date")).isPresent();
         harness.upstream().assertReceivedNothing(Probe.QUIET);
     }
 
