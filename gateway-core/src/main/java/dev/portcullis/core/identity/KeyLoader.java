@@ -74,7 +74,12 @@ final class KeyLoader {
      * @param keys the usable keys (at least one)
      * @param skipped each unusable key and why, e.g. {@code RSA key "enc" is for use "enc"}
      */
-    record JwksKeys(List<VerifyingKey> keys, List<String> skipped) {}
+    record JwksKeys(List<VerifyingKey> keys, List<String> skipped) {
+        /** What the log says of the skipped keys: how many, each and why. */
+        String skippedSummary() {
+            return "skipped " + skipped.size() + " unusable key(s): " + String.join("; ", skipped);
+        }
+    }
 
     /** The usable keys of a JWK set document; unusable ones are skipped, and none usable is an error. */
     static List<VerifyingKey> fromJwks(String json, Set<JWSAlgorithm> allowed) throws InvalidKeysException {

@@ -46,8 +46,7 @@ final class KeyProviders {
                 String json = read(index, key, file.path());
                 KeyLoader.JwksKeys read = KeyLoader.readJwks(json, algorithms);
                 if (!read.skipped().isEmpty()) {
-                    LOG.warn("{}skipped {} unusable key(s): {}", label, read.skipped().size(),
-                            String.join("; ", read.skipped()));
+                    LOG.warn("{}{}", label, read.skippedSummary());
                 }
                 return new KeyProvider.Static(new KeySet(1, read.keys()), clock.instant());
             }

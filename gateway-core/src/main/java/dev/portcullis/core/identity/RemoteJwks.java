@@ -253,8 +253,7 @@ final class RemoteJwks implements KeyProvider {
         log.info("jwks={} {}: {} keys, generation {}", displayUri, previous == null ? "loaded" : "changed",
                 next.size(), next.generation());
         if (!read.skipped().isEmpty()) { // with each new key set, not at every refresh
-            log.warn("jwks={} skipped {} unusable key(s): {}", displayUri, read.skipped().size(),
-                    String.join("; ", read.skipped()));
+            log.warn("jwks={} {}", displayUri, read.skippedSummary());
         }
         return null;
     }

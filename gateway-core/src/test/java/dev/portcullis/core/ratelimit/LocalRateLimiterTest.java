@@ -143,27 +143,16 @@ class LocalRateLimiterTest {
         int attempts = 20_000;
         AtomicInteger admitted = new AtomicInteger();
         AtomicInteger limited = new AtomicInteger();
-        CountDownLatch start = new CountDownLatch(1);
-        List<Thread> workers = new ArrayList<>();
-        for (int t = 0; t < threads; t++) {
-            Thread worker = new Thread(() -> {
-                AccessRequest own = request("192.0.2.1", Identity.ANONYMOUS, Map.of());
-                awaitQuietly(start);
-                for (int i = 0; i < attempts; i++) {
-                    if (limiter.acquire(own) == RateLimitResult.Admitted.INSTANCE) {
-                        admitted.incrementAndGet();
-                    } else {
-                        limited.incrementAndGet();
-                    }
+        concurrently(threads, () -> {
+            AccessRequest own = request("192.0.2.1", Identity.ANONYMOUS, Map.of());
+            for (int i = 0; i < attempts; i++) {
+                if (limiter.acquire(own) == RateLimitResult.Admitted.INSTANCE) {
+                    admitted.incrementAndGet();
+                } else {
+                    limited.incrementAndGet();
                 }
-            });
-            worker.start();
-            workers.add(worker);
-        }
-        start.countDown();
-        for (Thread worker : workers) {
-            worker.join();
-        }
+            }
+        });
 
         assertThat(admitted.get()).isEqualTo(1_200);
         assertThat(limited.get()).isEqualTo(threads * attempts - 1_200);
@@ -178,22 +167,14 @@ class LocalRateLimiterTest {
         int attempts = 5_000;
         AtomicInteger admitted = new AtomicInteger();
         long startNanos = clock.get();
-        List<Thread> workers = new ArrayList<>();
-        for (int t = 0; t < threads; t++) {
-            Thread worker = new Thread(() -> {
-                for (int i = 0; i < attempts; i++) {
-                    clock.addAndGet(1_000);
-                    if (limiter.acquire(request) == RateLimitResult.Admitted.INSTANCE) {
-                        admitted.incrementAndGet();
-                    }
+        concurrently(threads, () -> {
+            for (int i = 0; i < attempts; i++) {
+                clock.addAndGet(1_000);
+                if (limiter.acquire(request) == RateLimitResult.Admitted.INSTANCE) {
+                    admitted.incrementAndGet();
                 }
-            });
-            worker.start();
-            workers.add(worker);
-        }
-        for (Thread worker : workers) {
-            worker.join();
-        }
+            }
+        });
 
         // 40 000 requests over 40 ms of fake time: the 150 in the bucket plus the 4 refilled, never more; the 4th
         // is refilled only at the very last tick, which the last request may or may not have read.
@@ -258,27 +239,16 @@ class LocalRateLimiterTest {
         long deadline = System.nanoTime() + 500_000_000;
         AtomicLong admitted = new AtomicLong();
         List<RateLimitResult.Limited> refusals = new CopyOnWriteArrayList<>();
-        CountDownLatch start = new CountDownLatch(1);
-        List<Thread> workers = new ArrayList<>();
-        for (int t = 0; t < threads; t++) {
-            Thread worker = new Thread(() -> {
-                AccessRequest own = request("192.0.2.1", Identity.ANONYMOUS, Map.of());
-                awaitQuietly(start);
-                while (System.nanoTime() - deadline < 0) {
-                    if (limiter.acquire(own) instanceof RateLimitResult.Limited limited) {
-                        refusals.add(limited);
-                    } else {
-                        admitted.incrementAndGet();
-                    }
+        concurrently(threads, () -> {
+            AccessRequest own = request("192.0.2.1", Identity.ANONYMOUS, Map.of());
+            while (System.nanoTime() - deadline < 0) {
+                if (limiter.acquire(own) instanceof RateLimitResult.Limited limited) {
+                    refusals.add(limited);
+                } else {
+                    admitted.incrementAndGet();
                 }
-            });
-            worker.start();
-            workers.add(worker);
-        }
-        start.countDown();
-        for (Thread worker : workers) {
-            worker.join();
-        }
+            }
+        });
 
         assertThat(refusals).isEmpty();
         assertThat(admitted.get()).isPositive();
@@ -421,6 +391,24 @@ class LocalRateLimiterTest {
         IpAddress address = IpAddress.parse(ip);
         return new AccessRequest("GET", "/api/orders", "example.com", address, address, RequestHeaders.of(headers),
                 identity, null);
+    }
+
+    /** Runs {@code work} on {@code threads} threads released together, and returns once every one has ended. */
+    private static void concurrently(int threads, Runnable work) throws InterruptedException {
+        CountDownLatch start = new CountDownLatch(1);
+        List<Thread> workers = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            Thread worker = new Thread(() -> {
+                awaitQuietly(start);
+                work.run();
+            });
+            worker.start();
+            workers.add(worker);
+        }
+        start.countDown();
+        for (Thread worker : workers) {
+            worker.join();
+        }
     }
 
     private static void awaitQuietly(CountDownLatch latch) {

@@ -184,12 +184,16 @@ final class UpstreamExchange implements UpstreamListener {
         if (current == null) {
             return;
         }
-        long timeoutNanos = current.snapshot().config().upstream().responseTimeout().toNanos();
         if (relay.responseStarted()) {
-            timers.awaitMoreResponse(timeoutNanos);
+            timers.awaitMoreResponse(responseTimeoutNanos(current));
         } else {
-            timers.awaitResponse(timeoutNanos);
+            timers.awaitResponse(responseTimeoutNanos(current));
         }
+    }
+
+    /** {@code upstream.response_timeout} of the generation deciding {@code exchange}. */
+    private static long responseTimeoutNanos(Exchange exchange) {
+        return exchange.snapshot().config().upstream().responseTimeout().toNanos();
     }
 
     /**
@@ -200,7 +204,7 @@ final class UpstreamExchange implements UpstreamListener {
         timers.cancelResponse();
         Exchange current = exchange;
         if (current != null && requestSent) {
-            timers.awaitMoreResponse(current.snapshot().config().upstream().responseTimeout().toNanos());
+            timers.awaitMoreResponse(responseTimeoutNanos(current));
         }
     }
 

@@ -35,6 +35,15 @@ import org.junit.jupiter.api.io.TempDir;
 /** SPEC 5 and 6: {@code GET /metrics} on the admin port is valid Prometheus text, and its counters follow the traffic. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class MetricsIT {
+
+    /** The start of the configs the reload tests write: a gateway on loopback in front of the test upstream. */
+    private static final String LISTEN_AND_UPSTREAM = """
+            listen: "127.0.0.1:0"
+            admin:
+              listen: "127.0.0.1:0"
+            upstream:
+              url: "http://127.0.0.1:{{UPSTREAM_PORT}}"
+            """;
     private static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
     private static final String SUBJECT = "subject-metrics-4711";
 
@@ -143,12 +152,7 @@ class MetricsIT {
     @Test
     void jwksKeysFollowTheProvidersOfEachReloadAtOnce(@TempDir Path dir) throws Exception {
         String jwks = JwtMint.writeJwks(dir.resolve("jwks.json"), List.of(key, JwtMint.rsa("metrics-2")));
-        String none = """
-                listen: "127.0.0.1:0"
-                admin:
-                  listen: "127.0.0.1:0"
-                upstream:
-                  url: "http://127.0.0.1:{{UPSTREAM_PORT}}"
+        String none = LISTEN_AND_UPSTREAM + """
                 default: allow
                 rules: []
                 """;
@@ -186,12 +190,7 @@ class MetricsIT {
      */
     @Test
     void rateLimitStoreSeriesExistOnlyWhileAStoreIsConfigured(@TempDir Path dir) throws Exception {
-        String none = """
-                listen: "127.0.0.1:0"
-                admin:
-                  listen: "127.0.0.1:0"
-                upstream:
-                  url: "http://127.0.0.1:{{UPSTREAM_PORT}}"
+        String none = LISTEN_AND_UPSTREAM + """
                 rate_limits:
                   per-ip: { key: client_ip, limit: 100, per: 1s }
                 default: allow
