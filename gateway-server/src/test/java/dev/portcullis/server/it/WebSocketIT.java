@@ -13,11 +13,14 @@ import dev.portcullis.server.it.support.UpstreamServer.RecordedRequest;
 import dev.portcullis.server.it.support.UpstreamServer.Reply;
 import dev.portcullis.server.it.support.WebSocketEchoServer;
 import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
 import java.net.http.WebSocketHandshakeException;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -57,10 +60,29 @@ class WebSocketIT {
         echo.close();
     }
 
+    /**
+     * A gateway whose tunnels end only after 30 s of silence: a test that is not about idleness must not lose its
+     * tunnel to a pause of its own thread (or of a loaded machine) between two messages.
+     */
     private static Gateway gateway(int maxConnections) throws Exception {
+        return gateway(maxConnections, "30s");
+    }
+
+    /** A gateway whose tunnels end after 1.5 s of silence, for the tests of idleness. */
+    private static Gateway shortIdleGateway() throws Exception {
+        return gateway(8, "1500ms");
+    }
+
+    /** A gateway in front of the harness's scriptable HTTP upstream rather than the echo server. */
+    private static Gateway gatewayToHarnessUpstream() throws Exception {
+        return harness.start("websocket.yaml", Map.of("MAX_CONNECTIONS", "8", "IDLE_TIMEOUT", "30s"));
+    }
+
+    private static Gateway gateway(int maxConnections, String idleTimeout) throws Exception {
         return harness.start("websocket.yaml", Map.of(
                 "UPSTREAM_PORT", Integer.toString(echo.port()),
-                "MAX_CONNECTIONS", Integer.toString(maxConnections)));
+                "MAX_CONNECTIONS", Integer.toString(maxConnections),
+                "IDLE_TIMEOUT", idleTimeout));
     }
 
     @Test
@@ -147,7 +169,7 @@ class WebSocketIT {
 
     @Test
     void h2cUpgradeIsStrippedAndAnsweredAsAnOrdinaryRequest() throws Exception {
-        Gateway gw = harness.start("websocket.yaml", Map.of("MAX_CONNECTIONS", "8"));
+        Gateway gw = gatewayToHarnessUpstream();
         try (RawHttp raw = gw.raw()) {
             RawResponse r = raw.send("GET /h2c HTTP/1.1\r\nHost: " + gw.authority() + "\r\n"
                     + "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n")
@@ -163,7 +185,7 @@ class WebSocketIT {
 
     @Test
     void webSocketUpgradeOnAPostIsNotTunnelled() throws Exception {
-        Gateway gw = harness.start("websocket.yaml", Map.of("MAX_CONNECTIONS", "8"));
+        Gateway gw = gatewayToHarnessUpstream();
         try (RawHttp raw = gw.raw()) {
             RawResponse r = raw.send("POST /post-ws HTTP/1.1\r\nHost: " + gw.authority() + "\r\n"
                     + "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
@@ -177,7 +199,7 @@ class WebSocketIT {
 
     @Test
     void aSwitchingProtocolsAnswerToAnOrdinaryRequestStays502() throws Exception {
-        Gateway gw = harness.start("websocket.yaml", Map.of("MAX_CONNECTIONS", "8"));
+        Gateway gw = gatewayToHarnessUpstream();
         harness.upstream().handler(req -> Reply.fixed(101, "Switching Protocols", List.of(
                 new Header("Connection", "Upgrade"), new Header("Upgrade", "websocket")), new byte[0]));
         try (RawHttp raw = gw.raw()) {
@@ -189,7 +211,7 @@ class WebSocketIT {
 
     @Test
     void aSwitchingProtocolsAnswerWithTheWrongAcceptIs502AndTheUpstreamConnectionIsClosed() throws Exception {
-        Gateway gw = harness.start("websocket.yaml", Map.of("MAX_CONNECTIONS", "8"));
+        Gateway gw = gatewayToHarnessUpstream();
         // an upstream that says 101 but goes on speaking HTTP on the connection (WebSocket smuggling)
         harness.upstream().handler(req -> Reply.fixed(101, "Switching Protocols", List.of(
                 new Header("Connection", "Upgrade"), new Header("Upgrade", "websocket"),
@@ -211,7 +233,7 @@ class WebSocketIT {
 
     @Test
     void aWebSocketUpgradeWithoutAKeyIsStrippedAndAnsweredAsAnOrdinaryRequest() throws Exception {
-        Gateway gw = harness.start("websocket.yaml", Map.of("MAX_CONNECTIONS", "8"));
+        Gateway gw = gatewayToHarnessUpstream();
         harness.upstream().handler(req -> Reply.fixed(101, "Switching Protocols", List.of(
                 new Header("Connection", "Upgrade"), new Header("Upgrade", "websocket")), new byte[0]));
         try (RawHttp raw = gw.raw()) {
@@ -229,26 +251,52 @@ class WebSocketIT {
     void anOpenTunnelHoldsNoConfigGenerationAndDrainClosesItPromptly() throws Exception {
         Gateway gw = gateway(8);
         int sessionsBefore = echo.sessions().size();
-        Collector in = new Collector();
-        WebSocket ws = connect(gw, "/ws", in);
-        assertThat(in.next()).isEqualTo("welcome");
-        ws.sendText("still here", true).get(10, TimeUnit.SECONDS);
-        assertThat(in.next()).isEqualTo("still here");
+        // a raw socket, so that the close is seen on the wire rather than through a client library's state machine
+        try (RawHttp raw = RawHttp.connect(gw.port())) {
+            raw.send("GET /ws HTTP/1.1\r\nHost: " + gw.authority() + "\r\nUpgrade: websocket\r\n"
+                    + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                    + "Sec-WebSocket-Version: 13\r\n\r\n");
+            assertThat(raw.readHead().status()).isEqualTo(101);
+            assertThat(readTextFrame(raw)).isEqualTo("welcome");
+            raw.send(maskedTextFrame("still here"));
+            assertThat(readTextFrame(raw)).isEqualTo("still here");
 
-        assertThat(gw.server().snapshots().current().users()).as("requests holding the live generation").isZero();
+            assertThat(gw.server().snapshots().current().users()).as("requests holding the live generation").isZero();
 
-        // well within the tunnel's idle_timeout (1500ms), which would otherwise end it
-        long start = System.nanoTime();
-        gw.server().drain(Duration.ofSeconds(30));
-        assertThat(Duration.ofNanos(System.nanoTime() - start)).as("drain with an open tunnel")
-                .isLessThan(Duration.ofMillis(1000));
-        in.ended.get(10, TimeUnit.SECONDS);
+            // well within the tunnel's idle_timeout (30s), which would otherwise end it
+            long start = System.nanoTime();
+            gw.server().drain(Duration.ofSeconds(30));
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).as("drain with an open tunnel")
+                    .isLessThan(Duration.ofMillis(1000));
+            assertThat(raw.awaitClosed(Duration.ofSeconds(10))).as("client connection closed").isTrue();
+        }
         assertThat(echo.awaitSessionClosed(sessionsBefore, 10_000)).as("upstream connection closed").isTrue();
+    }
+
+    /** A text frame as a client sends it: masked, here with a zero key, so the payload is sent as is. */
+    private static byte[] maskedTextFrame(String text) {
+        byte[] payload = text.getBytes(StandardCharsets.UTF_8);
+        byte[] frame = new byte[6 + payload.length];
+        frame[0] = (byte) 0x81;
+        frame[1] = (byte) (0x80 | payload.length);
+        System.arraycopy(payload, 0, frame, 6, payload.length);
+        return frame;
+    }
+
+    /** Reads one short unmasked text frame, as the echo server sends them. */
+    private static String readTextFrame(RawHttp raw) throws IOException {
+        DataInputStream in = new DataInputStream(raw.inputStream());
+        assertThat(in.readUnsignedByte()).as("FIN and text opcode").isEqualTo(0x81);
+        int length = in.readUnsignedByte();
+        assertThat(length).as("an unmasked frame under 126 bytes").isLessThan(126);
+        byte[] payload = new byte[length];
+        in.readFully(payload);
+        return new String(payload, StandardCharsets.UTF_8);
     }
 
     @Test
     void aTunnelOutlivesTheConnectionTimersAndEndsAfterIdleTimeout() throws Exception {
-        Gateway gw = gateway(8); // header_timeout 1s, idle_timeout 1500ms
+        Gateway gw = shortIdleGateway(); // header_timeout 1s, idle_timeout 1500ms
         Collector in = new Collector();
         WebSocket ws = connect(gw, "/ws", in);
         assertThat(in.next()).isEqualTo("welcome");
@@ -273,7 +321,7 @@ class WebSocketIT {
      */
     @Test
     void aTunnelWhoseClientReadsNothingEndsAfterIdleTimeout() throws Exception {
-        Gateway gw = gateway(8); // idle_timeout 1500ms
+        Gateway gw = shortIdleGateway(); // idle_timeout 1500ms
         int sessionsBefore = echo.sessions().size();
         try (RawHttp raw = RawHttp.connect(gw.port(), 16 * 1024)) {
             raw.send("GET /ws HTTP/1.1\r\nHost: " + gw.authority() + "\r\nUpgrade: websocket\r\n"
