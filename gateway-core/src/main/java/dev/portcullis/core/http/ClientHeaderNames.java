@@ -65,9 +65,10 @@ public final class ClientHeaderNames {
     /**
      * Whether a request line named {@code name} is removed before the policy runs, as a header the peer may not send:
      * one of {@code gatewayHeaders} (the identity headers the gateway sets or believes only from some peers; any case,
-     * {@code _} for {@code -}) from anyone; from a peer that is not a trusted proxy, also every {@code X-Forwarded-*}
-     * and client-address claim ({@link HeaderValues#CLIENT_ADDRESS_CLAIMS}) except the {@code believed}
-     * forwarded-identity headers.
+     * {@code _} for {@code -}) from anyone; every {@code X-Forwarded-*} and client-address claim
+     * ({@link HeaderValues#CLIENT_ADDRESS_CLAIMS}) from a peer that is not a trusted proxy, and from a trusted proxy
+     * those spelled with {@code _} (the gateway reads and extends only the dashed spelling, while a CGI-style upstream
+     * would read the other as the same header); but never the {@code believed} forwarded-identity headers.
      */
     public static boolean isUnsentable(CharSequence name, boolean trustedPeer, List<String> gatewayHeaders,
             List<String> believed) {
@@ -76,19 +77,30 @@ public final class ClientHeaderNames {
                 return true;
             }
         }
-        if (trustedPeer) {
-            return false;
-        }
         for (int i = 0; i < believed.size(); i++) {
             if (HeaderValues.sameName(name, believed.get(i), false)) {
-                return false;
+                return false; // every spelling: the identity reads the exact one and refuses a request with two
             }
         }
+        return trustedPeer ? hasUnderscore(name) && isForwardingClaim(name) : isForwardingClaim(name);
+    }
+
+    /** {@code X-Forwarded-*} or a client-address claim, in any case and with {@code _} for {@code -}. */
+    private static boolean isForwardingClaim(CharSequence name) {
         if (HeaderValues.sameName(name, X_FORWARDED_PREFIX, true)) {
             return true;
         }
         for (int i = 0; i < HeaderValues.CLIENT_ADDRESS_CLAIMS.size(); i++) {
             if (HeaderValues.sameName(name, HeaderValues.CLIENT_ADDRESS_CLAIMS.get(i), false)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean hasUnderscore(CharSequence name) {
+        for (int i = 0; i < name.length(); i++) {
+            if (name.charAt(i) == '_') {
                 return true;
             }
         }

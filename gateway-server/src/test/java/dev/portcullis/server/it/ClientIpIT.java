@@ -119,6 +119,23 @@ class ClientIpIT {
         assertThat(up.header("X-Forwarded-Host").orElseThrow()).isIn("app.example.com:8443", "app.example.com");
     }
 
+    /** Only the dashed spellings are read and extended, so the others would reach a CGI-style upstream unread. */
+    @Test
+    void dropsUnderscoreSpellingsOfForwardingHeadersFromATrustedPeer() throws Exception {
+        var gw = harness.start("ip-trusted.yaml");
+        Probe p = new Probe(harness, gw);
+
+        RecordedRequest up = p.allowed("/x", "X-Forwarded-For: 198.51.100.7", "X-Forwarded_For: 203.0.113.1",
+                "X_Forwarded_Host: internal.example", "x_forwarded_proto: https", "X_Real_IP: 203.0.113.1");
+
+        assertThat(xffChain(up)).containsExactly("198.51.100.7", "127.0.0.1");
+        assertThat(up.hasHeader("X-Forwarded_For")).isFalse();
+        assertThat(up.hasHeader("X_Forwarded_Host")).isFalse();
+        assertThat(up.hasHeader("x_forwarded_proto")).isFalse();
+        assertThat(up.hasHeader("X_Real_IP")).isFalse();
+        assertThat(up.headerValues("X-Forwarded-Proto")).containsExactly("http");
+    }
+
     @Test
     void tellsTheUpstreamThePeerWhenTheClientSentNoForwardingHeaders() throws Exception {
         var gw = harness.start("proxy.yaml");

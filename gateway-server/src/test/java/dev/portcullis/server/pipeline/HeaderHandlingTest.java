@@ -79,6 +79,22 @@ class HeaderHandlingTest {
         assertThat(headers.names()).containsExactly("X-Forwarded-For");
     }
 
+    /** The gateway reads and extends the dashed spellings only; a CGI-style upstream would read these as the same. */
+    @Test
+    void trustedPeersLoseTheUnderscoreSpellingsOfForwardingHeaders() {
+        HttpHeaders headers = new DefaultHttpHeaders()
+                .add("X-Forwarded-For", "1.1.1.1")
+                .add("X-Forwarded_For", "9.9.9.9")
+                .add("X_Forwarded_Host", "internal.example")
+                .add("x_forwarded_proto", "https")
+                .add("X_Real_IP", "9.9.9.9")
+                .add("True_Client_IP", "9.9.9.9")
+                .add("X-Real-IP", "1.1.1.1")
+                .add("X_Tenant", "kept");
+        ForwardedHeaderSanitizer.sanitize(headers, true, List.of("X-Auth-Subject"));
+        assertThat(headers.names()).containsExactly("X-Forwarded-For", "X-Real-IP", "X_Tenant");
+    }
+
     @Test
     void untrustedPeersKeepOnlyTheBelievedForwardedIdentityHeaders() {
         HttpHeaders headers = new DefaultHttpHeaders()
