@@ -148,8 +148,15 @@ final class StrictHttpServerCodec extends CombinedChannelDuplexHandler<StrictHtt
             return new UnreadRequest();
         }
 
+        /**
+         * The method must begin the line (RFC 9112 3; nginx answers 400): Netty skips blank lines before a request
+         * line, then whitespace before its first word, which it hands over from index 0 of its own scratch buffer.
+         */
         @Override
         protected String splitFirstWordInitialLine(byte[] line, int start, int length) {
+            if (start != 0) {
+                throw new IllegalArgumentException("whitespace before the method");
+            }
             firstWordEnd = start + length;
             return super.splitFirstWordInitialLine(line, start, length);
         }

@@ -96,6 +96,9 @@ class ProtocolIT {
                 Arguments.of("lower-case HTTP version", "GET /x http/1.1\r\n" + HOST + "\r\n"),
                 Arguments.of("mixed-case HTTP version", "GET /x Http/1.1\r\n" + HOST + "\r\n"),
                 Arguments.of("two-digit minor version", "GET /x HTTP/1.10\r\n" + HOST + "\r\n"),
+                // RFC 9112 3: request-line = method SP ...; Netty would skip the space (nginx: 400)
+                Arguments.of("space before the method", " DELETE /x HTTP/1.1\r\n" + HOST + "\r\n"),
+                Arguments.of("blank line, then a tab before the method", "\r\n\tGET /x HTTP/1.1\r\n" + HOST + "\r\n"),
                 Arguments.of("bad chunk size", "POST /x HTTP/1.1\r\n" + HOST
                         + "Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"),
                 Arguments.of("chunk data longer than its size", "POST /x HTTP/1.1\r\n" + HOST

@@ -59,6 +59,8 @@ class StrictHttpServerCodecTest {
         "GET /a\tHTTP/1.1\r\nHost: h\r\n\r\n",
         "GET\t/a HTTP/1.1\r\nHost: h\r\n\r\n",
         "GET  /a HTTP/1.1\r\nHost: h\r\n\r\n",
+        " GET /a HTTP/1.1\r\nHost: h\r\n\r\n",
+        "\r\n\tGET /a HTTP/1.1\r\nHost: h\r\n\r\n",
         "POST /a HTTP/1.1\r\nHost: h\r\nTransfer_Encoding: chunked\r\n\r\n",
         "POST /a HTTP/1.1\r\nHost: h\r\nContent_Length: 5\r\n\r\n",
         "POST /a HTTP/1.1\r\nHost: h\r\nTransfer---Encoding: chunked\r\n\r\n",
@@ -66,6 +68,14 @@ class StrictHttpServerCodecTest {
     })
     void rejectsRequestsThatAnotherServerWouldReadDifferently(String wire) {
         assertThat(decode(wire).decoderResult().isFailure()).as(wire).isTrue();
+    }
+
+    /** RFC 9112 2.2: blank lines before a request line are skipped; it still begins with its method. */
+    @Test
+    void acceptsBlankLinesBeforeARequestLine() {
+        HttpRequest request = decode("\r\n\r\nGET /a HTTP/1.1\r\nHost: h\r\n\r\n");
+        assertThat(request.decoderResult().isSuccess()).isTrue();
+        assertThat(request.method().name()).isEqualTo("GET");
     }
 
     /** RFC 9112 2.3: the HTTP-name is case-sensitive, and one digit each side of the dot; nginx answers 400 too. */
