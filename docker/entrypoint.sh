@@ -14,8 +14,10 @@ set -eu
 # With a container memory limit the heap is a share of it (12.5 % up front, at most 25 %: a 256 MiB limit
 # gives the measured 32-64 MiB); without one (a bare `docker run`, where the JVM would see the host's RAM)
 # it is the fixed 32-64 MiB. (MinRAMPercentage too: below ~512 MiB the JVM takes that one, 50 % by default.)
-# JAVA_OPTS comes after the defaults and overrides them; one that sizes the heap (-Xmx, -XX:MaxRAM...)
-# replaces this heap, one that picks a collector replaces the serial one.
+# JAVA_OPTS comes after the defaults and overrides them; an option that sizes the heap (-Xmx, -Xms,
+# -XX:MaxRAM..., -XX:InitialRAM..., -XX:MaxHeapSize=, -XX:InitialHeapSize=, -XX:MinHeapSize=) replaces this heap
+# (a default -Xms32m above a smaller -XX:MaxHeapSize would stop the JVM), an option -XX:+Use<name>GC that picks a
+# collector replaces the serial one.
 defaults="-XX:+ExitOnOutOfMemoryError -XX:-UsePerfData -XX:MaxDirectMemorySize=48m -XX:ReservedCodeCacheSize=48m -XX:MaxMetaspaceSize=96m"
 
 # The container's memory limit in bytes (cgroup v2, else v1), or nothing when there is none.
@@ -34,20 +36,30 @@ memory_limit() {
   return 0
 }
 
-case " ${JAVA_OPTS:-} " in
-  *" -Xmx"* | *" -XX:MaxRAM"* | *" -XX:InitialRAM"* | *" -Xms"*) ;;
-  *)
-    if [ -n "$(memory_limit)" ]; then
-      defaults="$defaults -XX:InitialRAMPercentage=12.5 -XX:MinRAMPercentage=25 -XX:MaxRAMPercentage=25"
-    else
-      defaults="$defaults -Xms32m -Xmx64m"
-    fi
-    ;;
-esac
-case " ${JAVA_OPTS:-} " in
-  *" -XX:+Use"*"GC "*) ;;
-  *) defaults="$defaults -XX:+UseSerialGC" ;;
-esac
+# JAVA_OPTS is split into options at whitespace, never glob-expanded (-Xlog:gc* is an option, not a pattern).
+# Each option is looked at on its own, so that two unrelated ones (-XX:+UseNUMA -XX:+DisableExplicitGC) never
+# read as one that picks a collector.
+set -f
+sets_heap=""
+sets_gc=""
+for opt in ${JAVA_OPTS:-}; do
+  case "$opt" in
+    -Xmx?* | -Xms?* | -XX:MaxRAM* | -XX:InitialRAM* | -XX:MaxHeapSize=* | -XX:InitialHeapSize=* | -XX:MinHeapSize=*)
+      sets_heap=1 ;;
+    -XX:+Use*SystemGC) ;;        # Parallel GC's System.gc() tuning (UseMaximumCompactionOnSystemGC), no collector
+    -XX:+Use*GC) sets_gc=1 ;;    # UseG1GC, UseParallelGC, UseZGC, UseShenandoahGC, UseSerialGC, UseEpsilonGC
+  esac
+done
+if [ -z "$sets_heap" ]; then
+  if [ -n "$(memory_limit)" ]; then
+    defaults="$defaults -XX:InitialRAMPercentage=12.5 -XX:MinRAMPercentage=25 -XX:MaxRAMPercentage=25"
+  else
+    defaults="$defaults -Xms32m -Xmx64m"
+  fi
+fi
+if [ -z "$sets_gc" ]; then
+  defaults="$defaults -XX:+UseSerialGC"
+fi
 export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
 
 set -- java $defaults -Djava.library.path=/opt/portcullis/native \
