@@ -67,9 +67,22 @@ class DeploymentExamplesTest {
         assertThat(redis.has("ports") || redis.has("expose")).as("Redis publishes no port").isFalse();
         assertThat(app.has("ports") || app.has("expose")).as("the app publishes no port").isFalse();
 
-        Path policy = DOCKER.resolve("../config/examples/shared-rate-limits.yaml").normalize();
-        assertThat(policy).isRegularFile();
+        // both replicas mount the examples FOLDER and name the policy in it, as README tells users to
+        JsonNode first = services.path("gateway-1");
+        List<String> volumes = texts(first.path("volumes"));
+        assertThat(volumes).as("gateway-1: one read-only folder at /etc/portcullis")
+                .containsExactly("../config/examples:/etc/portcullis:ro");
+        String containerPolicy = first.path("environment").path("PORTCULLIS_CONFIG").asText();
+        assertThat(containerPolicy).as("PORTCULLIS_CONFIG names a file in the mounted folder")
+                .matches("/etc/portcullis/[^/]+\\.yaml");
+        Path policy = DOCKER.resolve("../config/examples")
+                .resolve(containerPolicy.substring("/etc/portcullis/".length())).normalize();
+        assertThat(policy).isEqualTo(DockerImage.repoRoot().resolve("config/examples/shared-rate-limits.yaml"))
+                .isRegularFile();
         CompiledConfig config = ConfigLoader.load(policy);
+        assertThat(config.adminListen().host() + ":" + config.adminListen().port())
+                .as("admin only inside each container, where the image's HEALTHCHECK (PORTCULLIS_ADMIN_ADDR) reaches it")
+                .isEqualTo("127.0.0.1:9901");
         SharedStoreSettings store = config.rateLimitStore();
         assertThat(store).as("the example's policy has a rate_limit_store").isNotNull();
         assertThat(store.host()).as("the store is the Compose service").isEqualTo("redis");
@@ -88,9 +101,10 @@ class DeploymentExamplesTest {
         for (String name : List.of("gateway-1", "gateway-2")) {
             JsonNode gateway = services.path(name);
             assertThat(gateway.path("image").asText()).as(name).isEqualTo("portcullis:latest");
-            assertThat(texts(gateway.path("volumes"))).as(name + ": the example's policy, read-only, where the image "
-                    + "reads it").containsExactly("../config/examples/shared-rate-limits.yaml:"
-                    + "/etc/portcullis/policy.yaml:ro");
+            assertThat(texts(gateway.path("volumes"))).as(name).isEqualTo(volumes);
+            assertThat(gateway.path("environment").path("PORTCULLIS_CONFIG").asText()).as(name).isEqualTo(containerPolicy);
+            assertThat(gateway.path("environment").has("PORTCULLIS_ADMIN_ADDR"))
+                    .as(name + ": the HEALTHCHECK keeps the image's 127.0.0.1:9901").isFalse();
             assertThat(gateway.path("init").asBoolean()).as(name + ": init forwards SIGHUP and SIGTERM").isTrue();
             assertThat(gateway.path("read_only").asBoolean()).as(name).isTrue();
             assertThat(texts(gateway.path("tmpfs"))).as(name + ": a writable /tmp on a read-only root")
@@ -101,8 +115,9 @@ class DeploymentExamplesTest {
             assertThat(gateway.path("environment").path(store.passwordEnv()).asText()).as(name + ": password_env")
                     .isEqualTo(password);
             assertThat(texts(gateway.path("depends_on"))).as(name).contains("redis", "app");
-            assertThat(texts(gateway.path("networks"))).as(name + ": on the network of Redis and the app")
-                    .containsAll(texts(redis.path("networks"))).containsAll(texts(app.path("networks")));
+            assertThat(texts(gateway.path("networks"))).as(name + ": on the network of Redis and the app, and a public one")
+                    .containsAll(texts(redis.path("networks"))).containsAll(texts(app.path("networks")))
+                    .hasSize(texts(redis.path("networks")).size() + 1);
             List<String> ports = texts(gateway.path("ports"));
             assertThat(ports).as(name).hasSize(1);
             assertThat(ports.get(0)).as(name + ": publishes the policy's listener")
@@ -110,6 +125,13 @@ class DeploymentExamplesTest {
             published.add(ports.get(0).substring(0, ports.get(0).indexOf(':')));
         }
         assertThat(published).as("each replica on its own host port").doesNotHaveDuplicates();
+
+        JsonNode networks = composeWithMergeKeys(DOCKER.resolve("compose.shared-limits.yaml")).path("networks");
+        for (String network : texts(redis.path("networks"))) {
+            assertThat(networks.path(network).path("internal").asBoolean())
+                    .as("Redis's and the app's network %s is internal", network).isTrue();
+        }
+        assertThat(texts(app.path("networks"))).isEqualTo(texts(redis.path("networks")));
     }
 
     @Test
