@@ -155,9 +155,13 @@ final class ResponseRelay {
         WebSocketTunnel.open(state, current, switching, channel);
     }
 
+    /**
+     * The response ended: the connection closes after it when its head said so, or when a drain began after the head
+     * left (without {@code Connection: close}): kept open, it would only answer the client's next request with 503.
+     */
     private void complete(ChannelHandlerContext client, Exchange current) {
         upstreamSide.end(upstreamKeepAlive && upstreamSide.requestSent());
-        if (closeClient) {
+        if (closeClient || state.server().isDraining()) {
             state.ending();
             client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
         } else {

@@ -19,6 +19,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntConsumer;
@@ -215,6 +216,36 @@ class ClientConnectionIT {
             draining[0].get(10, TimeUnit.SECONDS);
         } finally {
             access.detach();
+        }
+    }
+
+    /**
+     * Draining (SIGTERM) while a keep-alive response is streaming, its head sent before the drain began (so without
+     * {@code Connection: close}), and another exchange keeps the drain going: the connection closes once that response
+     * ends, rather than staying open to answer the client's next request with 503 (README: "closes the others after
+     * their current response").
+     */
+    @Test
+    void drainingClosesAKeepAliveConnectionOnceItsResponseEnds() throws Exception {
+        Gateway gw = harness.start("default-allow.yaml");
+        harness.upstream().handler(req -> req.path().equals("/slow")
+                ? Reply.delayed(Duration.ofSeconds(4), Reply.fixed(200, "OK", List.of(), new byte[0]))
+                : Reply.slowBody(5, 2, Duration.ofMillis(200)));
+        try (RawHttp holding = RawHttp.connect(gw.port()); RawHttp streaming = RawHttp.connect(gw.port())) {
+            holding.send("GET /slow HTTP/1.1\r\nHost: " + gw.authority() + "\r\n\r\n");
+            streaming.send("GET /drip HTTP/1.1\r\nHost: " + gw.authority() + "\r\n\r\n");
+            RawResponse head = streaming.readHead();
+            assertThat(head.status()).isEqualTo(200);
+            assertThat(head.connectionTokens()).as("the head left before the drain").doesNotContain("close");
+            CompletableFuture<?> draining = CompletableFuture.runAsync(() -> gw.server().drain(Duration.ofSeconds(30)));
+
+            byte[] body = streaming.inputStream().readNBytes(10);
+            assertThat(body).isEqualTo(PatternBytes.bytes(10));
+            assertThat(streaming.awaitClosed(Duration.ofSeconds(2))).as("closed once its response ended").isTrue();
+            assertThat(draining.isDone()).as("the drain still waits for /slow").isFalse();
+
+            assertThat(holding.readResponse().status()).as("the exchange that held the drain").isEqualTo(200);
+            draining.get(10, TimeUnit.SECONDS);
         }
     }
 
