@@ -19,7 +19,7 @@ public record ConfigProblem(String file, int line, int column, String path, Stri
 
     /** Renders {@code FILE:LINE:COLUMN: path: message}, with {@code (root)} standing for the empty path. */
     public String render() {
-        return file + ':' + line + ':' + column + ": " + (path.isEmpty() ? "(root)" : path) + ": " + message;
+        return file + ':' + line + ':' + column + ": " + shownPath() + ": " + message;
     }
 
     /** The line that ends a list of problems: {@code 1 problem in FILE} or {@code N problems in FILE}. */
@@ -29,6 +29,11 @@ public record ConfigProblem(String file, int line, int column, String path, Stri
 
     /** Renders {@code FILE:LINE:COLUMN: path: warning: message}, for a problem that does not stop the load. */
     public String renderAsWarning() {
-        return file + ':' + line + ':' + column + ": " + (path.isEmpty() ? "(root)" : path) + ": warning: " + message;
+        return file + ':' + line + ':' + column + ": " + shownPath() + ": warning: " + message;
+    }
+
+    /** The path, or {@code (root)}; a key holding a control character cannot break the line or reach a terminal. */
+    private String shownPath() {
+        return path.isEmpty() ? "(root)" : ConfigValues.escapeControls(path);
     }
 }

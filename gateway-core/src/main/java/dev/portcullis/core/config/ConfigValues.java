@@ -130,27 +130,48 @@ final class ConfigValues {
     static String quote(String value) {
         StringBuilder quoted = new StringBuilder(Math.min(value.length(), QUOTE_LIMIT) + 8).append('"');
         int end = Math.min(value.length(), QUOTE_LIMIT);
-        for (int i = 0; i < end; i++) {
-            char c = value.charAt(i);
-            switch (c) {
-                case '"' -> quoted.append("\\\"");
-                case '\\' -> quoted.append("\\\\");
-                case '\n' -> quoted.append("\\n");
-                case '\r' -> quoted.append("\\r");
-                case '\t' -> quoted.append("\\t");
-                default -> {
-                    if (c < 0x20 || c == 0x7f) {
-                        quoted.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
-                    } else {
-                        quoted.append(c);
-                    }
-                }
-            }
-        }
+        appendEscaped(quoted, value, end);
         if (end < value.length()) {
             quoted.append("...");
         }
         return quoted.append('"').toString();
+    }
+
+    /**
+     * {@code text} with control characters escaped as in {@link #quote} ({@code \n}, {@code \u001b}), not quoted or
+     * shortened; {@code text} itself when it has none, as every key a person wrote has.
+     */
+    static String escapeControls(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c < 0x20 || c == 0x7f) {
+                StringBuilder escaped = new StringBuilder(text.length() + 8);
+                appendEscaped(escaped, text, text.length());
+                return escaped.toString();
+            }
+        }
+        return text;
+    }
+
+    /** Appends {@code value}'s first {@code end} characters with quotes, backslashes and control characters escaped. */
+    private static void appendEscaped(StringBuilder out, String value, int end) {
+        for (int i = 0; i < end; i++) {
+            char c = value.charAt(i);
+            switch (c) {
+                case '"' -> out.append("\\\"");
+                case '\\' -> out.append("\\\\");
+                case '\n' -> out.append("\\n");
+                case '\r' -> out.append("\\r");
+                case '\t' -> out.append("\\t");
+                default -> {
+                    if (c < 0x20 || c == 0x7f) {
+                        out.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
+                    } else {
+                        out.append(c);
+                    }
+                }
+            }
+        }
     }
 
     /** {@code text} with its lines trimmed and joined by single spaces, so that a problem renders on one line. */

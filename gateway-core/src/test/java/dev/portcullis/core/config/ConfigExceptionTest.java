@@ -26,6 +26,16 @@ class ConfigExceptionTest {
                 .isEqualTo("policy.yaml:1:1: (root): config is empty");
     }
 
+    /** A key is whatever the file says: one holding a line break or a terminal escape must not forge a second line. */
+    @Test
+    void rendersControlCharactersInTheKeyPathEscaped() {
+        ConfigProblem problem = new ConfigProblem("policy.yaml", 3, 1, "x\npolicy.yaml:1:1: fake\u001b[31m",
+                "unknown key");
+
+        assertThat(problem.render()).isEqualTo("policy.yaml:3:1: x\\npolicy.yaml:1:1: fake\\u001b[31m: unknown key");
+        assertThat(problem.renderAsWarning()).doesNotContain("\n", "\u001b");
+    }
+
     @Test
     void messageIsACountHeaderFollowedByOneRenderedProblemPerLine() {
         ConfigException e = new ConfigException("policy.yaml", List.of(
