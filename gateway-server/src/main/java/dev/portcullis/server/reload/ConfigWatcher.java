@@ -123,6 +123,7 @@ public final class ConfigWatcher {
                         StandardWatchEventKinds.ENTRY_DELETE);
             }
             Object stat = null;
+            boolean missing = false;
             while (running) {
                 WatchKey key = watching.poll(POLL_MILLIS, TimeUnit.MILLISECONDS);
                 if (key != null) {
@@ -136,7 +137,15 @@ public final class ConfigWatcher {
                 }
                 stat = statNow;
                 byte[] now = digest();
-                if (now == null || Arrays.equals(now, seen) && Objects.equals(dataLink(), data)) {
+                if (now == null) {
+                    missing = missing || reportMissing();
+                    continue;
+                }
+                if (missing) {
+                    missing = false;
+                    LOG.info("{} can be read again", file);
+                }
+                if (Arrays.equals(now, seen) && Objects.equals(dataLink(), data)) {
                     continue;
                 }
                 byte[] settled = settle(now);
@@ -156,6 +165,20 @@ public final class ConfigWatcher {
             LOG.error("watching {} failed; changes are no longer picked up (SIGHUP and POST /reload still work)",
                     file, e);
         }
+    }
+
+    /**
+     * The file could not be read: warns once it still cannot after {@link #SETTLE_MILLIS} (a rename over it or a
+     * ConfigMap swap leaves it unreadable for an instant at most); returns whether it warned.
+     */
+    private boolean reportMissing() throws InterruptedException {
+        TimeUnit.MILLISECONDS.sleep(SETTLE_MILLIS);
+        if (!running || digest() != null) {
+            return false;
+        }
+        LOG.warn("{} cannot be read (deleted or moved?): the loaded config keeps serving until it can be read again",
+                file);
+        return true;
     }
 
     /** Waits until the content stops changing; its digest, or null when it went away. */

@@ -2,12 +2,15 @@ package dev.portcullis.server.reload;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import dev.portcullis.server.it.support.LogCapture;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -65,6 +68,45 @@ class ConfigWatcherTest {
         } finally {
             watcher.stop();
         }
+    }
+
+    /** A deleted config is not a change (the loaded one keeps serving), but it is said once; and so is its return. */
+    @Test
+    void aDeletedConfigIsWarnedAboutOnceAndItsReturnIsAChange(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("policy.yaml");
+        Files.writeString(file, POLICY, StandardCharsets.UTF_8);
+        ConfigWatcher watcher = new ConfigWatcher(file, latch::countDown);
+        LogCapture log = LogCapture.attach(ConfigWatcher.class.getName());
+        watcher.start(version(POLICY));
+        try {
+            Files.delete(file);
+            assertThat(awaitLine(log, "cannot be read")).as("the warning").isTrue();
+            Thread.sleep(2500); // two more polls of a missing file
+            assertThat(messages(log).stream().filter(m -> m.contains("cannot be read"))).as("warned once").hasSize(1);
+            assertThat(latch.getCount()).as("a missing file is no change").isEqualTo(1);
+
+            Files.writeString(file, POLICY + "# edited\n", StandardCharsets.UTF_8);
+            assertThat(latch.await(5, TimeUnit.SECONDS)).as("the new file is a change").isTrue();
+            assertThat(messages(log)).anyMatch(m -> m.contains("can be read again"));
+        } finally {
+            watcher.stop();
+            log.detach();
+        }
+    }
+
+    private static List<String> messages(LogCapture log) {
+        return log.snapshot().stream().map(ILoggingEvent::getFormattedMessage).toList();
+    }
+
+    private static boolean awaitLine(LogCapture log, String part) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (System.nanoTime() < deadline) {
+            if (messages(log).stream().anyMatch(m -> m.contains(part))) {
+                return true;
+            }
+            Thread.sleep(50);
+        }
+        return false;
     }
 
     private final CountDownLatch latch = new CountDownLatch(1);
