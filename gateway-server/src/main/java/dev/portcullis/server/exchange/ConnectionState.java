@@ -4,6 +4,7 @@ import dev.portcullis.core.net.IpAddress;
 import dev.portcullis.server.transport.Outbound;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.util.AttributeKey;
 import java.net.InetSocketAddress;
@@ -59,6 +60,7 @@ public final class ConnectionState {
     private @Nullable String peerText;
     private boolean closeAfterResponse;
     private boolean ending;
+    private boolean drainEnded;
 
     public ConnectionState(Channel channel, ServerContext server, long headTimeoutNanos, long idleTimeoutNanos) {
         this.channel = channel;
@@ -237,15 +239,40 @@ public final class ConnectionState {
         }
     }
 
+    /**
+     * {@code drain_timeout} ended with this connection's exchange in flight: the handler holding the exchange ends it
+     * ({@link DrainTimeoutEvent}), and an exchange that the closing connection still ends is logged
+     * {@code drain_timeout}, not {@code client_closed}. Returns a future done once what was written to the client
+     * until now (the 503) is flushed to the socket, or failed.
+     */
+    public ChannelFuture endForDrain() {
+        if (exchange == null) {
+            return channel.newSucceededFuture();
+        }
+        drainEnded = true;
+        channel.pipeline().fireUserEventTriggered(DrainTimeoutEvent.INSTANCE);
+        // a write completes only after every write before it: this one waits for the 503
+        return channel.isActive() ? channel.writeAndFlush(Unpooled.EMPTY_BUFFER) : channel.newSucceededFuture();
+    }
+
+    /** Why an exchange ends with its connection: the client went away, or the gateway closed it when draining ended. */
+    public ExchangeError closedError() {
+        return drainEnded ? ExchangeError.DRAIN_TIMEOUT : ExchangeError.CLIENT_CLOSED;
+    }
+
+    /**
+     * The connection closed: an exchange still open ends with it, status 499 when the client went away before its
+     * response; when the drain's end closed it, the status stays what was sent (0 for nothing), never 499.
+     */
     public void released() {
         phase.stop();
         timer.cancel();
         if (exchange != null) {
             Exchange abandoned = exchange;
-            if (abandoned.status() == 0) {
+            if (abandoned.status() == 0 && !drainEnded) {
                 abandoned.status(499);
             }
-            abandoned.error(ExchangeError.CLIENT_CLOSED);
+            abandoned.error(closedError());
             abandoned.finish();
         }
     }

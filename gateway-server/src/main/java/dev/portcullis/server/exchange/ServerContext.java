@@ -1,10 +1,17 @@
 package dev.portcullis.server.exchange;
 
 import dev.portcullis.core.runtime.SnapshotHolder;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.group.ChannelGroup;
+import io.netty.util.concurrent.Future;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -79,6 +86,35 @@ public final class ServerContext {
         for (Tunnel tunnel : tunnels) {
             tunnel.closeForDrain();
         }
+    }
+
+    /**
+     * {@code drain_timeout} ended: each connection's exchange still in flight is ended on the connection's own event
+     * loop ({@link ConnectionState#endForDrain}: 503, or cut once its response began). Returns once those answers are
+     * flushed, or after {@code wait} at most, so that closing the connections next does not drop them.
+     */
+    public void endInFlight(Duration wait) {
+        List<Future<ChannelFuture>> ends = new ArrayList<>();
+        for (Channel client : clients) {
+            ConnectionState state = ConnectionState.find(client);
+            if (state != null) {
+                try {
+                    ends.add(client.eventLoop().submit(state::endForDrain));
+                } catch (RejectedExecutionException e) {
+                    // its event loop is stopping: nothing more can be written on that connection
+                }
+            }
+        }
+        long deadline = System.nanoTime() + wait.toNanos();
+        for (Future<ChannelFuture> end : ends) {
+            if (end.awaitUninterruptibly(remaining(deadline), TimeUnit.NANOSECONDS) && end.isSuccess()) {
+                end.getNow().awaitUninterruptibly(remaining(deadline), TimeUnit.NANOSECONDS);
+            }
+        }
+    }
+
+    private static long remaining(long deadline) {
+        return Math.max(0, deadline - System.nanoTime());
     }
 
     /** {@code tunnel} is open; when the server is already draining it is closed at once. */

@@ -3,7 +3,9 @@ package dev.portcullis.server.pipeline;
 import dev.portcullis.core.decision.Verdict;
 import dev.portcullis.core.identity.KeyWait;
 import dev.portcullis.server.exchange.ConnectionState;
+import dev.portcullis.server.exchange.DrainTimeoutEvent;
 import dev.portcullis.server.exchange.Exchange;
+import dev.portcullis.server.exchange.ExchangeError;
 import dev.portcullis.server.exchange.GatewayResponses;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -224,6 +226,21 @@ final class AccessControlHandler extends ChannelInboundHandlerAdapter {
             ReferenceCountUtil.release(admitted.request());
         }
         releaseHeld();
+    }
+
+    /**
+     * {@code drain_timeout} ended while the request waits for signing keys or a rate limit store: it was never
+     * forwarded, so it is answered as a request arriving while draining is, 503 and the connection closed.
+     */
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        AdmittedRequest admitted = waiting;
+        if (evt == DrainTimeoutEvent.INSTANCE && admitted != null) {
+            dropWaiting();
+            admitted.exchange().error(ExchangeError.DRAIN_TIMEOUT);
+            GatewayResponses.send(ctx.channel(), admitted.exchange(), 503, true);
+        }
+        super.userEventTriggered(ctx, evt);
     }
 
     @Override

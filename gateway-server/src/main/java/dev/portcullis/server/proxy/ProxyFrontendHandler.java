@@ -1,6 +1,7 @@
 package dev.portcullis.server.proxy;
 
 import dev.portcullis.server.exchange.ConnectionState;
+import dev.portcullis.server.exchange.DrainTimeoutEvent;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpContent;
@@ -60,6 +61,14 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter {
             relay.clientWritable();
         }
         ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt == DrainTimeoutEvent.INSTANCE) {
+            exchange.drainTimedOut();
+        }
+        ctx.fireUserEventTriggered(evt);
     }
 
     @Override

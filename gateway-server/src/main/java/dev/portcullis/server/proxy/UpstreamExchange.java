@@ -269,8 +269,13 @@ final class UpstreamExchange implements UpstreamListener {
         Exchange current = exchange;
         end(false);
         if (current != null) {
-            current.error(ExchangeError.CLIENT_CLOSED);
+            current.error(state.closedError());
         }
+    }
+
+    /** {@code drain_timeout} ended with the exchange in flight: 503, or both connections end once its response began. */
+    void drainTimedOut() {
+        failures.failOrAbort(503, ExchangeError.DRAIN_TIMEOUT);
     }
 
     /** Ends the exchange and returns its upstream connection, if any, to the pool ({@code reusable} or closed). */
