@@ -273,9 +273,13 @@ final class UpstreamExchange implements UpstreamListener {
         }
     }
 
-    /** {@code drain_timeout} ended with the exchange in flight: 503, or both connections end once its response began. */
+    /**
+     * {@code drain_timeout} ended with the exchange in flight: 503 while it was never forwarded (an upstream connection
+     * still being acquired), 504 once its head went upstream (the upstream may have acted on it, so it is not the
+     * "never processed" a 503 tells), or both connections end once its response began.
+     */
     void drainTimedOut() {
-        failures.failOrAbort(503, ExchangeError.DRAIN_TIMEOUT);
+        failures.failOrAbort(upstream == null ? 503 : 504, ExchangeError.DRAIN_TIMEOUT);
     }
 
     /** Ends the exchange and returns its upstream connection, if any, to the pool ({@code reusable} or closed). */

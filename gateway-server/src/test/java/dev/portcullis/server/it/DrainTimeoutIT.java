@@ -32,7 +32,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * README "The jar" / SPEC 3.6: when {@code drain_timeout} ends with exchanges in flight, the gateway answers each one
- * whose response has not begun with its own 503 ({@code Connection: close}) and cuts the others, and the access line
+ * whose response has not begun ({@code Connection: close}: 503 when it was never forwarded, 504 when the upstream has
+ * it) and cuts the others, and the access line
  * says {@code error: drain_timeout}. Before, every such connection was closed without an answer and logged as if
  * the client had gone away (status 499, {@code client_closed}).
  */
@@ -47,7 +48,7 @@ class DrainTimeoutIT {
     final LogCapture access = LogCapture.eachTest("portcullis.access");
 
     @Test
-    void aRequestWhoseUpstreamAnswersAfterDrainTimeoutGets503AndIsLoggedDrainTimeout() throws Exception {
+    void aRequestWhoseUpstreamAnswersAfterDrainTimeoutGets504AndIsLoggedDrainTimeout() throws Exception {
         Gateway gw = harness.start("default-allow.yaml");
         try (RawHttp raw = gw.raw()) {
             raw.send("GET /_up/delay/10000 HTTP/1.1\r\nHost: " + gw.authority() + "\r\n\r\n");
@@ -58,15 +59,15 @@ class DrainTimeoutIT {
             RawResponse r = raw.readResponse();
             Duration took = Duration.ofNanos(System.nanoTime() - start);
 
-            assertThat(r.status()).as("%s", r).isEqualTo(503);
+            assertThat(r.status()).as("%s", r).isEqualTo(504);
             assertThat(r.connectionTokens()).as("%s", r).contains("close");
             assertThat(took).as("answered when drain_timeout ended").isBetween(Duration.ofMillis(800),
                     Duration.ofMillis(4000));
-            assertThat(raw.awaitClosed(Duration.ofSeconds(5))).as("closed after the 503").isTrue();
+            assertThat(raw.awaitClosed(Duration.ofSeconds(5))).as("closed after the 504").isTrue();
             draining.get(10, TimeUnit.SECONDS);
 
             JsonNode line = access.jsonLineFor(r.header("X-Request-Id").orElseThrow());
-            assertThat(line.path("status").asInt()).as("%s", line).isEqualTo(503);
+            assertThat(line.path("status").asInt()).as("%s", line).isEqualTo(504);
             assertThat(line.path("error").asText()).as("%s", line).isEqualTo("drain_timeout");
             assertThat(line.path("upstream_status").isNull()).as("%s", line).isTrue();
         }
