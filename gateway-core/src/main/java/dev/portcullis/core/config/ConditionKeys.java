@@ -63,6 +63,9 @@ final class ConditionKeys {
             }),
             strings("ip", "a list of CIDRs", "CIDR, e.g. 10.0.0.0/8", (texts, c, path) -> {
                 List<Cidr> cidrs = c.each(texts, path, Cidr::parse);
+                for (int i = 0; cidrs != null && i < texts.size(); i++) {
+                    CidrLists.warnOfHostBits(texts.get(i), cidrs.get(i), KeyPaths.index(path, i), c::warning);
+                }
                 return cidrs == null ? null : c.build(path, () -> IpMatcher.of(CidrSet.of(cidrs), texts));
             }),
             strings("countries", "a list of country codes", "country code, e.g. DE", (codes, c, path) -> {

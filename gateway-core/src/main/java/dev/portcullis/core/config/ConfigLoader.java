@@ -87,8 +87,7 @@ public final class ConfigLoader {
             throw problems.toException();
         }
         ConfigValidator.validate(config, problems);
-        CidrSet trustedProxies =
-                PolicyCompiler.cidrs(config.clients().trustedProxies(), "clients.trusted_proxies", problems);
+        CidrSet trustedProxies = CidrLists.clientProxies(config.clients().trustedProxies(), problems);
         IdentitySettings identity = IdentityCompiler.compile(config, baseDir, namedFiles, problems);
         GeoIpSettings geoip = GeoIpCompiler.compile(config, baseDir, namedFiles, problems);
         Policy policy = PolicyCompiler.compile(config, problems);

@@ -2,10 +2,8 @@ package dev.portcullis.core.config;
 
 import dev.portcullis.core.http.ClientHeaderNames;
 import dev.portcullis.core.http.HeaderValues;
-import dev.portcullis.core.net.Cidr;
 import dev.portcullis.core.net.CidrSet;
 import dev.portcullis.core.policy.HeaderMatcher;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
@@ -62,20 +60,13 @@ final class IdentityHeadersCompiler {
             problems.add(path, "empty list (expected: the authenticating proxy's address, e.g. [\"10.0.0.7/32\"])");
             return null;
         }
-        List<Cidr> cidrs = new ArrayList<>();
-        for (int i = 0; i < texts.size(); i++) {
-            String itemPath = KeyPaths.index(path, i);
-            String text = texts.get(i);
-            Cidr cidr = problems.parse(itemPath, () -> Cidr.parse(text));
-            if (cidr == null) {
-                continue;
-            }
+        return CidrLists.parse(texts, path, problems, (text, cidr, itemPath) -> {
             boolean v4 = cidr.network().isIPv4();
             if (cidr.prefixLength() == 0) {
                 problems.add(itemPath, ConfigValues.quote(text) + " would believe identity headers from every "
                         + (v4 ? "IPv4" : "IPv6") + " address (expected: the authenticating proxy's address, e.g. "
                         + (v4 ? "10.0.0.7/32" : "2001:db8::7/128") + "; a /0 is not allowed)");
-                continue;
+                return false;
             }
             int widest = v4 ? 16 : 48;
             if (cidr.prefixLength() < widest) {
@@ -83,9 +74,8 @@ final class IdentityHeadersCompiler {
                         + " in it may name any user (expected: the authenticating proxy's own address, e.g. "
                         + (v4 ? "10.0.0.7/32" : "2001:db8::7/128") + ")");
             }
-            cidrs.add(cidr);
-        }
-        return cidrs.size() == texts.size() ? CidrSet.of(cidrs) : null;
+            return true;
+        });
     }
 
     /** {@code identity.upstream_headers}; null when unusable (reported). */

@@ -1,8 +1,6 @@
 package dev.portcullis.core.config;
 
 import dev.portcullis.core.identity.ClaimPath;
-import dev.portcullis.core.net.Cidr;
-import dev.portcullis.core.net.CidrSet;
 import dev.portcullis.core.policy.AllOf;
 import dev.portcullis.core.policy.AnyOf;
 import dev.portcullis.core.policy.AuthenticatedMatcher;
@@ -60,12 +58,6 @@ final class PolicyCompiler {
         // whether a database was written, not whether it was found: a missing file is reported once, at its key
         return new PolicyCompiler(problems, config.upstream().caseInsensitivePaths(),
                 config.geoip().database() != null, config.geoip().asnDatabase() != null).policy(config);
-    }
-
-    /** Parses a list of CIDRs such as {@code clients.trusted_proxies}; invalid entries are reported and left out. */
-    static CidrSet cidrs(List<String> texts, String path, Problems problems) {
-        List<Cidr> cidrs = new PolicyCompiler(problems, false, false, false).each(texts, path, Cidr::parse);
-        return cidrs == null ? CidrSet.EMPTY : CidrSet.of(cidrs);
     }
 
     private @Nullable Policy policy(GatewayConfig config) {

@@ -216,6 +216,48 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void warnsOfACidrWithHostBitsSetInEveryCidrListAndReadsItMasked() throws Exception {
+        byte[] yaml = ("upstream: { url: \"http://127.0.0.1:3000\" }\n"
+                + "clients: { trusted_proxies: [\"10.0.0.1/8\", \"10.0.0.0/8\"] }\n"
+                + "identity:\n  forwarded:\n"
+                + "    trusted_proxies: [\"10.0.0.7/24\", \"10.0.1.7\"]\n"
+                + "    user_header: X-Forwarded-User\n"
+                + "rules:\n  - name: block\n"
+                + "    match: { ip: [\"2001:db8::1/32\", \"::ffff:192.0.2.1/120\", \"198.51.100.7/32\"] }\n"
+                + "    action: deny\n"
+                + "  - name: office\n"
+                + "    require: { not: { ip: [\"10.20.1.5/16\"] } }\n").getBytes(StandardCharsets.UTF_8);
+
+        CompiledConfig config = ConfigLoader.load("h.yaml", yaml, VALID);
+
+        assertThat(config.warnings()).extracting(ConfigProblem::renderAsWarning).containsExactly(
+                "h.yaml:2:30: clients.trusted_proxies[0]: warning: \"10.0.0.1/8\" has host bits set: it is read as"
+                        + " 10.0.0.0/8 (expected: 10.0.0.0/8, or 10.0.0.1/32 for one address)",
+                "h.yaml:5:23: identity.forwarded.trusted_proxies[0]: warning: \"10.0.0.7/24\" has host bits set: it"
+                        + " is read as 10.0.0.0/24 (expected: 10.0.0.0/24, or 10.0.0.7/32 for one address)",
+                "h.yaml:9:19: rules[0].match.ip[0]: warning: \"2001:db8::1/32\" has host bits set: it is read as"
+                        + " 2001:db8::/32 (expected: 2001:db8::/32, or 2001:db8::1/128 for one address)",
+                "h.yaml:9:37: rules[0].match.ip[1]: warning: \"::ffff:192.0.2.1/120\" has host bits set: it is read"
+                        + " as 192.0.2.0/24 (expected: 192.0.2.0/24, or 192.0.2.1/32 for one address)",
+                "h.yaml:12:28: rules[1].require.not.ip[0]: warning: \"10.20.1.5/16\" has host bits set: it is read"
+                        + " as 10.20.0.0/16 (expected: 10.20.0.0/16, or 10.20.1.5/32 for one address)");
+        assertThat(config.clientIps().isTrusted(IpAddress.parse("10.9.9.9"))).isTrue();
+        assertThat(config.identity().forwarded().trusts(IpAddress.parse("10.0.0.200"))).isTrue();
+    }
+
+    @Test
+    void aCidrWithoutHostBitsOrABareAddressLoadsWithoutWarning() throws Exception {
+        byte[] yaml = ("upstream: { url: \"http://127.0.0.1:3000\" }\n"
+                + "clients: { trusted_proxies: [\"10.0.0.0/8\", \"10.0.0.1\", \"10.0.0.1/32\", \"2001:db8::1\"] }\n"
+                + "rules:\n  - name: block\n"
+                + "    match: { ip: [\"::ffff:192.0.2.0/120\", \"::ffff:192.0.2.1\", \"2001:db8::/32\","
+                + " \"2001:db8::1/128\", \"::/0\", \"0.0.0.0/0\", \"::ffff:0.0.0.0/96\"] }\n"
+                + "    action: deny\n").getBytes(StandardCharsets.UTF_8);
+
+        assertThat(ConfigLoader.load("h.yaml", yaml, VALID).warnings()).isEmpty();
+    }
+
+    @Test
     void warnsOfAClockSkewOverFiveMinutesAndOfAJwksUrlOverPlainHttpToAnotherMachine() throws Exception {
         byte[] yaml = ("upstream: { url: \"http://127.0.0.1:3000\" }\n"
                 + "identity:\n  jwt:\n    - issuer: https://a.example.com/\n      audience: a\n"
