@@ -21,9 +21,21 @@ final class CidrLists {
         boolean accept(String text, Cidr cidr, String path);
     }
 
-    /** {@code clients.trusted_proxies}: the peers whose forwarding headers are believed; empty when unusable (reported). */
+    /**
+     * {@code clients.trusted_proxies}: the peers whose forwarding headers are believed; empty when unusable
+     * (reported). A {@code /0} is warned of, not refused: behind a platform load balancer every peer may be one.
+     */
     static CidrSet clientProxies(List<String> texts, Problems problems) {
-        CidrSet proxies = parse(texts, "clients.trusted_proxies", problems, (text, cidr, path) -> true);
+        CidrSet proxies = parse(texts, "clients.trusted_proxies", problems, (text, cidr, path) -> {
+            if (cidr.prefixLength() == 0) {
+                // an IPv6 /0 also holds every IPv4-mapped address, so every peer
+                problems.warn(path, ConfigValues.quote(text) + " trusts every "
+                        + (cidr.network().isIPv4() ? "IPv4 peer" : "peer, IPv4 and IPv6")
+                        + ": any client can choose its client IP with X-Forwarded-For (expected: your load"
+                        + " balancers' or proxies' addresses)");
+            }
+            return true;
+        });
         return proxies == null ? CidrSet.EMPTY : proxies;
     }
 

@@ -258,6 +258,28 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void warnsButLoadsWhenClientTrustedProxiesHoldASlash0() throws Exception {
+        byte[] yaml = ("upstream: { url: \"http://127.0.0.1:3000\" }\n"
+                + "clients:\n  trusted_proxies: [\"0.0.0.0/0\", \"::/0\", \"::ffff:0.0.0.0/96\", \"0.0.0.0/1\"]\n")
+                .getBytes(StandardCharsets.UTF_8);
+
+        CompiledConfig config = ConfigLoader.load("p.yaml", yaml, VALID);
+
+        assertThat(config.warnings()).extracting(ConfigProblem::renderAsWarning).containsExactly(
+                "p.yaml:3:21: clients.trusted_proxies[0]: warning: \"0.0.0.0/0\" trusts every IPv4 peer: any client"
+                        + " can choose its client IP with X-Forwarded-For (expected: your load balancers' or proxies'"
+                        + " addresses)",
+                "p.yaml:3:34: clients.trusted_proxies[1]: warning: \"::/0\" trusts every peer, IPv4 and IPv6: any"
+                        + " client can choose its client IP with X-Forwarded-For (expected: your load balancers' or"
+                        + " proxies' addresses)",
+                "p.yaml:3:42: clients.trusted_proxies[2]: warning: \"::ffff:0.0.0.0/96\" trusts every IPv4 peer: any"
+                        + " client can choose its client IP with X-Forwarded-For (expected: your load balancers' or"
+                        + " proxies' addresses)");
+        assertThat(config.clientIps().isTrusted(IpAddress.parse("203.0.113.9"))).isTrue();
+        assertThat(config.clientIps().isTrusted(IpAddress.parse("2001:db8::9"))).isTrue();
+    }
+
+    @Test
     void warnsOfAClockSkewOverFiveMinutesAndOfAJwksUrlOverPlainHttpToAnotherMachine() throws Exception {
         byte[] yaml = ("upstream: { url: \"http://127.0.0.1:3000\" }\n"
                 + "identity:\n  jwt:\n    - issuer: https://a.example.com/\n      audience: a\n"
