@@ -41,6 +41,16 @@ final class ConditionKeys {
     /** Keys that are part of the contract but not built yet: reported as "not supported yet". */
     static final Set<String> NOT_YET = Set.of();
 
+    /** {@code methods}, which the policy compiler also reads as written, to warn of GET without HEAD. */
+    static final ConditionKey<List<String>> METHODS =
+            strings("methods", "a list of methods", "method, e.g. GET", (methods, c, path) -> {
+                List<String> checked = c.each(methods, path, method -> {
+                    MethodMatcher.checkMethod(method);
+                    return method;
+                });
+                return checked == null ? null : c.build(path, () -> MethodMatcher.of(checked));
+            });
+
     /** The condition keys, in SPEC order (which is also the order their matchers are ANDed in). */
     static final List<ConditionKey<?>> ALL = List.of(
             strings("paths", "a list of path globs", "path glob, e.g. \"/api/**\"", (globs, c, path) -> {
@@ -50,13 +60,7 @@ final class ConditionKeys {
                 }
                 return compiled == null ? null : c.build(path, () -> PathMatcher.of(compiled));
             }),
-            strings("methods", "a list of methods", "method, e.g. GET", (methods, c, path) -> {
-                List<String> checked = c.each(methods, path, method -> {
-                    MethodMatcher.checkMethod(method);
-                    return method;
-                });
-                return checked == null ? null : c.build(path, () -> MethodMatcher.of(checked));
-            }),
+            METHODS,
             strings("hosts", "a list of host names", "host name, e.g. api.example.com", (hosts, c, path) -> {
                 List<HostPattern> patterns = c.each(hosts, path, HostPattern::compile);
                 return patterns == null ? null : c.build(path, () -> HostMatcher.of(patterns));

@@ -102,6 +102,7 @@ final class PolicyCompiler {
                     + " its requests are neither counted nor limited, and its audit outcome never says 429"
                     + " (expected: no rate_limit here, or mode enforce)");
         }
+        warnOfGetWithoutHead(rule, path);
         String name = rule.name();
         if (name == null || !problems.isEmpty()) {
             return null;
@@ -112,6 +113,35 @@ final class PolicyCompiler {
             problems.add(path, ConfigValues.messageOf(e));
             return null;
         }
+    }
+
+    /**
+     * A rule that restricts access and lists GET but not HEAD treats HEAD otherwise than GET, though most upstreams
+     * answer HEAD with their GET handler (nginx's {@code limit_except GET} allows HEAD too): a HEAD request does not
+     * hold in its {@code match} and goes on to the next rules, where a deny rule or a {@code require} meant to stop
+     * it; in its {@code require}, HEAD is denied where GET is allowed. Only the top-level {@code methods} of each.
+     */
+    private void warnOfGetWithoutHead(RuleConfig rule, String path) {
+        boolean restricts = rule.action() == Effect.DENY || rule.require() != null && !rule.require().isEmpty();
+        if (restricts) {
+            warnOfGetWithoutHead(rule.match(), KeyPaths.key(path, "match"),
+                    "a HEAD request is not matched by this rule and goes on to the rules after it");
+        }
+        if (rule.action() == Effect.ALLOW) {
+            warnOfGetWithoutHead(rule.require(), KeyPaths.key(path, "require"),
+                    "a HEAD request this rule matches is denied while GET is allowed");
+        }
+    }
+
+    private void warnOfGetWithoutHead(@Nullable ConditionConfig condition, String path, String outcome) {
+        List<String> methods = condition == null ? null : condition.value(ConditionKeys.METHODS);
+        if (methods == null || !methods.contains("GET") || methods.contains("HEAD")) {
+            return;
+        }
+        List<String> expected = new ArrayList<>(methods);
+        expected.add(expected.indexOf("GET") + 1, "HEAD");
+        problems.warn(KeyPaths.key(path, "methods"), "GET without HEAD: " + outcome + ", though most upstreams"
+                + " answer HEAD with their GET handler (expected: " + expected + ")");
     }
 
     /** The matcher for a condition: its keys ANDed in the order of SPEC 3.2; no condition or no keys holds always. */

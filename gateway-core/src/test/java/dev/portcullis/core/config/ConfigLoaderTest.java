@@ -216,6 +216,55 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void warnsOfGetWithoutHeadInARuleThatDeniesOrRequiresButStillMatchesOnlyTheListedMethods() throws Exception {
+        byte[] yaml = ("upstream: { url: \"http://127.0.0.1:3000\" }\n"
+                + "default: allow\n"
+                + "rules:\n"
+                + "  - { name: secret, match: { paths: [/secret], methods: [GET] }, action: deny }\n"
+                + "  - name: admin\n"
+                + "    match: { paths: [\"/admin/**\"], methods: [GET, POST] }\n"
+                + "    require: { roles: [admin] }\n"
+                + "  - name: read-only\n"
+                + "    match: { paths: [\"/r/**\"] }\n"
+                + "    require: { methods: [GET] }\n").getBytes(StandardCharsets.UTF_8);
+
+        CompiledConfig config = ConfigLoader.load("m.yaml", yaml, VALID);
+
+        assertThat(config.warnings()).extracting(ConfigProblem::renderAsWarning).containsExactly(
+                "m.yaml:4:57: rules[0].match.methods: warning: GET without HEAD: a HEAD request is not matched by"
+                        + " this rule and goes on to the rules after it, though most upstreams answer HEAD with their"
+                        + " GET handler (expected: [GET, HEAD])",
+                "m.yaml:6:45: rules[1].match.methods: warning: GET without HEAD: a HEAD request is not matched by"
+                        + " this rule and goes on to the rules after it, though most upstreams answer HEAD with their"
+                        + " GET handler (expected: [GET, HEAD, POST])",
+                "m.yaml:10:25: rules[2].require.methods: warning: GET without HEAD: a HEAD request this rule matches"
+                        + " is denied while GET is allowed, though most upstreams answer HEAD with their GET handler"
+                        + " (expected: [GET, HEAD])");
+        // only a warning: SPEC 3.2 matches the listed methods alone
+        Policy policy = config.policy();
+        assertThat(policy.evaluate(request("GET", "/secret", Identity.ANONYMOUS, null)).rule()).isEqualTo("secret");
+        assertThat(policy.evaluate(request("HEAD", "/secret", Identity.ANONYMOUS, null)).rule()).isNull();
+        assertThat(policy.evaluate(request("HEAD", "/admin/x", Identity.ANONYMOUS, null)).rule()).isNull();
+    }
+
+    @Test
+    void getWithHeadOrARuleThatOnlyAllowsLoadsWithoutWarning() throws Exception {
+        byte[] yaml = ("upstream: { url: \"http://127.0.0.1:3000\" }\n"
+                + "rules:\n"
+                + "  - { name: secret, match: { paths: [/secret], methods: [HEAD, GET] }, action: deny }\n"
+                + "  - { name: writes, match: { methods: [POST, PUT] }, action: deny }\n"
+                + "  - name: admin\n"
+                + "    match: { paths: [\"/admin/**\"], methods: [GET, HEAD] }\n"
+                + "    require: { roles: [admin], methods: [GET, HEAD, OPTIONS] }\n"
+                + "  - { name: health, match: { paths: [/healthz], methods: [GET] } }\n"
+                + "  - { name: empty-require, match: { methods: [GET] }, require: {} }\n"
+                + "  - { name: nested, match: { any: [ { methods: [GET] } ] }, action: deny }\n")
+                .getBytes(StandardCharsets.UTF_8);
+
+        assertThat(ConfigLoader.load("m.yaml", yaml, VALID).warnings()).isEmpty();
+    }
+
+    @Test
     void warnsOfACidrWithHostBitsSetInEveryCidrListAndReadsItMasked() throws Exception {
         byte[] yaml = ("upstream: { url: \"http://127.0.0.1:3000\" }\n"
                 + "clients: { trusted_proxies: [\"10.0.0.1/8\", \"10.0.0.0/8\"] }\n"
