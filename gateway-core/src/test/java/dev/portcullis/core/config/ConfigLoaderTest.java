@@ -217,16 +217,18 @@ class ConfigLoaderTest {
 
     @Test
     void warnsOfGetWithoutHeadInARuleThatDeniesOrRequiresButStillMatchesOnlyTheListedMethods() throws Exception {
-        byte[] yaml = ("upstream: { url: \"http://127.0.0.1:3000\" }\n"
-                + "default: allow\n"
-                + "rules:\n"
-                + "  - { name: secret, match: { paths: [/secret], methods: [GET] }, action: deny }\n"
-                + "  - name: admin\n"
-                + "    match: { paths: [\"/admin/**\"], methods: [GET, POST] }\n"
-                + "    require: { roles: [admin] }\n"
-                + "  - name: read-only\n"
-                + "    match: { paths: [\"/r/**\"] }\n"
-                + "    require: { methods: [GET] }\n").getBytes(StandardCharsets.UTF_8);
+        byte[] yaml = """
+                upstream: { url: "http://127.0.0.1:3000" }
+                default: allow
+                rules:
+                  - { name: secret, match: { paths: [/secret], methods: [GET] }, action: deny }
+                  - name: admin
+                    match: { paths: ["/admin/**"], methods: [GET, POST] }
+                    require: { roles: [admin] }
+                  - name: read-only
+                    match: { paths: ["/r/**"] }
+                    require: { methods: [GET] }
+                """.getBytes(StandardCharsets.UTF_8);
 
         CompiledConfig config = ConfigLoader.load("m.yaml", yaml, VALID);
 
@@ -249,33 +251,38 @@ class ConfigLoaderTest {
 
     @Test
     void getWithHeadOrARuleThatOnlyAllowsLoadsWithoutWarning() throws Exception {
-        byte[] yaml = ("upstream: { url: \"http://127.0.0.1:3000\" }\n"
-                + "rules:\n"
-                + "  - { name: secret, match: { paths: [/secret], methods: [HEAD, GET] }, action: deny }\n"
-                + "  - { name: writes, match: { methods: [POST, PUT] }, action: deny }\n"
-                + "  - name: admin\n"
-                + "    match: { paths: [\"/admin/**\"], methods: [GET, HEAD] }\n"
-                + "    require: { roles: [admin], methods: [GET, HEAD, OPTIONS] }\n"
-                + "  - { name: health, match: { paths: [/healthz], methods: [GET] } }\n"
-                + "  - { name: empty-require, match: { methods: [GET] }, require: {} }\n"
-                + "  - { name: nested, match: { any: [ { methods: [GET] } ] }, action: deny }\n")
-                .getBytes(StandardCharsets.UTF_8);
+        byte[] yaml = """
+                upstream: { url: "http://127.0.0.1:3000" }
+                rules:
+                  - { name: secret, match: { paths: [/secret], methods: [HEAD, GET] }, action: deny }
+                  - { name: writes, match: { methods: [POST, PUT] }, action: deny }
+                  - name: admin
+                    match: { paths: ["/admin/**"], methods: [GET, HEAD] }
+                    require: { roles: [admin], methods: [GET, HEAD, OPTIONS] }
+                  - { name: health, match: { paths: [/healthz], methods: [GET] } }
+                  - { name: empty-require, match: { methods: [GET] }, require: {} }
+                  - { name: nested, match: { any: [ { methods: [GET] } ] }, action: deny }
+                """.getBytes(StandardCharsets.UTF_8);
 
         assertThat(ConfigLoader.load("m.yaml", yaml, VALID).warnings()).isEmpty();
     }
 
     @Test
     void warnsOfACidrWithHostBitsSetInEveryCidrListAndReadsItMasked() throws Exception {
-        byte[] yaml = ("upstream: { url: \"http://127.0.0.1:3000\" }\n"
-                + "clients: { trusted_proxies: [\"10.0.0.1/8\", \"10.0.0.0/8\"] }\n"
-                + "identity:\n  forwarded:\n"
-                + "    trusted_proxies: [\"10.0.0.7/24\", \"10.0.1.7\"]\n"
-                + "    user_header: X-Forwarded-User\n"
-                + "rules:\n  - name: block\n"
-                + "    match: { ip: [\"2001:db8::1/32\", \"::ffff:192.0.2.1/120\", \"198.51.100.7/32\"] }\n"
-                + "    action: deny\n"
-                + "  - name: office\n"
-                + "    require: { not: { ip: [\"10.20.1.5/16\"] } }\n").getBytes(StandardCharsets.UTF_8);
+        byte[] yaml = """
+                upstream: { url: "http://127.0.0.1:3000" }
+                clients: { trusted_proxies: ["10.0.0.1/8", "10.0.0.0/8"] }
+                identity:
+                  forwarded:
+                    trusted_proxies: ["10.0.0.7/24", "10.0.1.7"]
+                    user_header: X-Forwarded-User
+                rules:
+                  - name: block
+                    match: { ip: ["2001:db8::1/32", "::ffff:192.0.2.1/120", "198.51.100.7/32"] }
+                    action: deny
+                  - name: office
+                    require: { not: { ip: ["10.20.1.5/16"] } }
+                """.getBytes(StandardCharsets.UTF_8);
 
         CompiledConfig config = ConfigLoader.load("h.yaml", yaml, VALID);
 
@@ -296,12 +303,15 @@ class ConfigLoaderTest {
 
     @Test
     void aCidrWithoutHostBitsOrABareAddressLoadsWithoutWarning() throws Exception {
-        byte[] yaml = ("upstream: { url: \"http://127.0.0.1:3000\" }\n"
-                + "clients: { trusted_proxies: [\"10.0.0.0/8\", \"10.0.0.1\", \"10.0.0.1/32\", \"2001:db8::1\"] }\n"
-                + "rules:\n  - name: block\n"
-                + "    match: { ip: [\"::ffff:192.0.2.0/120\", \"::ffff:192.0.2.1\", \"2001:db8::/32\","
-                + " \"2001:db8::1/128\", \"::/0\", \"0.0.0.0/0\", \"::ffff:0.0.0.0/96\"] }\n"
-                + "    action: deny\n").getBytes(StandardCharsets.UTF_8);
+        byte[] yaml = """
+                upstream: { url: "http://127.0.0.1:3000" }
+                clients: { trusted_proxies: ["10.0.0.0/8", "10.0.0.1", "10.0.0.1/32", "2001:db8::1"] }
+                rules:
+                  - name: block
+                    match: { ip: ["::ffff:192.0.2.0/120", "::ffff:192.0.2.1", "2001:db8::/32", "2001:db8::1/128",
+                                  "::/0", "0.0.0.0/0", "::ffff:0.0.0.0/96"] }
+                    action: deny
+                """.getBytes(StandardCharsets.UTF_8);
 
         assertThat(ConfigLoader.load("h.yaml", yaml, VALID).warnings()).isEmpty();
     }
