@@ -11,6 +11,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.jspecify.annotations.Nullable;
+import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.error.Mark;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
 
@@ -30,12 +31,23 @@ final class YamlTreeReader {
      */
 
     private static final YAMLFactory FACTORY = YAMLFactory.builder()
+            .loaderOptions(loaderOptions())
             .enable(YAMLParser.Feature.EMPTY_STRING_AS_NULL)
             .enable(YAMLParser.Feature.PARSE_BOOLEAN_LIKE_WORDS_AS_STRINGS)
             .build();
 
     private final YAMLParser parser;
     private final Problems problems;
+
+    /**
+     * SnakeYAML's options with its code point limit (3 Mi by default) raised to {@link ConfigText#MAX_BYTES}: a file
+     * within the byte limit is never refused for its code points, and the byte limit's message is the one shown.
+     */
+    private static LoaderOptions loaderOptions() {
+        LoaderOptions options = new LoaderOptions();
+        options.setCodePointLimit(ConfigText.MAX_BYTES);
+        return options;
+    }
 
     private YamlTreeReader(YAMLParser parser, Problems problems) {
         this.parser = parser;

@@ -210,14 +210,14 @@ class CommandLineTest {
     @Test
     void checkRefusesAConfigOverTheSizeCapWithoutReadingItAll(@TempDir Path dir) throws IOException {
         Path big = dir.resolve("big.yaml");
-        Files.write(big, new byte[16 * 1024 * 1024 + 1]);
+        Files.write(big, new byte[4 * 1024 * 1024 + 1]);
 
         Result result = run("check", "-c", big.toString());
 
         assertThat(result.exit()).isEqualTo(1);
         assertThat(result.out()).isEmpty();
         assertThat(result.err().lines().toList()).containsExactly(
-                big + ":1:1: (root): file is larger than 16 MiB (expected: a file of at most 16 MiB)",
+                big + ":1:1: (root): file is larger than 4 MiB (expected: a file of at most 4 MiB)",
                 "1 problem in " + big);
     }
 
@@ -229,7 +229,7 @@ class CommandLineTest {
         Result result = run("check", "-c", "/dev/zero");
 
         assertThat(result.exit()).isEqualTo(1);
-        assertThat(result.err()).startsWith("/dev/zero:1:1: (root): file is larger than 16 MiB");
+        assertThat(result.err()).startsWith("/dev/zero:1:1: (root): file is larger than 4 MiB");
     }
 
     @Test

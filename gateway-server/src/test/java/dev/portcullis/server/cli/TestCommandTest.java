@@ -207,14 +207,14 @@ class TestCommandTest {
     @Test
     void aCasesFileOverTheSizeCapIsRefusedAtOnce(@TempDir Path dir) throws IOException {
         Path cases = dir.resolve("big.yaml");
-        Files.write(cases, new byte[16 * 1024 * 1024 + 1]);
+        Files.write(cases, new byte[4 * 1024 * 1024 + 1]);
 
         Result result = run("test", "-c", POLICY, cases.toString());
 
         assertThat(result.exit()).isEqualTo(1);
         assertThat(result.out()).isEmpty();
         assertThat(result.err().lines().toList()).containsExactly(
-                cases + ":1:1: (root): file is larger than 16 MiB (expected: a file of at most 16 MiB)",
+                cases + ":1:1: (root): file is larger than 4 MiB (expected: a file of at most 4 MiB)",
                 "1 problem in " + cases);
     }
 
