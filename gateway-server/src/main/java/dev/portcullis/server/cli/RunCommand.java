@@ -40,11 +40,13 @@ final class RunCommand implements Callable<Integer> {
             names = "--transport",
             paramLabel = "auto|nio",
             defaultValue = "auto",
-            description = "I/O transport: auto (epoll on Linux when available, else NIO) or nio")
+            description = "I/O transport, lower case: auto (epoll on Linux when available, else NIO) or nio; "
+                    + "any other value is a usage error (exit 2)")
     String transport;
 
     @Override
     public Integer call() throws InterruptedException {
+        Transport chosen = transport();
         SignalTrigger hangups = SignalTrigger.install(); // already installed by main, unless run from a test
         hangups.logInstalled();
         CompiledConfig compiled = ConfigFiles.load(config.resolve(), spec.commandLine().getErr());
@@ -55,7 +57,7 @@ final class RunCommand implements Callable<Integer> {
         GatewayServer server;
         try {
             server = GatewayServer.start(compiled, config.resolve(),
-                    "nio".equals(transport) ? Transport.nio() : Transport.best(true));
+                    chosen);
         } catch (ConfigResourceException e) {
             ScheduledExecutorService background = GatewayServer.newBackgroundExecutor();
             try {
@@ -92,5 +94,18 @@ final class RunCommand implements Callable<Integer> {
         }
         LOG.info("stopped");
         return 0;
+    }
+
+    /**
+     * The transport {@code --transport} names, spelled exactly as documented: a value the gateway would not use (a
+     * typo, kqueue, an empty value) is refused before anything starts instead of falling back to auto.
+     */
+    private Transport transport() {
+        return switch (transport) {
+            case "auto" -> Transport.best(true);
+            case "nio" -> Transport.nio();
+            default -> throw new CommandLine.ParameterException(spec.commandLine(), "\"" + transport
+                    + "\" is not a valid --transport (expected: auto or nio)");
+        };
     }
 }

@@ -20,6 +20,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 import picocli.CommandLine;
 
 class CommandLineTest {
@@ -259,6 +260,18 @@ class CommandLineTest {
         Result result = run("run", "-c", file.toString());
         assertThat(result.exit()).isEqualTo(1);
         assertThat(result.err()).contains("upstream.url");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"--transport=kqueue", "--transport=NIO", "--transport=bogus", "--transport="})
+    void runRefusesATransportItWouldNotUseAsAUsageError(String option) {
+        // the config is never read: the option is refused before anything starts
+        Result result = run("run", option, "-c", "no-such-policy.yaml");
+
+        assertThat(result.exit()).isEqualTo(2);
+        assertThat(result.out()).isEmpty();
+        assertThat(result.err()).startsWith("\"" + option.substring("--transport=".length())
+                + "\" is not a valid --transport (expected: auto or nio)");
     }
 
     /**
