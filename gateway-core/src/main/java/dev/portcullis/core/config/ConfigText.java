@@ -12,6 +12,7 @@ import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.List;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -100,6 +101,25 @@ public final class ConfigText {
             throw problems.toException();
         }
         return text;
+    }
+
+    /**
+     * The located tree of the YAML document in {@code text}, read exactly as a config is read: one document, anchors,
+     * aliases and merge keys refused, a duplicate key reported where it repeats (the first kept), the same syntax
+     * messages. For a file other than a config, such as a policy test cases file.
+     *
+     * @param displayName the file name shown in problems
+     * @param empty the problem of a file with nothing in it
+     * @param problems where the problems found are added, in file order
+     * @return the tree, or null when nothing usable could be read; an alias is left as a
+     *     {@link YamlNode.Kind#INVALID} scalar
+     */
+    public static @Nullable YamlNode tree(String displayName, String text, String empty,
+            List<ConfigProblem> problems) {
+        Problems found = new Problems(displayName);
+        YamlNode root = YamlTreeReader.read(text, empty, found);
+        problems.addAll(found.sorted());
+        return root;
     }
 
     /** The text of UTF-8 {@code yaml} without a leading byte order mark; null if it is not UTF-8 (reported). */

@@ -95,10 +95,15 @@ final class Problems {
         return problems.size();
     }
 
-    /** An exception carrying every problem reported so far, in file order (stable for equal locations). */
-    ConfigException toException() {
+    /** Every problem reported so far, in file order (stable for equal locations). */
+    List<ConfigProblem> sorted() {
         List<ConfigProblem> sorted = new ArrayList<>(problems);
         sorted.sort(ConfigProblem.FILE_ORDER);
-        return new ConfigException(file, sorted);
+        return sorted;
+    }
+
+    /** An exception carrying every problem reported so far, in file order (stable for equal locations). */
+    ConfigException toException() {
+        return new ConfigException(file, sorted());
     }
 }

@@ -3,7 +3,7 @@ package dev.portcullis.core.config;
 import java.util.List;
 
 /** A YAML value together with the location where it starts, so that every config problem can point at its source. */
-sealed interface YamlNode permits YamlNode.Mapping, YamlNode.Sequence, YamlNode.Scalar {
+public sealed interface YamlNode permits YamlNode.Mapping, YamlNode.Sequence, YamlNode.Scalar {
 
     /**
      * Where the value starts: the first key of a block mapping, the bracket of a flow collection,
@@ -32,7 +32,7 @@ sealed interface YamlNode permits YamlNode.Mapping, YamlNode.Sequence, YamlNode.
     record Scalar(Location location, Kind kind, String text) implements YamlNode {}
 
     /** The YAML 1.2 core-schema type of a scalar. */
-    enum Kind {
+    public enum Kind {
         /** Quoted, or plain and not one of the other kinds. */
         STRING,
         INTEGER,

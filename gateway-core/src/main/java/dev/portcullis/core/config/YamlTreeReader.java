@@ -60,10 +60,18 @@ final class YamlTreeReader {
         if (text == null) {
             return null;
         }
+        return read(text, "config is empty", problems);
+    }
+
+    /**
+     * Reads one YAML document from {@code text}; returns null when nothing usable could be read (the problem is
+     * reported), {@code empty} being the problem of a document with nothing in it.
+     */
+    static @Nullable YamlNode read(String text, String empty, Problems problems) {
         try (YAMLParser parser = FACTORY.createParser(text)) {
             JsonToken first = parser.nextToken();
             if (first == null) {
-                problems.add(Location.START, "", "config is empty");
+                problems.add(Location.START, "", empty);
                 return null;
             }
             YamlNode root = new YamlTreeReader(parser, problems).value(first, "");

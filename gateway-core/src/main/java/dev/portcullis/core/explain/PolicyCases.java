@@ -44,9 +44,11 @@ public final class PolicyCases {
         }
     }
 
+    private final String file;
     private final CaseProblems problems;
 
     private PolicyCases(String file) {
+        this.file = file;
         this.problems = new CaseProblems(file);
     }
 
@@ -61,7 +63,7 @@ public final class PolicyCases {
     }
 
     private List<PolicyCase> readCases(String yaml) {
-        CaseNode root = CaseYaml.read(yaml, problems);
+        CaseNode root = CaseYaml.read(file, yaml, problems);
         if (root == null) {
             return List.of();
         }

@@ -231,4 +231,59 @@ class PolicyCasesTest {
                 .containsExactly("cases.yaml:1:1: (root): file is empty (expected: a mapping with a list of cases, "
                         + "e.g. cases: [...])");
     }
+    @Test
+    void anchorsAliasesAndMergeKeysAreRefusedAsInAConfig() {
+        PolicyCases.Loaded loaded = PolicyCases.read("cases.yaml", """
+                cases:
+                  - name: anchored
+                    request: &r {path: /healthz}
+                    expect: {status: 200}
+                  - name: aliased
+                    request: *r
+                    expect: {status: 200}
+                  - name: merged
+                    request: {<<: *r, method: GET}
+                    expect: {status: 200}
+                """);
+
+        assertThat(loaded.cases()).isEmpty();
+        assertThat(loaded.problems()).extracting(ConfigProblem::render).containsExactly(
+                "cases.yaml:3:14: cases[0].request: YAML anchor \"&r\" is not supported (expected: the value "
+                        + "written out in full)",
+                "cases.yaml:6:14: cases[1].request: YAML alias \"*r\" is not supported (expected: the value "
+                        + "written out in full)",
+                "cases.yaml:9:19: cases[2].request.<<: YAML alias \"*r\" is not supported (expected: the value "
+                        + "written out in full)");
+    }
+
+    @Test
+    void aDuplicateKeyIsReportedAsInAConfigWithWhereItWasFirstWritten() {
+        PolicyCases.Loaded loaded = PolicyCases.read("cases.yaml", """
+                cases:
+                  - name: twice
+                    request: {path: /a, path: /b}
+                    expect: {status: 200}
+                """);
+
+        assertThat(loaded.problems()).extracting(ConfigProblem::render).containsExactly(
+                "cases.yaml:3:25: cases[0].request.path: duplicate key \"path\" (expected: each key once; first at "
+                        + "line 3)");
+    }
+
+    @Test
+    void aCasesFileWithinTheSizeCapIsNotRefusedForItsCodePoints() {
+        // SnakeYAML's own limit (3 Mi code points by default) is counted as tokens are read: the case comes last
+        String padding = "#".repeat(1023) + "\n";
+        String yaml = padding.repeat(3584) + """
+                cases:
+                  - name: last
+                    request: {path: /healthz}
+                    expect: {status: 200}
+                """;
+
+        PolicyCases.Loaded loaded = PolicyCases.read("cases.yaml", yaml);
+
+        assertThat(loaded.problems()).isEmpty();
+        assertThat(loaded.cases()).extracting(PolicyCase::name).containsExactly("last");
+    }
 }
