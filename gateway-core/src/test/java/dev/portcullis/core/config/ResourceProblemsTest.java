@@ -48,7 +48,7 @@ class ResourceProblemsTest {
     }
 
     @Test
-    void aSingleProviderMappingIsItemZeroAndAnUnknownKeyFallsBackToItsNearestParent() {
+    void aSingleProviderMappingIsItemZeroNamedAsWrittenAndAnUnknownKeyFallsBackToItsNearestParent() {
         byte[] single = String.join("\n",
                 "identity:",
                 "  jwt:",
@@ -60,7 +60,7 @@ class ResourceProblemsTest {
                         new Failure("identity.jwt[0].secret_env", "is not set"),
                         new Failure("identity.jwt[3].jwks_file", "gone"))))
                 .extracting(ConfigProblem::render)
-                .containsExactly("p.yaml:4:17: identity.jwt[0].secret_env: is not set",
+                .containsExactly("p.yaml:4:17: identity.jwt.secret_env: is not set",
                         "p.yaml:3:5: identity.jwt[3].jwks_file: gone");
         assertThat(ResourceProblems.locate("p.yaml", new byte[0], List.of(new Failure("geoip.database", "x"))))
                 .extracting(ConfigProblem::render).containsExactly("p.yaml:1:1: geoip.database: x");

@@ -147,6 +147,31 @@ class CommandLineTest {
     }
 
     @Test
+    void aSingleJwtProviderWrittenAsAMappingIsNamedWithoutAnIndexInEveryProblem(@TempDir Path dir)
+            throws IOException {
+        Files.writeString(dir.resolve("junk.json"), "not a JWK set");
+        Path junk = dir.resolve("junk.yaml");
+        Files.writeString(junk, String.join("\n",
+                "upstream: {url: \"http://127.0.0.1:3000\"}",
+                "identity:",
+                "  jwt:",
+                "    issuer: \"https://a.example.com/\"",
+                "    audience: [orders]",
+                "    jwks_file: junk.json",
+                ""));
+        Path missing = dir.resolve("missing.yaml");
+        Files.writeString(missing, Files.readString(junk).replace("junk.json", "missing.json"));
+
+        Result junkCheck = run("check", "-c", junk.toString());
+        Result missingCheck = run("check", "-c", missing.toString());
+
+        assertThat(junkCheck.exit()).isEqualTo(1);
+        assertThat(junkCheck.err()).startsWith(junk + ":6:16: identity.jwt.jwks_file: jwks_file ");
+        assertThat(missingCheck.exit()).isEqualTo(1);
+        assertThat(missingCheck.err()).startsWith(missing + ":6:16: identity.jwt.jwks_file: ");
+    }
+
+    @Test
     void checkRefusesAForwardedSectionWithoutItsOwnTrustedProxies(@TempDir Path dir) throws IOException {
         Path file = dir.resolve("fwd.yaml");
         Files.writeString(file, String.join("\n",
