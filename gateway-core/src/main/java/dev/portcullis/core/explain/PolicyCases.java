@@ -1,11 +1,13 @@
 package dev.portcullis.core.explain;
 
 import com.fasterxml.jackson.core.JsonToken;
+import dev.portcullis.core.config.CompiledConfig;
 import dev.portcullis.core.config.ConfigProblem;
 import dev.portcullis.core.explain.CaseNode.Entry;
 import dev.portcullis.core.explain.CaseNode.ListNode;
 import dev.portcullis.core.explain.CaseNode.MapNode;
 import dev.portcullis.core.explain.CaseNode.Scalar;
+import dev.portcullis.core.policy.Rule;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -28,7 +30,11 @@ public final class PolicyCases {
 
     private static final List<String> CASE_KEYS = List.of("name", "request", "expect");
     private static final List<String> EXPECT_KEYS = List.of("status", "rule");
-    private static final Set<Integer> STATUSES = Set.of(200, 400, 401, 403, 404, 405, 413, 414, 429);
+    /** The statuses a case may expect: 429 is not one, since rate limits are not simulated. */
+    private static final Set<Integer> STATUSES = Set.of(200, 400, 401, 403, 404, 405, 413, 414);
+    private static final String STATUSES_TEXT = "200 (would be proxied), 400, 401, 403, 404, 405, 413 or 414";
+    /** How many rule names a problem about an unknown {@code expect.rule} lists. */
+    private static final int RULES_LISTED = 10;
 
     /**
      * The cases of a file, or the problems that stop them from being run.
@@ -46,15 +52,24 @@ public final class PolicyCases {
 
     private final String file;
     private final CaseProblems problems;
+    /** The config the cases are run against, as named in problems. */
+    private final String config;
+    /** The names of the config's rules, in order. */
+    private final List<String> rules;
 
-    private PolicyCases(String file) {
+    private PolicyCases(String file, CompiledConfig config) {
         this.file = file;
         this.problems = new CaseProblems(file);
+        this.config = config.source();
+        this.rules = config.policy().rules().stream().map(Rule::name).toList();
     }
 
-    /** Reads the cases in {@code yaml}, naming the file {@code file} in problems. */
-    public static Loaded read(String file, String yaml) {
-        PolicyCases reader = new PolicyCases(file);
+    /**
+     * Reads the cases in {@code yaml}, naming the file {@code file} in problems; an {@code expect.rule} must name a
+     * rule of {@code config}, the config the cases are run against.
+     */
+    public static Loaded read(String file, String yaml, CompiledConfig config) {
+        PolicyCases reader = new PolicyCases(file, config);
         List<PolicyCase> cases = reader.readCases(yaml);
         if (reader.problems.count() == 0) {
             return new Loaded(cases, List.of());
@@ -107,8 +122,7 @@ public final class PolicyCases {
                 : CaseRequestReader.read(request, path + ".request", problems);
         String exp = path + ".expect";
         int status = expect == null ? 0 : status(expect, exp);
-        String rule = expect == null ? null
-                : problems.optionalString(expect, exp, "rule", "the name of the deciding rule");
+        String rule = expect == null ? null : rule(expect, exp);
         if (problems.count() != before || name == null || r == null || expect == null) {
             return null;
         }
@@ -123,18 +137,43 @@ public final class PolicyCases {
                     "required key is missing (expected: the status, e.g. 200 for \"would be proxied\")");
             return 0;
         }
+        if (entry.value() instanceof Scalar s && s.token() == JsonToken.VALUE_STRING && !s.text().isEmpty()
+                && s.text().chars().allMatch(c -> c >= '0' && c <= '9')) {
+            problems.invalid(s, path + ".status", "is a string, not a number", "a status written as a number, "
+                    + "without quotes: " + STATUSES_TEXT);
+            return 0;
+        }
         if (entry.value() instanceof Scalar s && s.token() == JsonToken.VALUE_NUMBER_INT) {
             try {
                 int status = Integer.parseInt(s.text());
                 if (STATUSES.contains(status)) {
                     return status;
                 }
+                if (status == 429) {
+                    problems.invalid(s, path + ".status", "can never be the answer here: test does not simulate "
+                            + "rate limits, so a rate-limited rule answers 200", STATUSES_TEXT);
+                    return 0;
+                }
             } catch (NumberFormatException e) {
                 // reported below
             }
         }
-        problems.invalid(entry.value(), path + ".status", "is not a status the gateway decides",
-                "200 (would be proxied), 400, 401, 403, 404, 405, 413, 414 or 429");
+        problems.invalid(entry.value(), path + ".status", "is not a status the gateway decides", STATUSES_TEXT);
         return 0;
+    }
+
+    /** The expected deciding rule, or null when absent or reported: it must be one of the config's rules. */
+    private @Nullable String rule(MapNode expect, String path) {
+        String rule = problems.optionalString(expect, path, "rule", "the name of the deciding rule");
+        if (rule == null || rules.contains(rule)) {
+            return rule;
+        }
+        String expected = rules.isEmpty() ? "expected: no rule, the config has none"
+                : "expected one of: " + String.join(", ", rules.subList(0, Math.min(RULES_LISTED, rules.size())))
+                        + (rules.size() > RULES_LISTED ? ", ... (" + rules.size() + " rules)" : "");
+        CaseNode value = expect.entries().get("rule").value();
+        problems.problem(value.line(), value.column(), path + ".rule", "\"" + rule + "\" is not a rule of " + config
+                + " (" + expected + ")");
+        return null;
     }
 }

@@ -2,6 +2,7 @@ package dev.portcullis.core.explain;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.portcullis.core.config.ConfigException;
 import dev.portcullis.core.config.ConfigLoader;
 import dev.portcullis.core.config.ConfigProblem;
 import dev.portcullis.core.identity.IdentitySource;
@@ -37,12 +38,22 @@ class PolicyCasesTest {
                 require: { ip: ["10.20.0.0/16"], roles: [admin] }
             """;
 
+    /** The cases in {@code yaml}, for {@link #CONFIG}. */
+    private static PolicyCases.Loaded read(String yaml) {
+        try {
+            return PolicyCases.read("cases.yaml", yaml,
+                    ConfigLoader.load("policy.yaml", CONFIG.getBytes(StandardCharsets.UTF_8), Path.of(".")));
+        } catch (ConfigException e) {
+            throw new AssertionError(e);
+        }
+    }
+
     private static CaseContext context(String config) throws Exception {
         return CaseContext.of(ConfigLoader.load("policy.yaml", config.getBytes(StandardCharsets.UTF_8), Path.of(".")));
     }
 
     private static List<PolicyCase.Outcome> run(String yaml) throws Exception {
-        PolicyCases.Loaded loaded = PolicyCases.read("cases.yaml", yaml);
+        PolicyCases.Loaded loaded = read(yaml);
         assertThat(loaded.problems()).isEmpty();
         CaseContext context = context(CONFIG);
         return loaded.cases().stream().map(c -> c.run(context)).toList();
@@ -58,7 +69,7 @@ class PolicyCasesTest {
                     match: { paths: ["/admin/**"] }
                     action: deny
                 """);
-        PolicyCases.Loaded loaded = PolicyCases.read("cases.yaml", """
+        PolicyCases.Loaded loaded = read("""
                 cases:
                   - { name: dot, request: { path: /ADMIN./x }, expect: { status: 400 } }
                   - { name: plain, request: { path: /ADMIN/x }, expect: { status: 403 } }
@@ -94,7 +105,7 @@ class PolicyCasesTest {
                     request: { path: /api%2Fx }
                     expect: { status: 400 }
                 """;
-        PolicyCases.Loaded loaded = PolicyCases.read("cases.yaml", yaml);
+        PolicyCases.Loaded loaded = read(yaml);
         assertThat(loaded.cases()).hasSize(6);
         assertThat(loaded.cases().get(0).identity().source()).isEqualTo(IdentitySource.FORWARDED);
         assertThat(loaded.cases().get(2).identity().source()).isEqualTo(IdentitySource.JWT);
@@ -112,7 +123,7 @@ class PolicyCasesTest {
 
     @Test
     void aCaseFailsOnStatusOrRule() throws Exception {
-        PolicyCases.Loaded loaded = PolicyCases.read("cases.yaml", """
+        PolicyCases.Loaded loaded = read("""
                 cases:
                   - name: wrong status
                     request: { method: DELETE, path: /api/users/42, roles: [viewer] }
@@ -157,7 +168,7 @@ class PolicyCasesTest {
 
     @Test
     void timeCountryAndAsnAreRead() {
-        PolicyCases.Loaded loaded = PolicyCases.read("cases.yaml", """
+        PolicyCases.Loaded loaded = read("""
                 cases:
                   - name: from germany at night
                     request: { path: /, country: de, asn: AS3320, at: "2025-03-14T23:30:00+01:00" }
@@ -174,13 +185,13 @@ class PolicyCasesTest {
 
     @Test
     void problemsAreLocatedAndShowTheValueAndWhatWasExpected() {
-        PolicyCases.Loaded loaded = PolicyCases.read("cases.yaml", """
+        PolicyCases.Loaded loaded = read("""
                 cases:
                   - name: one
                     request: { path: /x, ip: 10.0.0.300, role: [admin], at: tomorrow }
                     expect: { status: 302 }
                   - request: { country: Germany }
-                    expect: { rule: x }
+                    expect: { rule: api }
                 """);
 
         assertThat(loaded.cases()).isEmpty();
@@ -192,7 +203,7 @@ class PolicyCasesTest {
                 "cases.yaml:3:61: cases[0].request.at: \"tomorrow\" is not an ISO-8601 time (expected: a date, time "
                         + "and offset, e.g. 2025-03-14T09:30:00Z or 2025-03-14T10:30:00+01:00)",
                 "cases.yaml:4:23: cases[0].expect.status: \"302\" is not a status the gateway decides (expected: "
-                        + "200 (would be proxied), 400, 401, 403, 404, 405, 413, 414 or 429)",
+                        + "200 (would be proxied), 400, 401, 403, 404, 405, 413 or 414)",
                 "cases.yaml:5:5: cases[1].name: required key is missing (expected: a name for the case, e.g. "
                         + "admins may delete users)",
                 "cases.yaml:5:14: cases[1].request.path: required key is missing (expected: a request path, e.g. "
@@ -205,7 +216,7 @@ class PolicyCasesTest {
 
     @Test
     void aBrokenRequestDoesNotHideTheProblemsOfItsExpect() {
-        PolicyCases.Loaded loaded = PolicyCases.read("cases.yaml", """
+        PolicyCases.Loaded loaded = read("""
                 cases:
                   - name: one
                     request: GET /reports/q1
@@ -220,20 +231,20 @@ class PolicyCasesTest {
 
     @Test
     void brokenYamlAndAWrongShapeAreProblemsToo() {
-        assertThat(PolicyCases.read("cases.yaml", "cases: [ { name: x\n").problems())
+        assertThat(read("cases: [ { name: x\n").problems())
                 .singleElement().satisfies(p -> assertThat(p.render()).startsWith("cases.yaml:2:1: (root): invalid YAML: while parsing a flow mapping: expected ',' or '}'"));
-        assertThat(PolicyCases.read("cases.yaml", "- name: x\n").problems()).extracting(ConfigProblem::render)
+        assertThat(read("- name: x\n").problems()).extracting(ConfigProblem::render)
                 .containsExactly("cases.yaml:1:1: (root): a list is not a mapping (expected: a mapping with keys cases)");
-        assertThat(PolicyCases.read("cases.yaml", "cases: []\n").problems()).extracting(ConfigProblem::render)
+        assertThat(read("cases: []\n").problems()).extracting(ConfigProblem::render)
                 .containsExactly("cases.yaml:1:8: cases: [] is not a list of cases (expected: a non-empty list, "
                         + "each with name, request and expect)");
-        assertThat(PolicyCases.read("cases.yaml", "").problems()).extracting(ConfigProblem::render)
+        assertThat(read("").problems()).extracting(ConfigProblem::render)
                 .containsExactly("cases.yaml:1:1: (root): file is empty (expected: a mapping with a list of cases, "
                         + "e.g. cases: [...])");
     }
     @Test
     void anchorsAliasesAndMergeKeysAreRefusedAsInAConfig() {
-        PolicyCases.Loaded loaded = PolicyCases.read("cases.yaml", """
+        PolicyCases.Loaded loaded = read("""
                 cases:
                   - name: anchored
                     request: &r {path: /healthz}
@@ -258,7 +269,7 @@ class PolicyCasesTest {
 
     @Test
     void aDuplicateKeyIsReportedAsInAConfigWithWhereItWasFirstWritten() {
-        PolicyCases.Loaded loaded = PolicyCases.read("cases.yaml", """
+        PolicyCases.Loaded loaded = read("""
                 cases:
                   - name: twice
                     request: {path: /a, path: /b}
@@ -281,9 +292,62 @@ class PolicyCasesTest {
                     expect: {status: 200}
                 """;
 
-        PolicyCases.Loaded loaded = PolicyCases.read("cases.yaml", yaml);
+        PolicyCases.Loaded loaded = read(yaml);
 
         assertThat(loaded.problems()).isEmpty();
         assertThat(loaded.cases()).extracting(PolicyCase::name).containsExactly("last");
+    }
+    @Test
+    void anExpectedRuleTheConfigDoesNotHaveIsAProblemOfTheFileListingTheRules() {
+        PolicyCases.Loaded loaded = read("""
+                cases:
+                  - name: known
+                    request: {path: /api/orders, subject: alice}
+                    expect: {status: 200, rule: api}
+                  - name: unknown
+                    request: {path: /api/orders, subject: alice}
+                    expect: {status: 200, rule: no-such-rule}
+                """);
+
+        assertThat(loaded.cases()).isEmpty();
+        assertThat(loaded.problems()).extracting(ConfigProblem::render).containsExactly(
+                "cases.yaml:7:33: cases[1].expect.rule: \"no-such-rule\" is not a rule of policy.yaml (expected one "
+                        + "of: block-bad-network, delete-users-admins-only, acme-billing, debug, api, office)");
+    }
+
+    @Test
+    void theRulesListedForAnUnknownExpectedRuleAreCut() throws Exception {
+        StringBuilder config = new StringBuilder("upstream: { url: \"http://127.0.0.1:3000\" }\nrules:\n");
+        for (int i = 1; i <= 12; i++) {
+            config.append("  - { name: r").append(i).append(", match: { paths: [\"/").append(i)
+                    .append("\"] }, action: deny }\n");
+        }
+        PolicyCases.Loaded loaded = PolicyCases.read("cases.yaml", """
+                cases: [ { name: x, request: { path: /x }, expect: { status: 403, rule: r13 } } ]
+                """, ConfigLoader.load("big.yaml", config.toString().getBytes(StandardCharsets.UTF_8), Path.of(".")));
+
+        assertThat(loaded.problems()).extracting(ConfigProblem::render).containsExactly(
+                "cases.yaml:1:73: cases[0].expect.rule: \"r13\" is not a rule of big.yaml (expected one of: r1, r2, r3, "
+                        + "r4, r5, r6, r7, r8, r9, r10, ... (12 rules))");
+    }
+
+    @Test
+    void statusIsANumberAndNever429SinceRateLimitsAreNotSimulated() {
+        PolicyCases.Loaded loaded = read("""
+                cases:
+                  - { name: quoted, request: { path: /x }, expect: { status: "200" } }
+                  - { name: limited, request: { path: /x }, expect: { status: 429 } }
+                  - { name: teapot, request: { path: /x }, expect: { status: 418 } }
+                """);
+
+        assertThat(loaded.problems()).extracting(ConfigProblem::render).containsExactly(
+                "cases.yaml:2:62: cases[0].expect.status: \"200\" is a string, not a number (expected: a status "
+                        + "written as a number, without quotes: 200 (would be proxied), 400, 401, 403, 404, 405, 413 "
+                        + "or 414)",
+                "cases.yaml:3:63: cases[1].expect.status: \"429\" can never be the answer here: test does not "
+                        + "simulate rate limits, so a rate-limited rule answers 200 (expected: 200 (would be proxied), "
+                        + "400, 401, 403, 404, 405, 413 or 414)",
+                "cases.yaml:4:62: cases[2].expect.status: \"418\" is not a status the gateway decides (expected: 200 "
+                        + "(would be proxied), 400, 401, 403, 404, 405, 413 or 414)");
     }
 }

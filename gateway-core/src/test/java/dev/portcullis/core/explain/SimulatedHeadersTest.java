@@ -3,6 +3,7 @@ package dev.portcullis.core.explain;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.tuple;
 
+import dev.portcullis.core.config.CompiledConfig;
 import dev.portcullis.core.config.ConfigLoader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -55,9 +56,9 @@ class SimulatedHeadersTest {
             """;
 
     private static List<PolicyCase.Outcome> run(String cases) throws Exception {
-        CaseContext context = CaseContext.of(ConfigLoader.load("policy.yaml", CONFIG.getBytes(StandardCharsets.UTF_8),
-                Path.of(".")));
-        PolicyCases.Loaded loaded = PolicyCases.read("cases.yaml", cases);
+        CompiledConfig config = ConfigLoader.load("policy.yaml", CONFIG.getBytes(StandardCharsets.UTF_8), Path.of("."));
+        CaseContext context = CaseContext.of(config);
+        PolicyCases.Loaded loaded = PolicyCases.read("cases.yaml", cases, config);
         assertThat(loaded.problems()).isEmpty();
         return loaded.cases().stream().map(c -> c.run(context)).toList();
     }
@@ -128,8 +129,9 @@ class SimulatedHeadersTest {
                     match: { headers: { Host: ["read.example.com"] } }
                     action: deny
                 """);
-        CaseContext context = CaseContext.of(ConfigLoader.load("policy.yaml", config.getBytes(StandardCharsets.UTF_8),
-                Path.of(".")));
+        CompiledConfig compiled = ConfigLoader.load("policy.yaml", config.getBytes(StandardCharsets.UTF_8),
+                Path.of("."));
+        CaseContext context = CaseContext.of(compiled);
         PolicyCases.Loaded loaded = PolicyCases.read("cases.yaml", """
                 cases:
                   - { name: a, request: { path: /x, headers: { Host: "staging.example.com:8080" } }, expect: { status: 403 } }
@@ -140,7 +142,7 @@ class SimulatedHeadersTest {
                   - { name: f, request: { path: /x, headers: { Host: read.example.com } }, expect: { status: 403 } }
                   - { name: g, request: { method: TRACE, path: /x, headers: { Host: [a, b], Authorization: [x, y] } }, expect: { status: 405 } }
                   - { name: h, request: { path: /x, host: "a..b", headers: { Authorization: [x, y] } }, expect: { status: 400 } }
-                """);
+                """, compiled);
         List<PolicyCase.Outcome> outcomes = loaded.cases().stream().map(c -> c.run(context)).toList();
 
         assertThat(outcomes).extracting(PolicyCase.Outcome::status, PolicyCase.Outcome::rule).containsExactly(
@@ -182,8 +184,9 @@ class SimulatedHeadersTest {
                 default: allow
                 limits: { max_body_size: 1KiB, max_uri_length: 20 }
                 """);
-        CaseContext context = CaseContext.of(ConfigLoader.load("policy.yaml", config.getBytes(StandardCharsets.UTF_8),
-                Path.of(".")));
+        CompiledConfig compiled = ConfigLoader.load("policy.yaml", config.getBytes(StandardCharsets.UTF_8),
+                Path.of("."));
+        CaseContext context = CaseContext.of(compiled);
         PolicyCases.Loaded loaded = PolicyCases.read("cases.yaml", """
                 cases:
                   - { name: a, request: { path: /x, headers: { Content-Length: "5" } }, expect: { status: 400 } }
@@ -205,7 +208,7 @@ class SimulatedHeadersTest {
                   - { name: q, request: { method: get, path: /a-target-longer-than-20, headers: { Transfer-Encoding: gzip } }, expect: { status: 400 } }
                   - { name: r, request: { path: /x, headers: { X Bad: "1" } }, expect: { status: 400 } }
                   - { name: s, request: { path: "/%s", headers: { Transfer_Encoding: chunked } }, expect: { status: 414 } }
-                """.formatted("a".repeat(80)));
+                """.formatted("a".repeat(80)), compiled);
         assertThat(loaded.problems()).isEmpty();
         List<PolicyCase.Outcome> outcomes = loaded.cases().stream().map(c -> c.run(context)).toList();
 

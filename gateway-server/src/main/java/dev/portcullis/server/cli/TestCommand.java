@@ -32,7 +32,8 @@ import picocli.CommandLine.Parameters;
                     + "is screened as the server screens it: ip is also taken as the TCP peer, so forwarding and "
                     + "forwarded-identity headers stay only when it is a trusted proxy; override and hop-by-hop "
                     + "headers are removed; an invalid Host or a repeated header a rule reads gets 400. Tokens are "
-                    + "not verified and rate limits are not simulated: status 200 means the policy allows."
+                    + "not verified and rate limits are not simulated: status 200 means the policy allows, and a "
+                    + "case expecting 429, or a rule the config does not have, is a problem of the file."
         })
 final class TestCommand implements Callable<Integer> {
     @Mixin
@@ -54,7 +55,7 @@ final class TestCommand implements Callable<Integer> {
         if (compiled == null) {
             return 1;
         }
-        PolicyCases.Loaded loaded = read(err);
+        PolicyCases.Loaded loaded = read(compiled, err);
         if (loaded == null) {
             return 1;
         }
@@ -85,7 +86,7 @@ final class TestCommand implements Callable<Integer> {
         return outcome.beforeRules() ? "no rule (rejected before the rules)" : "no rule (default)";
     }
 
-    private PolicyCases.@Nullable Loaded read(PrintWriter err) {
+    private PolicyCases.@Nullable Loaded read(CompiledConfig compiled, PrintWriter err) {
         String text;
         try {
             text = ConfigText.read(casesFile); // refused alike a config: too large, or not UTF-8 (located)
@@ -98,7 +99,7 @@ final class TestCommand implements Callable<Integer> {
             err.flush();
             return null;
         }
-        PolicyCases.Loaded loaded = PolicyCases.read(casesFile.toString(), text);
+        PolicyCases.Loaded loaded = PolicyCases.read(casesFile.toString(), text, compiled);
         if (loaded.problems().isEmpty()) {
             return loaded;
         }

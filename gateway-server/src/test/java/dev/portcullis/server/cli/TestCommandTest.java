@@ -242,6 +242,27 @@ class TestCommandTest {
     }
 
     @Test
+    void anExpectedRuleThePolicyDoesNotHaveStopsTheRunBeforeAnyCase(@TempDir Path dir) throws IOException {
+        Path policy = CONFIG_DIR.resolve("examples/quickstart.yaml");
+        Path cases = dir.resolve("cases.yaml");
+        Files.writeString(cases, """
+                cases:
+                  - name: health
+                    request: { path: /healthz }
+                    expect: { status: 200, rule: helth }
+                """);
+
+        Result result = run("test", "-c", policy.toString(), cases.toString());
+
+        assertThat(result.exit()).isEqualTo(1);
+        assertThat(result.out()).isEmpty();
+        assertThat(result.err().lines().toList()).containsExactly(
+                cases + ":4:34: cases[0].expect.rule: \"helth\" is not a rule of " + policy + " (expected one of: "
+                        + "block-bad-network, health, admin-from-office, hide-internal, everything-else-read-only)",
+                "1 problem in " + cases);
+    }
+
+    @Test
     void missingFilesAndBrokenYamlNeverShowAStackTrace(@TempDir Path dir) throws IOException {
         Path broken = dir.resolve("broken.yaml");
         Files.writeString(broken, "cases: [ { name: x\n");
