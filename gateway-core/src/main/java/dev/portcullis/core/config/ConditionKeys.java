@@ -140,11 +140,20 @@ final class ConditionKeys {
             new ConditionKey<>("not", ConditionConfig.class) {
                 @Override
                 @Nullable ConditionConfig bind(YamlNode node, String path, Reader reader) {
-                    return reader.condition(node, path);
+                    ConditionConfig negated = reader.condition(node, path);
+                    // keys written but none usable (each reported): no condition, so that only "not: {}" as
+                    // written is called empty below
+                    boolean written = node instanceof YamlNode.Mapping mapping && !mapping.entries().isEmpty();
+                    return negated != null && negated.isEmpty() && written ? null : negated;
                 }
 
                 @Override
                 @Nullable RequestMatcher compile(ConditionConfig value, String path, Compiler c) {
+                    if (value.isEmpty()) {
+                        // the empty condition holds for every request, so its negation would never hold
+                        c.problem(path, "empty map (expected: at least one condition, as for any and all)");
+                        return null;
+                    }
                     RequestMatcher negated = c.condition(value, path);
                     return c.build(path, () -> Not.of(negated));
                 }
