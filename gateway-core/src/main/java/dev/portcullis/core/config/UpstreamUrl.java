@@ -13,6 +13,8 @@ import java.util.Locale;
 record UpstreamUrl(String scheme, String host, int port, String authority) {
 
     private static final String EXAMPLE = "e.g. http://127.0.0.1:3000";
+    /** The example for an authority that is (or tries to be) an IPv6 address: it has more than one colon. */
+    private static final String IPV6_EXAMPLE = "e.g. http://[::1]:3000";
 
     /**
      * Parses an upstream URL.
@@ -53,7 +55,8 @@ record UpstreamUrl(String scheme, String host, int port, String authority) {
         try {
             hostPort = HostPort.split(authority, 80, 1);
         } catch (IllegalArgumentException e) {
-            throw invalid(url, ConfigValues.messageOf(e) + ", " + EXAMPLE);
+            boolean ipv6 = authority.indexOf(':') != authority.lastIndexOf(':');
+            throw invalid(url, ConfigValues.messageOf(e) + ", " + (ipv6 ? IPV6_EXAMPLE : EXAMPLE));
         }
         return new UpstreamUrl(scheme, hostPort.host(), hostPort.port(), authority);
     }

@@ -114,7 +114,7 @@ public record SharedStoreSettings(boolean tls, String host, int port, int databa
                 port = port(url, authority.substring(colon + 1));
             }
             if (host.indexOf(':') >= 0) {
-                throw invalid(url, "an IPv6 address in brackets, " + EXAMPLE);
+                throw invalid(url, "an IPv6 address in brackets, e.g. redis://[::1]:6379/0");
             }
         }
         if (host.isEmpty()) {

@@ -35,7 +35,8 @@ class UpstreamUrlTest {
             http://127.0.0.1:3000#top       | no query or fragment, e.g. http://127.0.0.1:3000
             http://127.0.0.1:0              | a port 1..65535, e.g. http://127.0.0.1:3000
             http://127.0.0.1:99999          | a port 1..65535, e.g. http://127.0.0.1:3000
-            http://::1:3000                 | an IPv6 address in brackets, e.g. http://127.0.0.1:3000
+            http://::1:3000                 | an IPv6 address in brackets, e.g. http://[::1]:3000
+            http://[::1:3000                | an IPv6 address in brackets, e.g. http://[::1]:3000
             http://exa mple:80              | an IP address or host name, e.g. http://127.0.0.1:3000
             """)
     void rejectsAnythingButAnHttpOrigin(String url, String expected) {

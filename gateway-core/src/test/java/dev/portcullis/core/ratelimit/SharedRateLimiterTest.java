@@ -209,6 +209,9 @@ class SharedRateLimiterTest {
                     .as(bad).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageStartingWith("\"" + bad + "\" is not a valid Redis URL (expected: ");
         }
+        assertThatThrownBy(() -> SharedStoreSettings.parse("redis://::1:6379", null, MINUTE, OnError.ALLOW))
+                .hasMessage("\"redis://::1:6379\" is not a valid Redis URL (expected: an IPv6 address in brackets, "
+                        + "e.g. redis://[::1]:6379/0)");
     }
 
     @Test
