@@ -287,6 +287,23 @@ class CommandLineTest {
         assertThat(result.err()).contains("upstream.url");
     }
 
+    /** README "The jar": usage errors exit 2, apart from the 0/1 each command documents. */
+    @Test
+    void usageErrorsExitTwo() {
+        Result unknownFlag = run("check", "--no-such-flag");
+        Result missingArgument = run("test", "-c", "policy.yaml");
+        Result missingValue = run("check", "-c");
+        Result noCommand = run();
+
+        assertThat(List.of(unknownFlag, missingArgument, missingValue, noCommand)).allSatisfy(r -> {
+            assertThat(r.exit()).as(r.err()).isEqualTo(2);
+            assertThat(r.out()).isEmpty();
+        });
+        assertThat(unknownFlag.err()).startsWith("Unknown option: '--no-such-flag'");
+        assertThat(missingArgument.err()).startsWith("Missing required parameter: 'CASES.yaml'");
+        assertThat(noCommand.err()).contains("a command is required");
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"--transport=kqueue", "--transport=NIO", "--transport=bogus", "--transport="})
     void runRefusesATransportItWouldNotUseAsAUsageError(String option) {
