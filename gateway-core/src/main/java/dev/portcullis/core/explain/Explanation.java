@@ -177,6 +177,11 @@ public record Explanation(
                     .append(statusText(audit.status())).append(": ")
                     .append(withoutRulePrefix(audit.rule(), audit.reason())).append('\n');
         }
+        String limiter = rateLimit(traced);
+        if (limiter != null) {
+            sb.append("rate limit rule ").append(decision.rule()).append(" applies limiter ").append(limiter)
+                    .append(", which is not simulated: the gateway answers 429 once it is exhausted\n");
+        }
         return sb.toString();
     }
 
@@ -233,12 +238,40 @@ public record Explanation(
                 r.put("require", conditions(rule.require()));
                 r.put("require_held", rule.matched() ? rule.requireHeld() : null);
                 r.put("decision", rule.decision() == null ? null : decision(rule.decision()));
+                r.put("rate_limit", rule.rateLimit());
                 rules.add(r);
             }
             root.put("rules", rules);
-            root.put("decision", decision(traced.decision()));
+            Map<String, Object> decided = decision(traced.decision());
+            String limiter = rateLimit(traced);
+            if (limiter == null) {
+                decided.put("rate_limit", null);
+            } else {
+                Map<String, Object> limit = new LinkedHashMap<>();
+                limit.put("limiter", limiter);
+                limit.put("simulated", false);
+                decided.put("rate_limit", limit);
+            }
+            root.put("decision", decided);
         }
         return root;
+    }
+
+    /**
+     * The limiter the deciding rule applies to the request, which explain does not simulate: null when the request is
+     * denied, decided by the default, or its rule has no {@code rate_limit}.
+     */
+    private static @Nullable String rateLimit(PolicyTrace traced) {
+        Decision decision = traced.decision();
+        if (!decision.allowed() || decision.rule() == null) {
+            return null;
+        }
+        for (PolicyTrace.RuleTrace rule : traced.rules()) {
+            if (rule.name().equals(decision.rule()) && rule.mode() == Mode.ENFORCE) {
+                return rule.rateLimit();
+            }
+        }
+        return null;
     }
 
     private String identityText() {

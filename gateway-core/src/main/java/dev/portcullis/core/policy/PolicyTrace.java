@@ -37,9 +37,10 @@ public record PolicyTrace(List<RuleTrace> rules, Decision decision) {
      * @param match each ANDed key of {@code match}, in order; empty when the rule has none (it matches every request)
      * @param require each ANDed key of {@code require}, in order, when the rule matched and is an allow rule; else empty
      * @param decision what the rule decided (for an audit rule: would have decided) when it matched; else null
+     * @param rateLimit the limiter the rule applies when it allows a request ({@code rate_limit}); null for none
      */
     public record RuleTrace(String name, Mode mode, Effect action, boolean matched, List<ConditionOutcome> match,
-            List<ConditionOutcome> require, @Nullable Decision decision) {
+            List<ConditionOutcome> require, @Nullable Decision decision, @Nullable String rateLimit) {
         /** Copies the lists. */
         public RuleTrace {
             match = List.copyOf(match);
@@ -76,12 +77,14 @@ public record PolicyTrace(List<RuleTrace> rules, Decision decision) {
             List<ConditionOutcome> match = outcomes(rule.match(), folded);
             boolean matched = rule.match().matches(folded);
             if (!matched) {
-                traces.add(new RuleTrace(rule.name(), rule.mode(), rule.action(), false, match, List.of(), null));
+                traces.add(new RuleTrace(rule.name(), rule.mode(), rule.action(), false, match, List.of(), null,
+                        rule.rateLimit()));
                 continue;
             }
             List<ConditionOutcome> require = rule.action() == Effect.ALLOW ? outcomes(rule.require(), folded) : List.of();
             Decision ruleDecision = policy.decide(i, folded, null);
-            traces.add(new RuleTrace(rule.name(), rule.mode(), rule.action(), true, match, require, ruleDecision));
+            traces.add(new RuleTrace(rule.name(), rule.mode(), rule.action(), true, match, require, ruleDecision,
+                    rule.rateLimit()));
             if (rule.mode() == Mode.ENFORCE) {
                 break;
             }

@@ -181,4 +181,42 @@ class ExplanationTest {
         assertThat(trace.status()).isEqualTo(405);
         assertThat(encoded.toMap()).containsEntry("rejected", "encoded_slash").containsEntry("status", 400);
     }
+    @Test
+    @SuppressWarnings("unchecked")
+    void theDecidingRulesRateLimitIsNamedAsNotSimulated() throws Exception {
+        Policy limited = ConfigLoader.load("policy.yaml", """
+                upstream: { url: "http://127.0.0.1:3000" }
+                rate_limits:
+                  per-ip: { key: client_ip, limit: 20, per: 1s }
+                default: deny
+                rules:
+                  - name: login
+                    match: { paths: ["/login"] }
+                    rate_limit: per-ip
+                  - name: public
+                    match: { paths: ["/public/**"] }
+                """.getBytes(StandardCharsets.UTF_8), Path.of(".")).policy();
+        IpAddress ip = IpAddress.parse("192.0.2.1");
+
+        Explanation login = Explanation.of(limited, "GET", "/login", null, ip, ip, RequestHeaders.of(Map.of()),
+                Identity.ANONYMOUS, null, AT, GERMANY, false, false);
+        Explanation open = Explanation.of(limited, "GET", "/public/x", null, ip, ip, RequestHeaders.of(Map.of()),
+                Identity.ANONYMOUS, null, AT, GERMANY, false, false);
+        Explanation denied = Explanation.of(limited, "GET", "/other", null, ip, ip, RequestHeaders.of(Map.of()),
+                Identity.ANONYMOUS, null, AT, GERMANY, false, false);
+
+        assertThat(login.text()).endsWith("""
+                decision  200 proxied, rule login: allowed by rule login
+                rate limit rule login applies limiter per-ip, which is not simulated: the gateway answers 429 once \
+                it is exhausted
+                """);
+        Map<String, Object> decision = (Map<String, Object>) login.toMap().get("decision");
+        assertThat(decision).containsEntry("rate_limit", Map.of("limiter", "per-ip", "simulated", false));
+        assertThat((List<Map<String, Object>>) login.toMap().get("rules")).first()
+                .satisfies(rule -> assertThat(rule).containsEntry("rate_limit", "per-ip"));
+        assertThat(open.text()).doesNotContain("rate limit");
+        assertThat((Map<String, Object>) open.toMap().get("decision")).containsEntry("rate_limit", null);
+        assertThat(denied.text()).doesNotContain("rate limit");
+        assertThat((Map<String, Object>) denied.toMap().get("decision")).containsEntry("rate_limit", null);
+    }
 }
