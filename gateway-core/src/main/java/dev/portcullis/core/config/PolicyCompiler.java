@@ -55,12 +55,20 @@ final class PolicyCompiler {
 
     /** Compiles the rules and default; returns null if this or any earlier step reported a problem. */
     static @Nullable Policy compile(GatewayConfig config, Problems problems) {
-        // whether a database was written, not whether it was found: a missing file is reported once, at its key
-        return new PolicyCompiler(problems, config.upstream().caseInsensitivePaths(),
-                config.geoip().database() != null, config.geoip().asnDatabase() != null).policy(config);
+        return compile(config, problems, RuleIndexBudget.ofThisJvm());
     }
 
-    private @Nullable Policy policy(GatewayConfig config) {
+    /**
+     * As {@link #compile(GatewayConfig, Problems)}, refusing rules whose index would take more than {@code indexBudget}
+     * bytes ({@link RuleIndexBudget}).
+     */
+    static @Nullable Policy compile(GatewayConfig config, Problems problems, long indexBudget) {
+        // whether a database was written, not whether it was found: a missing file is reported once, at its key
+        return new PolicyCompiler(problems, config.upstream().caseInsensitivePaths(),
+                config.geoip().database() != null, config.geoip().asnDatabase() != null).policy(config, indexBudget);
+    }
+
+    private @Nullable Policy policy(GatewayConfig config, long indexBudget) {
         for (RateLimitConfig limiter : config.rateLimits()) {
             limiters.add(limiter.name());
         }
@@ -72,6 +80,10 @@ final class PolicyCompiler {
             }
         }
         roleBits.freeze();
+        if (!problems.isEmpty()) {
+            return null;
+        }
+        RuleIndexBudget.check(config.rules(), indexBudget, problems);
         if (!problems.isEmpty()) {
             return null;
         }

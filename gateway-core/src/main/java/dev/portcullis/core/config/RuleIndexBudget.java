@@ -1,0 +1,63 @@
+package dev.portcullis.core.config;
+
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Refuses a policy whose rule index would take too much of the heap. The index keeps, for each distinct value of an
+ * indexed condition (a path's first segment, a host, a method, a CIDR's bounds, a role, a country, a referrer host),
+ * one bit per rule: its size grows with the number of rules times the number of such values, so with the square of
+ * the number of rules when each rule names its own. Building one that does not fit would end the process on a reload
+ * (out of memory) instead of rejecting the config; so it is estimated first, from the top-level {@code match} of each
+ * rule, which is all the index reads, counting every value as distinct (an upper bound), and refused above a share of
+ * the heap that leaves room for the live generation's index beside the new one.
+ */
+final class RuleIndexBudget {
+    /** The share of the maximum heap one policy's index may take. */
+    static final int HEAP_SHARE_DIVISOR = 4;
+    /** The condition keys the index reads, each with the masks one listed value may make (a CIDR has two bounds). */
+    private static final Map<String, Integer> INDEXED = Map.of(
+            "methods", 1, "paths", 1, "hosts", 1, "ip", 2, "roles", 1, "countries", 1, "referrers", 1);
+
+    private RuleIndexBudget() {}
+
+    /** The budget of this JVM: a quarter of its maximum heap. */
+    static long ofThisJvm() {
+        return Runtime.getRuntime().maxMemory() / HEAP_SHARE_DIVISOR;
+    }
+
+    /** An upper bound of the index's masks in bytes for {@code rules}. */
+    static long estimateBytes(List<RuleConfig> rules) {
+        long values = 0;
+        for (RuleConfig rule : rules) {
+            ConditionConfig match = rule.match();
+            if (match == null) {
+                continue;
+            }
+            for (Map.Entry<String, Object> entry : match.values().entrySet()) {
+                Integer masks = INDEXED.get(entry.getKey());
+                if (masks != null && entry.getValue() instanceof List<?> listed) {
+                    values += (long) masks * listed.size();
+                }
+            }
+        }
+        long words = (rules.size() + 63L) / 64;
+        return values * words * Long.BYTES;
+    }
+
+    /** Reports at {@code rules} when the index of {@code rules} would exceed {@code budget} bytes. */
+    static void check(List<RuleConfig> rules, long budget, Problems problems) {
+        long estimate = estimateBytes(rules);
+        if (estimate > budget) {
+            problems.add("rules", rules.size() + " rules would need up to " + mebibytes(estimate)
+                    + " MiB for their index, more than the " + mebibytes(budget) + " MiB (a quarter of the heap) a"
+                    + " policy may take (expected: fewer rules, e.g. one rule listing many paths or CIDRs rather"
+                    + " than one rule each, or a larger heap: -Xmx, JAVA_OPTS in Docker)");
+        }
+    }
+
+    private static String mebibytes(long bytes) {
+        return String.format(Locale.ROOT, "%.1f", bytes / (1024.0 * 1024.0));
+    }
+}
