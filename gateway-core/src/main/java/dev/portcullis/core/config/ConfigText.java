@@ -24,12 +24,13 @@ import org.jspecify.annotations.Nullable;
 public final class ConfigText {
 
     /**
-     * The largest file read: 4 MiB, far above any real policy (a 4,000-rule policy is well under 1 MiB, 1,000 CIDRs
-     * about 25 KB), and small enough that parsing the largest file accepted fits a small gateway heap. It is also the
+     * The largest file read: 1 MiB, far above any real policy (a 4,000-rule policy is under half of it, 1,000 CIDRs
+     * about 25 KB), and small enough that parsing the largest file accepted fits the default 64 MiB heap (parsing takes
+     * some 20 bytes of heap per byte of YAML; a 4 MiB policy ran out of memory). It is also the
      * YAML parser's code point limit ({@link YamlTreeReader}): a UTF-8 file of at most this many bytes has at most
      * this many code points, so the parser's own limit is never the one an operator meets.
      */
-    public static final int MAX_BYTES = 4 * 1024 * 1024;
+    public static final int MAX_BYTES = 1024 * 1024;
 
     private ConfigText() {}
 

@@ -40,7 +40,7 @@ final class YamlTreeReader {
     private final Problems problems;
 
     /**
-     * SnakeYAML's options with its code point limit (3 Mi by default) raised to {@link ConfigText#MAX_BYTES}: a file
+     * SnakeYAML's options with its code point limit (3 Mi by default) set to {@link ConfigText#MAX_BYTES}: a file
      * within the byte limit is never refused for its code points, and the byte limit's message is the one shown.
      */
     private static LoaderOptions loaderOptions() {

@@ -646,20 +646,20 @@ class ConfigLoaderTest {
     @Test
     void refusesAFileOverTheSizeCapAsOneProblem(@TempDir Path dir) throws IOException, ConfigException {
         Path big = dir.resolve("big.yaml");
-        Files.write(big, new byte[4 * 1024 * 1024 + 1]);
+        Files.write(big, new byte[ConfigText.MAX_BYTES + 1]);
         Path atCap = dir.resolve("at-cap.yaml");
-        byte[] padded = new byte[4 * 1024 * 1024];
+        byte[] padded = new byte[ConfigText.MAX_BYTES];
         Arrays.fill(padded, (byte) '\n');
         byte[] valid = "upstream: { url: \"http://127.0.0.1:3000\" }\n".getBytes(StandardCharsets.UTF_8);
         // the config at the end: SnakeYAML counts code points as it reads tokens, so its own limit (3 Mi code points
-        // by default) would refuse this file within the byte cap
+        // by default) would refuse a file at a larger byte cap
         System.arraycopy(valid, 0, padded, padded.length - valid.length, valid.length);
         Files.write(atCap, padded);
 
         ConfigException e = catchThrowableOfType(ConfigException.class, () -> ConfigLoader.load(big));
 
         assertThat(e.problems()).extracting(ConfigProblem::render).containsExactly(
-                big + ":1:1: (root): file is larger than 4 MiB (expected: a file of at most 4 MiB)");
+                big + ":1:1: (root): file is larger than 1 MiB (expected: a file of at most 1 MiB)");
         assertThat(ConfigLoader.load(atCap).policy().rules()).isEmpty();
     }
 

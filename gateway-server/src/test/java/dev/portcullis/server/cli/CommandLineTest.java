@@ -3,6 +3,7 @@ package dev.portcullis.server.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.portcullis.core.config.ConfigText;
 import dev.portcullis.core.geo.MmdbWriter;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -236,14 +237,14 @@ class CommandLineTest {
     @Test
     void checkRefusesAConfigOverTheSizeCapWithoutReadingItAll(@TempDir Path dir) throws IOException {
         Path big = dir.resolve("big.yaml");
-        Files.write(big, new byte[4 * 1024 * 1024 + 1]);
+        Files.write(big, new byte[ConfigText.MAX_BYTES + 1]);
 
         Result result = run("check", "-c", big.toString());
 
         assertThat(result.exit()).isEqualTo(1);
         assertThat(result.out()).isEmpty();
         assertThat(result.err().lines().toList()).containsExactly(
-                big + ":1:1: (root): file is larger than 4 MiB (expected: a file of at most 4 MiB)",
+                big + ":1:1: (root): file is larger than 1 MiB (expected: a file of at most 1 MiB)",
                 "1 problem in " + big);
     }
 
@@ -255,7 +256,7 @@ class CommandLineTest {
         Result result = run("check", "-c", "/dev/zero");
 
         assertThat(result.exit()).isEqualTo(1);
-        assertThat(result.err()).startsWith("/dev/zero:1:1: (root): file is larger than 4 MiB");
+        assertThat(result.err()).startsWith("/dev/zero:1:1: (root): file is larger than 1 MiB");
     }
 
     @Test

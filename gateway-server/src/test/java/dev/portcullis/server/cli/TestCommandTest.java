@@ -2,6 +2,7 @@ package dev.portcullis.server.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.portcullis.core.config.ConfigText;
 import dev.portcullis.core.geo.MmdbWriter;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -207,14 +208,14 @@ class TestCommandTest {
     @Test
     void aCasesFileOverTheSizeCapIsRefusedAtOnce(@TempDir Path dir) throws IOException {
         Path cases = dir.resolve("big.yaml");
-        Files.write(cases, new byte[4 * 1024 * 1024 + 1]);
+        Files.write(cases, new byte[ConfigText.MAX_BYTES + 1]);
 
         Result result = run("test", "-c", POLICY, cases.toString());
 
         assertThat(result.exit()).isEqualTo(1);
         assertThat(result.out()).isEmpty();
         assertThat(result.err().lines().toList()).containsExactly(
-                cases + ":1:1: (root): file is larger than 4 MiB (expected: a file of at most 4 MiB)",
+                cases + ":1:1: (root): file is larger than 1 MiB (expected: a file of at most 1 MiB)",
                 "1 problem in " + cases);
     }
 

@@ -122,9 +122,9 @@ class ConfigWatchIT {
         assertDecidedBy(gw, "b");
     }
 
-    /** README "Errors in a config": a file over 4 MiB is refused after reading at most one byte past the cap. */
+    /** README "Errors in a config": a file over 1 MiB is refused after reading at most one byte past the cap. */
     @Test
-    void aWatchedFileSwappedForOneOver4MibIsRefusedAndTheOldPolicyKeepsDeciding(@TempDir Path dir)
+    void aWatchedFileSwappedForOneOver1MibIsRefusedAndTheOldPolicyKeepsDeciding(@TempDir Path dir)
             throws Exception {
         Path file = dir.resolve("policy.yaml");
         Files.writeString(file, policy("a"), StandardCharsets.UTF_8);
@@ -132,9 +132,9 @@ class ConfigWatchIT {
         ConfigAdmin admin = new ConfigAdmin(gw.adminPort());
 
         String padding = "#" + "x".repeat(1023) + "\n";
-        ConfigAdmin.replaceAtomically(file, policy("b") + padding.repeat(4 * 1024 + 1));
+        ConfigAdmin.replaceAtomically(file, policy("b") + padding.repeat(1024 + 1));
         JsonNode rejected = admin.await(c -> c.path("last_error").isObject(), DEADLINE, "a rejected reload");
-        assertThat(rejected.path("last_error").toString()).contains("larger than 4 MiB");
+        assertThat(rejected.path("last_error").toString()).contains("larger than 1 MiB");
         assertThat(rejected.path("version").asText()).isEqualTo(ConfigAdmin.version(policy("a")));
         assertDecidedBy(gw, "a");
 
