@@ -14,7 +14,6 @@ import dev.portcullis.server.pipeline.ProxyChannelInitializer;
 import dev.portcullis.server.proxy.Upstreams;
 import dev.portcullis.server.ratelimit.RedisStores;
 import dev.portcullis.server.reload.LiveReload;
-import dev.portcullis.server.transport.Outbound;
 import dev.portcullis.server.transport.Transport;
 import dev.portcullis.core.runtime.Reloader;
 import io.netty.channel.Channel;
@@ -232,15 +231,7 @@ public final class GatewayServer implements AutoCloseable {
         for (Channel client : context.clients()) {
             client.eventLoop().execute(() -> ConnectionState.of(client).closeIfIdle());
         }
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while ((context.inFlight() > 0 || stillWriting()) && System.nanoTime() < deadline) {
-            try {
-                TimeUnit.MILLISECONDS.sleep(20);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
-        }
+        context.awaitQuiet(timeout);
         int left = context.inFlight();
         if (left > 0) {
             LOG.warn("drain_timeout reached with {} requests in flight; answering them 503, or cutting those whose "
@@ -251,16 +242,11 @@ public final class GatewayServer implements AutoCloseable {
     }
 
     /**
-     * True while a client connection still has part of a response to write: an exchange ends once its last byte is
-     * handed to the connection, and closing the connection would drop what a slow reader has not taken yet.
+     * Ends a {@link #drain} at once, as if its timeout had passed: an operator who sends SIGTERM again does not want to
+     * wait for the requests in flight.
      */
-    private boolean stillWriting() {
-        for (Channel client : context.clients()) {
-            if (client.isActive() && Outbound.queuedBytes(client) > 0) {
-                return true;
-            }
-        }
-        return false;
+    public void hurry() {
+        context.hurry();
     }
 
     /** Stops at once: listeners, client and upstream connections, event loops. */

@@ -74,8 +74,13 @@ final class RunCommand implements Callable<Integer> {
         CountDownLatch stop = new CountDownLatch(1);
         for (String name : new String[] {"TERM", "INT"}) {
             Signal.handle(new Signal(name), signal -> {
-                LOG.info("received SIG{}", signal.getName());
-                stop.countDown();
+                if (stop.getCount() == 0) {
+                    LOG.info("received SIG{} again: ending the requests in flight now", signal.getName());
+                    server.hurry();
+                } else {
+                    LOG.info("received SIG{}", signal.getName());
+                    stop.countDown();
+                }
             });
         }
         Reloader reloader = server.reloader();

@@ -1,6 +1,7 @@
 package dev.portcullis.server.exchange;
 
 import dev.portcullis.core.runtime.SnapshotHolder;
+import dev.portcullis.server.transport.Outbound;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.group.ChannelGroup;
@@ -36,6 +37,7 @@ public final class ServerContext {
     private final AtomicInteger inFlight = new AtomicInteger();
     private final Set<Tunnel> tunnels = ConcurrentHashMap.newKeySet();
     private volatile boolean draining;
+    private volatile boolean hurried;
 
     public ServerContext(SnapshotHolder snapshots, ChannelGroup clients, List<ExchangeListener> listeners) {
         this.snapshots = snapshots;
@@ -115,6 +117,37 @@ public final class ServerContext {
 
     private static long remaining(long deadline) {
         return Math.max(0, deadline - System.nanoTime());
+    }
+
+    /**
+     * Waits until no exchange is in flight and no connection still has part of a response to write (an exchange ends
+     * once its last byte is handed to the connection, and closing the connection would drop what a slow reader has not
+     * taken yet), for up to {@code timeout}, or until {@link #hurry}.
+     */
+    public void awaitQuiet(Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while ((inFlight() > 0 || stillWriting()) && !hurried && System.nanoTime() < deadline) {
+            try {
+                TimeUnit.MILLISECONDS.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /** Ends {@link #awaitQuiet} now. */
+    public void hurry() {
+        hurried = true;
+    }
+
+    private boolean stillWriting() {
+        for (Channel client : clients) {
+            if (client.isActive() && Outbound.queuedBytes(client) > 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** {@code tunnel} is open; when the server is already draining it is closed at once. */
