@@ -34,15 +34,15 @@ class RuleIndexBudgetTest {
     void aPolicyOverTheBudgetIsRefusedAtRulesAndOneWithinItCompiles() {
         GatewayConfig config = bind(rules(9_000)); // 45,000 values x 141 words x 8 bytes: 48.4 MiB
         Problems refusing = new Problems("big.yaml");
-        assertThat(PolicyCompiler.compile(config, refusing, 16 * MIB)).isNull(); // a 64 MiB heap's quarter
+        assertThat(PolicyCompiler.compile(config, refusing, 8 * MIB)).isNull(); // a 64 MiB heap's eighth
         assertThat(refusing.sorted()).singleElement().satisfies(problem -> {
             assertThat(problem.path()).isEqualTo("rules");
             assertThat(problem.message()).startsWith("9000 rules would need up to 48.4 MiB for their index, more than"
-                    + " the 16.0 MiB (a quarter of the heap) a policy may take (expected: fewer rules");
+                    + " the 8.0 MiB (an eighth of the heap) a policy may take (expected: fewer rules");
         });
 
         Problems accepting = new Problems("small.yaml");
-        assertThat(PolicyCompiler.compile(bind(rules(2_000)), accepting, 16 * MIB)).isNotNull();
+        assertThat(PolicyCompiler.compile(bind(rules(2_000)), accepting, 8 * MIB)).isNotNull();
         assertThat(accepting.isEmpty()).isTrue();
     }
 
