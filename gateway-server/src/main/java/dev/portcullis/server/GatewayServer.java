@@ -42,7 +42,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class GatewayServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(GatewayServer.class);
-    /** How long the end of a drain waits for the 503s of the exchanges still in flight to be written. */
+    /** How long the end of a drain waits for the answers (503, 504) of the exchanges still in flight to be written. */
     private static final Duration END_IN_FLIGHT_WAIT = Duration.ofSeconds(2);
 
     private final SnapshotHolder snapshots;
@@ -220,7 +220,8 @@ public final class GatewayServer implements AutoCloseable {
     /**
      * Graceful stop: stop accepting, close idle connections, let in-flight exchanges finish, and the responses
      * still being written to slow readers reach them, for up to {@code timeout}; then answer the exchanges still in
-     * flight 503 (or cut those whose response began, {@code error: drain_timeout}) and close everything.
+     * flight (503 when never forwarded, 504 when the upstream has it, a cut once its response began; all logged
+     * {@code error: drain_timeout}) and close everything.
      */
     public void drain(Duration timeout) {
         if (closed) {
@@ -234,8 +235,8 @@ public final class GatewayServer implements AutoCloseable {
         context.awaitQuiet(timeout);
         int left = context.inFlight();
         if (left > 0) {
-            LOG.warn("drain_timeout reached with {} requests in flight; answering them 503, or cutting those whose "
-                    + "response had begun (error drain_timeout)", left);
+            LOG.warn("drain_timeout reached with {} requests in flight; answering them 503 (never forwarded) or 504 "
+                    + "(forwarded), or cutting those whose response had begun (error drain_timeout)", left);
             context.endInFlight(END_IN_FLIGHT_WAIT);
         }
         close();

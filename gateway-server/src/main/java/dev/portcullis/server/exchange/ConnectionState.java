@@ -243,7 +243,7 @@ public final class ConnectionState {
      * {@code drain_timeout} ended with this connection's exchange in flight: the handler holding the exchange ends it
      * ({@link DrainTimeoutEvent}), and an exchange that the closing connection still ends is logged
      * {@code drain_timeout}, not {@code client_closed}. Returns a future done once what was written to the client
-     * until now (the 503) is flushed to the socket, or failed.
+     * until now (the 503 or 504) is flushed to the socket, or failed.
      */
     public ChannelFuture endForDrain() {
         if (exchange == null) {
@@ -251,7 +251,7 @@ public final class ConnectionState {
         }
         drainEnded = true;
         channel.pipeline().fireUserEventTriggered(DrainTimeoutEvent.INSTANCE);
-        // a write completes only after every write before it: this one waits for the 503
+        // a write completes only after every write before it: this one waits for the 503 or 504
         return channel.isActive() ? channel.writeAndFlush(Unpooled.EMPTY_BUFFER) : channel.newSucceededFuture();
     }
 

@@ -18,7 +18,7 @@ public enum ExchangeError {
     BODY_TOO_LARGE("body_too_large"),
     MALFORMED_BODY("malformed_body"),
     TUNNEL_IDLE("tunnel_idle"),
-    /** drain_timeout ended with the exchange in flight: answered 503, or cut when its response had started. */
+    /** drain_timeout ended with the exchange in flight: answered 503 or 504, or cut when its response had started. */
     DRAIN_TIMEOUT("drain_timeout");
 
     private final String code;

@@ -92,7 +92,7 @@ public final class ServerContext {
 
     /**
      * {@code drain_timeout} ended: each connection's exchange still in flight is ended on the connection's own event
-     * loop ({@link ConnectionState#endForDrain}: 503, or cut once its response began). Returns once those answers are
+     * loop ({@link ConnectionState#endForDrain}: 503 or 504, or cut once its response began). Returns once those answers are
      * flushed, or after {@code wait} at most, so that closing the connections next does not drop them.
      */
     public void endInFlight(Duration wait) {

@@ -9,7 +9,7 @@ import io.netty.channel.ChannelOption;
 
 /**
  * How the exchange in flight on one client connection ends when it fails: with a gateway-made status
- * (400, 408, 413, 502, 504) while nothing of the response was sent, else by ending both connections.
+ * (400, 408, 413, 502, 503, 504) while nothing of the response was sent, else by ending both connections.
  *
  * <p>Implementation notes: one per client connection, created by its {@link UpstreamExchange}, which owns
  * the exchange and its upstream connection; confined to the client channel's event loop. The upstream

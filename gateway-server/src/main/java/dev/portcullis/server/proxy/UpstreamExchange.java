@@ -279,7 +279,8 @@ final class UpstreamExchange implements UpstreamListener {
      * "never processed" a 503 tells), or both connections end once its response began.
      */
     void drainTimedOut() {
-        failures.failOrAbort(upstream == null ? 503 : 504, ExchangeError.DRAIN_TIMEOUT);
+        // a retried request reached an upstream before, though it waits for a new connection now
+        failures.failOrAbort(upstream == null && !retried ? 503 : 504, ExchangeError.DRAIN_TIMEOUT);
     }
 
     /** Ends the exchange and returns its upstream connection, if any, to the pool ({@code reusable} or closed). */

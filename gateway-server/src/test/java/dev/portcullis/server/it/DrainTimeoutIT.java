@@ -96,6 +96,48 @@ class DrainTimeoutIT {
     }
 
     /**
+     * A request still waiting for an upstream connection (the only one is busy) was never forwarded: 503, while the
+     * request holding that connection, which the upstream has, gets 504.
+     */
+    @Test
+    void aRequestWaitingForAnUpstreamConnectionGets503AndTheForwardedOneGets504(@TempDir Path dir) throws Exception {
+        Gateway gw = harness.startYaml(dir, ONE_UPSTREAM_CONNECTION, Map.of());
+        try (RawHttp forwarded = gw.raw(); RawHttp waiting = gw.raw()) {
+            forwarded.send("GET /_up/delay/10000 HTTP/1.1\r\nHost: " + gw.authority() + "\r\n\r\n");
+            harness.upstream().awaitHeads(1, Duration.ofSeconds(10));
+            waiting.send("GET /second HTTP/1.1\r\nHost: " + gw.authority() + "\r\n\r\n");
+            Thread.sleep(300); // decided, and queued for the pool's one connection
+            CompletableFuture<?> draining = drain(gw);
+
+            RawResponse first = forwarded.readResponse();
+            RawResponse second = waiting.readResponse();
+            draining.get(10, TimeUnit.SECONDS);
+
+            assertThat(first.status()).as("%s", first).isEqualTo(504);
+            assertThat(second.status()).as("%s", second).isEqualTo(503);
+            assertThat(harness.upstream().headsReceived()).as("the second never reached the upstream").isEqualTo(1);
+            for (RawResponse r : List.of(first, second)) {
+                JsonNode line = access.jsonLineFor(r.header("X-Request-Id").orElseThrow());
+                assertThat(line.path("error").asText()).as("%s", line).isEqualTo("drain_timeout");
+                assertThat(line.path("status").asInt()).as("%s", line).isEqualTo(r.status());
+            }
+        }
+    }
+
+    /** One upstream connection, waited for up to 20 s, so that a second request queues for it. */
+    private static final String ONE_UPSTREAM_CONNECTION = """
+            listen: "127.0.0.1:0"
+            admin:
+              listen: "127.0.0.1:0"
+            upstream:
+              url: "http://127.0.0.1:{{UPSTREAM_PORT}}"
+              response_timeout: 20s
+              connect_timeout: 20s
+              max_connections: 1
+            default: allow
+            """;
+
+    /**
      * A request still waiting for its token's signing keys was never forwarded: it is answered 503 like a request
      * that arrives while draining, not dropped with its connection as client_closed.
      */

@@ -98,7 +98,10 @@ class ProcessLifecycleIT {
                     Thread.sleep(20);
                 }
                 assertThat(accepted).as("the request reached the upstream").isNotEmpty();
-                Thread.sleep(200); // its head written there
+                Socket upstreamSide = accepted.get(0);
+                upstreamSide.setSoTimeout(10_000);
+                assertThat(new BufferedReader(new InputStreamReader(upstreamSide.getInputStream(),
+                        StandardCharsets.US_ASCII)).readLine()).as("its head, written there").startsWith("GET /slow ");
 
                 gateway.signal("TERM");
                 Thread.sleep(700);
