@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.portcullis.core.config.ConfigException;
 import dev.portcullis.core.config.ConfigLoader;
 import dev.portcullis.core.config.ConfigProblem;
+import dev.portcullis.core.config.ConfigText;
 import dev.portcullis.core.identity.IdentitySource;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -283,9 +284,9 @@ class PolicyCasesTest {
 
     @Test
     void aCasesFileWithinTheSizeCapIsNotRefusedForItsCodePoints() {
-        // SnakeYAML's own limit (3 Mi code points by default) is counted as tokens are read: the case comes last
+        // SnakeYAML's own limit (set to the byte cap) is counted as tokens are read: the case comes last, just inside
         String padding = "#".repeat(1023) + "\n";
-        String yaml = padding.repeat(3584) + """
+        String yaml = padding.repeat(ConfigText.MAX_BYTES / 1024 - 1) + """
                 cases:
                   - name: last
                     request: {path: /healthz}
