@@ -15,8 +15,6 @@ import dev.portcullis.core.policy.PolicyTrace;
 import dev.portcullis.core.policy.RequestHeaders;
 import java.time.Clock;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -199,69 +197,14 @@ public record Explanation(
 
     /** The explanation as nested maps and lists, for a JSON encoder. */
     public Map<String, Object> toMap() {
-        Map<String, Object> root = new LinkedHashMap<>();
-        Map<String, Object> request = new LinkedHashMap<>();
-        request.put("method", method);
-        request.put("target", target);
-        request.put("path", path);
-        request.put("host", host);
-        request.put("client_ip", clientIp.toString());
-        request.put("peer_ip", peerIp.toString());
-        request.put("country", country);
-        request.put("asn", asn);
-        request.put("at", at.toString());
-        root.put("request", request);
-        Map<String, Object> who = new LinkedHashMap<>();
-        who.put("source", identity.source().code());
-        who.put("subject", identity.isAnonymous() ? null : identity.subject());
-        who.put("roles", List.copyOf(new TreeSet<>(identity.roles())));
-        who.put("token_rejected", tokenRejection == null ? null : tokenRejection.code());
-        root.put("identity", who);
-        root.put("status", status());
-        if (rejection != null) {
-            root.put("rejected", rejection.reason());
-            root.put("rules", List.of());
-            root.put("decision", null);
-            return root;
-        }
-        root.put("rejected", null);
-        List<Object> rules = new ArrayList<>();
-        PolicyTrace traced = trace;
-        if (traced != null) {
-            for (PolicyTrace.RuleTrace rule : traced.rules()) {
-                Map<String, Object> r = new LinkedHashMap<>();
-                r.put("name", rule.name());
-                r.put("action", rule.action().name().toLowerCase(Locale.ROOT));
-                r.put("mode", rule.mode().name().toLowerCase(Locale.ROOT));
-                r.put("matched", rule.matched());
-                r.put("match", conditions(rule.match()));
-                r.put("require", conditions(rule.require()));
-                r.put("require_held", rule.matched() ? rule.requireHeld() : null);
-                r.put("decision", rule.decision() == null ? null : decision(rule.decision()));
-                r.put("rate_limit", rule.rateLimit());
-                rules.add(r);
-            }
-            root.put("rules", rules);
-            Map<String, Object> decided = decision(traced.decision());
-            String limiter = rateLimit(traced);
-            if (limiter == null) {
-                decided.put("rate_limit", null);
-            } else {
-                Map<String, Object> limit = new LinkedHashMap<>();
-                limit.put("limiter", limiter);
-                limit.put("simulated", false);
-                decided.put("rate_limit", limit);
-            }
-            root.put("decision", decided);
-        }
-        return root;
+        return ExplanationMap.of(this);
     }
 
     /**
      * The limiter the deciding rule applies to the request, which explain does not simulate: null when the request is
      * denied, decided by the default, or its rule has no {@code rate_limit}.
      */
-    private static @Nullable String rateLimit(PolicyTrace traced) {
+    static @Nullable String rateLimit(PolicyTrace traced) {
         Decision decision = traced.decision();
         if (!decision.allowed() || decision.rule() == null) {
             return null;
@@ -287,37 +230,6 @@ public record Explanation(
             sb.append("       ").append(label).append(' ').append(outcome.holds() ? "holds: " : "fails: ")
                     .append(outcome.condition()).append(" -- ").append(outcome.explanation()).append('\n');
         }
-    }
-
-    private static List<Object> conditions(List<PolicyTrace.ConditionOutcome> outcomes) {
-        List<Object> list = new ArrayList<>();
-        for (PolicyTrace.ConditionOutcome outcome : outcomes) {
-            Map<String, Object> c = new LinkedHashMap<>();
-            c.put("condition", outcome.condition());
-            c.put("holds", outcome.holds());
-            c.put("explanation", outcome.explanation());
-            list.add(c);
-        }
-        return list;
-    }
-
-    private static Map<String, Object> decision(Decision decision) {
-        Map<String, Object> d = new LinkedHashMap<>();
-        d.put("effect", decision.effect().name().toLowerCase(Locale.ROOT));
-        d.put("status", decision.status());
-        d.put("rule", decision.rule());
-        d.put("reason", decision.reason());
-        List<Object> audit = new ArrayList<>();
-        for (AuditOutcome outcome : decision.audit()) {
-            Map<String, Object> a = new LinkedHashMap<>();
-            a.put("rule", outcome.rule());
-            a.put("effect", outcome.decision().name().toLowerCase(Locale.ROOT));
-            a.put("status", outcome.status());
-            a.put("reason", outcome.reason());
-            audit.add(a);
-        }
-        d.put("audit", audit);
-        return d;
     }
 
     /** {@code 200 proxied}, {@code 401 challenge}, {@code 403 forbidden}, ... */
