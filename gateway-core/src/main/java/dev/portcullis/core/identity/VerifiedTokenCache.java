@@ -39,14 +39,39 @@ final class VerifiedTokenCache {
     /** How long a verified token without {@code exp} is served from the cache before it is verified again. */
     static final Duration NO_EXP_TTL = Duration.ofMinutes(5);
 
+    /** The share of the maximum heap the cache may take, whatever its size in tokens. */
+    static final int HEAP_SHARE_DIVISOR = 8;
+    /** The weight of an average token in bytes (the cache size in tokens is counted in these). */
+    static final int AVERAGE_TOKEN_BYTES = 4 * 1024;
+
     private final Cache<TokenKey, CachedIdentity> cache;
 
+    /**
+     * A cache of about {@code maximumSize} tokens of average size, and never more than an eighth of the heap: it is
+     * weighed in bytes (an entry holds its signing input and the identity read from it, some three times the signing
+     * input), so that large tokens cannot fill the heap (10,000 tokens of 8 KB ran a 64 MiB gateway out of memory).
+     */
     VerifiedTokenCache(int maximumSize) {
+        this(budget(maximumSize, Runtime.getRuntime().maxMemory()));
+    }
+
+    private VerifiedTokenCache(long maximumBytes) {
         this.cache = Caffeine.newBuilder()
-                .maximumSize(maximumSize)
+                .maximumWeight(maximumBytes)
+                .weigher((TokenKey key, CachedIdentity entry) -> weight(entry.signingInput().length))
                 .expireAfter(Expiry.<TokenKey, CachedIdentity>creating((key, entry) -> entry.ttl()))
                 .executor(Runnable::run)
                 .build();
+    }
+
+    /** The cache's budget in bytes: {@code maximumSize} average tokens, at most an eighth of {@code maxHeap}. */
+    static long budget(int maximumSize, long maxHeap) {
+        return Math.min((long) maximumSize * AVERAGE_TOKEN_BYTES, maxHeap / HEAP_SHARE_DIVISOR);
+    }
+
+    /** What an entry weighs: its signing input, the identity's claims read from it, and the objects around them. */
+    static int weight(int signingInputLength) {
+        return 3 * signingInputLength + 512;
     }
 
     /**

@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Date;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -45,7 +46,9 @@ class VerifiedTokenCacheTest {
 
     @AfterEach
     void close() {
-        resolver.close();
+        if (resolver != null) {
+            resolver.close();
+        }
     }
 
     JwtIdentityResolver resolver(int cacheSize) throws Exception {
@@ -159,6 +162,37 @@ class VerifiedTokenCacheTest {
 
         assertThat(before).isEqualTo(100);
         assertThat(resolver.signatureVerifications()).isEqualTo(101);
+    }
+
+    /**
+     * The cache is weighed in bytes, not tokens: ten tokens of 7 KB do not fit the room of ten average ones, so the
+     * first is verified again (a count bound let 10,000 such tokens fill a 64 MiB heap).
+     */
+    @Test
+    void largeTokensTakeTheRoomOfManyAverageOnes() throws Exception {
+        resolver(10); // 40 KiB: room for one such token (about 21 KB by weight)
+        String pad = "p".repeat(5_000); // under the 8 KiB token limit once encoded
+        List<String> tokens = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            tokens.add(sign(KEY, JWSAlgorithm.RS256, claims().jwtID("big" + i).claim("pad", pad).build()));
+        }
+        for (String token : tokens) {
+            resolver.verify(token);
+        }
+
+        for (String token : tokens) {
+            resolver.verify(token);
+        }
+
+        assertThat(resolver.cacheHits()).as("of ten tokens verified again").isLessThanOrEqualTo(1);
+        assertThat(resolver.signatureVerifications()).isGreaterThanOrEqualTo(19);
+    }
+
+    @Test
+    void theBudgetIsTheCacheSizeInAverageTokensAndAtMostAnEighthOfTheHeap() {
+        assertThat(VerifiedTokenCache.budget(10_000, 64L << 30)).isEqualTo(10_000L * 4096);
+        assertThat(VerifiedTokenCache.budget(10_000, 64L << 20)).isEqualTo(8L << 20);
+        assertThat(VerifiedTokenCache.weight(1_000)).isEqualTo(3_512);
     }
 
     @Test
