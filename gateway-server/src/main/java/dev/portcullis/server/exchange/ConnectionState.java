@@ -61,10 +61,12 @@ public final class ConnectionState {
     private boolean closeAfterResponse;
     private boolean ending;
     private boolean drainEnded;
+    private final HeadBudget.Account headBytes;
 
     public ConnectionState(Channel channel, ServerContext server, long headTimeoutNanos, long idleTimeoutNanos) {
         this.channel = channel;
         this.server = server;
+        this.headBytes = server.heads().new Account();
         this.phase = new ConnectionPhase(this, headTimeoutNanos, idleTimeoutNanos);
         this.timer = new ConnectionTimer(channel,
                 Math.min(positiveOrMax(headTimeoutNanos), positiveOrMax(idleTimeoutNanos)), this::expire);
@@ -161,6 +163,7 @@ public final class ConnectionState {
 
     /** Starts an exchange for a request head that has just been decoded. */
     public Exchange begin(String requestId, String method, String rawPath) {
+        headBytes.releaseAll();
         phase.busy();
         closeAfterResponse = false;
         Exchange started = new Exchange(this, requestId, method, rawPath);
@@ -183,6 +186,14 @@ public final class ConnectionState {
     /** Connection opened or previous exchange done: the idle timeout runs until the first byte of a head. */
     public void awaitNextHead() {
         phase.awaitNextHead();
+    }
+
+    /**
+     * {@code n} bytes were read: between exchanges they are a head's, held until it completes ({@link HeadBudget});
+     * false when the server's unfinished heads exceed their budget, and this connection must close.
+     */
+    public boolean headBytesReceived(int n) {
+        return exchange != null || headBytes.add(n);
     }
 
     /** Bytes arrived: if they begin a new request head, the head timeout starts. */
@@ -265,6 +276,7 @@ public final class ConnectionState {
      * response; when the drain's end closed it, the status stays what was sent (0 for nothing), never 499.
      */
     public void released() {
+        headBytes.releaseAll();
         phase.stop();
         timer.cancel();
         if (exchange != null) {

@@ -37,12 +37,24 @@ public final class ServerContext {
     private final AtomicInteger inFlight = new AtomicInteger();
     private final Set<Tunnel> tunnels = ConcurrentHashMap.newKeySet();
     private volatile boolean draining;
+    private final HeadBudget heads;
     private volatile boolean hurried;
 
     public ServerContext(SnapshotHolder snapshots, ChannelGroup clients, List<ExchangeListener> listeners) {
+        this(snapshots, clients, listeners, HeadBudget.ofThisJvm());
+    }
+
+    public ServerContext(SnapshotHolder snapshots, ChannelGroup clients, List<ExchangeListener> listeners,
+            HeadBudget heads) {
         this.snapshots = snapshots;
         this.clients = clients;
         this.listeners = List.copyOf(listeners);
+        this.heads = heads;
+    }
+
+    /** The bytes of unfinished request heads over all connections, and their limit. */
+    public HeadBudget heads() {
+        return heads;
     }
 
     public SnapshotHolder snapshots() {

@@ -26,6 +26,12 @@ final class RequestHeadTimeoutHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (msg instanceof ByteBuf buf && buf.isReadable()) {
+            if (!state.headBytesReceived(buf.readableBytes())) {
+                // unfinished heads over all connections would outgrow the heap: this one goes, unanswered
+                buf.release();
+                ctx.close();
+                return;
+            }
             state.bytesReceived();
         }
         ctx.fireChannelRead(msg);
