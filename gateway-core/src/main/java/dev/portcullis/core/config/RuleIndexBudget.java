@@ -1,5 +1,6 @@
 package dev.portcullis.core.config;
 
+import dev.portcullis.core.runtime.HeapShare;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -18,8 +19,6 @@ import java.util.Map;
  * reload ran out of memory.
  */
 final class RuleIndexBudget {
-    /** The share of the maximum heap one policy's index may take. */
-    static final int HEAP_SHARE_DIVISOR = 8;
     /** The condition keys the index reads, each with the masks one listed value may make (a CIDR has two bounds). */
     private static final Map<String, Integer> INDEXED = Map.of(
             "methods", 1, "paths", 1, "hosts", 1, "ip", 2, "roles", 1, "countries", 1, "referrers", 1);
@@ -28,7 +27,7 @@ final class RuleIndexBudget {
 
     /** The budget of this JVM: an eighth of its maximum heap. */
     static long ofThisJvm() {
-        return Runtime.getRuntime().maxMemory() / HEAP_SHARE_DIVISOR;
+        return HeapShare.ofThisJvm();
     }
 
     /** An upper bound of the index's masks in bytes for {@code rules}. */

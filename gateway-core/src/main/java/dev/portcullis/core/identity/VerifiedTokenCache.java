@@ -3,6 +3,7 @@ package dev.portcullis.core.identity;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
+import dev.portcullis.core.runtime.HeapShare;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
 import java.nio.charset.CharsetEncoder;
@@ -39,8 +40,6 @@ final class VerifiedTokenCache {
     /** How long a verified token without {@code exp} is served from the cache before it is verified again. */
     static final Duration NO_EXP_TTL = Duration.ofMinutes(5);
 
-    /** The share of the maximum heap the cache may take, whatever its size in tokens. */
-    static final int HEAP_SHARE_DIVISOR = 8;
     /** The weight of an average token in bytes (the cache size in tokens is counted in these). */
     static final int AVERAGE_TOKEN_BYTES = 4 * 1024;
 
@@ -66,7 +65,7 @@ final class VerifiedTokenCache {
 
     /** The cache's budget in bytes: {@code maximumSize} average tokens, at most an eighth of {@code maxHeap}. */
     static long budget(int maximumSize, long maxHeap) {
-        return Math.min((long) maximumSize * AVERAGE_TOKEN_BYTES, maxHeap / HEAP_SHARE_DIVISOR);
+        return Math.min((long) maximumSize * AVERAGE_TOKEN_BYTES, HeapShare.of(maxHeap));
     }
 
     /** What an entry weighs: its signing input, the identity's claims read from it, and the objects around them. */

@@ -1,5 +1,6 @@
 package dev.portcullis.server.exchange;
 
+import dev.portcullis.core.runtime.HeapShare;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -17,8 +18,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class HeadBudget {
     private static final Logger LOG = LoggerFactory.getLogger(HeadBudget.class);
-    /** The share of the maximum heap that unfinished request heads may take. */
-    static final int HEAP_SHARE_DIVISOR = 8;
     private static final long WARN_EVERY_NANOS = 10_000_000_000L;
 
     private final long limit;
@@ -32,7 +31,7 @@ public final class HeadBudget {
 
     /** The budget of this JVM: an eighth of its maximum heap (8 MiB in the 64 MiB default). */
     public static HeadBudget ofThisJvm() {
-        return new HeadBudget(Runtime.getRuntime().maxMemory() / HEAP_SHARE_DIVISOR);
+        return new HeadBudget(HeapShare.ofThisJvm());
     }
 
     /** {@code n} more bytes of unfinished heads; false when that takes the total past the limit. */

@@ -156,12 +156,13 @@ final class ResponseRelay {
     }
 
     /**
-     * The response ended: the connection closes after it when its head said so, or when a drain began after the head
-     * left (without {@code Connection: close}): kept open, it would only answer the client's next request with 503.
+     * The response ended: the connection closes after it when its head said so, or when it should close after its
+     * response now ({@link ConnectionState#closeAfterResponse}, e.g. a drain began after the head left without
+     * {@code Connection: close}): kept open, it would only answer the client's next request with 503.
      */
     private void complete(ChannelHandlerContext client, Exchange current) {
         upstreamSide.end(upstreamKeepAlive && upstreamSide.requestSent());
-        if (closeClient || state.server().isDraining()) {
+        if (closeClient || state.closeAfterResponse()) {
             state.ending();
             client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
         } else {
