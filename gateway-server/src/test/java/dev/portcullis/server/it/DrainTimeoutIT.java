@@ -142,11 +142,13 @@ class DrainTimeoutIT {
      * that arrives while draining, not dropped with its connection as client_closed.
      */
     @Test
-    void aRequestWaitingForSigningKeysWhenDrainTimeoutEndsGets503(@TempDir Path dir) throws Exception {
+    void aRequestWaitingForSigningKeysWhenDrainTimeoutEndsGets503() throws Exception {
         RSAKey known = JwtMint.rsa("drain-1");
         RSAKey rotated = JwtMint.rsa("drain-2");
         try (JwksServer jwks = JwksServer.start(List.of(known))) {
-            Gateway gw = harness.startYaml(dir, KEYS_HELD_LONG, Map.of("JWKS_PORT", Integer.toString(jwks.port())));
+            // a key wait (limits.header_timeout) far longer than the drain timeout
+            Gateway gw = harness.start("identity-jwks-url-held.yaml",
+                    Map.of("JWKS_PORT", Integer.toString(jwks.port()), "HEADER_TIMEOUT", "20s"));
             String host = "Host: " + gw.authority() + "\r\n";
             try (RawHttp raw = gw.raw()) {
                 RawResponse first = raw.send("GET /admin/x HTTP/1.1\r\n" + host + bearer(token(known)) + "\r\n\r\n")
@@ -208,28 +210,4 @@ class DrainTimeoutIT {
         }
         throw new AssertionError("the connection was still open after " + max + " (" + seen.size() + " bytes)");
     }
-
-    /** identity-jwks-url-held.yaml, with a key wait (limits.header_timeout) far longer than the drain timeout. */
-    private static final String KEYS_HELD_LONG = """
-            listen: "127.0.0.1:0"
-            admin:
-              listen: "127.0.0.1:0"
-            upstream:
-              url: "http://127.0.0.1:{{UPSTREAM_PORT}}"
-              response_timeout: 20s
-            limits:
-              header_timeout: 20s
-            identity:
-              jwt:
-                issuer: "https://issuer.test/"
-                audience: ["orders-api"]
-                algorithms: [RS256]
-                jwks_url: "http://127.0.0.1:{{JWKS_PORT}}/jwks.json"
-                jwks_refresh: 10m
-            default: deny
-            rules:
-              - name: admin
-                match: { paths: ["/admin/**"] }
-                require: { roles: [admin] }
-            """;
 }

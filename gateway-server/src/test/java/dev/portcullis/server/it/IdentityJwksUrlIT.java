@@ -175,7 +175,7 @@ class IdentityJwksUrlIT {
     void aRefetchLandingAfterTheHeaderTimeoutCountsWhatTheRequestWasAnswered() throws Exception {
         try (JwksServer jwks = JwksServer.start(List.of(k1))) {
             Gateway gw = harness.start("identity-jwks-url-held.yaml",
-                    Map.of("JWKS_PORT", Integer.toString(jwks.port())));
+                    Map.of("JWKS_PORT", Integer.toString(jwks.port()), "HEADER_TIMEOUT", "1s"));
             Probe p = new Probe(harness, gw);
             awaitStatus(p, token(k1, "one"), 200, Duration.ofSeconds(15));
             jwks.addKey(k2);
