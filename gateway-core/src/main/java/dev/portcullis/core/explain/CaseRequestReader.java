@@ -13,7 +13,6 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -70,7 +69,7 @@ final class CaseRequestReader {
         IpAddress ip = ip(request);
         String subject = problems.optionalString(request, path, "subject", "a subject, e.g. alice");
         List<String> roles = roles(request);
-        Map<String, Object> claims = claims(request);
+        Map<String, Object> claims = CaseClaims.read(request, path, problems);
         Map<String, List<String>> headers = headers(request);
         String country = country(request);
         long asn = asn(request);
@@ -138,62 +137,6 @@ final class CaseRequestReader {
         }
         problems.invalid(entry.value(), path + ".roles", "is not a list of roles", "a list, e.g. [admin]");
         return null;
-    }
-
-    private @Nullable Map<String, Object> claims(MapNode request) {
-        Entry entry = request.entries().get("jwt_claims");
-        if (entry == null) {
-            return null;
-        }
-        if (entry.value() instanceof MapNode map) {
-            @SuppressWarnings("unchecked")
-            Map<String, Object> claims = (Map<String, Object>) plain(map);
-            return claims;
-        }
-        problems.invalid(entry.value(), path + ".jwt_claims", "is not a mapping of claims",
-                "a mapping, e.g. {org: {tenant: acme}, groups: [eng]}");
-        return null;
-    }
-
-    /** A claim value as the JWT resolver builds it: immutable maps and lists, Long or Double numbers. */
-    private static @Nullable Object plain(CaseNode node) {
-        if (node instanceof MapNode map) {
-            Map<String, Object> out = new LinkedHashMap<>();
-            map.entries().forEach((key, entry) -> {
-                Object value = plain(entry.value());
-                if (value != null) {
-                    out.put(key, value);
-                }
-            });
-            return Collections.unmodifiableMap(out);
-        }
-        if (node instanceof ListNode list) {
-            List<Object> out = new ArrayList<>();
-            for (CaseNode item : list.items()) {
-                Object value = plain(item);
-                if (value != null) {
-                    out.add(value);
-                }
-            }
-            return Collections.unmodifiableList(out);
-        }
-        Scalar s = (Scalar) node;
-        return switch (s.token()) {
-            case VALUE_NULL -> null;
-            case VALUE_TRUE -> Boolean.TRUE;
-            case VALUE_FALSE -> Boolean.FALSE;
-            case VALUE_NUMBER_INT -> parseLong(s.text());
-            case VALUE_NUMBER_FLOAT -> Double.valueOf(s.text());
-            default -> s.text();
-        };
-    }
-
-    private static Object parseLong(String text) {
-        try {
-            return Long.valueOf(text);
-        } catch (NumberFormatException e) {
-            return text;
-        }
     }
 
     private Map<String, List<String>> headers(MapNode request) {

@@ -299,6 +299,30 @@ class PolicyCasesTest {
         assertThat(loaded.cases()).extracting(PolicyCase::name).containsExactly("last");
     }
     @Test
+    void claimsARealTokenCouldNotCarryAreProblemsSinceTheGatewayRefusesSuchATokenUndecided() {
+        PolicyCases.Loaded loaded = read("""
+                cases:
+                  - name: numeric sub
+                    request: {path: /api/orders, jwt_claims: {sub: 42}}
+                    expect: {status: 200}
+                  - name: numeric aud
+                    request: {path: /api/orders, jwt_claims: {sub: bob, aud: [orders, 7]}}
+                    expect: {status: 200}
+                  - name: fine
+                    request: {path: /api/orders, jwt_claims: {sub: "42", aud: [orders, billing], n: 7, s: null}}
+                    expect: {status: 200}
+                """);
+
+        assertThat(loaded.problems()).extracting(ConfigProblem::render).containsExactly(
+                "cases.yaml:3:52: cases[0].request.jwt_claims.sub: 42 is not a string (a token with it is refused "
+                        + "as malformed_token, 401) (expected: a string, e.g. alice or \"42\")",
+                "cases.yaml:6:62: cases[1].request.jwt_claims.aud: a list is not a string or a list of strings (a "
+                        + "token with it is refused as malformed_token, 401) (expected: e.g. orders-api or "
+                        + "[orders-api, billing])");
+        assertThat(loaded.cases()).isEmpty();
+    }
+
+    @Test
     void anExpectedRuleTheConfigDoesNotHaveIsAProblemOfTheFileListingTheRules() {
         PolicyCases.Loaded loaded = read("""
                 cases:
