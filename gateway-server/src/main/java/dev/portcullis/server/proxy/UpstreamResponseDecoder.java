@@ -1,14 +1,17 @@
 package dev.portcullis.server.proxy;
 
 import dev.portcullis.core.http.MessageSyntax;
+import dev.portcullis.core.http.ResponseFraming;
 import dev.portcullis.server.http.KnownHeaderNames;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpMethod;
@@ -128,6 +131,11 @@ final class UpstreamResponseDecoder extends HttpResponseDecoder {
         int before = out.size();
         int start = buffer.readerIndex();
         decodeMerging(ctx, buffer, out, before);
+        for (int i = before; i < out.size(); i++) {
+            if (out.get(i) instanceof HttpResponse response) {
+                refuseUnrelayableCoding(response);
+            }
+        }
         if (out.size() > before) {
             midMessage = !(out.get(out.size() - 1) instanceof LastHttpContent);
         } else if (buffer.readerIndex() != start) {
@@ -157,6 +165,21 @@ final class UpstreamResponseDecoder extends HttpResponseDecoder {
                 out.set(before, full(response, last.content(), last.trailingHeaders()));
                 out.remove(before + 1);
             }
+        }
+    }
+
+    /**
+     * Marks a final response with a body as malformed (answered 502) when its {@code Transfer-Encoding} is not exactly
+     * {@code chunked} ({@link ResponseFraming#isChunkedOnly}): re-framed for the client, its body would reach it under
+     * the wrong coding.
+     */
+    private void refuseUnrelayableCoding(HttpResponse response) {
+        HttpHeaders headers = response.headers();
+        if (response.decoderResult().isSuccess() && headers.contains(HttpHeaderNames.TRANSFER_ENCODING)
+                && response.status().codeClass() != HttpStatusClass.INFORMATIONAL && !isContentAlwaysEmpty(response)
+                && !ResponseFraming.isChunkedOnly(headers.getAll(HttpHeaderNames.TRANSFER_ENCODING))) {
+            response.setDecoderResult(DecoderResult.failure(
+                    new IllegalArgumentException("Transfer-Encoding other than chunked")));
         }
     }
 

@@ -1096,6 +1096,52 @@ class SpecUpstreamResponseCheckIT {
         assertThat(up.awaitRequest("/victim").conn()).as("upstream saw %s", up.requests()).isNotEqualTo(dirty);
     }
 
+    /**
+     * README "Proxying": a response's {@code Transfer-Encoding} must be exactly {@code chunked}, as nginx requires.
+     * Relayed, {@code gzip} without {@code chunked} (a body to the close) was re-chunked under a plain
+     * {@code Transfer-Encoding: chunked}: the client read gzip bytes as the body itself. Now 502, logged
+     * upstream_malformed_response, and the upstream connection is not reused.
+     */
+    @ParameterizedTest(name = "\"{0}\"")
+    @ValueSource(strings = {"Transfer-Encoding: gzip", "Transfer-Encoding: xchunked", "Transfer-Encoding: gzip, chunked",
+        "Transfer-Encoding: identity, chunked", "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked",
+        "Transfer-Encoding: chunked, chunked"})
+    void aTransferCodingOtherThanChunkedIsA502(String codings) throws Exception {
+        Gateway gw = gateway(1);
+        up.route("/coded", (req, c) -> {
+            c.write("HTTP/1.1 200 OK\r\n" + codings + "\r\nX-Up: 1\r\n\r\n2\r\nok\r\n0\r\n\r\n");
+            return true;
+        });
+        String id = newId();
+        try (RawHttp a = client(gw)) {
+            Resp r = read(a.send(get(gw, "/coded", id)), false);
+            assertGatewayError(r, 502);
+            assertThat(r.has("X-Up")).as("%s", r).isFalse();
+            assertUsableIfOpen(gw, a, "/next-a");
+        }
+        assertOwnAnswerForAnotherClient(gw, "/victim");
+        JsonNode l = assertLogged(id, 502, null);
+        assertThat(l.path("error").asText()).as("%s", l).isEqualTo("upstream_malformed_response");
+        int dirty = up.awaitRequest("/coded").conn();
+        assertThat(up.awaitEnded(dirty, Duration.ofSeconds(3))).as("the upstream connection is closed").isTrue();
+        assertThat(up.awaitRequest("/victim").conn()).as("upstream saw %s", up.requests()).isNotEqualTo(dirty);
+    }
+
+    /** Chunked in any case is relayed as it came: {@code Transfer-Encoding: Chunked} is exactly chunked. */
+    @Test
+    void chunkedInAnyCaseIsRelayed() throws Exception {
+        Gateway gw = gateway(1);
+        up.route("/chunked", (req, c) -> {
+            c.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n");
+            return true;
+        });
+        try (RawHttp a = client(gw)) {
+            Resp r = read(a.send(get(gw, "/chunked", newId())), false);
+            assertThat(r.status()).as("%s", r).isEqualTo(200);
+            assertThat(r.text()).isEqualTo("ok");
+        }
+    }
+
     /** RFC 9112 2.3: the HTTP-name is case-sensitive ({@code %s"HTTP"}); {@code http/1.1} begins no response. */
     @ParameterizedTest(name = "\"{0}\"")
     @ValueSource(strings = {"http/1.1 200 OK", "Http/1.1 200 OK", "HTTP/1.10 200 OK"})

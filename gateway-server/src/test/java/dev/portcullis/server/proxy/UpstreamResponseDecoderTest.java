@@ -65,6 +65,25 @@ class UpstreamResponseDecoderTest {
     }
 
     @Test
+    void aTransferCodingOtherThanChunkedMakesTheHeadMalformedUnlessTheResponseHasNoBody() {
+        HttpResponse gzip = (HttpResponse) read("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nxyz").get(0);
+        assertThat(gzip.decoderResult().isFailure()).isTrue();
+
+        channel.finishAndReleaseAll();
+        decoder = new UpstreamResponseDecoder(new HttpDecoderConfig());
+        channel = new EmbeddedChannel(decoder);
+        HttpResponse chunked = (HttpResponse) read("HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\n\r\n").get(0);
+        assertThat(chunked.decoderResult().isSuccess()).isTrue();
+
+        channel.finishAndReleaseAll();
+        decoder = new UpstreamResponseDecoder(new HttpDecoderConfig());
+        channel = new EmbeddedChannel(decoder);
+        decoder.expectResponseTo(HttpMethod.HEAD);
+        HttpResponse head = (HttpResponse) read("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n").get(0);
+        assertThat(head.decoderResult().isSuccess()).as("a HEAD response has no body to mislabel").isTrue();
+    }
+
+    @Test
     void theStatusLineAndHeaderNamesKeepTheSpellingTheyWereReceivedIn() {
         List<Object> messages = read("HTTP/1.1 200 Fine\r\ncontent-length: 0\r\nSERVER: s\r\nServer: t\r\n"
                 + "ETag: \"e\"\r\nX-A: 1\r\n\r\n"
