@@ -7,6 +7,7 @@ import dev.portcullis.server.exchange.DrainTimeoutEvent;
 import dev.portcullis.server.exchange.Exchange;
 import dev.portcullis.server.exchange.ExchangeError;
 import dev.portcullis.server.exchange.GatewayResponses;
+import dev.portcullis.server.http.RequestIds;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -198,7 +199,10 @@ final class AccessControlHandler extends ChannelInboundHandlerAdapter {
         IdentityHeaders.setForUpstream(request.headers(), verdict.identity(), admitted.snapshot().decisions().identity(),
                 admitted.facts().peerIp());
         if (admitted.expectsContinue() && exchange.hasBody() && !exchange.http10()) {
-            channel.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
+            DefaultFullHttpResponse proceed = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+                    HttpResponseStatus.CONTINUE);
+            proceed.headers().set(RequestIds.HEADER, exchange.requestId());
+            channel.writeAndFlush(proceed);
         }
         UpstreamRequest.rewrite(request, admitted.target().uri(), admitted.hostHeader(), state.peerText(),
                 admitted.trustedPeer(), exchange.requestId(), admitted.snapshot().config().upstream().authority());

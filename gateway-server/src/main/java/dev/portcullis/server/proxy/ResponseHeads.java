@@ -16,14 +16,15 @@ final class ResponseHeads {
     }
 
     /**
-     * Prepares an interim (1xx) head for the client; false when the client must not receive it
-     * because it speaks HTTP/1.0, which has no 1xx responses.
+     * Prepares an interim (1xx) head for the client, with its request id (SPEC 3.6: every response carries one);
+     * false when the client must not receive it because it speaks HTTP/1.0, which has no 1xx responses.
      */
-    static boolean interimForClient(HttpResponse response, boolean http10) {
+    static boolean interimForClient(HttpResponse response, String requestId, boolean http10) {
         if (http10) {
             return false;
         }
         HopByHopHeaders.strip(response.headers());
+        response.headers().set(RequestIds.HEADER, requestId);
         return true;
     }
 

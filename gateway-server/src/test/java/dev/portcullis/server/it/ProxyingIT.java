@@ -466,10 +466,16 @@ class ProxyingIT {
             raw.readTimeout(RawHttp.READ_TIMEOUT);
             if (interim != null) {
                 assertThat(interim.status()).as("interim answer to Expect on an allowed request").isEqualTo(100);
+                // SPEC 3.6: every response carries X-Request-Id, the gateway's own 100 Continue too
+                assertThat(interim.header("X-Request-Id")).as("the 100's request id").isPresent();
             }
             raw.send("hello world");
             RawResponse r = raw.readResponse();
             assertThat(r.status()).isEqualTo(200);
+            if (interim != null) {
+                assertThat(r.header("X-Request-Id")).as("the same id as the 100's")
+                        .isEqualTo(interim.header("X-Request-Id"));
+            }
             assertThat(r.bodyText()).isEqualTo("hello world");
         }
         assertThat(harness.upstream().awaitSingleRequest().bodyLength()).isEqualTo(11);

@@ -131,7 +131,11 @@ class SpecProxyCheckIT {
             RawResponse r = c.readResponse();
             while (r.status() / 100 == 1) {
                 interim.add(r.status());
+                // SPEC 3.6: every response carries X-Request-Id, interim ones too (the final answer's id)
+                assertThat(r.header("X-Request-Id")).as("the 103's request id").isPresent();
+                String hintId = r.header("X-Request-Id").get();
                 r = c.readResponse();
+                assertThat(r.header("X-Request-Id")).as("the final answer's request id").contains(hintId);
             }
             assertThat(r.status()).as("final answer after a 103").isEqualTo(200);
             assertThat(r.header("X-Final")).contains("1");
