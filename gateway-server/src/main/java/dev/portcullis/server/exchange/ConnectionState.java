@@ -36,7 +36,9 @@ public final class ConnectionState {
         /** The upstream connection is being acquired. */
         UPSTREAM_CONNECTING,
         /** The decision waits for the identity provider's signing keys. */
-        IDENTITY
+        IDENTITY,
+        /** Bytes after a request asking to switch protocols wait for its answer (HTTP, or tunnelled bytes). */
+        UPGRADE
     }
 
     /** Deadlines of the exchange in flight, checked by the connection's timer. */

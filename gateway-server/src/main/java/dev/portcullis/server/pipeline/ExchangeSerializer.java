@@ -23,17 +23,28 @@ import java.util.ArrayDeque;
  * event-loop task so that the handler finishing an exchange is never re-entered. Once an answer that
  * closes the connection was written ({@link ConnectionState#isEnding()}), everything read, queued or not,
  * is dropped: a request pipelined behind a 400 is never decided or forwarded.
+ *
+ * <p>After a request asking to switch protocols, the codec decodes nothing more ({@link
+ * StrictHttpServerCodec#heldForUpgrade}) and the connection stops reading until its answer: a {@code 101} makes the
+ * bytes after it tunnelled bytes (the tunnel removes the codec, which passes them on as they are), any other final
+ * answer makes them the next requests, decoded from a fresh event-loop task.
  */
 final class ExchangeSerializer extends ChannelDuplexHandler {
     private final ConnectionState state;
+    private final StrictHttpServerCodec codec;
     private final ArrayDeque<Object> queue = new ArrayDeque<>();
     private boolean requestOpen;
     private boolean responsePending;
     private boolean interim;
+    /** The last final response head written was a 101. */
+    private boolean switching;
+    /** The request in progress asked to switch protocols, and the codec holds what followed it. */
+    private boolean upgradeInFlight;
     private boolean drainScheduled;
 
-    ExchangeSerializer(ConnectionState state) {
+    ExchangeSerializer(ConnectionState state, StrictHttpServerCodec codec) {
         this.state = state;
+        this.codec = codec;
     }
 
     @Override
@@ -60,6 +71,12 @@ final class ExchangeSerializer extends ChannelDuplexHandler {
         }
         if (msg instanceof LastHttpContent) {
             requestOpen = false;
+            if (codec.heldForUpgrade() && responsePending) {
+                upgradeInFlight = true;
+                state.pause(ConnectionState.Pause.UPGRADE);
+            } else if (codec.heldForUpgrade()) {
+                ctx.executor().execute(() -> resumeAfterUpgrade(ctx)); // answered before its end: no switch
+            }
         }
         ctx.fireChannelRead(msg);
     }
@@ -68,14 +85,36 @@ final class ExchangeSerializer extends ChannelDuplexHandler {
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
         if (msg instanceof HttpResponse response) {
             HttpStatusClass kind = response.status().codeClass();
-            interim = kind == HttpStatusClass.INFORMATIONAL && response.status().code() != 101;
+            switching = response.status().code() == 101;
+            interim = kind == HttpStatusClass.INFORMATIONAL && !switching;
         }
         boolean ends = msg instanceof LastHttpContent && !interim;
         ctx.write(msg, promise);
         if (ends) {
             responsePending = false;
+            if (upgradeInFlight) {
+                upgradeInFlight = false;
+                if (!switching) {
+                    ctx.executor().execute(() -> resumeAfterUpgrade(ctx));
+                }
+            }
             scheduleDrain(ctx);
         }
+    }
+
+    /** The request that asked to switch protocols got another answer: what followed it is decoded as requests. */
+    private void resumeAfterUpgrade(ChannelHandlerContext ctx) {
+        ChannelHandlerContext codecContext = ctx.pipeline().context(codec);
+        if (codecContext == null || ctx.isRemoved() || !ctx.channel().isActive() || state.isEnding()) {
+            return;
+        }
+        try {
+            codec.resumeAfterUpgrade(codecContext);
+        } catch (Exception e) {
+            ctx.fireExceptionCaught(e);
+            return;
+        }
+        state.resume(ConnectionState.Pause.UPGRADE);
     }
 
     private void scheduleDrain(ChannelHandlerContext ctx) {

@@ -48,8 +48,8 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
                 channel, server, limits.headerTimeout().toNanos(), limits.idleTimeout().toNanos());
         ChannelPipeline pipeline = channel.pipeline();
         addHeadTimeout(pipeline, state);
-        addCodec(pipeline, limits, state);
-        addAccessControl(pipeline, state);
+        StrictHttpServerCodec codec = addCodec(pipeline, limits, state);
+        addAccessControl(pipeline, state, codec);
         addProxy(pipeline, state);
     }
 
@@ -70,7 +70,7 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
         pipeline.addLast(HandlerNames.HEAD_TIMEOUT, new RequestHeadTimeoutHandler(state));
     }
 
-    private static void addCodec(ChannelPipeline pipeline, Limits limits, ConnectionState state) {
+    private static StrictHttpServerCodec addCodec(ChannelPipeline pipeline, Limits limits, ConnectionState state) {
         HttpDecoderConfig decoder = new HttpDecoderConfig()
                 .setMaxInitialLineLength(limits.maxUriLength() + Limits.REQUEST_LINE_OVERHEAD)
                 .setMaxHeaderSize(limits.maxHeaderSize())
@@ -82,10 +82,12 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
         StrictHttpServerCodec codec = new StrictHttpServerCodec(decoder);
         pipeline.addLast(HandlerNames.CODEC, codec);
         state.headBuffered(codec::headStarted);
+        return codec;
     }
 
-    private static void addAccessControl(ChannelPipeline pipeline, ConnectionState state) {
-        pipeline.addLast(HandlerNames.SERIALIZER, new ExchangeSerializer(state));
+    private static void addAccessControl(ChannelPipeline pipeline, ConnectionState state,
+            StrictHttpServerCodec codec) {
+        pipeline.addLast(HandlerNames.SERIALIZER, new ExchangeSerializer(state, codec));
         pipeline.addLast(HandlerNames.ACCESS_CONTROL, new AccessControlHandler(state));
     }
 

@@ -12,6 +12,7 @@ import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpMethod;
@@ -62,6 +63,24 @@ final class StrictHttpServerCodec extends CombinedChannelDuplexHandler<StrictHtt
         return decoder.headStarted();
     }
 
+    /** True while bytes after a request asking to switch protocols wait for its answer ({@link Decoder#held}). */
+    boolean heldForUpgrade() {
+        return decoder.held;
+    }
+
+    /**
+     * The request that asked to switch protocols was answered without a switch: decodes what arrived after it, as
+     * the next requests. {@code ctx} is this codec's context. (With a switch, the tunnel removes this codec instead,
+     * and the bytes held go on to the tunnel as they are.)
+     */
+    void resumeAfterUpgrade(ChannelHandlerContext ctx) throws Exception {
+        if (decoder.held && !ctx.isRemoved()) {
+            decoder.held = false;
+            channelRead(ctx, Unpooled.EMPTY_BUFFER);
+            channelReadComplete(ctx);
+        }
+    }
+
     /** The request decoder with the strict checks above. */
     static final class Decoder extends HttpRequestDecoder {
         private final ArrayDeque<HttpMethod> methods;
@@ -71,6 +90,14 @@ final class StrictHttpServerCodec extends CombinedChannelDuplexHandler<StrictHtt
         private boolean inBody;
         /** Bytes of a request head other than blank lines were taken in, and the head is not complete yet. */
         private boolean headStarted;
+        /** A request with an {@code Upgrade} header is being decoded (its body, if any, has not ended). */
+        private boolean upgradeAsked;
+        /**
+         * A request with an {@code Upgrade} header was decoded and is not answered yet: nothing after it is decoded,
+         * since whether it is HTTP or tunnelled bytes (a WebSocket frame a client sent without waiting for the
+         * {@code 101}) depends on the answer; the bytes stay in the cumulation, and the connection stops reading.
+         */
+        private boolean held;
 
         Decoder(HttpDecoderConfig config, ArrayDeque<HttpMethod> methods) {
             super(config);
@@ -87,6 +114,9 @@ final class StrictHttpServerCodec extends CombinedChannelDuplexHandler<StrictHtt
          */
         @Override
         protected void decode(ChannelHandlerContext ctx, ByteBuf buffer, List<Object> out) throws Exception {
+            if (held) {
+                return;
+            }
             int before = out.size();
             int start = buffer.readerIndex();
             super.decode(ctx, buffer, out);
@@ -100,9 +130,14 @@ final class StrictHttpServerCodec extends CombinedChannelDuplexHandler<StrictHtt
                         out.set(i, bodiless(request));
                         out.remove(i + 1);
                     }
+                    upgradeAsked = request.decoderResult().isSuccess()
+                            && request.headers().contains(HttpHeaderNames.UPGRADE);
                     inBody = !(out.get(i) instanceof LastHttpContent);
-                } else if (message instanceof LastHttpContent) {
+                }
+                if (out.get(i) instanceof LastHttpContent) {
                     inBody = false;
+                    held = upgradeAsked;
+                    upgradeAsked = false;
                 }
             }
             if (out.size() == before && !inBody && !headStarted && beginsHead(buffer, start, buffer.writerIndex())) {

@@ -273,6 +273,52 @@ class WebSocketIT {
         assertThat(echo.awaitSessionClosed(sessionsBefore, 10_000)).as("upstream connection closed").isTrue();
     }
 
+    /**
+     * README "WebSocket": a frame the client sends with its handshake, without waiting for the 101, is tunnelled, not
+     * lost: what follows a request asking to switch protocols is decoded only once its answer says it is HTTP.
+     * Before, the gateway read such a frame as the next request and dropped it.
+     */
+    @Test
+    void aFrameSentWithTheHandshakeBeforeThe101ReachesTheUpstream() throws Exception {
+        Gateway gw = gateway(8);
+        try (RawHttp raw = RawHttp.connect(gw.port())) {
+            byte[] handshake = handshake(gw, "/ws").getBytes(StandardCharsets.ISO_8859_1);
+            byte[] frame = maskedTextFrame("sent early");
+            byte[] both = new byte[handshake.length + frame.length];
+            System.arraycopy(handshake, 0, both, 0, handshake.length);
+            System.arraycopy(frame, 0, both, handshake.length, frame.length);
+            raw.send(both);
+            assertThat(raw.readHead().status()).isEqualTo(101);
+            assertThat(readTextFrame(raw)).isEqualTo("welcome");
+            assertThat(readTextFrame(raw)).as("the early frame, echoed").isEqualTo("sent early");
+            raw.send(maskedTextFrame("then this"));
+            assertThat(readTextFrame(raw)).isEqualTo("then this");
+        }
+    }
+
+    /**
+     * A request pipelined behind a handshake that is not switched (denied by the policy, or answered 200 by the
+     * upstream) is decided and answered after it, in order.
+     */
+    @Test
+    void aRequestPipelinedBehindAHandshakeThatIsNotSwitchedIsDecidedAfterIt() throws Exception {
+        Gateway gw = gatewayToHarnessUpstream();
+        try (RawHttp raw = gw.raw()) {
+            raw.send(handshake(gw, "/denied/ws") + "GET /after-denied HTTP/1.1\r\nHost: " + gw.authority()
+                    + "\r\n\r\n" + handshake(gw, "/ws-answered-200") + "GET /denied/after HTTP/1.1\r\nHost: "
+                    + gw.authority() + "\r\n\r\n" + "GET /last HTTP/1.1\r\nHost: " + gw.authority() + "\r\n\r\n");
+            assertThat(raw.readResponse().status()).as("the denied handshake").isEqualTo(403);
+            assertThat(raw.readResponse().status()).as("/after-denied").isEqualTo(200);
+            RawResponse answered = raw.readResponse();
+            assertThat(answered.status()).as("the handshake the upstream answered 200").isEqualTo(200);
+            assertThat(answered.hasHeader("Upgrade")).isFalse();
+            assertThat(raw.readResponse().status()).as("/denied/after, decided").isEqualTo(403);
+            assertThat(raw.readResponse().status()).as("/last").isEqualTo(200);
+        }
+        assertThat(harness.upstream().awaitRequests(3, Duration.ofSeconds(5))).extracting(RecordedRequest::target)
+                .containsExactly("/after-denied", "/ws-answered-200", "/last");
+    }
+
     /** A text frame as a client sends it: masked, here with a zero key, so the payload is sent as is. */
     private static byte[] maskedTextFrame(String text) {
         byte[] payload = text.getBytes(StandardCharsets.UTF_8);

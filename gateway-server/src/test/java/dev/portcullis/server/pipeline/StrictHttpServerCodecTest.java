@@ -159,6 +159,52 @@ class StrictHttpServerCodecTest {
         channel.finishAndReleaseAll();
     }
 
+    /**
+     * After a request asking to switch protocols, nothing is decoded until its answer: with a switch the bytes go on
+     * to the tunnel as they are (when the codec is removed), without one they are decoded as the next requests.
+     */
+    @Test
+    void nothingAfterARequestAskingToSwitchIsDecodedUntilItIsAnsweredWithoutASwitch() throws Exception {
+        StrictHttpServerCodec codec = new StrictHttpServerCodec(serverConfig());
+        EmbeddedChannel channel = new EmbeddedChannel(codec);
+        List<Object> first = decodeAll(channel, "GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n"
+                + "Connection: Upgrade\r\n\r\nGET /next HTTP/1.1\r\nHost: h\r\n\r\n");
+        assertThat(first).hasSize(1);
+        assertThat(((HttpRequest) first.get(0)).uri()).isEqualTo("/ws");
+        assertThat(codec.heldForUpgrade()).isTrue();
+        assertThat(decodeAll(channel, "GET /more HTTP/1.1\r\nHost: h\r\n\r\n")).as("still held").isEmpty();
+
+        codec.resumeAfterUpgrade(channel.pipeline().context(codec));
+        List<Object> rest = new ArrayList<>();
+        Object in;
+        while ((in = channel.readInbound()) != null) {
+            rest.add(in);
+        }
+        assertThat(rest).extracting(m -> ((HttpRequest) m).uri()).containsExactly("/next", "/more");
+        assertThat(codec.heldForUpgrade()).isFalse();
+        releaseAll(first);
+        releaseAll(rest);
+
+        List<Object> plain = decodeAll(channel, "GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n");
+        assertThat(plain).as("requests without Upgrade are not held").hasSize(2);
+        assertThat(codec.heldForUpgrade()).isFalse();
+        releaseAll(plain);
+        channel.finishAndReleaseAll();
+    }
+
+    /** With a switch, the tunnel removes the codec: the bytes held come out as they are, in one buffer. */
+    @Test
+    void removingAHeldCodecPassesTheBytesAfterTheHandshakeOnRaw() {
+        StrictHttpServerCodec codec = new StrictHttpServerCodec(serverConfig());
+        EmbeddedChannel channel = new EmbeddedChannel(codec);
+        releaseAll(decodeAll(channel, "GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n\r\n\u0081\u0085abcdefghi"));
+        channel.pipeline().remove(codec);
+        ByteBuf raw = channel.readInbound();
+        assertThat(raw.toString(StandardCharsets.ISO_8859_1)).isEqualTo("\u0081\u0085abcdefghi");
+        raw.release();
+        channel.finishAndReleaseAll();
+    }
+
     /** Every message the codec decodes from {@code wire}, in order (the caller releases them). */
     private static List<Object> decodeAll(EmbeddedChannel channel, String wire) {
         channel.writeInbound(Unpooled.copiedBuffer(wire, StandardCharsets.ISO_8859_1));
