@@ -7,8 +7,6 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.util.AttributeKey;
-import java.net.InetSocketAddress;
-import java.net.SocketAddress;
 import java.util.function.BooleanSupplier;
 import org.jspecify.annotations.Nullable;
 
@@ -58,8 +56,7 @@ public final class ConnectionState {
     private int pauses;
     private @Nullable Deadlines watched;
     private @Nullable Exchange exchange;
-    private @Nullable IpAddress peer;
-    private @Nullable String peerText;
+    private final PeerAddress peer;
     private boolean closeAfterResponse;
     private boolean ending;
     private boolean drainEnded;
@@ -69,6 +66,7 @@ public final class ConnectionState {
         this.channel = channel;
         this.server = server;
         this.headBytes = server.heads().new Account();
+        this.peer = new PeerAddress(channel);
         this.phase = new ConnectionPhase(this, headTimeoutNanos, idleTimeoutNanos);
         this.timer = new ConnectionTimer(channel,
                 Math.min(positiveOrMax(headTimeoutNanos), positiveOrMax(idleTimeoutNanos)), this::expire);
@@ -99,25 +97,12 @@ public final class ConnectionState {
 
     /** The TCP peer's address (0.0.0.0 when the channel has none), read once per connection. */
     public IpAddress peer() {
-        IpAddress known = peer;
-        if (known == null) {
-            SocketAddress remote = channel.remoteAddress();
-            known = remote instanceof InetSocketAddress inet && inet.getAddress() != null
-                    ? IpAddress.fromBytes(inet.getAddress().getAddress())
-                    : IpAddress.parse("0.0.0.0");
-            peer = known;
-        }
-        return known;
+        return peer.address();
     }
 
     /** The TCP peer's address as text, built once per connection. */
     public String peerText() {
-        String known = peerText;
-        if (known == null) {
-            known = peer().toString();
-            peerText = known;
-        }
-        return known;
+        return peer.text();
     }
 
     public @Nullable Exchange exchange() {
