@@ -61,11 +61,13 @@ public final class ConnectionState {
     private boolean ending;
     private boolean drainEnded;
     private final HeadBudget.Account headBytes;
+    private final ClientStall stall;
 
     public ConnectionState(Channel channel, ServerContext server, long headTimeoutNanos, long idleTimeoutNanos) {
         this.channel = channel;
         this.server = server;
         this.headBytes = server.heads().new Account();
+        this.stall = new ClientStall(channel, server.stalled());
         this.peer = new PeerAddress(channel);
         this.phase = new ConnectionPhase(this, headTimeoutNanos, idleTimeoutNanos);
         this.timer = new ConnectionTimer(channel,
@@ -151,6 +153,7 @@ public final class ConnectionState {
     /** Starts an exchange for a request head that has just been decoded. */
     public Exchange begin(String requestId, String method, String rawPath) {
         headBytes.releaseAll();
+        stall.exchangeBegins();
         phase.busy();
         closeAfterResponse = false;
         Exchange started = new Exchange(this, requestId, method, rawPath);
@@ -164,6 +167,7 @@ public final class ConnectionState {
         if (exchange == finished) {
             exchange = null;
             server.exchangeEnded();
+            stall.exchangeEnded();
             if (channel.isActive()) {
                 awaitNextHead();
             }
@@ -181,6 +185,14 @@ public final class ConnectionState {
      */
     public boolean headBytesReceived(int n) {
         return exchange != null || headBytes.add(n);
+    }
+
+    /**
+     * The channel's writability changed: while it cannot take more, what is queued for its client counts against the
+     * stalled clients' budget ({@link StalledBudget}).
+     */
+    public void writabilityChanged() {
+        stall.writabilityChanged();
     }
 
     /** Bytes arrived: if they begin a new request head, the head timeout starts. */
@@ -264,6 +276,7 @@ public final class ConnectionState {
      */
     public void released() {
         headBytes.releaseAll();
+        stall.released();
         phase.stop();
         timer.cancel();
         if (exchange != null) {

@@ -38,6 +38,7 @@ public final class ServerContext {
     private final Set<Tunnel> tunnels = ConcurrentHashMap.newKeySet();
     private volatile boolean draining;
     private final HeadBudget heads;
+    private final StalledBudget stalled;
     private volatile boolean hurried;
 
     public ServerContext(SnapshotHolder snapshots, ChannelGroup clients, List<ExchangeListener> listeners) {
@@ -46,15 +47,26 @@ public final class ServerContext {
 
     public ServerContext(SnapshotHolder snapshots, ChannelGroup clients, List<ExchangeListener> listeners,
             HeadBudget heads) {
+        this(snapshots, clients, listeners, heads, StalledBudget.ofThisJvm());
+    }
+
+    public ServerContext(SnapshotHolder snapshots, ChannelGroup clients, List<ExchangeListener> listeners,
+            HeadBudget heads, StalledBudget stalled) {
         this.snapshots = snapshots;
         this.clients = clients;
         this.listeners = List.copyOf(listeners);
         this.heads = heads;
+        this.stalled = stalled;
     }
 
     /** The bytes of unfinished request heads over all connections, and their limit. */
     public HeadBudget heads() {
         return heads;
+    }
+
+    /** The bytes queued for clients that do not take them, over all connections, and their limit. */
+    public StalledBudget stalled() {
+        return stalled;
     }
 
     public SnapshotHolder snapshots() {

@@ -8,7 +8,8 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 /**
  * Sits before the HTTP codec and tells the connection state when raw bytes arrive, so that a request
  * head that starts but does not complete within {@code limits.header_timeout} gets a 408 (slowloris),
- * while a keep-alive connection that sends nothing is closed after {@code limits.idle_timeout}.
+ * while a keep-alive connection that sends nothing is closed after {@code limits.idle_timeout}; and, as the
+ * connection's first handler, when its writability changes (a client that takes nothing holds the gateway's buffers).
  */
 final class RequestHeadTimeoutHandler extends ChannelInboundHandlerAdapter {
     private final ConnectionState state;
@@ -35,6 +36,13 @@ final class RequestHeadTimeoutHandler extends ChannelInboundHandlerAdapter {
             state.bytesReceived();
         }
         ctx.fireChannelRead(msg);
+    }
+
+    /** First to hear of it, whether the handlers after it are HTTP's or a WebSocket tunnel's. */
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
+        state.writabilityChanged();
+        super.channelWritabilityChanged(ctx);
     }
 
     @Override

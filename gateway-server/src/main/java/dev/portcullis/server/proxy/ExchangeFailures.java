@@ -58,8 +58,9 @@ final class ExchangeFailures {
     }
 
     /**
-     * The client took none of the response for limits.idle_timeout while the relay waited for it (nginx: send_timeout):
-     * both connections end, so that a client that stops reading cannot hold an upstream connection.
+     * The client took none of the response for limits.idle_timeout while the relay waited for it (nginx: send_timeout),
+     * or none of what is queued for it while stalled clients held more than their budget: both connections end, so
+     * that a client that stops reading cannot hold an upstream connection.
      */
     void clientStalled() {
         if (upstreamSide.exchange() != null) {

@@ -1,6 +1,7 @@
 package dev.portcullis.server.proxy;
 
 import dev.portcullis.server.exchange.ConnectionState;
+import dev.portcullis.server.exchange.ClientStalledEvent;
 import dev.portcullis.server.exchange.DrainTimeoutEvent;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -67,6 +68,8 @@ public final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter {
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt == DrainTimeoutEvent.INSTANCE) {
             exchange.drainTimedOut();
+        } else if (evt == ClientStalledEvent.INSTANCE) {
+            relay.clientStalled();
         }
         ctx.fireUserEventTriggered(evt);
     }

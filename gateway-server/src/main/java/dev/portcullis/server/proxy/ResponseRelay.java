@@ -179,6 +179,14 @@ final class ResponseRelay {
         }
     }
 
+    /**
+     * The client took none of what is queued for it while stalled clients held more than their budget: the exchange in
+     * flight, if any, ends with both connections ({@code client_stalled}), as after {@code limits.idle_timeout}.
+     */
+    void clientStalled() {
+        failures.clientStalled();
+    }
+
     /** The client can take more again: the upstream connection may read the response on. */
     void clientWritable() {
         timers.clientUnblocked();
