@@ -12,6 +12,7 @@ import io.netty.resolver.AddressResolverGroup;
 import java.net.InetSocketAddress;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -47,7 +48,8 @@ final class RedisBucketStore implements SharedBucketStore {
             AddressResolverGroup<InetSocketAddress> resolver, RateLimitStoreMetrics metrics) throws SSLException {
         this.settings = settings;
         this.loop = loop;
-        this.failures = new StoreFailures(settings, metrics);
+        this.failures = new StoreFailures(settings, metrics, System::nanoTime,
+                (task, delayNanos) -> loop.schedule(task, delayNanos, TimeUnit.NANOSECONDS));
         this.pipeline = new RedisPipeline(loop, failures, settings.timeout());
         this.connection = new RedisConnection(settings, loop, transport, resolver, pipeline, failures,
                 password(settings));
