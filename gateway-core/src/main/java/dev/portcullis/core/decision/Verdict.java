@@ -84,6 +84,14 @@ public sealed interface Verdict permits Verdict.Decided, Verdict.AwaitingKeys, V
         }
 
         /**
+         * Stops waiting without a decision (the client went away, or the gateway gave up on the request): cancels
+         * {@code answer}, which the store then counts as no failure, since {@code on_error} decided nothing.
+         */
+        public void abandon() {
+            answer.cancel(false);
+        }
+
+        /**
          * The decision for the store's {@code result}, or, when the store failed or timed out ({@code result}
          * null), for the limiter's {@code on_error}.
          */

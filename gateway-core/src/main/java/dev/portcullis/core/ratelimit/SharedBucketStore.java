@@ -18,6 +18,7 @@ public interface SharedBucketStore extends AutoCloseable {
      * @param key the namespaced bucket key ({@code portcullis:rl:<limiter>:<hash>}), free of raw request values
      * @param rate the bucket's arithmetic ({@link BucketRate#forStore}: microsecond units at least)
      * @param ttlMillis how long an untouched bucket is kept: a full refill period plus a margin
+     * @return the answer; a caller that stops waiting without a decision cancels it, which is no store failure
      */
     CompletableFuture<RateLimitResult> take(String key, BucketRate rate, long ttlMillis);
 

@@ -39,6 +39,7 @@ final class AccessControlHandler extends ChannelInboundHandlerAdapter {
     private boolean forwarding;
     private @Nullable AdmittedRequest waiting;
     private @Nullable KeyWait keyWait;
+    private Verdict.@Nullable AwaitingRateLimit rateWait;
     private long waits;
     private final ArrayDeque<HttpContent> held = new ArrayDeque<>();
 
@@ -101,6 +102,7 @@ final class AccessControlHandler extends ChannelInboundHandlerAdapter {
             Verdict.AwaitingRateLimit awaiting) {
         long wait = ++waits;
         waiting = admitted;
+        rateWait = awaiting;
         state.pause(ConnectionState.Pause.IDENTITY);
         ScheduledFuture<?> timeout = ctx.executor().schedule(
                 awaiting::expire, awaiting.timeout().toNanos(), TimeUnit.NANOSECONDS);
@@ -145,6 +147,7 @@ final class AccessControlHandler extends ChannelInboundHandlerAdapter {
         }
         waiting = null;
         keyWait = null;
+        rateWait = null;
         state.resume(ConnectionState.Pause.IDENTITY);
         if (!ctx.channel().isActive()) {
             if (keys != null) {
@@ -221,10 +224,16 @@ final class AccessControlHandler extends ChannelInboundHandlerAdapter {
     private void dropWaiting() {
         AdmittedRequest admitted = waiting;
         KeyWait keys = keyWait;
+        Verdict.AwaitingRateLimit rate = rateWait;
         waiting = null;
         keyWait = null;
+        rateWait = null;
         if (keys != null) {
             keys.abandon();
+        }
+        if (rate != null) {
+            // no decision was made: the store does not count a cancelled answer as a failure on_error decided
+            rate.abandon();
         }
         if (admitted != null) {
             ReferenceCountUtil.release(admitted.request());

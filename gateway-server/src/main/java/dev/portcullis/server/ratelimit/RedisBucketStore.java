@@ -10,6 +10,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
 import io.netty.resolver.AddressResolverGroup;
 import java.net.InetSocketAddress;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -30,8 +31,8 @@ final class RedisBucketStore implements SharedBucketStore {
      * RedisConnection owns the connection and its lifecycle, RedisPipeline the calls waiting for
      * an answer (and their timeout), StoreFailures the meters and the rate-limited log. While the
      * connection is down every call fails at once. Every answer that completes exceptionally (a
-     * failure, the timeout, or the waiting request giving up) is counted and logged exactly once,
-     * where it completes.
+     * failure, the timeout, or the waiting request's own timer) is counted and logged exactly once,
+     * where it completes; one the waiting request cancelled (its client went away) is neither.
      */
 
     private static final Logger LOG = LoggerFactory.getLogger(RedisBucketStore.class);
@@ -77,7 +78,8 @@ final class RedisBucketStore implements SharedBucketStore {
         }
         RedisCall call = RedisCall.take(Resp.bulk(key), args);
         call.answer.whenComplete((result, error) -> {
-            if (error != null) {
+            // cancelled: the request stopped waiting (its client went away), on_error decided nothing
+            if (error != null && !(error instanceof CancellationException)) {
                 failures.answerFailed(error);
             }
         });
