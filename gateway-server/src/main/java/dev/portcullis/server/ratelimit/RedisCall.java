@@ -13,7 +13,9 @@ final class RedisCall {
     final byte[] key;
     final byte[] args;
     final long startNanos;
-    /** The store's timeout for this call; set on the store's loop when it is sent. */
+    /** When it was written, on the store loop's ticker; set on the store's loop. */
+    long sentNanos;
+    /** The store's timeout for this call; set on the store's loop when it is sent, cleared once it ran. */
     @Nullable ScheduledFuture<?> timer;
     /** AUTH or SELECT of the handshake: its answer is checked, not passed on. */
     final @Nullable String handshake;
@@ -40,6 +42,7 @@ final class RedisCall {
         ScheduledFuture<?> t = timer;
         if (t != null) {
             t.cancel(false);
+            timer = null;
         }
     }
 }

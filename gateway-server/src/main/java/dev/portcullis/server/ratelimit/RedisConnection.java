@@ -9,13 +9,11 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.redis.RedisArrayAggregator;
-import io.netty.handler.codec.redis.RedisBulkStringAggregator;
-import io.netty.handler.codec.redis.RedisDecoder;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.resolver.AddressResolverGroup;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
@@ -25,8 +23,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A store's one connection to Redis: connects (TLS for {@code rediss://}, verifying the certificate and host name
- * against the JVM's default trust store), sends AUTH and SELECT (or PING), and reconnects with backoff when it is
- * lost.
+ * against the JVM's default trust store), sends AUTH and SELECT and loads the script, drops a connection that stopped
+ * answering, and reconnects with backoff when it is lost.
  *
  * <p>The client is Netty's {@code codec-redis}, not Lettuce. Checked for lettuce-core 7.7.0.RELEASE: its POM
  * declares Netty 4.2.13.Final (netty-common, netty-handler, netty-transport, netty-resolver-dns; the native
@@ -37,21 +35,36 @@ import org.slf4j.LoggerFactory;
  * LOAD, EVALSHA, EVAL). {@code codec-redis} is part of the netty-all the server already depends on, and runs on
  * the store's event loop.
  */
-final class RedisConnection implements RedisPipeline.HandshakeListener {
+final class RedisConnection implements RedisPipeline.Listener {
 
     /*
      * Implementation notes: confined to the store's loop (but close()). The connection counts as up
-     * once its TLS handshake, AUTH and SELECT (without them, a PING) succeeded; token requests may be
+     * once its TLS handshake, AUTH, SELECT and SCRIPT LOAD succeeded; token requests may be
      * pipelined behind the handshake before that. A failed handshake command closes the connection
-     * (the calls behind it get errors), and the next attempt follows the backoff: from 100 ms
-     * doubling to 2 s, reset only by a connection that came up. Connecting waits at most 10 x
-     * timeout (100 ms to 2 s); calls made meanwhile fail at once, so a hanging connect never holds
-     * a request.
+     * (the calls behind it get errors). Connecting waits at most 10 x timeout (100 ms to 2 s); calls
+     * made meanwhile fail at once, so a hanging connect never holds a request.
+     *
+     * Stalled: a connection whose oldest call (handshake command or token request) has waited
+     * stallNanos, max(1 s, 3 x timeout), is dropped as if it were lost: a frozen Redis, a
+     * partition without a reset, a handshake never answered. Every call has had its answer at its
+     * own timeout by then; dropping fails what is still queued, and the pipeline is detached from
+     * the channel first, so no late answer can ever be matched to a newer call. A watch every
+     * stallNanos / 4 checks it (one timer per connection, none per call); TLS handshakes get the
+     * same bound, and TCP keepalive is on for what the watch cannot see (an idle dead peer).
+     *
+     * Backoff: from 100 ms doubling to 2 s, reset only when a connection proved healthy (answered a
+     * token request normally, or stayed up 2 s), so a store that accepts and then fails every
+     * connection (closes it mid-answer, refuses AUTH) is retried every 2 s, not in a loop. For the
+     * same reason, once a connection was lost young, the next ones are logged "connected" at DEBUG,
+     * until one answers (logged at INFO): a flapping store logs its failures, once a second.
      */
 
     private static final Logger LOG = LoggerFactory.getLogger(RedisBucketStore.class);
     private static final long MIN_BACKOFF_MILLIS = 100;
     private static final long MAX_BACKOFF_MILLIS = 2_000;
+    private static final long HEALTHY_UPTIME_NANOS = TimeUnit.MILLISECONDS.toNanos(MAX_BACKOFF_MILLIS);
+    private static final long MIN_STALL_NANOS = TimeUnit.SECONDS.toNanos(1);
+    private static final int STALL_TIMEOUTS = 3;
     private static final byte[] SCRIPT_LOAD = Resp.concat(Resp.bulk("SCRIPT"), Resp.bulk("LOAD"));
 
     private final SharedStoreSettings settings;
@@ -59,10 +72,16 @@ final class RedisConnection implements RedisPipeline.HandshakeListener {
     private final RedisPipeline pipeline;
     private final StoreFailures failures;
     private final @Nullable String password;
+    private final long stallNanos;
     private final Bootstrap bootstrap;
     private @Nullable Channel channel;
+    private @Nullable ScheduledFuture<?> watch;
     private int handshakePending;
+    /** When the connection came up (loop ticker), or -1 while it is not up. */
+    private long upSinceNanos = -1;
     private long backoffMillis = MIN_BACKOFF_MILLIS;
+    /** Connections that came up and were lost before they proved healthy, since the last healthy one. */
+    private int youngDrops;
     private volatile boolean closed;
 
     RedisConnection(SharedStoreSettings settings, EventLoop loop, Transport transport,
@@ -73,6 +92,7 @@ final class RedisConnection implements RedisPipeline.HandshakeListener {
         this.pipeline = pipeline;
         this.failures = failures;
         this.password = password;
+        this.stallNanos = stallNanos(settings);
         @Nullable SslContext ssl = settings.tls()
                 ? SslContextBuilder.forClient().endpointIdentificationAlgorithm("HTTPS").build()
                 : null;
@@ -81,18 +101,27 @@ final class RedisConnection implements RedisPipeline.HandshakeListener {
                 .resolver(resolver)
                 .channel(transport.socketChannelClass())
                 .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.SO_KEEPALIVE, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.max(MIN_BACKOFF_MILLIS,
                         Math.min(MAX_BACKOFF_MILLIS, settings.timeout().toMillis() * 10)))
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         if (ssl != null) {
-                            ch.pipeline().addLast(ssl.newHandler(ch.alloc(), settings.host(), settings.port()));
+                            SslHandler tls = ssl.newHandler(ch.alloc(), settings.host(), settings.port());
+                            tls.setHandshakeTimeout(stallNanos, TimeUnit.NANOSECONDS);
+                            ch.pipeline().addLast(tls);
                         }
-                        ch.pipeline().addLast(new RedisDecoder(), new RedisBulkStringAggregator(),
-                                new RedisArrayAggregator(), pipeline.replies(RedisConnection.this));
+                        ReplyBound.addDecoders(ch.pipeline(), pipeline.replies(RedisConnection.this));
                     }
                 });
+    }
+
+    /** How long the oldest call may wait before the connection counts as stalled: max(1 s, 3 x timeout). */
+    static long stallNanos(SharedStoreSettings settings) {
+        long timeout = settings.timeout().toNanos();
+        return Math.max(MIN_STALL_NANOS, timeout > Long.MAX_VALUE / STALL_TIMEOUTS ? Long.MAX_VALUE
+                : timeout * STALL_TIMEOUTS);
     }
 
     /** The connection to send on, or null while there is none. */
@@ -122,23 +151,30 @@ final class RedisConnection implements RedisPipeline.HandshakeListener {
                 ch.close();
                 return;
             }
-            channel = ch;
-            ch.closeFuture().addListener(c -> disconnected(ch));
-            SslHandler tls = ch.pipeline().get(SslHandler.class);
-            if (tls == null) {
-                handshake(ch);
-            } else {
-                tls.handshakeFuture().addListener(h -> {
-                    if (h.isSuccess()) {
-                        handshake(ch);
-                    }
-                });
-            }
+            opened(ch);
         });
     }
 
+    private void opened(Channel ch) {
+        channel = ch;
+        pipeline.attach(ch);
+        ch.closeFuture().addListener(c -> drop(ch, "connection lost"));
+        long period = Math.max(1, stallNanos / 4);
+        watch = loop.scheduleAtFixedRate(() -> checkStalled(ch), period, period, TimeUnit.NANOSECONDS);
+        SslHandler tls = ch.pipeline().get(SslHandler.class);
+        if (tls == null) {
+            handshake(ch);
+        } else {
+            tls.handshakeFuture().addListener(h -> {
+                if (h.isSuccess()) {
+                    handshake(ch);
+                }
+            });
+        }
+    }
+
     private void handshake(Channel ch) {
-        if (!ch.isActive()) {
+        if (!ch.isActive() || ch != channel) {
             return;
         }
         String user = settings.username();
@@ -168,24 +204,67 @@ final class RedisConnection implements RedisPipeline.HandshakeListener {
             failures.log(command + " failed: " + error);
             ch.close();
         } else if (--handshakePending == 0 && ch == channel) {
-            connected();
+            upSinceNanos = loop.ticker().nanoTime();
+            failures.up(true);
+            if (youngDrops == 0) {
+                LOG.info("rate_limit_store {} connected", settings.address());
+            } else {
+                LOG.debug("rate_limit_store {} connected ({} connections lost young before it)", settings.address(),
+                        youngDrops);
+            }
         }
     }
 
-    private void connected() {
-        backoffMillis = MIN_BACKOFF_MILLIS;
-        failures.up(true);
-        LOG.info("rate_limit_store {} connected", settings.address());
+    @Override
+    public void answering(Channel ch) {
+        if (youngDrops > 0) {
+            LOG.info("rate_limit_store {} connected and answering ({} connections lost young before it)",
+                    settings.address(), youngDrops);
+        }
+        healthy();
     }
 
-    private void disconnected(Channel ch) {
+    @Override
+    public void demoted(Channel ch, String error) {
+        failures.log("the node is read-only (" + error + "): reconnecting, to find the primary");
+        drop(ch, "the node is read-only");
+    }
+
+    private void checkStalled(Channel ch) {
+        long oldest = pipeline.oldestSentNanos();
+        if (ch == channel && oldest >= 0 && loop.ticker().nanoTime() - oldest >= stallNanos) {
+            failures.log("no answer for " + TimeUnit.NANOSECONDS.toMillis(stallNanos) + "ms with "
+                    + pipeline.outstanding() + " requests waiting: dropping the connection");
+            drop(ch, "connection dropped: no answer");
+        }
+    }
+
+    /** The connection {@code ch} is gone or given up: calls on it fail, and a new one follows the backoff. */
+    private void drop(Channel ch, String why) {
         if (channel != ch) {
             return;
         }
         channel = null;
+        ScheduledFuture<?> w = watch;
+        watch = null;
+        if (w != null) {
+            w.cancel(false);
+        }
+        if (upSinceNanos >= 0 && loop.ticker().nanoTime() - upSinceNanos >= HEALTHY_UPTIME_NANOS) {
+            healthy();
+        } else if (upSinceNanos >= 0 && !pipeline.isAnswering()) {
+            youngDrops++;
+        }
+        upSinceNanos = -1;
         failures.up(false);
-        pipeline.failAll("connection lost");
+        pipeline.detach(why);
+        ch.close();
         reconnectLater();
+    }
+
+    private void healthy() {
+        youngDrops = 0;
+        backoffMillis = MIN_BACKOFF_MILLIS;
     }
 
     private void reconnectLater() {
@@ -203,9 +282,9 @@ final class RedisConnection implements RedisPipeline.HandshakeListener {
         loop.execute(() -> {
             Channel ch = channel;
             if (ch != null) {
-                ch.close();
+                drop(ch, "store closed");
             }
-            pipeline.failAll("store closed");
+            pipeline.detach("store closed");
             failures.up(false);
         });
     }
