@@ -162,15 +162,19 @@ public record SharedStoreSettings(boolean tls, String host, int port, int databa
     }
 
     /**
-     * {@code url} with everything before its last {@code @} (after the scheme) shown as {@code ***} when that part
-     * holds a {@code :}, i.e. a password: a refused URL is shown in {@code check}'s output, a rejected reload's answer
-     * and the log, which must never repeat a secret. The last {@code @}, not the authority's, because a password may
-     * hold {@code /}, {@code ?}, {@code #} or {@code @}; hiding a user name with it is harmless.
+     * {@code url} with what lies between the first {@code :} after the scheme and its last {@code @} shown as
+     * {@code ***} when there is such a {@code :}, i.e. a password: a refused URL is shown in {@code check}'s output, a
+     * rejected reload's answer and the log, which must never repeat a secret. The user name before that {@code :} is
+     * no secret (a password cannot start before it) and stays, so that a refused URL still says whose it is. The last
+     * {@code @}, not the authority's, because a password may hold {@code /}, {@code ?}, {@code #} or {@code @}.
      */
     static String redacted(String url) {
         int separator = url.indexOf("://");
         int start = separator < 0 ? 0 : separator + 3;
-        return hasPassword(url, start) ? url.substring(0, start) + "***" + url.substring(url.lastIndexOf('@')) : url;
+        if (!hasPassword(url, start)) {
+            return url;
+        }
+        return url.substring(0, url.indexOf(':', start) + 1) + "***" + url.substring(url.lastIndexOf('@'));
     }
 
     /** True when the part of {@code url} from {@code start} to its last {@code @} holds a {@code :}. */

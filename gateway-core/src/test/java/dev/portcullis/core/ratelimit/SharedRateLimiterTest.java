@@ -217,23 +217,25 @@ class SharedRateLimiterTest {
     @Test
     void aRefusedUrlIsShownWithoutItsPassword() {
         for (String[] c : new String[][] {
-                {"redis://:Hunter2@x", "redis://***@x"},
-                {"redis://gateway:Hunter2@x:6379/0", "redis://***@x:6379/0"},
-                {"rediss://u:Hunter2@x:99999", "rediss://***@x:99999"},
-                {"redis://u:Hun@ter2@x", "redis://***@x"},
-                {"http://u:Hunter2@x", "http://***@x"},
-                {"u:Hunter2@x", "***@x"},
-                {"redis://:ab/Hunter2@127.0.0.1:6379/0", "redis://***@127.0.0.1:6379/0"},
-                {"redis://:a#Hunter2?@x", "redis://***@x"},
-                {"redis:/u:Hunter2@x", "***@x"},
-                {"redis://u:Hun://ter2@x", "redis://***@x"}}) {
+                {"redis://:Hunter2@x", "redis://:***@x"},
+                {"redis://gateway:Hunter2@x:6379/0", "redis://gateway:***@x:6379/0"},
+                {"redis://gateway:@x:6379/0", "redis://gateway:***@x:6379/0"},
+                {"rediss://u:Hunter2@x:99999", "rediss://u:***@x:99999"},
+                {"redis://u:Hun@ter2@x", "redis://u:***@x"},
+                {"http://u:Hunter2@x", "http://u:***@x"},
+                {"u:Hunter2@x", "u:***@x"},
+                {"redis://:ab/Hunter2@127.0.0.1:6379/0", "redis://:***@127.0.0.1:6379/0"},
+                {"redis://:a#Hunter2?@x", "redis://:***@x"},
+                {"redis:/u:Hunter2@x", "redis:***@x"},
+                {"redis://u:Hun://ter2@x", "redis://u:***@x"}}) {
             assertThatThrownBy(() -> SharedStoreSettings.parse(c[0], null, MINUTE, OnError.ALLOW))
                     .as(c[0]).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageStartingWith("\"" + c[1] + "\" is not a valid Redis URL (expected: ")
                     .hasMessageNotContaining("Hunter2");
         }
-        // what a ':' stands before the last '@' is hidden, even when it was a port: hiding too much is harmless
-        assertThat(SharedStoreSettings.redacted("redis://gateway@x:6379/@")).isEqualTo("redis://***@");
+        // what stands between the first ':' and the last '@' is hidden, even when the ':' was a port's: hiding
+        // too much is harmless
+        assertThat(SharedStoreSettings.redacted("redis://gateway@x:6379/@")).isEqualTo("redis://gateway@x:***@");
         assertThat(SharedStoreSettings.redacted("redis://gateway@x/@")).isEqualTo("redis://gateway@x/@");
         assertThat(SharedStoreSettings.redacted("redis://gateway@[::1]:6379")).isEqualTo("redis://gateway@[::1]:6379");
         assertThat(SharedStoreSettings.redacted("redis://x:6379")).isEqualTo("redis://x:6379");
