@@ -94,6 +94,23 @@ public record BucketRate(long unitNanos, long refill, long cost, long capacity) 
         return a;
     }
 
+    /*
+     * equals and hashCode are written out, not generated: a shared store looks its encoded arguments up
+     * by rate on the request path, and a record's generated methods are bootstrapped (ObjectMethods,
+     * method handles) on first use, which took about 10 ms of the first shared-limit request.
+     */
+
+    @Override
+    public boolean equals(Object other) {
+        return other instanceof BucketRate r && unitNanos == r.unitNanos && refill == r.refill && cost == r.cost
+                && capacity == r.capacity;
+    }
+
+    @Override
+    public int hashCode() {
+        return Long.hashCode(((unitNanos * 31 + refill) * 31 + cost) * 31 + capacity);
+    }
+
     private static IllegalArgumentException tooLarge(long limit, long burst, Duration per) {
         return new IllegalArgumentException("limit " + limit + " + burst " + burst + " per " + per
                 + " is too large to count (expected: a smaller limit, burst or per)");
