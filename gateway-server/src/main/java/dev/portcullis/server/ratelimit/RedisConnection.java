@@ -66,6 +66,8 @@ final class RedisConnection implements RedisPipeline.Listener {
     private static final long MIN_STALL_NANOS = TimeUnit.SECONDS.toNanos(1);
     private static final int STALL_TIMEOUTS = 3;
     private static final byte[] SCRIPT_LOAD = Resp.concat(Resp.bulk("SCRIPT"), Resp.bulk("LOAD"));
+    /** The script, hashed when a store is opened (off the loop), not at its first handshake. */
+    private static final byte[] SCRIPT_SOURCE = RedisScript.SOURCE_BULK;
 
     private final SharedStoreSettings settings;
     private final EventLoop loop;
@@ -194,7 +196,7 @@ final class RedisConnection implements RedisPipeline.Listener {
         // the bucket script is loaded once per connection, so that calls go out as EVALSHA from the first one
         // (after a SCRIPT FLUSH or a failover the pipeline resends a call as EVAL on NOSCRIPT, which loads it
         // again); it also proves the connection usable: a server that wants a password answers NOAUTH, not up
-        pipeline.handshake(ch, RedisCall.handshake("SCRIPT LOAD"), 3, SCRIPT_LOAD, RedisScript.SOURCE_BULK);
+        pipeline.handshake(ch, RedisCall.handshake("SCRIPT LOAD"), 3, SCRIPT_LOAD, SCRIPT_SOURCE);
         handshakePending++;
     }
 

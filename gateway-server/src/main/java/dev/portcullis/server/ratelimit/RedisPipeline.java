@@ -117,10 +117,10 @@ final class RedisPipeline {
 
     /** Sends a handshake command of {@code count} parts; its answer goes to the listener. */
     void handshake(Channel ch, RedisCall call, int count, byte[] name, byte[] args) {
-        queue(call);
         ByteBuf buf = ch.alloc().buffer();
         buf.writeBytes(Resp.arrayHead(count)).writeBytes(name).writeBytes(args);
         ch.writeAndFlush(buf, ch.voidPromise());
+        queue(call);
     }
 
     /** Fails every call still waiting. */
@@ -139,19 +139,24 @@ final class RedisPipeline {
         }
     }
 
+    /*
+     * A call is queued once it is written: its wait is Redis's, not that of our own first use of the
+     * allocator or the socket (the handshake at start, on a JVM still loading classes). No answer can
+     * be read in between: both run on the store's loop.
+     */
     private void queue(RedisCall call) {
         call.sentNanos = loop.ticker().nanoTime();
         inFlight.add(call);
     }
 
     private void writeScript(Channel ch, RedisCall call, boolean eval) {
-        queue(call);
         byte[] script = eval ? RedisScript.SOURCE_BULK : RedisScript.SHA1_BULK;
         ByteBuf buf = ch.alloc().buffer(64 + call.key.length + call.args.length + script.length);
         buf.writeBytes(SCRIPT_HEAD);
         buf.writeBytes(eval ? EVAL : EVALSHA).writeBytes(script).writeBytes(ONE);
         buf.writeBytes(call.key).writeBytes(call.args);
         ch.writeAndFlush(buf, ch.voidPromise());
+        queue(call);
     }
 
     private void timedOut(RedisCall call) {
