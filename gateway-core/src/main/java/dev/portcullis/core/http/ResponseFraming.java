@@ -1,5 +1,6 @@
 package dev.portcullis.core.http;
 
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -15,21 +16,10 @@ public final class ResponseFraming {
 
     /** Whether the {@code Transfer-Encoding} lines, in order, name exactly one coding, {@code chunked}. */
     public static boolean isChunkedOnly(List<String> transferEncodings) {
-        int codings = 0;
-        boolean chunked = false;
+        List<String> codings = new ArrayList<>(2);
         for (String line : transferEncodings) {
-            int start = 0;
-            while (start <= line.length()) {
-                int comma = line.indexOf(',', start);
-                int end = comma < 0 ? line.length() : comma;
-                String coding = line.substring(start, end).trim();
-                if (!coding.isEmpty()) {
-                    codings++;
-                    chunked = coding.equalsIgnoreCase("chunked");
-                }
-                start = end + 1;
-            }
+            HeaderValues.forEachElement(line, codings::add);
         }
-        return codings == 1 && chunked;
+        return codings.size() == 1 && codings.get(0).equalsIgnoreCase("chunked");
     }
 }

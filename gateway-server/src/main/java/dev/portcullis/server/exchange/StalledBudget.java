@@ -16,8 +16,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The bytes written to client connections that their clients have not taken, over all connections, and their limit.
  * They are held in Netty's direct memory until the client reads them, and a client that requests large responses and
- * never reads holds some 56 KB per connection until {@code limits.idle_timeout}: about 860 such connections filled the
- * image's 48 MiB, and every other request then failed. Past the limit, the connections stalled longest are closed
+ * never reads holds some 56-100 KB per connection until {@code limits.idle_timeout}: about 500 such connections filled
+ * the image's 48 MiB (1 MiB responses), and every other request then waited or failed. Past the limit, the connections stalled longest are closed
  * (an attacker's never read, so they are the oldest), unless they took some of their bytes since they stalled.
  *
  * <p>Implementation notes: one per server, shared by every event loop. A connection is accounted, on its own event

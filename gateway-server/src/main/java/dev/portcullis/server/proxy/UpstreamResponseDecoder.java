@@ -2,6 +2,7 @@ package dev.portcullis.server.proxy;
 
 import dev.portcullis.core.http.MessageSyntax;
 import dev.portcullis.core.http.ResponseFraming;
+import dev.portcullis.server.http.HeaderTokens;
 import dev.portcullis.server.http.KnownHeaderNames;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -175,8 +176,12 @@ final class UpstreamResponseDecoder extends HttpResponseDecoder {
      */
     private void refuseUnrelayableCoding(HttpResponse response) {
         HttpHeaders headers = response.headers();
-        if (response.decoderResult().isSuccess() && headers.contains(HttpHeaderNames.TRANSFER_ENCODING)
-                && response.status().codeClass() != HttpStatusClass.INFORMATIONAL && !isContentAlwaysEmpty(response)
+        String first = headers.get(HttpHeaderNames.TRANSFER_ENCODING);
+        if (first == null || !response.decoderResult().isSuccess() || first.equalsIgnoreCase("chunked")
+                && HeaderTokens.lines(headers, HttpHeaderNames.TRANSFER_ENCODING, 2) == 1) {
+            return; // no coding, already refused, or the usual one line of exactly chunked
+        }
+        if (response.status().codeClass() != HttpStatusClass.INFORMATIONAL && !isContentAlwaysEmpty(response)
                 && !ResponseFraming.isChunkedOnly(headers.getAll(HttpHeaderNames.TRANSFER_ENCODING))) {
             response.setDecoderResult(DecoderResult.failure(
                     new IllegalArgumentException("Transfer-Encoding other than chunked")));
