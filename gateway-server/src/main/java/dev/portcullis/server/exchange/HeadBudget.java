@@ -1,6 +1,7 @@
 package dev.portcullis.server.exchange;
 
 import dev.portcullis.core.runtime.HeapShare;
+import dev.portcullis.server.log.OccasionalWarning;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -18,11 +19,10 @@ import org.slf4j.LoggerFactory;
  */
 public final class HeadBudget {
     private static final Logger LOG = LoggerFactory.getLogger(HeadBudget.class);
-    private static final long WARN_EVERY_NANOS = 10_000_000_000L;
 
     private final long limit;
     private final AtomicLong pending = new AtomicLong();
-    private final AtomicLong lastWarned = new AtomicLong(System.nanoTime() - WARN_EVERY_NANOS);
+    private final OccasionalWarning overrun = new OccasionalWarning();
 
     /** A budget of {@code limit} bytes. */
     public HeadBudget(long limit) {
@@ -39,9 +39,7 @@ public final class HeadBudget {
         if (pending.addAndGet(n) <= limit) {
             return true;
         }
-        long now = System.nanoTime();
-        long last = lastWarned.get();
-        if (now - last >= WARN_EVERY_NANOS && lastWarned.compareAndSet(last, now)) {
+        if (overrun.due() >= 0) {
             LOG.warn("unfinished request heads hold over {} bytes (an eighth of the heap): closing the connections that"
                     + " send more of theirs (logged at most every 10 s)", limit);
         }

@@ -1,5 +1,6 @@
 package dev.portcullis.server.exchange;
 
+import dev.portcullis.server.log.OccasionalWarning;
 import io.netty.util.internal.PlatformDependent;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -37,7 +38,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class StalledBudget {
     private static final Logger LOG = LoggerFactory.getLogger(StalledBudget.class);
-    private static final long WARN_EVERY_NANOS = 10_000_000_000L;
 
     /** The connection behind an {@link Account}. */
     interface Owner {
@@ -64,7 +64,7 @@ public final class StalledBudget {
     private final AtomicLong chosen = new AtomicLong();
     private final AtomicBoolean sweeping = new AtomicBoolean();
     private final Set<Account> accounts = ConcurrentHashMap.newKeySet();
-    private final AtomicLong lastWarned = new AtomicLong(System.nanoTime() - WARN_EVERY_NANOS);
+    private final OccasionalWarning overrun = new OccasionalWarning();
 
     /** A budget of {@code limit} bytes. */
     public StalledBudget(long limit) {
@@ -102,8 +102,7 @@ public final class StalledBudget {
 
     private void sweep(@Nullable Account grown) {
         long now = System.nanoTime();
-        long last = lastWarned.get();
-        if (now - last >= WARN_EVERY_NANOS && lastWarned.compareAndSet(last, now)) {
+        if (overrun.due() >= 0) {
             LOG.warn("clients that do not read hold over {} bytes of responses (half of the direct memory): closing"
                     + " the connections stalled longest (logged at most every 10 s)", limit);
         }

@@ -3,6 +3,7 @@ package dev.portcullis.server.pipeline;
 import dev.portcullis.server.http.HandlerNames;
 import dev.portcullis.server.exchange.ConnectionState;
 import dev.portcullis.server.exchange.ServerContext;
+import dev.portcullis.server.log.OccasionalWarning;
 import dev.portcullis.core.config.Limits;
 import dev.portcullis.core.runtime.GatewaySnapshot;
 import dev.portcullis.server.proxy.ProxyFrontendHandler;
@@ -25,6 +26,7 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
     private final ServerContext server;
     private final Upstreams upstreams;
     private final AtomicInteger open = new AtomicInteger();
+    private final OccasionalWarning refusals = new OccasionalWarning();
 
     public ProxyChannelInitializer(ServerContext server, Upstreams upstreams) {
         this.server = server;
@@ -56,8 +58,12 @@ public final class ProxyChannelInitializer extends ChannelInitializer<SocketChan
     private boolean admit(SocketChannel channel, Limits limits) {
         if (open.incrementAndGet() > limits.maxConnections()) {
             open.decrementAndGet();
-            LOG.warn("refusing connection from {}: {} client connections open (limits.max_connections)",
-                    channel.remoteAddress(), limits.maxConnections());
+            long unlogged = refusals.due();
+            if (unlogged >= 0) {
+                LOG.warn("refusing connection from {}: {} client connections open (limits.max_connections); {} more"
+                        + " refused since the last such line (logged at most every 10 s)",
+                        channel.remoteAddress(), limits.maxConnections(), unlogged);
+            }
             channel.close();
             return false;
         }
