@@ -78,6 +78,7 @@ public final class GatewayServer implements AutoCloseable {
         this.listeners = new ListenerChannels(transport);
         this.context = new ServerContext(snapshots, new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE),
                 List.of(new AccessLog(), metrics));
+        metrics.connections(context, upstreams);
     }
 
     private static List<EventLoop> eventLoops(EventLoopGroup group) {

@@ -6,6 +6,8 @@ import dev.portcullis.core.runtime.GatewaySnapshot;
 import dev.portcullis.core.runtime.SnapshotHolder;
 import dev.portcullis.server.exchange.Exchange;
 import dev.portcullis.server.exchange.ExchangeListener;
+import dev.portcullis.server.exchange.ServerContext;
+import dev.portcullis.server.proxy.Upstreams;
 import io.micrometer.core.instrument.Counter;
 import dev.portcullis.core.geo.GeoDatabaseInfo;
 import dev.portcullis.core.geo.MaxMindGeoLookup;
@@ -119,6 +121,11 @@ public final class GatewayMetrics implements ExchangeListener, AutoCloseable {
         if (current != null) {
             configLoaded(current);
         }
+    }
+
+    /** Registers the gauges of what {@code context} and {@code upstreams} hold open ({@link ConnectionMetrics}). */
+    public void connections(ServerContext context, Upstreams upstreams) {
+        ConnectionMetrics.bind(registry, context, upstreams);
     }
 
     /** The registry, for the admin endpoint. */

@@ -101,6 +101,15 @@ public final class Upstreams implements AutoCloseable {
         current = next;
     }
 
+    /** Upstream connections open or being opened, in every pool (the current one and those draining). */
+    public synchronized int openConnections() {
+        int open = current.openConnections();
+        for (UpstreamPool pool : retired) {
+            open += pool.openConnections();
+        }
+        return open;
+    }
+
     /** The pool new exchanges use. */
     public UpstreamPool current() {
         return current;
