@@ -38,6 +38,8 @@ final class ExchangeSerializer extends ChannelDuplexHandler {
     private boolean interim;
     /** The last final response head written was a 101. */
     private boolean switching;
+    /** The request being passed on asks to switch protocols (an {@code Upgrade} header). */
+    private boolean passingUpgrade;
     /** The request in progress asked to switch protocols, and the codec holds what followed it. */
     private boolean upgradeInFlight;
     private boolean drainScheduled;
@@ -65,18 +67,22 @@ final class ExchangeSerializer extends ChannelDuplexHandler {
     }
 
     private void pass(ChannelHandlerContext ctx, Object msg) {
-        if (msg instanceof HttpRequest) {
+        if (msg instanceof HttpRequest request) {
             requestOpen = true;
             responsePending = true;
+            passingUpgrade = StrictHttpServerCodec.asksToSwitch(request);
         }
         if (msg instanceof LastHttpContent) {
             requestOpen = false;
-            if (codec.heldForUpgrade() && responsePending) {
+            // the codec holds what followed this request only if this is the request that asked: one queued before
+            // it ends here too, while the codec already holds for the one after it
+            if (passingUpgrade && codec.heldForUpgrade() && responsePending) {
                 upgradeInFlight = true;
                 state.pause(ConnectionState.Pause.UPGRADE);
-            } else if (codec.heldForUpgrade()) {
+            } else if (passingUpgrade && codec.heldForUpgrade()) {
                 ctx.executor().execute(() -> resumeAfterUpgrade(ctx)); // answered before its end: no switch
             }
+            passingUpgrade = false;
         }
         ctx.fireChannelRead(msg);
     }
@@ -114,7 +120,10 @@ final class ExchangeSerializer extends ChannelDuplexHandler {
             ctx.fireExceptionCaught(e);
             return;
         }
-        state.resume(ConnectionState.Pause.UPGRADE);
+        if (!codec.heldForUpgrade()) {
+            // unless what it decoded was another request asking to switch, which paused reading again
+            state.resume(ConnectionState.Pause.UPGRADE);
+        }
     }
 
     private void scheduleDrain(ChannelHandlerContext ctx) {

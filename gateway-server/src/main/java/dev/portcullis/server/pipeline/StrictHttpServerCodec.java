@@ -63,6 +63,11 @@ final class StrictHttpServerCodec extends CombinedChannelDuplexHandler<StrictHtt
         return decoder.headStarted();
     }
 
+    /** Whether {@code request}, decoded successfully, asks to switch protocols: what follows it waits for its answer. */
+    static boolean asksToSwitch(HttpRequest request) {
+        return request.decoderResult().isSuccess() && request.headers().contains(HttpHeaderNames.UPGRADE);
+    }
+
     /** True while bytes after a request asking to switch protocols wait for its answer ({@link Decoder#held}). */
     boolean heldForUpgrade() {
         return decoder.held;
@@ -130,8 +135,7 @@ final class StrictHttpServerCodec extends CombinedChannelDuplexHandler<StrictHtt
                         out.set(i, bodiless(request));
                         out.remove(i + 1);
                     }
-                    upgradeAsked = request.decoderResult().isSuccess()
-                            && request.headers().contains(HttpHeaderNames.UPGRADE);
+                    upgradeAsked = asksToSwitch(request);
                     inBody = !(out.get(i) instanceof LastHttpContent);
                 }
                 if (out.get(i) instanceof LastHttpContent) {
