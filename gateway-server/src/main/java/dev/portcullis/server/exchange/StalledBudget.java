@@ -38,6 +38,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class StalledBudget {
     private static final Logger LOG = LoggerFactory.getLogger(StalledBudget.class);
+    private static final long LOOK_SWEEP_EVERY_NANOS = 100_000_000L;
 
     /** The connection behind an {@link Account}. */
     interface Owner {
@@ -63,6 +64,8 @@ public final class StalledBudget {
     /** The shares of the accounts a sweep chose and that have not been looked at again yet. */
     private final AtomicLong chosen = new AtomicLong();
     private final AtomicBoolean sweeping = new AtomicBoolean();
+    /** When a look may next start a sweep ({@link #sweepAfterLook}). */
+    private final AtomicLong nextLookSweep = new AtomicLong(System.nanoTime());
     private final Set<Account> accounts = ConcurrentHashMap.newKeySet();
     private final OccasionalWarning overrun = new OccasionalWarning();
 
@@ -87,6 +90,20 @@ public final class StalledBudget {
         Account account = new Account(owner);
         accounts.add(account);
         return account;
+    }
+
+    /**
+     * After a look: sweeps again when still over the limit, at most every 100 ms. Over the limit with clients that all
+     * read a little, each look would otherwise start a sweep that chooses the next oldest, and the looks would cycle
+     * through every stalled connection without end; growth still sweeps at once ({@link Account#stalled}).
+     */
+    private void sweepAfterLook() {
+        long now = System.nanoTime();
+        long next = nextLookSweep.get();
+        if (now - next >= 0 && held.get() - chosen.get() > limit
+                && nextLookSweep.compareAndSet(next, now + LOOK_SWEEP_EVERY_NANOS)) {
+            sweepIfOver(null);
+        }
     }
 
     /** Sweeps when over the limit, not counting the shares already chosen; {@code grown} (or null) is mid-write. */
@@ -228,7 +245,7 @@ public final class StalledBudget {
                 owner.closeStalled();
             }
             // this one's share was not (all) needed, or others grew while it waited: no growth may come to sweep again
-            sweepIfOver(null);
+            sweepAfterLook();
         }
     }
 }

@@ -159,6 +159,26 @@ class StalledBudgetTest {
         assertThat(budget.held()).isZero();
     }
 
+    /**
+     * Over the budget with clients that all read a little, a look keeps each one (it took some bytes) and would start
+     * another sweep choosing the next: the looks cycled through the stalled connections without end. A look sweeps again
+     * at most every 100 ms; growth still sweeps at once.
+     */
+    @Test
+    void looksAtClientsThatAllReadALittleDoNotCycleWithoutEnd() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            Connection slow = new Connection();
+            slow.progressing = true;
+            slow.stall(400);
+        }
+        int looks = 0;
+        for (Runnable task; looks < 1_000 && (task = loop.poll()) != null; looks++) {
+            task.run();
+        }
+        assertThat(looks).as("looks after one burst over the budget").isLessThan(10);
+        assertThat(connections).noneMatch(c -> c.closed);
+    }
+
     private void runLoop() {
         for (Runnable task; (task = loop.poll()) != null; ) {
             task.run();
@@ -170,6 +190,8 @@ class StalledBudgetTest {
         long queued;
         boolean closed;
         boolean onThisLoop;
+        /** Its client takes a byte between any two looks. */
+        boolean progressing;
 
         Connection() {
             connections.add(this);
@@ -193,7 +215,7 @@ class StalledBudgetTest {
 
         @Override
         public long queuedBytes() {
-            return queued;
+            return progressing ? --queued : queued;
         }
 
         @Override
