@@ -77,6 +77,8 @@ final class RedisConnection implements RedisPipeline.Listener {
     private final long stallNanos;
     private final Bootstrap bootstrap;
     private @Nullable Channel channel;
+    /** The handshake (AUTH, SELECT, SCRIPT LOAD) went out on {@link #channel}: calls may follow it. */
+    private boolean handshakeSent;
     private @Nullable ScheduledFuture<?> watch;
     private int handshakePending;
     /** When the connection came up (loop ticker), or -1 while it is not up. */
@@ -129,7 +131,8 @@ final class RedisConnection implements RedisPipeline.Listener {
     /** The connection to send on, or null while there is none. */
     @Nullable Channel active() {
         Channel ch = channel;
-        return closed || ch == null || !ch.isActive() ? null : ch;
+        // with TLS the handshake goes out once TLS is up: a call written before would reach Redis ahead of AUTH
+        return closed || ch == null || !handshakeSent || !ch.isActive() ? null : ch;
     }
 
     boolean isClosed() {
@@ -159,6 +162,7 @@ final class RedisConnection implements RedisPipeline.Listener {
 
     private void opened(Channel ch) {
         channel = ch;
+        handshakeSent = false;
         pipeline.attach(ch);
         ch.closeFuture().addListener(c -> drop(ch, "connection lost"));
         long period = Math.max(1, stallNanos / 4);
@@ -198,6 +202,7 @@ final class RedisConnection implements RedisPipeline.Listener {
         // again); it also proves the connection usable: a server that wants a password answers NOAUTH, not up
         pipeline.handshake(ch, RedisCall.handshake("SCRIPT LOAD"), 3, SCRIPT_LOAD, SCRIPT_SOURCE);
         handshakePending++;
+        handshakeSent = true;
     }
 
     @Override

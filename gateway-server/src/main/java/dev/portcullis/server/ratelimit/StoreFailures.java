@@ -28,6 +28,8 @@ final class StoreFailures {
      */
 
     private static final Logger LOG = LoggerFactory.getLogger(RedisBucketStore.class);
+    /** A failure, how many more since the last line, and the on_error that decided them. */
+    private static final String FAILURE_LINE = "{} ({} more failures in the last second); on_error {} decides";
     private static final long LOG_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
 
     /** Runs a task later, off the caller's thread: the store's loop. */
@@ -77,8 +79,7 @@ final class StoreFailures {
         metrics.error();
         String message = String.valueOf(cause.getMessage());
         if (claim(lastFailureLine)) {
-            LOG.warn("{} ({} more failures in the last second); on_error {} decides", message, unlogged.getAndSet(0),
-                    settings.onError().code());
+            LOG.warn(FAILURE_LINE, message, unlogged.getAndSet(0), settings.onError().code());
             return;
         }
         lastUnlogged = message;
@@ -95,8 +96,7 @@ final class StoreFailures {
         long count = unlogged.getAndSet(0);
         if (count > 0) {
             lastFailureLine.set(nanoTime.getAsLong());
-            LOG.warn("{} ({} more failures in the last second); on_error {} decides", lastUnlogged, count - 1,
-                    settings.onError().code());
+            LOG.warn(FAILURE_LINE, lastUnlogged, count - 1, settings.onError().code());
         }
     }
 
