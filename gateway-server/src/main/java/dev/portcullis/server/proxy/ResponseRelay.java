@@ -130,7 +130,8 @@ final class ResponseRelay {
                 return false;
             }
             interim = true;
-            if (ResponseHeads.interimForClient(response, current.requestId(), current.http10()) && !(response instanceof HttpContent)) {
+            if (ResponseHeads.interimForClient(response, current.requestId(), current.http10())
+                    && !(response instanceof HttpContent)) {
                 client.write(response);
             }
             return true;

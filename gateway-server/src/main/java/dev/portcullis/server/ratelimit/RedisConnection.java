@@ -289,10 +289,11 @@ final class RedisConnection implements RedisPipeline.Listener {
         loop.execute(() -> {
             Channel ch = channel;
             if (ch != null) {
-                drop(ch, "store closed");
+                drop(ch, "store closed"); // detaches the pipeline and reports the store down; no reconnect follows
+            } else {
+                pipeline.detach("store closed");
+                failures.up(false);
             }
-            pipeline.detach("store closed");
-            failures.up(false);
         });
     }
 }
